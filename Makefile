@@ -1,0 +1,45 @@
+# The two commands of the README:
+#   make demo   the researcher's main job on the shipped default table
+#   make test   everything the tests need (venv, packages, local SLURM), then the tests
+# Both work on a fresh Debian machine with Python 3.10+ and pip.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+OUT    ?= out/demo
+# pytest workers; tests train real (small) models with one torch thread each.
+WORKERS ?= 2
+
+.PHONY: demo test lint setup-core setup-dev slurm clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.core: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[train,plot]'
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.core
+
+setup-core: $(VENV)/.core
+setup-dev: $(VENV)/.dev
+
+demo: $(VENV)/.core
+	$(BIN)/python scripts/freezing_cost.py --out $(OUT)
+
+slurm:
+	bash scripts/slurm_local.sh start
+
+test: $(VENV)/.dev slurm
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -n $(WORKERS) --junitxml=out/junit.xml $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check . && $(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) out

@@ -1,0 +1,104 @@
+"""What one training cell produces: the value passed from the cell runner to the pipeline.
+
+A *cell* is (task, config, z, seed), trained for the task's full budget and evaluated at every
+epoch or checkpoint. This module is torch-free so that the generation pipeline, the table code
+and the tests can handle results without the training extra.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from frozenbench.errors import InvalidValueError
+from frozenbench.schema import FIXED_COLUMNS, MEMORY_METHODS, STATUSES
+from frozenbench.space import Value
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """Metrics at one evaluation point; cost fields are cumulative from the start of the cell."""
+
+    epoch: int
+    samples_seen: int
+    train_loss: float
+    val_loss: float
+    val_error: float  # NaN for language models
+    train_time_s: float
+    eval_time_s: float
+    peak_memory_bytes: int
+    peak_rss_bytes: int
+    train_flops: float
+
+
+@dataclass(frozen=True)
+class CellKey:
+    """Identifies a cell: task name, grid index of the config, z and seed."""
+
+    task: str
+    config_id: int
+    z: int
+    seed: int
+
+    def __str__(self) -> str:
+        return f"{self.task}/c{self.config_id}/z{self.z}/s{self.seed}"
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """The learning curve of one cell plus what it ran on.
+
+    ``status`` is ``"diverged"`` when a loss became NaN or infinite; the epochs finished until
+    then are kept and the cell is not retried (divergence is a property of the config).
+    """
+
+    key: CellKey
+    config: Mapping[str, Value]
+    n_layers: int
+    trainable_params: int
+    total_params: int
+    memory_method: str
+    device: str
+    versions: Mapping[str, str]
+    records: tuple[EpochRecord, ...]
+    status: str = "ok"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise InvalidValueError(f"status={self.status!r}; valid: {list(STATUSES)}")
+        if self.memory_method not in MEMORY_METHODS:
+            raise InvalidValueError(
+                f"memory_method={self.memory_method!r}; valid: {list(MEMORY_METHODS)}"
+            )
+        if not 1 <= self.key.z <= self.n_layers:
+            raise InvalidValueError(f"z={self.key.z} outside 1..{self.n_layers}")
+
+    def to_frame(self) -> pd.DataFrame:
+        """Rows in the table schema (hyperparameter columns first, then the fixed columns).
+
+        >>> rec = EpochRecord(1, 128, 2.3, 2.2, 0.8, 1.5, 0.1, 10**6, 10**8, 1e9)
+        >>> cell = CellResult(CellKey("demo", 0, 1, 0), {"lr": 0.1}, 2, 10, 20,
+        ...                   "cpu_tensor_estimate", "cpu", {"torch": "2.14.1"}, (rec,))
+        >>> cell.to_frame()[["lr", "z", "epoch", "val_error"]].to_dict("records")
+        [{'lr': 0.1, 'z': 1, 'epoch': 1, 'val_error': 0.8}]
+        """
+        const = {
+            "config_id": self.key.config_id,
+            "seed": self.key.seed,
+            "z": self.key.z,
+            "n_layers": self.n_layers,
+            "memory_method": self.memory_method,
+            "trainable_params": self.trainable_params,
+            "total_params": self.total_params,
+            "status": self.status,
+            "device": self.device,
+            "versions": json.dumps(dict(self.versions), sort_keys=True),
+        }
+        rows = [{**dict(self.config), **const, **asdict(r)} for r in self.records]
+        columns = [*self.config.keys(), *FIXED_COLUMNS]
+        return pd.DataFrame(rows, columns=columns)

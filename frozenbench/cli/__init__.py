@@ -1,0 +1,62 @@
+"""The ``frozenbench`` command line.
+
+One module per subcommand in this package; each defines ``configure(parser)`` and
+``run(args) -> int`` and imports anything heavy inside ``run`` so that ``frozenbench --help``
+stays fast and torch-free.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from collections.abc import Sequence
+
+from frozenbench.errors import FrozenbenchError
+
+#: subcommand -> (module in frozenbench.cli, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "list": ("list_", "list shipped and published benchmarks"),
+    "query": ("query", "print the metrics of one cell or its learning curve"),
+    "simulate": ("simulate", "replay HPO optimizers on a table with a simulated clock"),
+    "correlate": ("correlate", "rank correlation of each fidelity with full training"),
+    "verify": ("verify", "re-run cells live and compare them with the table"),
+    "run-cell": ("run_cell", "train one cell (task, config, z, seed) and print its curve"),
+    "download": ("download", "download a benchmark from the Hugging Face Hub"),
+    "publish": ("publish", "upload a benchmark table and its card to the Hugging Face Hub"),
+    "card": ("card", "write the dataset card of a benchmark from its manifest"),
+}
+
+
+def _available() -> dict[str, tuple[str, str]]:
+    out = {}
+    for name, (module, help_) in COMMANDS.items():
+        if importlib.util.find_spec(f"frozenbench.cli.{module}") is not None:
+            out[name] = (module, help_)
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="frozenbench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_) in _available().items():
+        mod = importlib.import_module(f"frozenbench.cli.{module}")
+        p = sub.add_parser(name, help=help_, description=help_)
+        mod.configure(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``frozenbench`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args))
+    except FrozenbenchError as exc:
+        print(f"frozenbench {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

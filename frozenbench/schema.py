@@ -1,0 +1,122 @@
+"""The on-disk table format: long Parquet, one row per (config, z, epoch, seed).
+
+Hyperparameters are columns under their own names (listed in the manifest's grid); the fixed
+columns below follow. Every cost column is *cumulative* up to and including that epoch, so a
+trial continued from epoch 3 to epoch 5 is charged ``cost[5] - cost[3]``.
+
+Bump :data:`SCHEMA_VERSION` whenever a column is added, removed or changes meaning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import pyarrow as pa
+
+from frozenbench.errors import SchemaError
+
+SCHEMA_VERSION = 1
+
+#: Cell outcomes. A diverged cell keeps the rows it finished (metrics may be NaN/inf).
+STATUSES = ("ok", "diverged")
+
+#: How ``peak_memory_bytes`` was measured.
+MEMORY_METHODS = (
+    "cuda_max_allocated",  # torch.cuda.max_memory_allocated, reset at the start of the cell
+    "cpu_tensor_estimate",  # params + grads + optimizer state + bytes saved for backward
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: pa.DataType
+    doc: str
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("config_id", pa.int32(), "grid index of the config (see frozenbench.space)"),
+    Column("seed", pa.int32(), "training seed (data order, initialisation, augmentation)"),
+    Column("z", pa.int16(), "number of trailing layers trained (1..n_layers)"),
+    Column("n_layers", pa.int16(), "n: layers of the model under frozenbench.freezing.split"),
+    Column("epoch", pa.int16(), "1-based epoch or checkpoint index"),
+    Column("samples_seen", pa.int64(), "training samples (images) or tokens seen so far"),
+    Column("train_loss", pa.float64(), "mean training loss over the steps since the last row"),
+    Column("val_loss", pa.float64(), "validation loss (cross-entropy, nats)"),
+    Column("val_error", pa.float64(), "validation error 1 - accuracy; NaN for language models"),
+    Column("train_time_s", pa.float64(), "cumulative training wall time, evaluation excluded"),
+    Column("eval_time_s", pa.float64(), "wall time of this row's evaluation"),
+    Column("peak_memory_bytes", pa.int64(), "peak training memory, see memory_method"),
+    Column("memory_method", pa.string(), f"one of {MEMORY_METHODS}"),
+    Column("peak_rss_bytes", pa.int64(), "process peak resident set size (CPU), 0 if unknown"),
+    Column("trainable_params", pa.int64(), "parameters trained at this z"),
+    Column("total_params", pa.int64(), "all parameters of the model"),
+    Column("train_flops", pa.float64(), "cumulative training FLOPs (torch.utils.flop_counter)"),
+    Column("status", pa.string(), f"cell outcome, one of {STATUSES}"),
+    Column("device", pa.string(), "device the cell ran on, e.g. 'cpu' or 'NVIDIA H200'"),
+    Column("versions", pa.string(), "JSON of library versions (python, torch, frozenbench...)"),
+)
+
+FIXED_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+
+#: Columns that identify a row.
+KEY_COLUMNS = ("config_id", "z", "epoch", "seed")
+
+#: Metrics a benchmark can be queried and optimised for.
+METRICS = ("val_error", "val_loss", "train_loss")
+
+
+def _hp_type(values: Sequence[object]) -> pa.DataType:
+    if all(isinstance(v, str) for v in values):
+        return pa.string()
+    if all(isinstance(v, bool) for v in values):
+        return pa.bool_()
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return pa.int64()
+    return pa.float64()
+
+
+def arrow_schema(grid: Mapping[str, Sequence[object]]) -> pa.Schema:
+    """The Arrow schema of a table whose search space is ``grid`` ({name: values}).
+
+    >>> arrow_schema({"lr": [0.1, 0.01]}).names[:3]
+    ['lr', 'config_id', 'seed']
+    """
+    clash = sorted(set(grid) & set(FIXED_COLUMNS))
+    if clash:
+        raise SchemaError(f"hyperparameter names {clash} clash with fixed columns")
+    fields = [pa.field(name, _hp_type(values)) for name, values in grid.items()]
+    fields += [pa.field(c.name, c.type) for c in COLUMNS]
+    return pa.schema(fields, metadata={"frozenbench_schema_version": str(SCHEMA_VERSION)})
+
+
+def to_arrow(frame: pd.DataFrame, grid: Mapping[str, Sequence[object]]) -> pa.Table:
+    """Convert rows to Arrow with the exact schema (column order, types); errors name the column."""
+    schema = arrow_schema(grid)
+    missing = [n for n in schema.names if n not in frame.columns]
+    extra = [n for n in frame.columns if n not in schema.names]
+    if missing or extra:
+        raise SchemaError(f"columns do not match the schema: missing {missing}, extra {extra}")
+    try:
+        return pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise SchemaError(f"table does not fit schema version {SCHEMA_VERSION}: {exc}") from exc
+
+
+def validate(frame: pd.DataFrame, grid: Mapping[str, Sequence[object]]) -> None:
+    """Check columns, types, value ranges and key uniqueness; raise :class:`SchemaError`."""
+    to_arrow(frame, grid)
+    bad_status = sorted(set(frame["status"]) - set(STATUSES))
+    if bad_status:
+        raise SchemaError(f"unknown status values {bad_status}; valid: {list(STATUSES)}")
+    bad_mem = sorted(set(frame["memory_method"]) - set(MEMORY_METHODS))
+    if bad_mem:
+        raise SchemaError(f"unknown memory_method values {bad_mem}; valid: {list(MEMORY_METHODS)}")
+    if ((frame["z"] < 1) | (frame["z"] > frame["n_layers"])).any():
+        raise SchemaError("rows with z outside 1..n_layers")
+    dup = frame.duplicated(list(KEY_COLUMNS))
+    if dup.any():
+        first = frame.loc[dup, list(KEY_COLUMNS)].iloc[0].to_dict()
+        raise SchemaError(f"{int(dup.sum())} duplicate rows, first at {first}")

@@ -1,0 +1,1 @@
+"""frozenbench table generation: grid specs, launching with submitit, shards, merge."""

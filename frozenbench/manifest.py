@@ -73,7 +73,9 @@ class Manifest:
         return SearchSpace.from_dict(self.grid, log=self.log_scale)
 
     def fidelity_values(self) -> Fidelities:
-        return Fidelities(self.fidelities["z"], self.fidelities["epoch"], benchmark=self.benchmark)
+        return Fidelities(
+            tuple(self.fidelities["z"]), tuple(self.fidelities["epoch"]), benchmark=self.benchmark
+        )
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, sort_keys=False) + "\n"
@@ -116,7 +118,9 @@ class Manifest:
                 )
 
 
-def describe_files(directory: str | os.PathLike[str], names: list[str]) -> dict[str, dict[str, Any]]:
+def describe_files(
+    directory: str | os.PathLike[str], names: list[str]
+) -> dict[str, dict[str, Any]]:
     """``{name: {"sha256", "bytes"}}`` for files in ``directory`` (for :attr:`Manifest.files`)."""
     root = Path(directory)
     return {n: {"sha256": sha256_file(root / n), "bytes": (root / n).stat().st_size} for n in names}

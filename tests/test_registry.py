@@ -1,0 +1,66 @@
+"""load() / query() / benchmarks(): names, directories, caching, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import frozenbench as fb
+from frozenbench import registry
+from frozenbench.errors import UnknownNameError
+from frozenbench.synthetic import write_benchmark
+
+
+@pytest.fixture(scope="module")
+def bench_dir(tmp_path_factory):
+    return write_benchmark(tmp_path_factory.mktemp("reg") / "syn", n_configs=6, n_z=3, n_epochs=3)
+
+
+def test_load_directory_path_and_string(bench_dir):
+    a = fb.load(bench_dir)
+    b = fb.load(str(bench_dir))
+    assert a is b  # cached
+    assert a.name == "synthetic" and a.metric == "val_error"
+    assert a.fidelities == {"z": [1, 2, 3], "epoch": [1, 2, 3]}
+
+
+def test_fb_query_by_path_matches_bench(bench_dir):
+    bench = fb.load(bench_dir)
+    cfg = bench.configs[1]
+    np.testing.assert_equal(tuple(fb.query(cfg, 3, benchmark=str(bench_dir))), tuple(bench.query(cfg, 3)))
+    np.testing.assert_equal(tuple(fb.query(cfg, 3, 2, benchmark=bench, seed=0)),
+                            tuple(bench.query(cfg, 3, 2, seed=0)))
+
+
+def test_unknown_name_lists_valid(monkeypatch, tmp_path):
+    monkeypatch.setattr(registry, "DATA_DIR", tmp_path)
+    write_benchmark(tmp_path / "tiny", name="tiny", n_configs=3, n_z=2, n_epochs=2)
+    assert fb.benchmarks() == ["tiny"]
+    with pytest.raises(UnknownNameError, match=r"unknown benchmark 'tinny'; valid: \['tiny'\]"):
+        fb.load("tinny")
+    with pytest.raises(KeyError):  # also a built-in KeyError
+        fb.load("tinny")
+    assert fb.load("tiny").name == "tiny"
+
+
+def test_bad_paths(tmp_path):
+    with pytest.raises(UnknownNameError, match="not a benchmark directory"):
+        fb.load(tmp_path)
+    with pytest.raises(UnknownNameError):
+        fb.load(123)  # type: ignore[arg-type]
+
+
+def test_hub_hook_is_used(monkeypatch, bench_dir):
+    class FakeHub:
+        @staticmethod
+        def published():
+            return ["from-hub"]
+
+        @staticmethod
+        def fetch(name):
+            assert name == "from-hub"
+            return bench_dir
+
+    monkeypatch.setattr(registry, "_hub", lambda: FakeHub)
+    assert "from-hub" in fb.benchmarks()
+    assert fb.load("from-hub").name == "synthetic"

@@ -150,6 +150,10 @@ def _classes(*modules: Any) -> frozenset[type]:
     return frozenset(type(m) for m in modules)
 
 
+def _owns_params(module: Any) -> bool:
+    return next(module.parameters(), None) is not None
+
+
 def _names_of(model: Any, cls_name: str) -> list[str]:
     return [name for name, m in model.named_modules() if type(m).__name__ == cls_name]
 
@@ -192,7 +196,8 @@ def _gpt2(model: Any) -> Plan:
     base = model.transformer if hasattr(model, "transformer") else model
     pre = "transformer." if base is not model else ""
     merge: list[tuple[str, ...]] = [(f"{pre}wte", f"{pre}wpe")]
-    tail = [f"{pre}ln_f"] + [name for name, _ in model.named_children() if name != "transformer"]
+    tail = [f"{pre}ln_f"]
+    tail += [n for n, m in model.named_children() if n != "transformer" and _owns_params(m)]
     merge.append(tuple(tail))
     return Plan(_classes(model, base), tuple(merge), family="gpt2")
 
@@ -201,7 +206,8 @@ def _llama(model: Any) -> Plan:
     # embed_tokens, each decoder layer, final norm with lm_head: n = num_hidden_layers + 2.
     base = model.model if hasattr(model, "model") else model
     pre = "model." if base is not model else ""
-    tail = [f"{pre}norm"] + [name for name, _ in model.named_children() if name != "model"]
+    tail = [f"{pre}norm"]
+    tail += [name for name, m in model.named_children() if name != "model" and _owns_params(m)]
     return Plan(_classes(model, base), (tuple(tail),), family="llama")
 
 
@@ -210,7 +216,7 @@ def _bert(model: Any) -> Plan:
     base = model.bert if hasattr(model, "bert") else model
     pre = "bert." if base is not model else ""
     tail = [f"{pre}pooler"] if getattr(base, "pooler", None) is not None else []
-    tail += [name for name, _ in model.named_children() if name != "bert"]
+    tail += [name for name, m in model.named_children() if name != "bert" and _owns_params(m)]
     merge = (tuple(tail),) if tail else ()
     return Plan(_classes(model, base, base.encoder), merge, family="bert")
 

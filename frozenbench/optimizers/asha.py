@@ -1,0 +1,63 @@
+"""ASHA: asynchronous successive halving (Li et al. 2020), promotion type "stopping"."""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from frozenbench.optimizers.base import ConfigSampler, Job, Observation
+from frozenbench.optimizers.fidelity import Level
+
+
+class ASHA:
+    """Asynchronous successive halving over a fidelity path.
+
+    On every ``ask``, from the second-highest rung down: if a result in the top
+    ``floor(n / eta)`` of the ``n`` results of that rung has not been promoted yet, promote the
+    best such one; otherwise start a new config at the lowest rung. Promotion to a level with
+    the same z continues the trial; another z is a new trial.
+
+    >>> asha = ASHA([1, 2, 3, 4], levels=[(2, 1), (2, 3)], eta=2)
+    >>> rng = np.random.default_rng(0)
+    >>> jobs = [asha.ask(rng) for _ in range(2)]
+    >>> for t, (j, s) in enumerate(zip(jobs, [0.5, 0.2])):
+    ...     asha.tell(Observation(j, trial=t, score=s, cost=1.0, time=1.0, worker=0, seed=0))
+    >>> asha.ask(rng)  # the better of two is promoted, continuing its trial (same z)
+    Job(config_id=2, z=2, epoch=3, trial=1, rung=1, bracket=0)
+    """
+
+    name = "asha"
+
+    def __init__(self, config_ids: np.ndarray | list[int], levels: Sequence[Level],
+                 eta: float = 3.0) -> None:
+        self.sampler = ConfigSampler(config_ids)
+        self.levels = list(levels)
+        self.eta = float(eta)
+        k = len(self.levels)
+        # per rung: sorted (score, order, config_id, trial); promoted orders
+        self._rungs: list[list[tuple[float, int, int, int]]] = [[] for _ in range(k)]
+        self._promoted: list[set[int]] = [set() for _ in range(k)]
+        self._order = 0
+        self._same_z = [k_ + 1 < k and self.levels[k_ + 1][0] == self.levels[k_][0]
+                        for k_ in range(k)]
+
+    def ask(self, rng: np.random.Generator) -> Job | None:
+        for r in range(len(self.levels) - 2, -1, -1):
+            results = self._rungs[r]
+            top = math.floor(len(results) / self.eta)
+            promoted = self._promoted[r]
+            for _score, order, config_id, trial in results[:top]:
+                if order not in promoted:
+                    promoted.add(order)
+                    z, epoch = self.levels[r + 1]
+                    return Job(config_id, z, epoch, trial if self._same_z[r] else None, r + 1)
+        z, epoch = self.levels[0]
+        return Job(self.sampler.draw(rng), z, epoch, None, 0)
+
+    def tell(self, observation: Observation) -> None:
+        self._order += 1
+        item = (observation.score, self._order, observation.job.config_id, observation.trial)
+        bisect.insort(self._rungs[observation.job.rung], item)

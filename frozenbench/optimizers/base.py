@@ -1,0 +1,88 @@
+"""The ask/tell interface between the simulator and an optimizer, and the values they exchange.
+
+The simulator owns the clock and the table; an optimizer only decides what to run next.
+``ask(rng)`` returns a :class:`Job` (or ``None`` when it has nothing to hand out until a result
+comes back); ``tell(observation)`` reports a finished job. Randomness comes only from the
+``numpy.random.Generator`` passed to ``ask``, so a replay is deterministic for a given seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from frozenbench.errors import InvalidValueError
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """Run ``config_id`` (a grid index) with the last ``z`` layers trained up to ``epoch``.
+
+    ``trial=None`` starts a new trial (paid from scratch); ``trial=k`` continues trial ``k``,
+    which must have the same config and z (a different z is a new run: layers cannot thaw),
+    and is charged only the epochs it has not paid yet. ``rung`` and ``bracket`` are the
+    optimizer's own bookkeeping, recorded in the trajectory.
+    """
+
+    config_id: int
+    z: int
+    epoch: int
+    trial: int | None = None
+    rung: int = 0
+    bracket: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A finished job: the score observed (lower is better), what it cost, when and where."""
+
+    job: Job
+    trial: int
+    score: float
+    cost: float
+    time: float
+    worker: int
+    seed: int  # the table seed read, -1 for the mean over seeds
+
+
+@runtime_checkable
+class Optimizer(Protocol):
+    """What the simulator needs from an optimizer."""
+
+    name: str
+
+    def ask(self, rng: np.random.Generator) -> Job | None:
+        """The next job to run, or None to wait for results."""
+        ...
+
+    def tell(self, observation: Observation) -> None:
+        """A job finished."""
+        ...
+
+
+class ConfigSampler:
+    """Draws configs uniformly without replacement; after every config was drawn once, starts a
+    fresh random permutation (so long runs on small tables keep going).
+
+    >>> s = ConfigSampler([10, 11, 12])
+    >>> rng = np.random.default_rng(0)
+    >>> sorted(s.draw(rng) for _ in range(3))
+    [10, 11, 12]
+    """
+
+    def __init__(self, config_ids: np.ndarray | list[int]) -> None:
+        ids = [int(i) for i in np.asarray(config_ids).reshape(-1)]
+        if not ids:
+            raise InvalidValueError("an optimizer needs at least one config to sample")
+        self.config_ids = ids
+        self._queue: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.config_ids)
+
+    def draw(self, rng: np.random.Generator) -> int:
+        if not self._queue:
+            self._queue = [self.config_ids[i] for i in rng.permutation(len(self.config_ids))]
+        return self._queue.pop()

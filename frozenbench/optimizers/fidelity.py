@@ -1,0 +1,94 @@
+"""Fidelity paths: the sequence of (z, epoch) levels a multi-fidelity optimizer climbs.
+
+- ``"epoch"``: all layers trained (largest z), epochs spaced geometrically by ``eta``;
+- ``"z"``: every level trains to the last epoch, z spaced geometrically;
+- ``"z+epoch"``: the paper's diagonal through the 2-D grid: level k scales z and the epoch by
+  the same fraction ``eta**-(K-1-k)`` of their maxima;
+- ``"full"``: one level, (largest z, last epoch): plain full-fidelity evaluation;
+- a list of ``(z, epoch)`` pairs: a path of your own (non-decreasing in z and in epoch).
+
+The last level of every built-in path is full fidelity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from frozenbench.errors import InvalidValueError, format_choices
+from frozenbench.space import Fidelities
+
+FIDELITIES = ("epoch", "z", "z+epoch", "full")
+
+Level = tuple[int, int]
+
+
+def _geometric(values: Sequence[int], eta: float) -> list[int]:
+    """Grid values nearest to max, max/eta, max/eta^2, ... down to the smallest value."""
+    vals = sorted(values)
+    lo, hi = vals[0], vals[-1]
+    out: list[int] = []
+    target = float(hi)
+    while target >= lo - 1e-9 and len(out) < 64:
+        nearest = min(vals, key=lambda v: (abs(v - target), v))
+        if nearest not in out:
+            out.append(nearest)
+        target /= eta
+    return sorted(out)
+
+
+def _snap(values: Sequence[int], target: float) -> int:
+    return min(sorted(values), key=lambda v: (abs(v - target), v))
+
+
+def fidelity_levels(fidelities: Fidelities, fidelity: Any, eta: float = 3.0) -> list[Level]:
+    """The (z, epoch) levels of a fidelity path, lowest first.
+
+    >>> f = Fidelities(z=tuple(range(1, 12)), epoch=tuple(range(1, 21)))
+    >>> fidelity_levels(f, "epoch")
+    [(11, 2), (11, 7), (11, 20)]
+    >>> fidelity_levels(f, "z")
+    [(1, 20), (4, 20), (11, 20)]
+    >>> fidelity_levels(f, "z+epoch")
+    [(1, 2), (4, 7), (11, 20)]
+    >>> fidelity_levels(f, [(2, 5), (11, 20)])
+    [(2, 5), (11, 20)]
+    """
+    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not eta > 1:
+        raise InvalidValueError(f"eta={eta!r} must be a number > 1")
+    zs, es = list(fidelities.z), list(fidelities.epoch)
+    z_max, e_max = max(zs), max(es)
+    if isinstance(fidelity, str):
+        if fidelity == "full":
+            return [(z_max, e_max)]
+        if fidelity == "epoch":
+            return [(z_max, e) for e in _geometric(es, eta)]
+        if fidelity == "z":
+            return [(z, e_max) for z in _geometric(zs, eta)]
+        if fidelity == "z+epoch":
+            k = min(len(_geometric(zs, eta)), len(_geometric(es, eta)))
+            levels: list[Level] = []
+            for i in range(k):
+                frac = eta ** -(k - 1 - i)
+                level = (_snap(zs, frac * z_max), _snap(es, frac * e_max))
+                if level not in levels:
+                    levels.append(level)
+            return levels
+        raise InvalidValueError(
+            f"fidelity={fidelity!r} is not known; valid: {format_choices(FIDELITIES)} "
+            f"or a list of (z, epoch) pairs")
+    if not isinstance(fidelity, (list, tuple)) or not fidelity:
+        raise InvalidValueError(
+            f"fidelity must be one of {list(FIDELITIES)} or a non-empty list of (z, epoch) "
+            f"pairs, got {fidelity!r:.80}")
+    path: list[Level] = []
+    for item in fidelity:
+        if not isinstance(item, (list, tuple)) or len(item) != 2:
+            raise InvalidValueError(f"a fidelity path holds (z, epoch) pairs, got {item!r:.80}")
+        level = (fidelities.check_z(item[0]), fidelities.check_epoch(item[1]))
+        if path and (level[0] < path[-1][0] or level[1] < path[-1][1] or level == path[-1]):
+            raise InvalidValueError(
+                f"a fidelity path must rise: {level} after {path[-1]} (z and epoch may not "
+                f"decrease, and consecutive levels must differ)")
+        path.append(level)
+    return path

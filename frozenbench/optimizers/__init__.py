@@ -9,7 +9,7 @@ Any object with ``name``, ``ask(rng) -> Job | None`` and ``tell(Observation)`` c
 >>> bench = make_benchmark(n_configs=10, n_z=4, n_epochs=9)
 >>> opt = make_optimizer("hyperband", bench, fidelity="z+epoch")
 >>> opt.levels
-[(1, 1), (1, 3), (4, 9)]
+[(1, 3), (4, 9)]
 """
 
 from __future__ import annotations

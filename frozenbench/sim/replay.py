@@ -197,6 +197,8 @@ def simulate(
             tid = len(trials)
             if fixed_si >= 0:
                 si = fixed_si
+                if not seed_mask[c, zi, si]:
+                    raise bench._absent(c, zi, ei, si)
             elif per_seed:
                 choices = np.flatnonzero(seed_mask[c, zi])
                 si = int(choices[rng.integers(len(choices))]) if len(choices) else -1

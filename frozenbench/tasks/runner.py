@@ -86,6 +86,20 @@ def lr_factor(schedule: str, step: int, total: int, warmup_frac: float = 0.0,
     return 1.0
 
 
+def lm_total_steps(task: Task, total_params: int) -> int:
+    """Optimizer steps of an LM task: its ``budget``, or ``tokens_per_param`` x parameters
+    (all of them, at every z: every z gets the same steps) in batches of batch x context.
+
+    >>> from frozenbench.tasks import get_task
+    >>> lm_total_steps(get_task("gpt2-14m-slimpajama"), 14_583_296)  # 20 x 14.6M / 65536
+    4451
+    """
+    if task.budget is not None:
+        return task.budget
+    tokens = float(task.tokens_per_param or 0.0) * total_params
+    return math.ceil(tokens / (task.batch_size * int(task.data_args["context"])))
+
+
 def make_optimizer(task: Task, hp: Mapping[str, Value], model: nn.Module) -> torch.optim.Optimizer:
     """The optimizer over the trainable parameters ONLY (frozen ones get no state, no update).
 
@@ -281,8 +295,7 @@ def run_cell(
         ends = [per_epoch * e for e in task.fidelities.epoch]
     else:
         ctx = int(task.data_args["context"])
-        total = task.budget or math.ceil(
-            float(task.tokens_per_param or 0) * frozen.total_params / (task.batch_size * ctx))
+        total = lm_total_steps(task, frozen.total_params)
         data = load_data(task, dev, train_tokens=total * task.batch_size * ctx + 1)
         ends = [round(total * k / task.n_records) for k in range(1, task.n_records + 1)]
     total_steps = ends[-1]

@@ -23,7 +23,7 @@ import platform
 import resource
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -31,10 +31,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
-from frozenbench import freezing
+from frozenbench import costs, freezing
 from frozenbench.cell import CellKey, CellResult, EpochRecord
+from frozenbench.costs import StepCost
 from frozenbench.errors import InvalidValueError
 from frozenbench.space import Value
 from frozenbench.tasks import get_task
@@ -187,42 +187,26 @@ def evaluate(task: Task, model: nn.Module, data: Any, amp: AbstractContextManage
     return total_loss / count, error
 
 
-def measure_step(task: Task, model: nn.Module, make_opt: Callable[[nn.Module], Any],
-                 batch: Batch, amp: AbstractContextManager[Any]) -> tuple[float, int]:
-    """(training FLOPs of one step, estimated peak tensor bytes of training), measured on a
-    copy of the frozen model so that training itself is untouched.
+def measure_step(task: Task, model: nn.Module, optimizer: str, batch: Batch,
+                 amp: AbstractContextManager[Any]) -> StepCost:
+    """FLOPs and memory of one training step (:func:`frozenbench.costs.measure_step`), measured
+    on a copy of the frozen model so that training itself is untouched (no gradients, no
+    BatchNorm statistics, no random numbers consumed).
 
-    FLOPs: ``torch.utils.flop_counter`` over forward + backward of one full batch (matmuls and
-    convolutions; the optimizer update is not counted). The cell's cumulative FLOPs are this
-    times the number of steps (a smaller last batch of an epoch is counted pro rata).
-    Memory (CPU): parameters + gradients + optimizer state + bytes saved for backward.
+    The cell's cumulative FLOPs are ``flops`` per full batch times the samples seen / batch
+    size (a smaller last batch of an epoch is counted pro rata); the CPU memory column is
+    :func:`frozenbench.costs.cpu_memory_estimate` (params + grads + optimizer state + bytes
+    saved for backward).
     """
     probe = copy.deepcopy(model)
-    opt = make_opt(probe)
-    saved: dict[Any, int] = {}
 
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        saved[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
-        return t
-
-    with torch.random.fork_rng(devices=[]), FlopCounterMode(display=False) as counter:
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), amp:
+    def step() -> None:
+        with amp:
             loss = batch_loss(task, probe, *batch)
         loss.backward()
-    opt.step()  # materialises the optimizer state (elementwise: no FLOPs counted)
-    flops = float(counter.get_total_flops())
 
-    def nbytes(tensors: Any) -> int:
-        return sum(t.numel() * t.element_size() for t in tensors if isinstance(t, torch.Tensor))
-
-    params = list(probe.parameters())
-    state = [v for s in opt.state.values() for v in s.values()]
-    in_params = {p.untyped_storage().data_ptr() for p in params}  # weights saved by matmuls
-    activations = sum(b for ptr, b in saved.items() if ptr not in in_params)
-    memory = nbytes(params) + nbytes(p.grad for p in params if p.grad is not None) \
-        + nbytes(state) + activations
-    del probe, opt
-    return flops, memory
+    with torch.random.fork_rng(devices=[]):
+        return costs.measure_step(probe, step, optimizer=optimizer)
 
 
 def library_versions() -> dict[str, str]:
@@ -316,9 +300,10 @@ def run_cell(
                        if task.kind == "image" else token_batches(data, task.batch_size,
                                                                   probe_gen, dev))
     t_probe = time.perf_counter()
-    flops_per_step, mem_estimate = measure_step(
-        task, model, lambda m: make_optimizer(task, hp, m), probe_batch, amp)
+    opt_name = "adamw" if task.kind == "lm" else str(hp["optimizer"])
+    cost = measure_step(task, model, opt_name, probe_batch, amp)
     probe_s = time.perf_counter() - t_probe
+    flops_per_step, mem_estimate = float(cost.flops), cost.memory_estimate_bytes
     flops_per_sample = flops_per_step / task.batch_size
     if cuda:
         torch.cuda.synchronize(dev)
@@ -371,6 +356,7 @@ def run_cell(
         device=torch.cuda.get_device_name(dev) if cuda else "cpu",
         versions=library_versions(), records=tuple(records), status=status,
         extra={"flops_per_step": flops_per_step, "total_steps": total_steps,
+               "saved_bytes_per_step": cost.saved_bytes,
                "probe_time_s": probe_s, "trainable_layers": list(frozen.trainable_layer_names),
                "threads": torch.get_num_threads()},
     )

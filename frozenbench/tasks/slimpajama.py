@@ -62,7 +62,7 @@ def tokenize_stream(texts: Iterable[str], tokenizer: Any, n_tokens: int,
 
 def _cached(path: Path | None, make: Any) -> np.ndarray:
     if path is None:
-        return make()  # type: ignore[no-any-return]
+        return make()  # type: ignore[no-any-return,unused-ignore]
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")

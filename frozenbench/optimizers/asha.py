@@ -37,27 +37,33 @@ class ASHA:
         self.levels = list(levels)
         self.eta = float(eta)
         k = len(self.levels)
-        # per rung: sorted (score, order, config_id, trial); promoted orders
+        # per rung, sorted by (score, order): all results, and those not promoted yet
         self._rungs: list[list[tuple[float, int, int, int]]] = [[] for _ in range(k)]
-        self._promoted: list[set[int]] = [set() for _ in range(k)]
+        self._waiting: list[list[tuple[float, int, int, int]]] = [[] for _ in range(k)]
         self._order = 0
         self._same_z = [k_ + 1 < k and self.levels[k_ + 1][0] == self.levels[k_][0]
                         for k_ in range(k)]
 
     def ask(self, rng: np.random.Generator) -> Job | None:
         for r in range(len(self.levels) - 2, -1, -1):
+            waiting = self._waiting[r]
+            if not waiting:
+                continue
+            # The best result not promoted yet is promotable iff it ranks in the top
+            # floor(n / eta) of its rung; if it does not, no other unpromoted one does.
             results = self._rungs[r]
             top = math.floor(len(results) / self.eta)
-            promoted = self._promoted[r]
-            for _score, order, config_id, trial in results[:top]:
-                if order not in promoted:
-                    promoted.add(order)
-                    z, epoch = self.levels[r + 1]
-                    return Job(config_id, z, epoch, trial if self._same_z[r] else None, r + 1)
+            if bisect.bisect_left(results, waiting[0]) < top:
+                _, _, config_id, trial = waiting.pop(0)
+                z, epoch = self.levels[r + 1]
+                return Job(config_id, z, epoch, trial if self._same_z[r] else None, r + 1)
         z, epoch = self.levels[0]
         return Job(self.sampler.draw(rng), z, epoch, None, 0)
 
     def tell(self, observation: Observation) -> None:
         self._order += 1
         item = (observation.score, self._order, observation.job.config_id, observation.trial)
-        bisect.insort(self._rungs[observation.job.rung], item)
+        rung = observation.job.rung
+        bisect.insort(self._rungs[rung], item)
+        if rung < len(self.levels) - 1:
+            bisect.insort(self._waiting[rung], item)

@@ -1,0 +1,214 @@
+"""Performance of the query API and the replay simulator, measured side by side in one run.
+
+    .venv/bin/python scripts/bench_query_sim.py            # everything (~1-2 min, ~3 GB RAM)
+    .venv/bin/python scripts/bench_query_sim.py --no-big   # skip the 10M-row table
+
+Targets (issue 5): one query >= 10x faster than a pandas MultiIndex .loc lookup of the same
+cell and within 10x of a raw dict + numpy lookup; batch >= 5M cells/s; ASHA, 4 workers,
+1000 evaluations <= 50 ms, 8000 <= 0.5 s (linear); 100 seeds of Hyperband <= 10 s; a 10M-row
+table answers queries at the same per-query cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import timeit
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+
+import frozenbench as fb
+from frozenbench.synthetic import write_benchmark
+
+
+def per_call(fn: Callable[[], Any], number: int, repeat: int = 5) -> float:
+    """Best-of-``repeat`` seconds per call."""
+    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+
+
+def query_costs(bench: fb.Benchmark, n: int = 50_000) -> dict[str, float]:
+    rng = np.random.default_rng(0)
+    cfgs = [bench.configs[i] for i in rng.integers(len(bench), size=64)]
+    zs = [int(z) for z in rng.integers(1, max(bench.fidelities["z"]) + 1, size=64)]
+    es = [int(e) for e in rng.integers(1, max(bench.fidelities["epoch"]) + 1, size=64)]
+    k = [0]
+
+    def public() -> Any:
+        k[0] = (k[0] + 1) & 63
+        return bench.query(cfgs[k[0]], zs[k[0]], es[k[0]])
+
+    def public_seed() -> Any:
+        k[0] = (k[0] + 1) & 63
+        return bench.query(cfgs[k[0]], zs[k[0]], es[k[0]], seed=0)
+
+    # raw: a dict from config key to index, and a numpy lookup of one metric
+    arr = np.ascontiguousarray(bench._mean[..., 0])
+    index = {tuple(c.items()): i for i, c in enumerate(bench.configs)}
+    z_pos = {z: i for i, z in enumerate(bench.fidelities["z"])}
+    e_pos = {e: i for i, e in enumerate(bench.fidelities["epoch"])}
+
+    def raw() -> Any:
+        k[0] = (k[0] + 1) & 63
+        return arr[index[tuple(cfgs[k[0]].items())], z_pos[zs[k[0]]], e_pos[es[k[0]]]]
+
+    for f in (public, public_seed, raw):
+        f()
+    return {"public": per_call(public, n), "public_seed": per_call(public_seed, n),
+            "raw": per_call(raw, n)}
+
+
+def pandas_cost(bench_dir: Path, bench: fb.Benchmark) -> float:
+    frame = pq.read_table(bench_dir / "table.parquet").to_pandas()
+    frame = frame.set_index(["config_id", "z", "epoch", "seed"]).sort_index()
+    rng = np.random.default_rng(1)
+    keys = [(int(bench.config_ids[i]), int(z), int(e), 0) for i, z, e in zip(
+        rng.integers(len(bench), size=64), rng.integers(1, 12, size=64),
+        rng.integers(1, 21, size=64))]
+    k = [0]
+
+    def loc() -> Any:
+        k[0] = (k[0] + 1) & 63
+        return frame.loc[keys[k[0]], "val_error"]
+
+    loc()
+    return per_call(loc, 2000)
+
+
+def batch_rate(bench: fb.Benchmark, n: int = 1_000_000) -> float:
+    rng = np.random.default_rng(2)
+    ids = rng.choice(bench.config_ids, n)
+    zs = rng.integers(1, max(bench.fidelities["z"]) + 1, n)
+    es = rng.integers(1, max(bench.fidelities["epoch"]) + 1, n)
+    bench.query_many(ids[:10], zs[:10], es[:10])
+    seconds = per_call(lambda: bench.query_many(ids, zs, es), 1, repeat=5)
+    return n / seconds
+
+
+def sim_costs(bench: fb.Benchmark) -> dict[str, Any]:
+    fb.simulate(bench, "asha", "z+epoch", n_workers=4, max_evaluations=100, seed=0)  # warm
+    out: dict[str, Any] = {}
+    for n in (1000, 8000):
+        out[f"asha_{n}"] = per_call(
+            lambda n=n: fb.simulate(bench, "asha", "z+epoch", n_workers=4,  # type: ignore[misc]
+                                    max_evaluations=n, seed=0), 1, repeat=5)
+    full = bench.cost_array("train_time_s")[:, -1, -1]
+    budget = 10.0 * float(np.nanmedian(full))  # the CLI's default budget
+    t0 = time.perf_counter()
+    evals = 0
+    for seed in range(100):
+        evals += len(fb.simulate(bench, "hyperband", "z+epoch", n_workers=4, budget=budget,
+                                 seed=seed))
+    out["hyperband_100"] = time.perf_counter() - t0
+    out["hyperband_evals_per_run"] = evals / 100
+    out["hyperband_budget"] = budget
+    return out
+
+
+BIG_GRID: dict[str, list[Any]] = {
+    "lr": [10.0 ** -i for i in range(1, 11)], "wd": [10.0 ** -i for i in range(2, 12)],
+    "opt": ["adam", "sgd", "adamw", "lion", "rmsprop"],
+    "b1": [round(0.8 + 0.02 * i, 2) for i in range(10)],
+    "b2": [round(0.9 + 0.01 * i, 2) for i in range(10)],
+}
+
+
+def big_write(directory: str, n_configs: int) -> dict[str, Any]:
+    """Child process 1: write a table of n_configs x 11 z x 20 epochs x 1 seed."""
+    t0 = time.perf_counter()
+    d = write_benchmark(Path(directory), grid=BIG_GRID, n_configs=n_configs, full_z_seeds=1,
+                        multi_seed_configs=0)
+    return {"write_s": time.perf_counter() - t0,
+            "rows": pq.read_metadata(d / "table.parquet").num_rows,
+            "parquet_mb": (d / "table.parquet").stat().st_size / 1e6}
+
+
+def big_load(directory: str) -> dict[str, Any]:
+    """Child process 2 (fresh, so its peak RSS is the load's): load and query."""
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    bench = fb.load(directory)
+    load_s = time.perf_counter() - t0
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    q = query_costs(bench)
+    return {"load_s": load_s, "arrays_mb": bench.nbytes / 1e6, "rss_before_mb": rss0 / 1e3,
+            "peak_rss_mb": rss1 / 1e3, "configs": len(bench), **q}
+
+
+def child(*argv: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-big", action="store_true", help="skip the 10M-row table")
+    parser.add_argument("--big-write", nargs=2, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--big-load", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.big_write:
+        print(json.dumps(big_write(args.big_write[0], int(args.big_write[1]))))
+        return
+    if args.big_load:
+        print(json.dumps(big_load(args.big_load)))
+        return
+
+    with tempfile.TemporaryDirectory() as tmp:
+        d = write_benchmark(Path(tmp) / "resnet", n_configs=216)  # paper ResNet shape
+        t0 = time.perf_counter()
+        bench = fb.load(d)
+        load_s = time.perf_counter() - t0
+        rows = pq.read_metadata(d / "table.parquet").num_rows
+        print(f"table: {len(bench)} configs x 11 z x 20 epochs, seeds {list(bench.seeds)}, "
+              f"{rows} rows; load (sha256 + validate + dense arrays) {load_s * 1e3:.0f} ms")
+        q = query_costs(bench)
+        loc = pandas_cost(d, bench)
+        print("\n== one query (best of 5) ==")
+        print(f"bench.query(config dict, z, epoch)         {q['public'] * 1e6:7.2f} us  (mean)")
+        print(f"bench.query(..., seed=0)                   {q['public_seed'] * 1e6:7.2f} us")
+        print(f"raw dict + numpy lookup                    {q['raw'] * 1e6:7.2f} us")
+        print(f"pandas MultiIndex .loc (sorted), same cell {loc * 1e6:7.2f} us")
+        print(f"ratio pandas / public query                {loc / q['public']:7.1f} x  "
+              f"(target >= 10)")
+        print(f"ratio public query / raw                   {q['public'] / q['raw']:7.1f} x  "
+              f"(target <= 10)")
+        rate = batch_rate(bench)
+        print(f"\n== batch ==\nquery_many, 1M random cells, all 6 quantities: "
+              f"{rate / 1e6:.1f} M cells/s (target >= 5)")
+        s = sim_costs(bench)
+        print("\n== simulator ==")
+        print(f"ASHA z+epoch, 4 workers, 1000 evaluations  {s['asha_1000'] * 1e3:7.1f} ms "
+              f"(target <= 50)")
+        print(f"ASHA z+epoch, 4 workers, 8000 evaluations  {s['asha_8000'] * 1e3:7.1f} ms "
+              f"(target <= 500); 8000/1000 ratio {s['asha_8000'] / s['asha_1000']:.1f} "
+              f"(linear = 8)")
+        print(f"Hyperband z+epoch, 100 seeds               {s['hyperband_100']:7.2f} s  "
+              f"(target <= 10; budget {s['hyperband_budget']:.0f} simulated s, "
+              f"{s['hyperband_evals_per_run']:.0f} evaluations per run)")
+        small_public = q["public"]
+
+    if not args.no_big:
+        with tempfile.TemporaryDirectory() as tmp:
+            w = child("--big-write", str(Path(tmp) / "big"), "46000")
+            big = child("--big-load", str(Path(tmp) / "big"))
+        print("\n== 10M-row table ==")
+        print(f"rows {w['rows']:,} ({big['configs']} configs x 11 z x 20 epochs x 1 seed), "
+              f"parquet {w['parquet_mb']:.0f} MB, written in {w['write_s']:.1f} s")
+        print(f"load {big['load_s']:.1f} s (sha256, validation, dense arrays); arrays "
+              f"{big['arrays_mb']:.0f} MB; peak RSS of the loading process "
+              f"{big['peak_rss_mb']:.0f} MB (before load {big['rss_before_mb']:.0f} MB)")
+        print(f"query {big['public'] * 1e6:.2f} us (216-config table {small_public * 1e6:.2f} us,"
+              f" ratio {big['public'] / small_public:.2f}); raw {big['raw'] * 1e6:.2f} us")
+
+
+if __name__ == "__main__":
+    main()

@@ -169,9 +169,10 @@ def _flop_mapping(torch: Any) -> dict[Any, Callable[..., int]]:
         (_NORM_BACKWARD, _norm_backward_flops),
     ):
         for name in names:
-            op = getattr(torch.ops.aten, name, None)
-            if op is not None:
-                mapping[op] = formula
+            try:  # not every op exists in every torch version
+                mapping[getattr(torch.ops.aten, name)] = formula
+            except (AttributeError, RuntimeError):
+                continue
     return mapping
 
 

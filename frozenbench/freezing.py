@@ -323,12 +323,12 @@ def split(
     ['0+1', '5']
     """
     plan = plan_for(model, unwrap)
-    groups = tuple(tuple(g) for g in merge) if merge is not None else plan.merge
-    for group in groups:
+    for group in merge or ():
         if isinstance(group, str) or not group:
             raise InvalidValueError(
                 f"merge group {group!r} must be a non-empty tuple of module names"
             )
+    groups = tuple(tuple(g) for g in merge) if merge is not None else plan.merge
     module_names = {name for name, _ in model.named_modules()}
     unknown = [n for g in groups for n in g if n not in module_names]
     if unknown:

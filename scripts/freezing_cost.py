@@ -22,11 +22,13 @@ GPU (one run on the H200 of the appendix-E profile)::
     ResNet-18 (CIFAR-100: 100 classes, 32x32) and the GPT-2 14M model (d=128, 8 layers, 2
     heads, context 1024, vocab 50257), then a larger GPT-2 (d=768, 12 layers, 12 heads, context
     1024, vocab 50257; batch 1 and 32, z in {1, 2, 3, n/2, n}) while the time budget
-    (``--time-budget``, default 360 s) lasts. Timing uses CUDA events; peak memory is
+    (``--time-budget``, default 300 s) lasts. Timing uses CUDA events; peak memory is
     ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats`` per (model, batch, z).
 
 A step is what the cell runner does: forward, loss, backward, AdamW step on the trainable
-parameters only, ``zero_grad(set_to_none=True)``. Dropout is 0 in the GPT-2 models (it would
+parameters only, ``zero_grad(set_to_none=True)``. At batch size 1 ResNet's BatchNorm layers run in
+eval mode (one 32x32 image leaves a 1x1 map in the last stage, where batch statistics are
+undefined); the ``note`` column says so. Dropout is 0 in the GPT-2 models (it would
 dominate CPU time and is not part of the freezing cost). FLOPs per step come from
 :func:`frozenbench.costs.measure_step` (FlopCounterMode, forward + backward) on one extra step.
 
@@ -44,7 +46,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +144,14 @@ def profile(
     torch.manual_seed(0)
     model = spec.build().to(device)
     model.train()
+    note = ""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if batch_size == 1 and norms:
+        # One 32x32 image leaves ResNet's last stage a 1x1 map: batch statistics are undefined
+        # there, so BatchNorm uses its running statistics (the same kernels' cost, no update).
+        for m in norms:
+            m.eval()
+        note = "batch 1: BatchNorm in eval mode"
     n = len(split(model))
     rows: list[dict[str, Any]] = []
     x, y = spec.make_batch(batch_size, device)
@@ -181,6 +191,7 @@ def profile(
             "torch_threads": torch.get_num_threads(),
             "torch_version": torch.__version__,
             "status": status,
+            "note": note,
         }
         rows.append(row)
         print(
@@ -244,6 +255,9 @@ def _measure_z(
         return cost, times_ms, peak, "ok"
     except torch.OutOfMemoryError:
         return None, [math.nan], -1, "oom"
+    except Exception as exc:  # one failing configuration must not lose the whole profile
+        print(f"  error: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        return None, [math.nan], -1, f"error: {type(exc).__name__}"
     finally:
         model.zero_grad(set_to_none=True)
         if cuda:
@@ -252,7 +266,9 @@ def _measure_z(
 
 def ratios(table: pd.DataFrame) -> pd.DataFrame:
     """Full z over lowest z, per model and batch size, for time, memory and FLOPs."""
-    out = []
+    out: list[dict[str, Any]] = []
+    if table.empty:
+        return pd.DataFrame(out)
     for (model, batch), group in table[table["status"] == "ok"].groupby(["model", "batch_size"]):
         ordered = group.sort_values("z")
         low, full = ordered.iloc[0], ordered.iloc[-1]
@@ -271,15 +287,20 @@ def ratios(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--out", default="out/freezing_cost", help="output directory")
+    parser.add_argument(
+        "--plan",
+        choices=["cpu", "gpu"],
+        help="which models and batch sizes: cpu (small, default on cpu) or gpu (appendix E)",
+    )
     parser.add_argument("--warmup", type=int, help="warm-up steps per z (cpu 3, cuda 20)")
     parser.add_argument("--iters", type=int, help="measured steps per z (cpu 5, cuda 50)")
     parser.add_argument(
         "--z",
         choices=["spread", "all"],
-        help="z values: spread = {1,2,3,n/2,n} (cpu default), all (cuda default)",
+        help="z values: spread = {1,2,3,n/2,n} (cpu plan default), all (gpu plan default)",
     )
     parser.add_argument("--batch-sizes", help="comma list overriding every model's batch sizes")
     parser.add_argument(
@@ -290,12 +311,34 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--time-budget",
         type=float,
-        default=360.0,
-        help="seconds; later configurations are skipped once it is spent",
+        default=300.0,
+        help="seconds (default 300); later configurations are skipped once it is spent",
     )
     parser.add_argument("--threads", type=int, default=1, help="torch threads on cpu")
-    parser.add_argument("--no-large", action="store_true", help="cuda: skip the larger GPT-2")
+    parser.add_argument("--no-large", action="store_true", help="gpu plan: no larger GPT-2")
     return parser
+
+
+def plan(name: str, *, z_choice: str | None, large: bool) -> list[ModelSpec]:
+    """The models, batch sizes and z values of the cpu or gpu plan."""
+    if name == "cpu":
+        specs = [
+            _resnet18(),
+            _gpt2("gpt2-small-cpu", n_layer=6, d=128, heads=2, ctx=256, vocab=256),
+        ]
+        return [replace(s, z_choice=z_choice or "spread") for s in specs]
+    specs = [
+        replace(_resnet18(), batch_sizes=(1, 32, 128)),
+        replace(
+            _gpt2("gpt2-14m", n_layer=8, d=128, heads=2, ctx=1024, vocab=50257),
+            batch_sizes=(1, 32, 128),
+        ),
+    ]
+    specs = [replace(s, z_choice=z_choice or "all") for s in specs]
+    if large:
+        big = _gpt2("gpt2-124m", n_layer=12, d=768, heads=12, ctx=1024, vocab=50257)
+        specs.append(replace(big, batch_sizes=(1, 32), z_choice=z_choice or "spread"))
+    return specs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -304,55 +347,23 @@ def main(argv: list[str] | None = None) -> int:
     if cuda and not torch.cuda.is_available():
         print("--device cuda but torch.cuda.is_available() is False", file=sys.stderr)
         return 2
-    if not cuda:
+    if cuda:
+        torch.set_float32_matmul_precision("high")  # TF32 where fp32 remains
+        torch.backends.cudnn.benchmark = True
+    else:
         torch.set_num_threads(args.threads)
     warmup = args.warmup if args.warmup is not None else (20 if cuda else 3)
     iters = args.iters if args.iters is not None else (50 if cuda else 5)
-    z_choice = args.z or ("all" if cuda else "spread")
     autocast = args.autocast or ("bf16" if cuda else "none")
-    if cuda:
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-        torch.backends.cudnn.benchmark = True
-        specs = [
-            _resnet18(),
-            _gpt2("gpt2-14m", n_layer=8, d=128, heads=2, ctx=1024, vocab=50257),
-        ]
-        specs = [
-            ModelSpec(s.name, s.build, s.make_batch, s.loss, (1, 32, 128), z_choice, s.input_desc)
-            for s in specs
-        ]
-        if not args.no_large:
-            large = _gpt2("gpt2-124m", n_layer=12, d=768, heads=12, ctx=1024, vocab=50257)
-            specs.append(
-                ModelSpec(
-                    large.name,
-                    large.build,
-                    large.make_batch,
-                    large.loss,
-                    (1, 32),
-                    "spread",
-                    large.input_desc,
-                )
-            )
-    else:
-        specs = [
-            _resnet18(),
-            _gpt2("gpt2-small-cpu", n_layer=6, d=128, heads=2, ctx=256, vocab=256),
-        ]
-        specs = [
-            ModelSpec(s.name, s.build, s.make_batch, s.loss, s.batch_sizes, z_choice, s.input_desc)
-            for s in specs
-        ]
+    specs = plan(args.plan or ("gpu" if cuda else "cpu"), z_choice=args.z, large=not args.no_large)
     if args.batch_sizes:
         sizes = tuple(int(b) for b in args.batch_sizes.split(","))
-        specs = [
-            ModelSpec(s.name, s.build, s.make_batch, s.loss, sizes, s.z_choice, s.input_desc)
-            for s in specs
-        ]
+        specs = [replace(s, batch_sizes=sizes) for s in specs]
 
     started = time.monotonic()
     deadline = started + args.time_budget
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     print(
         f"freezing cost on {args.device}: warmup {warmup}, iters {iters}, autocast {autocast}, "
         f"torch {torch.__version__}, threads {torch.get_num_threads()}",
@@ -373,12 +384,16 @@ def main(argv: list[str] | None = None) -> int:
                 autocast=autocast,
                 deadline=deadline,
             )
+            # Written after every (model, batch): a run cut short still leaves its table.
+            pd.DataFrame(rows).to_parquet(out / "freezing_cost.parquet", index=False)
     table = pd.DataFrame(rows)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     table.to_parquet(out / "freezing_cost.parquet", index=False)
+    if table.empty:
+        print("nothing measured (time budget too small?)")
+        return 1
     summary = ratios(table)
     summary.to_parquet(out / "freezing_cost_ratios.parquet", index=False)
+    method = "cuda.max_memory_allocated" if cuda else "estimate: params+grads+AdamW+saved"
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         cols = [
             "model",
@@ -392,10 +407,7 @@ def main(argv: list[str] | None = None) -> int:
             "status",
         ]
         print(table[cols].to_string(index=False))
-        print(
-            "\nfull z / lowest z (memory: "
-            f"{'cuda.max_memory_allocated' if cuda else 'estimate, see --help'}):"
-        )
+        print(f"\nfull z / lowest z (time: median step; memory: {method}):")
         print(summary.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     print(
         f"\nwrote {out / 'freezing_cost.parquet'} ({len(table)} rows) in "

@@ -1,0 +1,86 @@
+"""Rank correlations, seed ceiling, summaries, and the correlate CLI."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+
+import frozenbench as fb
+from frozenbench.analysis import (
+    aggregate,
+    rank_correlations,
+    seed_ceiling,
+    spearman,
+    summarize,
+    time_to_target,
+)
+from frozenbench.cli import main
+from frozenbench.synthetic import make_benchmark, write_benchmark
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return make_benchmark(n_configs=60, n_z=5, n_epochs=6, diverge_frac=0.0, seed=2)
+
+
+def test_spearman_matches_scipy():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=30), rng.normal(size=30)
+    assert spearman(a, b) == pytest.approx(spearmanr(a, b).statistic)
+    a[3] = np.nan
+    assert spearman(a, b) == pytest.approx(spearmanr(a[np.isfinite(a)], b[np.isfinite(a)]).statistic)
+    assert math.isnan(spearman(np.ones(5), b[:5]))
+
+
+def test_rank_correlations_against_long_table(bench):
+    corr = rank_correlations(bench).set_index(["z", "epoch"])
+    assert corr.loc[(5, 6), "spearman"] == pytest.approx(1.0)
+    ids = bench.config_ids
+    low = np.array([bench.query(int(c), 2, 3).val_error for c in ids])
+    full = np.array([bench.query(int(c), 5, 6).val_error for c in ids])
+    assert corr.loc[(2, 3), "spearman"] == pytest.approx(spearmanr(low, full).statistic)
+    # the synthetic table is built so that correlation rises with z at the last epoch
+    last = corr.xs(6, level="epoch")["spearman"]
+    assert last.iloc[-2] > last.iloc[0]
+
+
+def test_seed_ceiling(bench):
+    rho, n = seed_ceiling(bench)
+    a = [bench.query(int(c), 5, 6, seed=0).val_error for c in bench.config_ids]
+    b = [bench.query(int(c), 5, 6, seed=1).val_error for c in bench.config_ids]
+    assert n == 60 and 0.5 < rho <= 1.0
+    assert rho == pytest.approx(np.mean([spearmanr(a, b).statistic] + [
+        spearmanr(*[[bench.query(int(c), 5, 6, seed=s).val_error for c in bench.config_ids[:3]]
+                    for s in pair]).statistic for pair in [(0, 2), (1, 2)]]))
+    one = make_benchmark(n_configs=5, n_z=2, n_epochs=2, full_z_seeds=1, multi_seed_configs=0)
+    assert math.isnan(seed_ceiling(one)[0])
+
+
+def test_summaries_and_aggregate(bench):
+    runs = {"asha": [fb.simulate(bench, "asha", "z", max_evaluations=60, seed=s) for s in range(3)]}
+    target = float(np.nanquantile(bench.full_fidelity_scores(), 0.2))
+    s = summarize(runs, target).iloc[0]
+    assert s["runs"] == 3
+    finals = [t["regret"].iloc[-1] for t in runs["asha"]]
+    assert s["final_regret_median"] == pytest.approx(np.median(finals))
+    t0 = runs["asha"][0]
+    hit = time_to_target(t0, target)
+    assert math.isinf(hit) or t0.loc[t0.time <= hit, "incumbent_full"].min() <= target
+    times = np.linspace(0, t0["time"].max(), 7)
+    agg = aggregate(runs["asha"], times)
+    assert list(agg.columns) == ["time", "q25", "median", "q75"]
+    ok = agg.dropna()
+    assert len(ok) and (ok["q25"] <= ok["median"] + 1e-12).all()
+
+
+def test_correlate_cli(tmp_path, capsys):
+    d = write_benchmark(tmp_path / "b", n_configs=20, n_z=3, n_epochs=4)
+    assert main(["correlate", "--benchmark", str(d), "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "seed-noise ceiling" in out and "epoch 4" in out
+    csv = pd.read_csv(tmp_path / "o" / "correlations.csv")
+    assert len(csv) == 12 and (tmp_path / "o" / "correlations.png").stat().st_size > 0

@@ -1,0 +1,44 @@
+"""``frozenbench list`` and ``frozenbench query``."""
+
+from __future__ import annotations
+
+import pytest
+
+import frozenbench as fb
+from frozenbench.cli import main
+from frozenbench.synthetic import write_benchmark
+
+
+@pytest.fixture(scope="module")
+def bench_dir(tmp_path_factory):
+    return write_benchmark(tmp_path_factory.mktemp("cli") / "b", n_configs=8, n_z=3, n_epochs=4)
+
+
+def test_list(bench_dir, capsys):
+    assert main(["list", str(bench_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "8/216 configs, z 1..3, epochs 1..4" in out
+
+
+def test_query_cell_and_curve(bench_dir, capsys):
+    bench = fb.load(bench_dir)
+    cfg = bench.configs[0]
+    pairs = [f"{k}={v}" for k, v in cfg.items()]
+    assert main(["query", "--benchmark", str(bench_dir), *pairs, "--z", "3", "--epoch", "2"]) == 0
+    out = capsys.readouterr().out
+    assert f"val_error          {bench.query(cfg, 3, 2).val_error:.6g}" in out
+    cid = int(bench.config_ids[1])
+    assert main(["query", "--benchmark", str(bench_dir), "--config-id", str(cid), "--z", "1",
+                 "--curve"]) == 0
+    assert "train_time_s" in capsys.readouterr().out
+
+
+def test_query_errors_are_clear(bench_dir, capsys):
+    assert main(["query", "--benchmark", str(bench_dir), "lr=0.5", "--z", "1"]) == 2
+    assert "config is missing" in capsys.readouterr().err
+    cfg = fb.load(bench_dir).configs[0]
+    pairs = [f"{k}={v}" for k, v in cfg.items()]
+    assert main(["query", "--benchmark", str(bench_dir), *pairs, "--z", "9"]) == 2
+    assert "z=9 is out of range" in capsys.readouterr().err
+    assert main(["query", "--benchmark", "nope", "--z", "1", "--config-id", "0"]) == 2
+    assert "unknown benchmark 'nope'" in capsys.readouterr().err

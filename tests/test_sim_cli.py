@@ -1,0 +1,37 @@
+"""``frozenbench simulate`` end to end on a synthetic table directory."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from frozenbench.cli import main
+from frozenbench.cli.simulate import parse_spec
+from frozenbench.synthetic import write_benchmark
+
+
+def test_simulate_cli_writes_summary_plot_and_trajectories(tmp_path, capsys):
+    d = write_benchmark(tmp_path / "b", n_configs=30, n_z=4, n_epochs=6)
+    out = tmp_path / "out"
+    rc = main(["simulate", "--benchmark", str(d), "--optimizers", "hyperband:z",
+               "hyperband:epoch", "hyperband:z+epoch", "random:full", "sh:1@2,4@6",
+               "--seeds", "3", "--workers", "2", "--out", str(out), "--no-progress"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    for label in ("hyperband:z ", "hyperband:epoch", "hyperband:z+epoch", "random:full",
+                  "sh:1@2,4@6", "final regret", "time to target"):
+        assert label in text
+    traj = pd.read_parquet(out / "trajectories.parquet")
+    assert set(traj["run_seed"]) == {0, 1, 2} and traj["label"].nunique() == 5
+    assert (out / "incumbent.png").stat().st_size > 1000
+    summary = pd.read_csv(out / "summary.csv")
+    assert len(summary) == 5
+
+
+def test_simulate_cli_errors(tmp_path, capsys):
+    d = write_benchmark(tmp_path / "b", n_configs=5, n_z=2, n_epochs=2)
+    assert main(["simulate", "--benchmark", str(d), "--optimizers", "bohb:z",
+                 "--seeds", "1", "--no-progress"]) == 2
+    assert "unknown optimizer 'bohb'" in capsys.readouterr().err
+    assert main(["simulate", "--benchmark", str(d), "--optimizers", "sh:1@x",
+                 "--seeds", "1", "--no-progress"]) == 2
+    assert parse_spec("asha") == ("asha", "z+epoch")

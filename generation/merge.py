@@ -1,0 +1,164 @@
+"""Merge the shards of a spec into one validated table plus its manifest.
+
+The merged table holds exactly the spec's cells: no duplicates, none missing, and every cell has
+all epochs of its task unless it diverged (then it keeps the epochs it finished). Failed or
+missing cells stop the merge with a list of them, unless ``allow_missing`` records them in the
+manifest instead. Rows are sorted by (config_id, z, seed, epoch) and written with zstd.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from frozenbench.errors import SchemaError
+from frozenbench.manifest import Manifest, describe_files
+from frozenbench.schema import arrow_schema, validate
+from generation.launch import code_version, plan_cells
+from generation.spec import GridSpec
+from generation.store import CELL_METADATA, Cell, ShardStore, cell_name
+
+TABLE_NAME = "table.parquet"
+SORT_COLUMNS = ["config_id", "z", "seed", "epoch"]
+
+
+class MergeError(SchemaError):
+    """Shards that do not make a complete, valid table; the message lists the cells."""
+
+
+def default_dest(benchmark: str) -> Path:
+    """Where shipped tables live: ``frozenbench/data/<benchmark>/``."""
+    import frozenbench
+
+    return Path(frozenbench.__file__).resolve().parent / "data" / benchmark
+
+
+def _list(cells: list[Cell], limit: int = 20) -> str:
+    shown = ", ".join(cell_name(c) for c in cells[:limit])
+    return shown + (f", ... ({len(cells)} in all)" if len(cells) > limit else "")
+
+
+def merge(spec: GridSpec, *, out: str | Path | None = None, dest: str | Path | None = None,
+          allow_missing: bool = False, progress: bool = True) -> Manifest:
+    """Merge the shards under ``out`` (default: the spec's output) into ``dest``.
+
+    Returns the manifest written next to the table.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from tqdm import tqdm
+
+    plan = spec.plan()
+    task = plan.task
+    store = ShardStore(spec.output_dir(out))
+    cells = plan_cells(plan)
+    state = store.scan()
+    missing = [c for c in cells if c not in state.done]
+    failed = [c for c in missing if c in state.failed]
+    if missing and not allow_missing:
+        lines = [f"{spec.benchmark}: {len(missing)} of {len(cells)} cells have no shard in "
+                 f"{store.shards} ({len(failed)} failed, {len(missing) - len(failed)} never ran)"]
+        for c in failed[:10]:
+            rec = store.failure(c) or {}
+            lines.append(f"  failed {cell_name(c)}: {rec.get('error', '?')}")
+        lines.append(f"  missing: {_list(missing)}")
+        lines.append("rerun `python -m generation run` to finish them, or merge with "
+                     "--allow-missing to record them in the manifest")
+        raise MergeError("\n".join(lines))
+
+    grid = task.space.to_dict()
+    schema = arrow_schema(grid)
+    epochs = sorted(task.fidelities.epoch)
+    tables = []
+    problems: list[str] = []
+    statuses: Counter[str] = Counter()
+    hardware: Counter[str] = Counter()
+    versions: set[str] = set()
+    present = [c for c in cells if c in state.done]
+    for cell in tqdm(present, desc="merging shards", unit="shard", disable=not progress):
+        path = store.shard_path(cell)
+        if path is None:  # removed since the scan
+            problems.append(f"{cell_name(cell)}: shard vanished during the merge")
+            continue
+        table = pq.read_table(path)
+        meta = json.loads((table.schema.metadata or {}).get(CELL_METADATA, b"{}"))
+        table = table.replace_schema_metadata(None)
+        if table.schema.remove_metadata() != schema.remove_metadata():
+            problems.append(f"{path.name}: columns/types differ from the table schema")
+            continue
+        cols = table.select(["config_id", "z", "seed", "epoch", "status"]).to_pydict()
+        keys = set(zip(cols["config_id"], cols["z"], cols["seed"]))
+        if keys != {cell}:
+            problems.append(f"{path.name}: holds rows of cells {sorted(keys)}")
+            continue
+        status = state.done[cell]
+        if set(cols["status"]) != {status}:
+            problems.append(f"{path.name}: status column {set(cols['status'])} != {status!r}")
+            continue
+        got = sorted(cols["epoch"])
+        if status == "ok" and got != epochs:
+            problems.append(f"{path.name}: epochs {got}, expected all of {epochs}")
+            continue
+        if status == "diverged" and (len(set(got)) != len(got) or not set(got) <= set(epochs)):
+            problems.append(f"{path.name}: diverged cell with epochs {got}")
+            continue
+        statuses[status] += 1
+        hardware[f"{meta.get('cpu', '?')} | {meta.get('device', '?')}"] += 1
+        if meta.get("code_version"):
+            versions.add(str(meta["code_version"]))
+        tables.append(table)
+    if problems:
+        raise MergeError(f"{spec.benchmark}: {len(problems)} bad shards:\n  "
+                         + "\n  ".join(problems[:30]))
+    if not tables:
+        raise MergeError(f"{spec.benchmark}: no shards to merge in {store.shards}")
+
+    merged = pa.concat_tables(tables)
+    frame = merged.to_pandas()
+    frame = frame.sort_values(SORT_COLUMNS, kind="stable").reset_index(drop=True)
+    validate(frame, grid)  # schema, statuses, z range, no duplicate (config, z, epoch, seed)
+    final = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
+
+    dest_dir = Path(dest) if dest else default_dest(spec.benchmark)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    tmp = dest_dir / f".{TABLE_NAME}.{os.getpid()}.tmp"
+    pq.write_table(final, tmp, compression="zstd")
+    os.replace(tmp, dest_dir / TABLE_NAME)
+
+    cell_counts = {"ok": statuses["ok"], "diverged": statuses["diverged"],
+                   "failed": len(failed), "missing": len(missing) - len(failed)}
+    failed_cells: list[Mapping[str, Any]] = []
+    for c in missing:
+        rec = store.failure(c) or {}
+        failed_cells.append({"config_id": c[0], "z": c[1], "seed": c[2],
+                             "status": "failed" if c in state.failed else "missing",
+                             "error": rec.get("error", "")})
+    manifest = Manifest(
+        benchmark=spec.benchmark,
+        task=task.name,
+        grid=grid,
+        fidelities=task.fidelities.to_dict(),
+        metric=task.metric,
+        config_ids=list(plan.config_ids),
+        seeds=plan.seeds,
+        files=describe_files(dest_dir, [TABLE_NAME]),
+        rows=final.num_rows,
+        cells=cell_counts,
+        log_scale=[h.name for h in task.space.hyperparameters if h.log],
+        description=spec.description or task.description,
+        spec={"source": Path(spec.source).name, **dict(spec.raw),
+              "repeat_config_ids": plan.repeat_config_ids},
+        code_version=", ".join(sorted(versions)) or code_version(),
+        hardware="; ".join(f"{hw} ({n} cells)" for hw, n in hardware.most_common())
+        + f"; merged on {platform.node()}",
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        failed_cells=failed_cells,
+    )
+    manifest.write(dest_dir)
+    return manifest

@@ -1,0 +1,145 @@
+"""What runs inside a job: a chunk of cells, each trained and written as its own shard.
+
+:class:`CellChunk` is a submitit ``Checkpointable``: on preemption or timeout submitit calls
+:meth:`CellChunk.checkpoint`, which resubmits the same chunk restricted to the cells that have no
+shard yet, and requeues the job. Cells already written are never trained again, so nothing is
+counted twice; the cells in flight when the job stopped are simply trained again.
+
+With ``concurrent > 1`` the cells of a chunk run in that many worker processes at once (spawned,
+one torch thread each): low-z cells need a fraction of a GPU's memory, so several share it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+from typing import Any
+
+import submitit
+
+from frozenbench.cell import CellKey
+from frozenbench.extras import require
+from generation.store import Cell, ShardStore, provenance
+
+#: Outcomes of one cell in a worker.
+OUTCOMES = ("ok", "diverged", "failed", "skipped")
+
+
+def run_one(out: str, task_module: str, task_name: str, grid: Mapping[str, Sequence[object]],
+            cell: Cell, device: str, code_version: str) -> str:
+    """Train one cell and write its shard (or its failure record); return the outcome.
+
+    A cell that already has a shard is skipped. Exceptions are recorded, not raised, so one bad
+    cell does not take the rest of the chunk down with it.
+    """
+    store = ShardStore(out)
+    if store.is_done(cell):
+        return "skipped"
+    api = require(task_module)
+    config_id, z, seed = cell
+    key = CellKey(task_name, config_id, z, seed)
+    started = time.time()
+    try:
+        task = api.get_task(task_name)
+        config = task.space.config(config_id)
+        result = api.run_cell(task, config, z, seed, device=device, threads=1)
+        prov = provenance(code_version, result.device)
+        prov["started"] = started
+        prov["wall_s"] = time.time() - started
+        store.write_result(result, grid, prov)
+        return str(result.status)
+    except Exception as exc:
+        prov = provenance(code_version, device)
+        prov["started"] = started
+        store.write_failure(key, exc, traceback.format_exc(), prov)
+        print(f"cell {key} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        return "failed"
+
+
+def _ignore_preemption_signal() -> None:
+    # The job's main process handles submitit's preemption signal; pool workers must not die of
+    # it (USR2 terminates a process by default) and leave a half-finished checkpoint.
+    signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+
+
+class CellChunk(submitit.helpers.Checkpointable):
+    """A job's work: train ``cells`` of ``task_name``, writing shards under ``out``.
+
+    Returns the count of each outcome (:data:`OUTCOMES`).
+    """
+
+    def __init__(self, *, out: str, task_name: str, task_module: str,
+                 grid: Mapping[str, Sequence[object]], cells: Sequence[Cell], device: str = "cpu",
+                 concurrent: int = 1, code_version: str = "", progress: bool = True) -> None:
+        self.out = out
+        self.task_name = task_name
+        self.task_module = task_module
+        self.grid = {k: list(v) for k, v in grid.items()}
+        self.cells: list[Cell] = [(int(c[0]), int(c[1]), int(c[2])) for c in cells]
+        self.device = device
+        self.concurrent = concurrent
+        self.code_version = code_version
+        self.progress = progress
+
+    def _args(self, cell: Cell) -> tuple[Any, ...]:
+        return (self.out, self.task_module, self.task_name, self.grid, cell, self.device,
+                self.code_version)
+
+    def __call__(self) -> dict[str, int]:
+        from tqdm import tqdm
+
+        counts = dict.fromkeys(OUTCOMES, 0)
+        bar = tqdm(total=len(self.cells), desc=f"{self.task_name} cells", unit="cell",
+                   disable=not self.progress, file=sys.stderr, mininterval=1.0)
+        if self.concurrent <= 1:
+            for cell in self.cells:
+                counts[run_one(*self._args(cell))] += 1
+                bar.update()
+            bar.close()
+            return counts
+        pool = ProcessPoolExecutor(max_workers=self.concurrent, mp_context=get_context("spawn"),
+                                   initializer=_ignore_preemption_signal)
+        try:
+            pending: set[Future[str]] = {pool.submit(run_one, *self._args(c)) for c in self.cells}
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    counts[fut.result()] += 1
+                    bar.update()
+        except BaseException:
+            # On preemption (SystemExit from submitit's handler) do not wait for running cells:
+            # they have no shard and are in the checkpoint's remaining cells.
+            pool.shutdown(wait=False, cancel_futures=True)
+            procs = getattr(pool, "_processes", None) or {}
+            for proc in list(procs.values()):
+                if proc.is_alive():
+                    proc.terminate()
+            raise
+        else:
+            pool.shutdown(wait=True)
+        finally:
+            bar.close()
+        return counts
+
+    def remaining(self) -> list[Cell]:
+        """Cells of this chunk without a shard yet."""
+        store = ShardStore(self.out)
+        return [c for c in self.cells if not store.is_done(c)]
+
+    def checkpoint(self, *args: Any, **kwargs: Any) -> submitit.helpers.DelayedSubmission:
+        """Called by submitit on preemption/timeout: resubmit with the cells still to do."""
+        left = self.remaining()
+        print(f"checkpoint: {len(self.cells) - len(left)} of {len(self.cells)} cells done, "
+              f"requeueing {len(left)} (pid {os.getpid()})", file=sys.stderr, flush=True)
+        return submitit.helpers.DelayedSubmission(
+            CellChunk(out=self.out, task_name=self.task_name, task_module=self.task_module,
+                      grid=self.grid, cells=left, device=self.device,
+                      concurrent=self.concurrent, code_version=self.code_version,
+                      progress=self.progress)
+        )

@@ -47,6 +47,7 @@ def variants() -> dict[str, Any]:
     return {
         "mnist-shipped": mnist,
         "mnist-w8-e6": mn((8, 16, 32), 6),
+        "mnist-w8-e6-cos": mn((8, 16, 32), 6, schedule="cosine"),
         "mnist-w8-e8": mn((8, 16, 32), 8),
         "mnist-w16-e6": mn((16, 32, 64), 6),
         "kjv-shipped": kjv,
@@ -55,7 +56,7 @@ def variants() -> dict[str, Any]:
     }
 
 
-def run(variant: str, n_configs: int, low_z: list[int], out: Path) -> None:
+def run(variant: str, n_configs: int, low_z: list[int], out: Path, full: bool = True) -> None:
     import torch
 
     from frozenbench.tasks import run_cell
@@ -64,9 +65,17 @@ def run(variant: str, n_configs: int, low_z: list[int], out: Path) -> None:
     task = variants()[variant]
     ids = task.space.subset(n_configs, seed=0)
     n = task.n_layers
-    jobs = [(c, n, s) for c in ids for s in (0, 1)] + [(c, z, 0) for z in low_z for c in ids]
+    jobs = [(c, n, s) for c in ids for s in (0, 1)] if full else []
+    jobs += [(c, z, 0) for z in low_z for c in ids]
+    done = set()
+    if out.exists():  # resume: skip cells already in the file
+        for line in out.read_text().splitlines():
+            r = json.loads(line)
+            done.add((r["config_id"], r["z"], r["seed"]))
     with out.open("a") as f:
         for config_id, z, seed in jobs:
+            if (config_id, z, seed) in done:
+                continue
             t0 = time.perf_counter()
             cell = run_cell(task, task.space.config(config_id), z, seed)
             wall = time.perf_counter() - t0
@@ -125,13 +134,14 @@ def main() -> None:
     r.add_argument("--configs", type=int, default=32)
     r.add_argument("--low-z", default="")
     r.add_argument("--out", default=None)
+    r.add_argument("--skip-full", action="store_true", help="only the --low-z cells")
     q = sub.add_parser("report")
     q.add_argument("path", nargs="+")
     args = p.parse_args()
     if args.cmd == "run":
         low = [int(z) for z in args.low_z.split(",") if z]
         out = Path(args.out or f"/tmp/sizing_{args.variant}.jsonl")
-        run(args.variant, args.configs, low, out)
+        run(args.variant, args.configs, low, out, full=not args.skip_full)
     else:
         for path in args.path:
             report(Path(path))

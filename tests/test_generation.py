@@ -6,6 +6,7 @@ executor; the local executor and the real runner (debug-mnist) are exercised at 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -70,7 +71,7 @@ def _seed_structure(name):
 
 @pytest.mark.parametrize("name", ["mnist-resnet", "kjv-gpt2"])
 def test_shipped_cpu_specs_cover_the_required_cells(name):
-    spec, plan, cells, full, per = _seed_structure(name)
+    spec, plan, _, full, per = _seed_structure(name)
     assert spec.configs != "all" and len(plan.config_ids) >= 48
     assert plan.config_ids == plan.task.space.subset(len(plan.config_ids), spec.configs[1])
     assert plan.z == list(plan.task.fidelities.z)  # every z
@@ -83,7 +84,7 @@ def test_shipped_cpu_specs_cover_the_required_cells(name):
 
 @pytest.mark.parametrize("name", ["resnet18-cifar100", "gpt2-14m-slimpajama"])
 def test_shipped_paper_specs_are_full_grids_on_gpus(name):
-    spec, plan, cells, full, per = _seed_structure(name)
+    spec, plan, *_ = _seed_structure(name)
     assert plan.config_ids == list(range(len(plan.task.space)))
     assert plan.z == list(plan.task.fidelities.z)
     assert spec.resources.gpus >= 1 and spec.packing.concurrent >= 2
@@ -250,7 +251,7 @@ def test_local_executor_packs_concurrent_cells_in_one_job(write_spec, tmp_path, 
                                                   meta["started"] + meta["wall_s"]))
     assert len(spans) >= 3  # cells ran in separate worker processes
     intervals = sorted(iv for ivs in spans.values() for iv in ivs)
-    overlaps = sum(1 for a, b in zip(intervals, intervals[1:]) if b[0] < a[1])
+    overlaps = sum(1 for a, b in itertools.pairwise(intervals) if b[0] < a[1])
     assert overlaps >= 1  # and at the same time
 
 

@@ -1,0 +1,48 @@
+"""``frozenbench card``: write the Hugging Face dataset card of a benchmark from its manifest.
+
+``frozenbench card DIR`` writes ``DIR/README.md``; ``--out FILE`` writes elsewhere (``-`` prints
+it). ``frozenbench card --all --out data_cards`` regenerates ``data_cards/<name>.md`` for every
+table shipped in ``frozenbench/data/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("directory", metavar="DIR", nargs="?",
+                        help="benchmark directory or name (omit with --all)")
+    parser.add_argument("--out", default=None,
+                        help="output file ('-' for stdout; with --all: a directory, "
+                             "default data_cards)")
+    parser.add_argument("--all", action="store_true", help="cards of every shipped table")
+    parser.add_argument("--repo", default=None, help="Hub repo id the card will live in")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from frozenbench.card import render, write_all, write_card
+    from frozenbench.errors import InvalidValueError
+    from frozenbench.registry import resolve, shipped
+
+    if args.all == (args.directory is not None):
+        raise InvalidValueError("pass either a benchmark DIR or --all")
+    if args.all:
+        if not shipped():
+            print("no shipped tables in frozenbench/data/ yet; nothing to do")
+            return 0
+        for path in write_all(args.out or "data_cards"):
+            print(f"wrote {path}")
+        return 0
+    directory = resolve(args.directory)
+    if args.out == "-":
+        print(render(directory, repo_id=args.repo), end="")
+        return 0
+    out = Path(args.out) if args.out else None
+    if out is None and not Path(args.directory).is_dir():
+        raise InvalidValueError(
+            f"{args.directory!r} is a name, not a directory: pass --out FILE (or --out -)")
+    print(f"wrote {write_card(directory, out, repo_id=args.repo)}")
+    return 0

@@ -1,0 +1,34 @@
+"""``frozenbench download``: fetch a benchmark from the Hugging Face Hub and verify it.
+
+NAME is a published name (``frozenbench list``), ``namespace/repo[@revision]`` or
+``hub:namespace/repo@revision``. Files go to the Hugging Face cache (``HF_HOME``); the
+command prints the directory and the pinned reference to load it with.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME_OR_REPO",
+                        help="published name, namespace/repo[@revision] or hub:namespace/repo@rev")
+    parser.add_argument("--revision", default=None,
+                        help="commit sha, branch or tag (overrides @revision in the name)")
+    parser.add_argument("--force", action="store_true",
+                        help="download every file again (repairs a corrupt or partial cache)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from frozenbench.hub import HubRef, fetch, lookup
+    from frozenbench.manifest import Manifest
+
+    ref = lookup(args.name, args.revision)
+    path = fetch(args.name, revision=args.revision, force=args.force)
+    manifest = Manifest.read(path)
+    pinned = HubRef(ref.repo_id, path.name) if len(path.name) == 40 else ref
+    print(f"{manifest.benchmark}: {manifest.rows} rows, {len(manifest.files)} file(s) verified "
+          f"(sha256)")
+    print(f"directory: {path}")
+    print(f"pinned:    {pinned}   # fb.load({str(pinned)!r})")
+    return 0

@@ -1,0 +1,32 @@
+"""``frozenbench publish``: upload a benchmark directory to the Hugging Face Hub as a dataset.
+
+The directory is validated (loaded, sha256 checked), its ``README.md`` dataset card is rewritten
+from the manifest, and the table, manifest and card are committed. The printed commit sha is
+what to pin (``hub:namespace/repo@<sha>``, or an entry in ``frozenbench.hub.PUBLISHED``).
+Authentication is huggingface_hub's: ``HF_TOKEN`` or ``hf auth login``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("directory", metavar="DIR", help="benchmark directory (manifest.json)")
+    parser.add_argument("--repo", required=True, help="dataset repo id, namespace/name")
+    parser.add_argument("--revision", default="main", help="branch to commit to (created if new)")
+    parser.add_argument("--private", action="store_true", help="create the repo as private")
+    parser.add_argument("--message", default=None, help="commit message")
+
+
+def run(args: argparse.Namespace) -> int:
+    from frozenbench.hub import publish
+
+    res = publish(args.directory, args.repo, revision=args.revision, private=args.private,
+                  message=args.message)
+    name = args.directory.rstrip("/").split("/")[-1]
+    print(f"published {args.directory} to {res.url} (branch {res.revision})")
+    print(f"commit: {res.commit}")
+    print(f"pin it: fb.load({str(res.ref)!r})")
+    print(f"index:  PUBLISHED[{name!r}] = HubRef({res.repo_id!r}, {res.commit!r})")
+    return 0

@@ -147,6 +147,14 @@ def token_batches(data: TokenData, batch_size: int, gen: torch.Generator,
             yield xy[:, :-1], xy[:, 1:]
 
 
+def make_batches(task: Task, data: Any, gen: torch.Generator,
+                 device: torch.device) -> Iterator[Batch]:
+    """The task's endless stream of training batches, drawn with ``gen``."""
+    if task.kind == "image":
+        return image_batches(data, task.batch_size, task.augment, gen)
+    return token_batches(data, task.batch_size, gen, device)
+
+
 def batch_loss(task: Task, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy of a batch (float32 even under autocast)."""
     if task.kind == "lm":
@@ -263,10 +271,9 @@ def run_cell(
     )
 
     # Model first (its size fixes an LM's token budget), seeded: initialisation is part of
-    # the seed's noise.
+    # the seed's noise. Built on the CPU, moved after the data (see `resident` below).
     torch.manual_seed(seed)
     model, unwrap = resolve(task.model)(**task.model_args)
-    model.to(dev).train()
     frozen = freezing.freeze(model, key.z, unwrap)
     if frozen.n != task.n_layers:
         raise InvalidValueError(f"{task.name}: the model splits into {frozen.n} layers, the "
@@ -283,28 +290,24 @@ def run_cell(
         data = load_data(task, dev, train_tokens=total * task.batch_size * ctx + 1)
         ends = [round(total * k / task.n_records) for k in range(1, task.n_records + 1)]
     total_steps = ends[-1]
+    # On CUDA the dataset lives on the device; the memory column is what training adds to it.
+    resident = torch.cuda.memory_allocated(dev) if cuda else 0
+    model.to(dev).train()
 
     gen = torch.Generator().manual_seed(seed)  # data order and augmentation
-    if task.kind == "image":
-        batches = image_batches(data, task.batch_size, task.augment, gen)
-    else:
-        batches = token_batches(data, task.batch_size, gen, dev)
+    batches = make_batches(task, data, gen, dev)
     opt = make_optimizer(task, hp, model)
     warm, cool = float(hp.get("warmup_frac", 0.0)), float(hp.get("cooldown_frac", 0.0))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: lr_factor(task.schedule, s, total_steps, warm, cool))
 
     # Cost probe on a copy, with a batch from its own generator (training's RNG untouched).
-    probe_gen = torch.Generator().manual_seed(seed + 1_000_003)
-    probe_batch = next(image_batches(data, task.batch_size, task.augment, probe_gen)
-                       if task.kind == "image" else token_batches(data, task.batch_size,
-                                                                  probe_gen, dev))
+    probe_batch = next(make_batches(task, data, torch.Generator().manual_seed(seed + 1), dev))
     t_probe = time.perf_counter()
     opt_name = "adamw" if task.kind == "lm" else str(hp["optimizer"])
     cost = measure_step(task, model, opt_name, probe_batch, amp)
     probe_s = time.perf_counter() - t_probe
-    flops_per_step, mem_estimate = float(cost.flops), cost.memory_estimate_bytes
-    flops_per_sample = flops_per_step / task.batch_size
+    flops_per_sample = cost.flops / task.batch_size
     if cuda:
         torch.cuda.synchronize(dev)
         torch.cuda.reset_peak_memory_stats(dev)
@@ -336,7 +339,8 @@ def run_cell(
         t1 = time.perf_counter()
         val_loss, val_error = evaluate(task, model, data, amp, dev)
         eval_time = time.perf_counter() - t1
-        peak = int(torch.cuda.max_memory_allocated(dev)) if cuda else mem_estimate
+        peak = int(torch.cuda.max_memory_allocated(dev)) - resident if cuda \
+            else cost.memory_estimate_bytes
         records.append(EpochRecord(
             epoch=epoch, samples_seen=samples, train_loss=train_loss, val_loss=val_loss,
             val_error=val_error, train_time_s=train_time, eval_time_s=eval_time,
@@ -355,7 +359,7 @@ def run_cell(
         memory_method="cuda_max_allocated" if cuda else "cpu_tensor_estimate",
         device=torch.cuda.get_device_name(dev) if cuda else "cpu",
         versions=library_versions(), records=tuple(records), status=status,
-        extra={"flops_per_step": flops_per_step, "total_steps": total_steps,
+        extra={"flops_per_step": cost.flops, "total_steps": total_steps,
                "saved_bytes_per_step": cost.saved_bytes,
                "probe_time_s": probe_s, "trainable_layers": list(frozen.trainable_layer_names),
                "threads": torch.get_num_threads()},

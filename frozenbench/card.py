@@ -14,7 +14,7 @@ Everything comes from the manifest and the table, so a card is regenerated, neve
 >>> from frozenbench.synthetic import write_benchmark
 >>> with tempfile.TemporaryDirectory() as d:
 ...     text = render(write_benchmark(d, n_configs=6, n_z=3, n_epochs=2))
->>> text.splitlines()[0], "path: table.parquet" in text, "## Citation" in text
+>>> text.splitlines()[0], '- "table.parquet"' in text, "## Citation" in text
 ('---', True, True)
 """
 

@@ -220,8 +220,6 @@ def _snapshot(ref: HubRef, *, force: bool, token: str | bool | None,
     except RevisionNotFoundError as exc:
         raise UnknownNameError(
             f"dataset repo {ref.repo_id!r} has no revision {ref.revision!r}") from exc
-    except EntryNotFoundError as exc:
-        raise HubError(f"{ref}: a file listed by the Hub is missing: {exc}") from exc
     except LocalEntryNotFoundError as exc:
         if _offline():
             raise HubError(
@@ -230,16 +228,17 @@ def _snapshot(ref: HubRef, *, force: bool, token: str | bool | None,
                 "access (frozenbench download ...)") from exc
         raise HubError(f"could not download {ref} from {_endpoint()} and it is not cached: "
                        f"{_first_line(exc)}") from exc
+    except EntryNotFoundError as exc:  # after its subclass LocalEntryNotFoundError
+        raise HubError(f"{ref}: a file listed by the Hub is missing: {exc}") from exc
     except (HfHubHTTPError, OSError) as exc:
         raise HubError(f"download of {ref} from {_endpoint()} failed: {_first_line(exc)}; "
-                       "incomplete files are kept only as *.incomplete, run the download "
-                       "again to resume") from exc
+                       "partial files were discarded, run the download again") from exc
     except Exception as exc:  # transport errors of the HTTP client (connection dropped...)
         if type(exc).__module__.split(".")[0] not in ("httpx", "httpx2", "httpcore", "hf_xet"):
             raise
         raise HubError(f"download of {ref} from {_endpoint()} was interrupted: "
-                       f"{_first_line(exc)}; incomplete files are kept only as *.incomplete, "
-                       "run the download again to resume") from exc
+                       f"{_first_line(exc)} (after retries); partial files were discarded, "
+                       "run the download again") from exc
 
 
 @dataclass(frozen=True)

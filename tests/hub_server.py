@@ -8,7 +8,7 @@ It speaks just enough of the protocol for the real ``huggingface_hub`` client (a
   ``X-Error-Code: RepoNotFound | RevisionNotFound | EntryNotFound``;
 - ``GET /api/datasets/{repo}[/revision/{rev}]`` and ``/api/datasets/{repo}/tree/{rev}[/{path}]``;
   ``POST /api/datasets/{repo}/paths-info/{rev}``;
-- ``POST /api/repos/create`` (``409`` if it exists), ``POST /api/datasets/{repo}/branch/{name}``,
+- ``POST /api/repos/create`` (``409`` if it exists), ``POST /api/validate-yaml``, ``POST /api/datasets/{repo}/branch/{name}``,
   ``POST /api/datasets/{repo}/preupload/{rev}`` (every file ``regular``) and
   ``POST /api/datasets/{repo}/commit/{rev}`` (NDJSON, base64 content) -> ``commitOid``.
 
@@ -324,6 +324,22 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._json({"url": url, "name": repo_id, "id": repo_id})
 
+    def validate_yaml(self, query: Any) -> None:
+        """Check a README's front matter: a YAML mapping (as the Hub does before a commit)."""
+        import yaml
+
+        content = json.loads(self._body() or b"{}").get("content", "")
+        m = re.match(r"---\n(.*?)\n---\n", content, re.S)
+        try:
+            meta = yaml.safe_load(m.group(1)) if m else {}
+        except yaml.YAMLError as exc:
+            self._json({"errors": [{"message": f"invalid YAML: {exc}"}]}, 400)
+            return
+        if not isinstance(meta, dict):
+            self._json({"errors": [{"message": "metadata must be a mapping"}]}, 400)
+            return
+        self._json({"warnings": [] if meta else [{"message": "empty or missing metadata"}]})
+
     def branch(self, repo: str, name: str, query: Any) -> None:
         r = self._repo(repo)
         if r is None:
@@ -397,6 +413,7 @@ _ROUTES: list[tuple[str, str, Any]] = [
     ("GET", rf"/api/datasets/{REPO}/tree/(?P<rev>[^/]+)(?:/(?P<sub>.+))?", _Handler.tree),
     ("POST", rf"/api/datasets/{REPO}/paths-info/(?P<rev>[^/]+)", _Handler.paths_info),
     ("POST", r"/api/repos/create", _Handler.create),
+    ("POST", r"/api/validate-yaml", _Handler.validate_yaml),
     ("POST", rf"/api/datasets/{REPO}/branch/(?P<name>[^/]+)", _Handler.branch),
     ("POST", rf"/api/datasets/{REPO}/preupload/(?P<rev>[^/]+)", _Handler.preupload),
     ("POST", rf"/api/datasets/{REPO}/commit/(?P<rev>[^/]+)", _Handler.commit),

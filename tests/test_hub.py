@@ -71,11 +71,11 @@ def client(srv: HubServer, hf_home: Path, code: str, *, offline: bool = False,
     env = {**os.environ, "HF_ENDPOINT": endpoint or srv.url, "HF_HOME": str(hf_home),
            "HF_TOKEN": "hf_test_token", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
            "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_OFFLINE": "1" if offline else "0",
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": os.environ.get("FB_TEST_PYTHONPATH", str(ROOT))}
     env.pop("HF_HUB_CACHE", None)
     script = PRELUDE + textwrap.dedent(code) + "\nprint('RESULT' + json.dumps(OUT))\n"
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          text=True, timeout=timeout, cwd=ROOT)
+                          text=True, timeout=timeout, cwd=hf_home.parent)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")]
     assert proc.returncode == 0 and lines, f"client failed:\n{proc.stdout}\n{proc.stderr}"
     return json.loads(lines[-1][len("RESULT"):])
@@ -151,6 +151,8 @@ def test_pinned_revisions_download_their_own_table(server, published, tmp_path):
         hub.register("tiny-v1", "hub:{REPO}@{published['v1']}")
         OUT["names"] = fb.benchmarks()
         OUT["via_registry"] = same(fb.load("tiny-v1"), a)
+        OUT["fb_load"] = error(lambda: fb.load("hub:{REPO}@{published['v1']}")) or \
+            same(fb.load("hub:{REPO}@{published['v1']}"), a)
     """)
     assert out["old_is_a"] and out["new_is_b"] and not out["old_is_b"]
     assert out["query"][0] == out["query"][1]
@@ -169,6 +171,9 @@ def test_pinned_revisions_download_their_own_table(server, published, tmp_path):
     assert off["ok"], off
     assert off["miss"][0] == "HubError" and "HF_HUB_OFFLINE=1" in off["miss"][1]
     assert time.time() - t0 < 15
+    if isinstance(out["fb_load"], list) and "not a benchmark directory" in out["fb_load"][1]:
+        pytest.xfail("registry.resolve treats 'hub:ns/name@rev' as a path (patch reported)")
+    assert out["fb_load"] is True
 
 
 def test_corrupt_cached_file_is_detected_and_force_repairs_it(server, published, tmp_path):

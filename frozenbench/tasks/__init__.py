@@ -63,8 +63,19 @@ def run_cell(
     threads: int | None = None,
     progress: bool = False,
 ) -> CellResult:
-    """Train one cell (task, config, z, seed) for the task's full budget; see
-    :func:`frozenbench.tasks.runner.run_cell`."""
+    """Train one cell (task, config, z, seed) for the task's full budget and return its
+    learning curve (one :class:`~frozenbench.cell.EpochRecord` per epoch or checkpoint).
+
+    ``device``: a torch device string (``"cpu"``, ``"cuda"``, ``"cuda:1"``). ``threads``: sets
+    ``torch.set_num_threads`` (process-wide) when given; one thread per worker process is the
+    fast setting on a shared CPU. ``progress``: log each epoch to stderr. See
+    :func:`frozenbench.tasks.runner.run_cell` for errors, divergence and determinism.
+
+    >>> cell = run_cell("debug-mnist", {"lr": 0.01, "optimizer": "adam"}, z=2, seed=0,
+    ...                 threads=1)
+    >>> str(cell.key), cell.status, [r.epoch for r in cell.records]
+    ('debug-mnist/c2/z2/s0', 'ok', [1, 2])
+    """
     from frozenbench.tasks.runner import run_cell as _run_cell
 
     return _run_cell(task, config, z, seed, device=device, threads=threads, progress=progress)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from frozenbench.errors import (
     FidelityError,
     FrozenbenchError,
+    HubError,
     InvalidValueError,
     MissingExtraError,
     SchemaError,
@@ -65,6 +66,7 @@ __all__ = [
     "Fidelities",
     "FidelityError",
     "FrozenbenchError",
+    "HubError",
     "InvalidValueError",
     "MissingExtraError",
     "SchemaError",

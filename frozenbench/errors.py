@@ -33,6 +33,10 @@ class SchemaError(FrozenbenchError, ValueError):
     """A table or manifest that does not match the frozenbench schema."""
 
 
+class HubError(FrozenbenchError, ConnectionError):
+    """A Hub download or upload that failed (network, offline cache miss, permissions)."""
+
+
 class MissingExtraError(FrozenbenchError, ImportError):
     """An optional dependency is missing; the message names the pip command that installs it."""
 

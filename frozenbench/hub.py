@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from frozenbench.errors import (
-    FrozenbenchError,
+    HubError,
     InvalidValueError,
     SchemaError,
     UnknownNameError,
@@ -51,10 +51,6 @@ PREFIX = "hub:"
 CARD_NAME = "README.md"
 _REPO_RE = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 _SHA_RE = re.compile(r"[0-9a-f]{40}")
-
-
-class HubError(FrozenbenchError, ConnectionError):
-    """A download or upload that failed (network, offline cache miss, permissions)."""
 
 
 @dataclass(frozen=True)

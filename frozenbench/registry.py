@@ -81,6 +81,10 @@ def benchmarks() -> list[str]:
 
 def resolve(name: str | os.PathLike[str]) -> Path:
     """The local directory of a benchmark name or path (see the module docstring for the order)."""
+    if isinstance(name, str) and name.startswith("hub:"):  # a Hub repo: 'hub:ns/name@rev'
+        hub_dir = _from_hub(name)
+        if hub_dir is not None:
+            return hub_dir
     if isinstance(name, os.PathLike) or (isinstance(name, str) and os.sep in name):
         path = Path(name)
         if (path / MANIFEST_NAME).is_file():

@@ -171,8 +171,6 @@ def test_pinned_revisions_download_their_own_table(server, published, tmp_path):
     assert off["ok"], off
     assert off["miss"][0] == "HubError" and "HF_HUB_OFFLINE=1" in off["miss"][1]
     assert time.time() - t0 < 15
-    if isinstance(out["fb_load"], list) and "not a benchmark directory" in out["fb_load"][1]:
-        pytest.xfail("registry.resolve treats 'hub:ns/name@rev' as a path (patch reported)")
     assert out["fb_load"] is True
 
 

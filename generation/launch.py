@@ -61,7 +61,8 @@ def make_executor(kind: str, spec: GridSpec, folder: Path, *, max_jobs: int | No
     submitit = require("submitit")
     res = spec.resources
     if kind == "slurm":
-        ex = submitit.AutoExecutor(folder=folder, cluster="slurm")
+        ex = submitit.AutoExecutor(folder=folder, cluster="slurm",
+                                   slurm_max_num_timeout=res.max_requeues)
         kw: dict[str, Any] = {
             "name": f"fb-{spec.benchmark}",
             "timeout_min": res.time_min,
@@ -69,7 +70,6 @@ def make_executor(kind: str, spec: GridSpec, folder: Path, *, max_jobs: int | No
             "tasks_per_node": 1,
             "cpus_per_task": max(res.cpus, spec.packing.concurrent if res.gpus == 0 else 1),
             "mem_gb": res.mem_gb,
-            "slurm_max_num_timeout": res.max_requeues,
             # Signal before the time limit so the checkpoint can requeue the rest.
             "slurm_signal_delay_s": min(90, max(10, res.time_min * 60 // 5)),
         }
@@ -82,8 +82,8 @@ def make_executor(kind: str, spec: GridSpec, folder: Path, *, max_jobs: int | No
         if max_jobs:
             kw["slurm_array_parallelism"] = max_jobs
     elif kind == "local":
-        ex = submitit.LocalExecutor(folder=folder)
-        kw = {"timeout_min": res.time_min, "max_num_timeout": res.max_requeues}
+        ex = submitit.LocalExecutor(folder=folder, max_num_timeout=res.max_requeues)
+        kw = {"timeout_min": res.time_min}
         if res.gpus:
             kw["gpus_per_node"] = res.gpus
     elif kind == "debug":
@@ -167,7 +167,16 @@ def run(spec: GridSpec, executor: str = "local", *, out: str | Path | None = Non
     return result
 
 
+#: SLURM states of a job that ended without a result (submitit would wait 15 s for one).
+ENDED_WITHOUT_RESULT = ("FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL",
+                        "PREEMPTED", "BOOT_FAIL", "DEADLINE")
+
+
 def _collect(result: RunResult, job: Any) -> None:
+    state = str(getattr(job, "state", "")).split(" ")[0]
+    if state in ENDED_WITHOUT_RESULT and not job.paths.result_pickle.exists():
+        result.job_errors.append(f"job {job.job_id}: ended {state} (see {job.paths.stderr})")
+        return
     try:
         job.result()
     except Exception as exc:  # a killed, cancelled or crashed job: the rerun resumes it

@@ -37,11 +37,8 @@ def provenance(path: Path) -> dict:
 def shard_provenance(store: ShardStore) -> dict[str, dict]:
     out = {}
     for p in store.shards.iterdir():
-        if p.name.endswith(".parquet"):
-            try:
-                out[p.name] = provenance(p)
-            except OSError:
-                pass
+        if p.name.endswith(".parquet"):  # temporaries end in .tmp; shards appear atomically
+            out[p.name] = provenance(p)
     return out
 
 
@@ -117,14 +114,12 @@ def test_killed_and_cancelled_jobs_resume_without_duplicates(slurm_cluster, writ
     (job_cancel,) = set(jobs) - {job_kill}
     wait_until(lambda: by_job().get(job_cancel), 150, "the other job to write shards")
     subprocess.run(["scancel", job_cancel], check=True)
-    t_kill = time.monotonic()
     for job in res.jobs:
         # submitit asks sacct at 2, 4, 8, 16, 32 s...: force the check to save time
         wait_until(lambda j=job: j.done(force_check=True), 60, f"job {job.job_id} to end", 1.0)
         job._results_timeout_s = 0  # as submitit's own tests: no wait for a slow file system
         with pytest.raises(Exception):  # FailedJobError / UncompletedJobError  # noqa: B017
             job.result()
-    print(f"faulty jobs seen as ended after {time.monotonic() - t_kill:.1f}s")
     assert sacct_state(job_cancel).startswith("CANCELLED")
     done_before = len(store.scan().done)
     assert 4 <= done_before < n  # the grid stopped in the middle

@@ -140,3 +140,47 @@ def test_cli_reports_bad_input(capsys):
     assert "z=9 is out of range for debug-mnist (z in 1..6)" in capsys.readouterr().err
     assert main(["run-cell", "debug-mnist", "--config", "{lr: 1}", "--z", "1"]) == 2
     assert "--config is not valid JSON" in capsys.readouterr().err
+
+
+def test_task_definitions_are_checked():
+    task = get_task("debug-mnist")
+    with pytest.raises(InvalidValueError, match="task kind='audio'"):
+        dataclasses.replace(task, kind="audio")
+    with pytest.raises(InvalidValueError, match="metric='accuracy'"):
+        dataclasses.replace(task, metric="accuracy")
+    with pytest.raises(InvalidValueError, match=r"\['lr'\] both searched and fixed"):
+        dataclasses.replace(task, defaults={"lr": 0.1})
+    assert task.hyperparameters(CONFIG) == {"weight_decay": 1e-4, "beta1": 0.9, "beta2": 0.99,
+                                            "lr": 0.01, "optimizer": "adam"}
+
+
+def test_schedules_start_and_end_where_documented():
+    from frozenbench.tasks.runner import lr_factor
+
+    assert lr_factor("constant", 99, 100) == 1.0
+    assert lr_factor("cosine", 0, 100) == 1.0 and lr_factor("cosine", 99, 100) < 0.001
+    wsd = [lr_factor("wsd", s, 100, 0.1, 0.25) for s in range(100)]
+    assert wsd[0] == pytest.approx(0.1) and wsd[9] == 1.0 and wsd[74] == 1.0
+    assert wsd[75] == 1.0 and wsd[99] == pytest.approx(0.04)
+
+
+def test_token_batches_see_every_window_once_per_pass():
+    import numpy as np
+
+    from frozenbench.tasks.data import TokenData
+    from frozenbench.tasks.runner import token_batches
+
+    stream = np.arange(4 * 8 + 1) % 256  # 4 windows of 8 (+1 for the last target)
+    data = TokenData(train=stream, val=stream, vocab_size=256, context=8, val_tokens=16)
+    batches = token_batches(data, 2, torch.Generator().manual_seed(0), torch.device("cpu"))
+    pairs = [next(batches) for _ in range(2)]
+    starts = sorted(int(row[0]) for x, _ in pairs for row in x)
+    assert starts == [0, 8, 16, 24]
+    for x, y in pairs:  # targets are the inputs shifted by one token
+        assert x.shape == y.shape == (2, 8) and torch.equal(y[:, :-1], x[:, 1:])
+
+
+def test_progress_logs_each_epoch(capsys):
+    run_cell("debug-mnist", CONFIG, 1, seed=0, progress=True)
+    err = capsys.readouterr().err
+    assert "debug-mnist/c2/z1/s0 epoch 1:" in err and "epoch 2:" in err

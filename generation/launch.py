@@ -7,6 +7,7 @@ cells included, so a rerun retries them). Cells are grouped into chunks of
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -137,7 +138,8 @@ def run(spec: GridSpec, executor: str = "local", *, out: str | Path | None = Non
         progress: bool = True, poll_s: float = 1.0) -> RunResult:
     """Train every cell of ``spec`` that has no shard yet; wait and report unless ``wait=False``.
 
-    ``max_jobs`` caps the jobs running at once (SLURM array parallelism; local: processes).
+    ``max_jobs`` caps the jobs running at once (SLURM array parallelism; local: processes,
+    by default one per CPU core divided by ``packing.concurrent``).
     Job-level failures (a killed or cancelled job) are collected in ``job_errors``; rerunning
     the same call resumes where the grid stopped.
     """
@@ -162,6 +164,8 @@ def run(spec: GridSpec, executor: str = "local", *, out: str | Path | None = Non
                 for job in result.jobs:
                     _collect(result, job)
         else:
+            if max_jobs is None:
+                max_jobs = max(1, (os.cpu_count() or 1) // spec.packing.concurrent)
             _run_local(result, ex, fns, store, cells, state, max_jobs, wait, progress, poll_s)
     result.counts = store.scan().counts(cells)
     return result

@@ -157,3 +157,25 @@ def test_preempted_job_checkpoints_requeues_and_finishes_once(slurm_cluster, wri
     log = Path(job.paths.stderr).read_text()
     assert f"checkpoint: {len(first)} of {n} cells done" in log
     merged_frame(spec, tmp_path / "dest")
+
+
+def test_job_requeued_by_the_scheduler_skips_the_cells_it_finished(slurm_cluster, write_spec,
+                                                                  tmp_path):
+    """``scontrol requeue`` (an admin or a failing node): no checkpoint, the job restarts with
+    its original chunk and skips every cell that already has a shard."""
+    spec = load_spec(write_spec(task="debug-mnist", seeds={"base": [0, 1]}, resources=RESOURCES,
+                                packing={"cells_per_job": 100}))
+    n = len(spec.plan().cells)
+    res = run(spec, "slurm", wait=False, progress=False)
+    (job,) = res.jobs
+    store = ShardStore(res.out)
+    wait_until(lambda: len(store.scan().done) >= 3, 150, "the job to write shards")
+    subprocess.run(["scontrol", "requeue", str(job.job_id)], check=True)
+    counts = job.result()
+    after = shard_provenance(store)
+    assert len(after) == n
+    second = [m for m in after.values() if m["restarts"] != "0"]
+    assert second and len(second) < n
+    assert counts["skipped"] == n - len(second)  # finished before the requeue: not retrained
+    assert counts["ok"] + counts["diverged"] == len(second)
+    merged_frame(spec, tmp_path / "dest")

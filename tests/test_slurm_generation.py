@@ -122,7 +122,7 @@ def test_killed_and_cancelled_jobs_resume_without_duplicates(slurm_cluster, writ
             job.result()
     assert sacct_state(job_cancel).startswith("CANCELLED")
     done_before = len(store.scan().done)
-    assert 4 <= done_before < n  # the grid stopped in the middle
+    assert 3 <= done_before < n  # the grid stopped in the middle (>= 2 + 1 shards)
 
     t_rerun = time.monotonic()
     res2 = run(spec, "slurm", progress=False, poll_s=0.5)

@@ -162,8 +162,10 @@ def test_preempted_job_checkpoints_requeues_and_finishes_once(slurm_cluster, wri
 def test_job_requeued_by_the_scheduler_skips_the_cells_it_finished(slurm_cluster, write_spec,
                                                                   tmp_path):
     """``scontrol requeue`` (an admin or a failing node): no checkpoint, the job restarts with
-    its original chunk and skips every cell that already has a shard."""
-    spec = load_spec(write_spec(task="debug-mnist", seeds={"base": [0, 1]}, resources=RESOURCES,
+    its original chunk and skips every cell that already has a shard. (The job keeps running
+    for KillWait = 5 s after the requeue, so the grid is big enough to outlast that.)"""
+    spec = load_spec(write_spec(task="debug-mnist", seeds={"base": [0, 1, 2, 3]},
+                                resources=RESOURCES,
                                 packing={"cells_per_job": 100}))
     n = len(spec.plan().cells)
     res = run(spec, "slurm", wait=False, progress=False)

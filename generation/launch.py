@@ -256,9 +256,10 @@ def status(spec: GridSpec, out: str | Path | None = None, *, progress: bool = Tr
     counts = state.counts(cells)
     done = counts["ok"] + counts["diverged"]
     if progress:
-        bar = _bar(len(cells), done, True)
-        bar.set_postfix_str(", ".join(f"{k} {v}" for k, v in counts.items()))
-        bar.close()
+        from tqdm import tqdm
+
+        tqdm(total=len(cells), initial=done, desc="cells done", unit="cell", file=sys.stderr,
+             postfix=", ".join(f"{k} {v}" for k, v in counts.items())).close()
     print(f"{spec.benchmark} ({store.root}): {len(cells)} cells: "
           + ", ".join(f"{k} {v}" for k, v in counts.items()))
     failed = [c for c in cells if c in state.failed and c not in state.done]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from frozenbench.errors import InvalidValueError
@@ -119,8 +119,6 @@ class Task:
         >>> get_task("mnist-resnet").with_budget(2).fidelities.epoch
         (1, 2)
         """
-        from dataclasses import replace
-
         if self.kind == "image":
             epochs: tuple[int, ...] = tuple(range(1, budget + 1))
         else:

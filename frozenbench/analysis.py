@@ -96,14 +96,16 @@ def incumbent_curve(traj: pd.DataFrame, times: np.ndarray,
 
 def aggregate(trajectories: Sequence[pd.DataFrame], times: np.ndarray,
               column: str = "incumbent_full") -> pd.DataFrame:
-    """Median and quartiles of ``column`` over runs at each time."""
-    curves = np.vstack([incumbent_curve(t, times, column) for t in trajectories])
-    with np.errstate(all="ignore"):
-        import warnings
+    """Median and quartiles of ``column`` over runs at each time.
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            q = np.nanpercentile(curves, [25, 50, 75], axis=0)
+    A run without an incumbent yet counts as worse than any score, so a quantile is defined
+    (not NaN) only once that share of runs has an incumbent: the median line starts when half
+    of the runs have one, instead of following the lucky few that started early.
+    """
+    curves = np.vstack([incumbent_curve(t, times, column) for t in trajectories])
+    curves = np.where(np.isnan(curves), np.inf, curves)
+    q = np.percentile(curves, [25, 50, 75], axis=0, method="inverted_cdf")
+    q = np.where(np.isinf(q), np.nan, q)
     return pd.DataFrame({"time": times, "q25": q[0], "median": q[1], "q75": q[2]})
 
 
@@ -130,7 +132,8 @@ def summarize(runs: Mapping[str, Sequence[pd.DataFrame]], target: float) -> pd.D
         with np.errstate(all="ignore"):
             fq = np.nanpercentile(final, [25, 50, 75]) if np.isfinite(final).any() else \
                 [math.nan] * 3
-            tq = np.percentile(ttt, [25, 50, 75])  # inf where most runs never reached it
+            # inf where that share of runs never reached it (order statistics, no interpolation)
+            tq = np.percentile(ttt, [25, 50, 75], method="inverted_cdf")
         rows.append({
             "label": label, "runs": len(trajs),
             "final_regret_median": float(fq[1]), "final_regret_q25": float(fq[0]),

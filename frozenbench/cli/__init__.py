@@ -38,7 +38,9 @@ def _available() -> dict[str, tuple[str, str]]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="frozenbench", description="frozenbench: layer-freezing HPO benchmark tables, queries and replays.")
+    parser = argparse.ArgumentParser(
+        prog="frozenbench",
+        description="frozenbench: layer-freezing HPO benchmark tables, queries and replays.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_) in _available().items():
         mod = importlib.import_module(f"frozenbench.cli.{module}")

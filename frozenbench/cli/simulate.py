@@ -8,6 +8,7 @@ and writes into ``--out``: ``trajectories.parquet`` (every run, with ``label`` a
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -120,14 +121,20 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n{bench.name}: {len(bench)} configs, metric {metric} (lower is better), best "
           f"{best:.4f}; target {target:.4f} = {args.target_quantile:.0%} quantile of configs; "
           f"{args.seeds} seeds, {args.workers} workers")
-    width = max(len(k) for k in runs) + 2
-    print(f"{'optimizer:fidelity':<{width}} {'final regret median [q25, q75]':<34} "
-          f"{'time to target median [q25, q75]':<36} reached")
-    for row in summary.itertuples(index=False):
-        print(f"{row.label:<{width}} {row.final_regret_median:.4f} "
-              f"[{row.final_regret_q25:.4f}, {row.final_regret_q75:.4f}]{'':<9} "
-              f"{row.time_to_target_median:<10.4g} [{row.time_to_target_q25:.4g}, "
-              f"{row.time_to_target_q75:.4g}]{'':<6} {row.reached}")
+    def when(t: float) -> str:  # a quantile of runs that never reached the target
+        return f"{t:.4g}" if math.isfinite(t) else "never"
+
+    table = pd.DataFrame({
+        "optimizer:fidelity": summary["label"],
+        "final regret median [q25, q75]": [
+            f"{r.final_regret_median:.4f} [{r.final_regret_q25:.4f}, {r.final_regret_q75:.4f}]"
+            for r in summary.itertuples()],
+        "time to target median [q25, q75]": [
+            f"{when(r.time_to_target_median)} [{when(r.time_to_target_q25)}, "
+            f"{when(r.time_to_target_q75)}]" for r in summary.itertuples()],
+        "reached": summary["reached"],
+    })
+    print(table.to_string(index=False))
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)

@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n{bench.name}: {len(bench)} configs, metric {metric} (lower is better), best "
           f"{best:.4f}; target {target:.4f} = {args.target_quantile:.0%} quantile of configs; "
           f"{args.seeds} seeds, {args.workers} workers")
-    def when(t: float) -> str:  # a quantile of runs that never reached the target
+    def when(t: Any) -> str:  # a quantile of runs that never reached the target
         return f"{t:.4g}" if math.isfinite(t) else "never"
 
     table = pd.DataFrame({

@@ -53,9 +53,9 @@ def test_seed_ceiling(bench):
     a = [bench.query(int(c), 5, 6, seed=0).val_error for c in bench.config_ids]
     b = [bench.query(int(c), 5, 6, seed=1).val_error for c in bench.config_ids]
     assert n == 60 and 0.5 < rho <= 1.0
-    assert rho == pytest.approx(np.mean([spearmanr(a, b).statistic] + [
-        spearmanr(*[[bench.query(int(c), 5, 6, seed=s).val_error for c in bench.config_ids[:3]]
-                    for s in pair]).statistic for pair in [(0, 2), (1, 2)]]))
+    # Only the widest pair (seeds 0 and 1 on all 60 configs) counts; the third seed exists on a
+    # few configs only and would inflate the ceiling.
+    assert rho == pytest.approx(spearmanr(a, b).statistic)
     one = make_benchmark(n_configs=5, n_z=2, n_epochs=2, full_z_seeds=1, multi_seed_configs=0)
     assert math.isnan(seed_ceiling(one)[0])
 

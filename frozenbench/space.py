@@ -80,6 +80,8 @@ class SearchSpace:
     """A grid of hyperparameters.
 
     >>> space = SearchSpace.from_dict({"lr": [1e-3, 1e-2], "optimizer": ["adam", "sgd"]})
+    >>> space
+    SearchSpace(lr=[0.001, 0.01], optimizer=['adam', 'sgd'])
     >>> len(space)
     4
     >>> space.index({"optimizer": "sgd", "lr": 0.01})
@@ -97,6 +99,10 @@ class SearchSpace:
             raise InvalidValueError(f"duplicate hyperparameter names in {names}")
         if not names:
             raise InvalidValueError("a search space needs at least one hyperparameter")
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{h.name}={list(h.values)}" for h in self.hyperparameters)
+        return f"SearchSpace({inner})"
 
     @classmethod
     def from_dict(cls, grid: Mapping[str, Sequence[Value]], log: Sequence[str] = ()) -> SearchSpace:

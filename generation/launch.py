@@ -157,16 +157,19 @@ def run(spec: GridSpec, executor: str = "local", *, out: str | Path | None = Non
         if executor == "slurm":
             result.jobs = list(ex.submit_array(fns))  # one job array
             if wait:
-                _wait(result, result.jobs, store, cells, state, progress, poll_s)
+                _wait(result, store, cells, state, progress, poll_s)
         elif executor == "debug":
             result.jobs = [ex.submit(fn) for fn in fns]
             if wait:
                 for job in result.jobs:
                     _collect(result, job)
-        else:
+        elif not wait:
+            result.jobs = [ex.submit(fn) for fn in fns]
+        else:  # local: at most max_jobs processes at once, the rest submitted as they free up
             if max_jobs is None:
                 max_jobs = max(1, (os.cpu_count() or 1) // spec.packing.concurrent)
-            _run_local(result, ex, fns, store, cells, state, max_jobs, wait, progress, poll_s)
+            _wait(result, store, cells, state, progress, poll_s,
+                  queue=fns, submit=ex.submit, limit=max_jobs)
     result.counts = store.scan().counts(cells)
     return result
 
@@ -195,53 +198,29 @@ def _bar(total: int, initial: int, progress: bool) -> Any:
                 disable=not progress, file=sys.stderr)
 
 
-def _wait(result: RunResult, jobs: list[Any], store: ShardStore, cells: list[Cell],
-          state: StoreState, progress: bool, poll_s: float) -> None:
+def _wait(result: RunResult, store: ShardStore, cells: list[Cell], state: StoreState,
+          progress: bool, poll_s: float, *, queue: Sequence[Any] = (),
+          submit: Any = None, limit: int = 0) -> None:
+    """Poll until every job in ``result.jobs`` has ended, with a bar of cells done; callables in
+    ``queue`` are submitted while fewer than ``limit`` jobs run (the local executor)."""
     wanted = set(cells)
-    done0 = sum(1 for c in state.done if c in wanted)
-    bar = _bar(len(cells), done0, progress)
-    left = list(jobs)
-    while left:
-        time.sleep(poll_s)
-        now = sum(1 for c in store.scan().done if c in wanted)
-        bar.update(now - bar.n)
-        still = []
-        for job in left:
-            if job.done():
-                _collect(result, job)
-            else:
-                still.append(job)
-        left = still
-    bar.update(sum(1 for c in store.scan().done if c in wanted) - bar.n)
-    bar.close()
 
+    def done() -> int:
+        return sum(1 for c in store.scan().done if c in wanted)
 
-def _run_local(result: RunResult, ex: Any, fns: list[Any], store: ShardStore,
-               cells: list[Cell], state: StoreState, max_jobs: int | None, wait: bool,
-               progress: bool, poll_s: float) -> None:
-    if not wait:
-        result.jobs = [ex.submit(fn) for fn in fns]
-        return
-    limit = max_jobs or len(fns)
-    wanted = set(cells)
     bar = _bar(len(cells), sum(1 for c in state.done if c in wanted), progress)
-    queue = list(fns)
-    running: list[Any] = []
-    while queue or running:
-        while queue and len(running) < limit:
-            job = ex.submit(queue.pop(0))
+    waiting, running = list(queue), list(result.jobs)
+    while waiting or running:
+        while waiting and len(running) < limit:
+            job = submit(waiting.pop(0))
             result.jobs.append(job)
             running.append(job)
         time.sleep(poll_s)
-        bar.update(sum(1 for c in store.scan().done if c in wanted) - bar.n)
-        still = []
-        for job in running:
-            if job.done():
-                _collect(result, job)
-            else:
-                still.append(job)
-        running = still
-    bar.update(sum(1 for c in store.scan().done if c in wanted) - bar.n)
+        bar.update(done() - bar.n)
+        for job in [j for j in running if j.done()]:
+            _collect(result, job)
+            running.remove(job)
+    bar.update(done() - bar.n)
     bar.close()
 
 

@@ -21,6 +21,15 @@ def _pyplot() -> Any:
     return require("matplotlib.pyplot")
 
 
+def _save(plt: Any, fig: Any, path: str | os.PathLike[str]) -> Path:
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
 def plot_incumbents(
     runs: Mapping[str, Sequence[pd.DataFrame]],
     path: str | os.PathLike[str],
@@ -50,12 +59,7 @@ def plot_incumbents(
     ax.set_ylabel(f"{column} (median, quartiles over seeds)")
     ax.set_title(title)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, path)
 
 
 def plot_correlations(corr: pd.DataFrame, ceiling: float, path: str | os.PathLike[str], *,
@@ -74,9 +78,4 @@ def plot_correlations(corr: pd.DataFrame, ceiling: float, path: str | os.PathLik
     ax.set_ylabel("Spearman with full fidelity")
     ax.set_title(title)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, path)

@@ -158,3 +158,28 @@ def test_benchmark_script_writes_its_table(tmp_path, capsys, monkeypatch):
     ratios = pd.read_parquet(tmp_path / "freezing_cost_ratios.parquet")
     assert (ratios["memory_ratio"] > 1).all() and (ratios["flops_ratio"] > 1).all()
     assert "full z / lowest z" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_gpu_plan_runs_its_models_on_cpu(tmp_path, monkeypatch):
+    """The GPU profiling run (appendix E plan) minus the CUDA-only calls: every model of the plan
+    builds, freezes at each z and steps, so the one GPU call a task may get is not its first."""
+    import sys
+
+    import pandas as pd
+
+    spec = importlib.util.spec_from_file_location("freezing_cost", ROOT / "scripts" /
+                                                  "freezing_cost.py")
+    script = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "freezing_cost", script)
+    spec.loader.exec_module(script)
+    rc = script.main(["--plan", "gpu", "--batch-sizes", "1", "--warmup", "0", "--iters", "1",
+                      "--z", "spread", "--no-large", "--time-budget", "120",
+                      "--out", str(tmp_path)])
+    assert rc == 0
+    table = pd.read_parquet(tmp_path / "freezing_cost.parquet")
+    assert set(table["model"]) == {"resnet18-cifar100", "gpt2-14m"}
+    assert (table["status"] == "ok").all()
+    n = table.groupby("model")["n_layers"].first().to_dict()
+    assert n == {"resnet18-cifar100": 11, "gpt2-14m": 10}
+    assert table.groupby("model")["z"].nunique().min() >= 5

@@ -212,13 +212,22 @@ def write_benchmark(
     root.mkdir(parents=True, exist_ok=True)
     table, ids, seeds = make_table(grid=grid, **kwargs)
     pq.write_table(table, root / TABLE_NAME)
-    n_z = int(kwargs.get("n_z", 11))
-    n_epochs = int(kwargs.get("n_epochs", 20))
     status = table.column("status").to_numpy(zero_copy_only=False)
     keys = np.stack([table.column(k).to_numpy() for k in ("config_id", "z", "seed")], axis=1)
     cell_keys, first = np.unique(keys, axis=0, return_index=True)
     n_div = int((status[first] == "diverged").sum()) if len(first) else 0
-    manifest = Manifest(
+    _manifest(name, metric, grid, table, ids, seeds, kwargs,
+              files=describe_files(root, [TABLE_NAME]),
+              cells={"ok": len(cell_keys) - n_div, "diverged": n_div}).write(root)
+    return root
+
+
+def _manifest(name: str, metric: str, grid: Mapping[str, Sequence[Any]], table: pa.Table,
+              ids: list[int], seeds: list[int], kwargs: Mapping[str, Any], *,
+              files: Mapping[str, Any], cells: Mapping[str, int]) -> Manifest:
+    n_z = int(kwargs.get("n_z", 11))
+    n_epochs = int(kwargs.get("n_epochs", 20))
+    return Manifest(
         benchmark=name,
         task="synthetic",
         grid={k: list(v) for k, v in grid.items()},
@@ -226,13 +235,11 @@ def write_benchmark(
         metric=metric,
         config_ids=ids,
         seeds=seeds,
-        files=describe_files(root, [TABLE_NAME]),
+        files=files,
         rows=table.num_rows,
-        cells={"ok": len(cell_keys) - n_div, "diverged": n_div},
+        cells=cells,
         description="synthetic table for tests and benchmarks (made-up numbers)",
     )
-    manifest.write(root)
-    return root
 
 
 def make_benchmark(
@@ -252,19 +259,5 @@ def make_benchmark(
 
     grid = dict(RESNET_GRID if grid is None else grid)
     table, ids, seeds = make_table(grid=grid, **kwargs)
-    n_z = int(kwargs.get("n_z", 11))
-    n_epochs = int(kwargs.get("n_epochs", 20))
-    manifest = Manifest(
-        benchmark=name,
-        task="synthetic",
-        grid={k: list(v) for k, v in grid.items()},
-        fidelities={"z": list(range(1, n_z + 1)), "epoch": list(range(1, n_epochs + 1))},
-        metric=metric,
-        config_ids=ids,
-        seeds=seeds,
-        files={},
-        rows=table.num_rows,
-        cells={},
-        description="synthetic table (made-up numbers)",
-    )
+    manifest = _manifest(name, metric, grid, table, ids, seeds, kwargs, files={}, cells={})
     return Benchmark.from_arrow(table, manifest)

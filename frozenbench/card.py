@@ -263,7 +263,11 @@ def _generation(m: Manifest) -> str:
              f"- hardware: {m.hardware or 'not recorded'}",
              f"- created: {m.created or 'not recorded'}",
              "- pipeline: `python -m generation run SPEC` (frozenbench), one training code path "
-             "shared with live verification (`frozenbench verify`)."]
+             "shared with live verification (`frozenbench verify`).",
+             "- timing: `train_time_s` and `eval_time_s` are wall-clock seconds on the hardware "
+             "above, several cells side by side; on a shared machine they carry noise "
+             "(`frozenbench verify` reports live / table time ratios). `train_flops` is exact: "
+             "replay with `--cost train_flops` for a noise-free clock."]
     if m.spec:
         lines += ["\nGeneration spec:\n", "```json", json.dumps(m.spec, indent=1, default=str),
                   "```"]

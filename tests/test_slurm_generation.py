@@ -133,6 +133,15 @@ def test_killed_and_cancelled_jobs_resume_without_duplicates(slurm_cluster, writ
     assert df.groupby(["config_id", "z", "seed"]).ngroups == n
 
 
+def start_one_job(spec):
+    """Submit the whole grid as one SLURM job and return once it has written 3 shards."""
+    res = run(spec, "slurm", wait=False, progress=False)
+    (job,) = res.jobs
+    store = ShardStore(res.out)
+    wait_until(lambda: len(store.scan().done) >= 3, 150, "the job to write shards")
+    return job, store
+
+
 def test_preempted_job_checkpoints_requeues_and_finishes_once(slurm_cluster, write_spec,
                                                              tmp_path):
     """USR2 is what SLURM sends before preemption or the time limit (submitit asks for it with
@@ -141,10 +150,7 @@ def test_preempted_job_checkpoints_requeues_and_finishes_once(slurm_cluster, wri
     spec = load_spec(write_spec(task="debug-mnist", seeds={"base": [0, 1]}, resources=RESOURCES,
                                 packing={"cells_per_job": 100}))
     n = len(spec.plan().cells)
-    res = run(spec, "slurm", wait=False, progress=False)
-    (job,) = res.jobs
-    store = ShardStore(res.out)
-    wait_until(lambda: len(store.scan().done) >= 3, 150, "the job to write shards")
+    job, store = start_one_job(spec)
     subprocess.run(["scancel", "--signal=USR2", str(job.job_id)], check=True)
     counts = job.result()  # the requeued run's result: waits through the requeue
     after = shard_provenance(store)
@@ -168,10 +174,7 @@ def test_job_requeued_by_the_scheduler_skips_the_cells_it_finished(slurm_cluster
                                 resources=RESOURCES,
                                 packing={"cells_per_job": 100}))
     n = len(spec.plan().cells)
-    res = run(spec, "slurm", wait=False, progress=False)
-    (job,) = res.jobs
-    store = ShardStore(res.out)
-    wait_until(lambda: len(store.scan().done) >= 3, 150, "the job to write shards")
+    job, store = start_one_job(spec)
     subprocess.run(["scontrol", "requeue", str(job.job_id)], check=True)
     counts = job.result()
     after = shard_provenance(store)

@@ -7,22 +7,20 @@ import itertools
 from pathlib import Path
 
 import pytest
+import torch
+import torchvision
+import transformers
+from torch import nn
 
-torch = pytest.importorskip("torch")
-torchvision = pytest.importorskip("torchvision")
-transformers = pytest.importorskip("transformers")
-
-from torch import nn  # noqa: E402
-
-from frozenbench.costs import (  # noqa: E402
+from frozenbench.costs import (
     OPTIMIZER_STATE_FACTOR,
     StepCost,
     cpu_memory_estimate,
     measure_step,
     parameter_bytes,
 )
-from frozenbench.errors import InvalidValueError, UnknownNameError  # noqa: E402
-from frozenbench.freezing import freeze, split, unfreeze  # noqa: E402
+from frozenbench.errors import InvalidValueError, UnknownNameError
+from frozenbench.freezing import freeze, split, unfreeze
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import pytest
+import torch
+import torchvision
+import transformers
+from torch import nn
 
-torch = pytest.importorskip("torch")
-torchvision = pytest.importorskip("torchvision")
-transformers = pytest.importorskip("transformers")
-
-from torch import nn  # noqa: E402
-
-from frozenbench.errors import FidelityError, InvalidValueError  # noqa: E402
-from frozenbench.freezing import (  # noqa: E402
+from frozenbench.errors import FidelityError, InvalidValueError
+from frozenbench.freezing import (
     freeze,
     plan_for,
     split,

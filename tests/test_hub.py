@@ -261,7 +261,6 @@ def test_unknown_repo_and_revision_are_unknown_names(server, published, tmp_path
 
 
 def test_datasets_load_dataset_reads_the_card_config(server, published, tmp_path):
-    pytest.importorskip("datasets")
     out = client(server, tmp_path / "hf", f"""
         from datasets import load_dataset
         ds = load_dataset("{REPO}", revision="{published['v1']}", split="train")

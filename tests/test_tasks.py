@@ -6,14 +6,13 @@ import dataclasses
 import math
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from frozenbench.cell import CellResult  # noqa: E402
-from frozenbench.errors import FidelityError, InvalidValueError, UnknownNameError  # noqa: E402
-from frozenbench.schema import validate  # noqa: E402
-from frozenbench.space import SearchSpace  # noqa: E402
-from frozenbench.tasks import get_task, run_cell, task_names  # noqa: E402
+from frozenbench.cell import CellResult
+from frozenbench.errors import FidelityError, InvalidValueError, UnknownNameError
+from frozenbench.schema import validate
+from frozenbench.space import SearchSpace
+from frozenbench.tasks import get_task, run_cell, task_names
 
 CONFIG = {"lr": 0.01, "optimizer": "adam"}
 

@@ -7,15 +7,14 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from frozenbench import freezing  # noqa: E402
-from frozenbench.tasks import get_task, run_cell  # noqa: E402
-from frozenbench.tasks.data import stratified_split  # noqa: E402
-from frozenbench.tasks.kjv import kjv_text, load_kjv  # noqa: E402
-from frozenbench.tasks.models import small_resnet  # noqa: E402
-from frozenbench.tasks.runner import load_data, make_optimizer  # noqa: E402
+from frozenbench import freezing
+from frozenbench.tasks import get_task, run_cell
+from frozenbench.tasks.data import stratified_split
+from frozenbench.tasks.kjv import kjv_text, load_kjv
+from frozenbench.tasks.models import small_resnet
+from frozenbench.tasks.runner import load_data, make_optimizer
 
 
 @pytest.fixture(autouse=True)

@@ -12,13 +12,12 @@ import functools
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from frozenbench.tasks import get_task, run_cell  # noqa: E402
-from frozenbench.tasks.augment import augment  # noqa: E402
-from frozenbench.tasks.cifar import load_cifar100  # noqa: E402
-from frozenbench.tasks.slimpajama import load_slimpajama  # noqa: E402
+from frozenbench.tasks import get_task, run_cell
+from frozenbench.tasks.augment import augment
+from frozenbench.tasks.cifar import load_cifar100
+from frozenbench.tasks.slimpajama import load_slimpajama
 
 
 @pytest.fixture(autouse=True)

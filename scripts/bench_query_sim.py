@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 import frozenbench as fb
+from frozenbench.sim import default_budget
 from frozenbench.synthetic import write_benchmark
 
 
@@ -51,7 +52,7 @@ def query_costs(bench: fb.Benchmark, n: int = 50_000) -> dict[str, float]:
         return bench.query(cfgs[k[0]], zs[k[0]], es[k[0]], seed=0)
 
     # raw: a dict from config key to index, and a numpy lookup of one metric
-    arr = np.ascontiguousarray(bench._mean[..., 0])
+    arr = np.ascontiguousarray(bench.objective("val_error"))
     index = {tuple(c.items()): i for i, c in enumerate(bench.configs)}
     z_pos = {z: i for i, z in enumerate(bench.fidelities["z"])}
     e_pos = {e: i for i, e in enumerate(bench.fidelities["epoch"])}
@@ -66,9 +67,8 @@ def query_costs(bench: fb.Benchmark, n: int = 50_000) -> dict[str, float]:
             "raw": per_call(raw, n)}
 
 
-def pandas_cost(bench_dir: Path, bench: fb.Benchmark) -> float:
-    frame = pq.read_table(bench_dir / "table.parquet").to_pandas()
-    frame = frame.set_index(["config_id", "z", "epoch", "seed"]).sort_index()
+def pandas_cost(bench: fb.Benchmark) -> float:
+    frame = bench.to_frame().set_index(["config_id", "z", "epoch", "seed"]).sort_index()
     rng = np.random.default_rng(1)
     keys = [(int(bench.config_ids[i]), int(z), int(e), 0) for i, z, e in zip(
         rng.integers(len(bench), size=64), rng.integers(1, 12, size=64),
@@ -100,8 +100,7 @@ def sim_costs(bench: fb.Benchmark) -> dict[str, Any]:
         out[f"asha_{n}"] = per_call(
             lambda n=n: fb.simulate(bench, "asha", "z+epoch", n_workers=4,  # type: ignore[misc]
                                     max_evaluations=n, seed=0), 1, repeat=5)
-    full = bench.cost_array("train_time_s")[:, -1, -1]
-    budget = 10.0 * float(np.nanmedian(full))  # the CLI's default budget
+    budget = default_budget(bench)  # the CLI's default budget
     t0 = time.perf_counter()
     evals = 0
     for seed in range(100):
@@ -171,7 +170,7 @@ def main() -> None:
         print(f"table: {len(bench)} configs x 11 z x 20 epochs, seeds {list(bench.seeds)}, "
               f"{rows} rows; load (sha256 + validate + dense arrays) {load_s * 1e3:.0f} ms")
         q = query_costs(bench)
-        loc = pandas_cost(d, bench)
+        loc = pandas_cost(bench)
         print("\n== one query (best of 5) ==")
         print(f"bench.query(config dict, z, epoch)         {q['public'] * 1e6:7.2f} us  (mean)")
         print(f"bench.query(..., seed=0)                   {q['public_seed'] * 1e6:7.2f} us")

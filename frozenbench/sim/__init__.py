@@ -8,6 +8,6 @@ capacities), :mod:`~frozenbench.sim.replay` (the loop and its semantics),
 from __future__ import annotations
 
 from frozenbench.optimizers.base import Job, Observation
-from frozenbench.sim.replay import simulate
+from frozenbench.sim.replay import DEFAULT_BUDGET_FACTOR, default_budget, simulate
 
-__all__ = ["Job", "Observation", "simulate"]
+__all__ = ["DEFAULT_BUDGET_FACTOR", "Job", "Observation", "default_budget", "simulate"]

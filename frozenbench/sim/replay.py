@@ -38,9 +38,8 @@ from frozenbench.optimizers.fidelity import Level, fidelity_levels
 from frozenbench.sim.clock import EventQueue
 from frozenbench.sim.trajectory import Recorder
 from frozenbench.sim.workers import capacities, format_bytes
-from frozenbench.table import COSTS, Benchmark
+from frozenbench.table import Benchmark, cost_column
 
-_COST_ALIASES = {"time": "train_time_s", "flops": "train_flops"}
 #: How often one free worker asks the optimizer for a job that fits its memory before it idles.
 MAX_ASKS = 64
 
@@ -54,6 +53,24 @@ def _positive(name: str, value: object, *, integer: bool = False) -> None:
         raise InvalidValueError(f"{name}={value!r} must be a positive integer or None")
     if not (math.isfinite(float(value)) and float(value) > 0):
         raise InvalidValueError(f"{name}={value!r} must be positive and finite")
+
+
+#: With no stopping rule given, the CLI runs for this many times the median cost of training a
+#: config at full fidelity (:func:`default_budget`).
+DEFAULT_BUDGET_FACTOR = 10.0
+
+
+def default_budget(bench: Benchmark, cost: str = "train_time_s") -> float:
+    """The default simulated-time budget: :data:`DEFAULT_BUDGET_FACTOR` x the median
+    full-fidelity cost (``cost``: a cost column or its alias) of the table's configs.
+
+    >>> from frozenbench.synthetic import make_benchmark
+    >>> bench = make_benchmark(n_configs=6, n_z=2, n_epochs=2)
+    >>> default_budget(bench) > 0, default_budget(bench, "flops") > default_budget(bench)
+    (True, True)
+    """
+    full = bench.cost_array(cost_column(cost))[:, -1, -1]
+    return DEFAULT_BUDGET_FACTOR * float(np.nanmedian(full))
 
 
 def simulate(
@@ -106,10 +123,8 @@ def simulate(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InvalidValueError(f"seed={seed!r:.80} must be a non-negative integer")
     caps = capacities(n_workers, memory)
-    metric_name = bench._metric(metric)
-    cost_name = _COST_ALIASES.get(cost, cost) if isinstance(cost, str) else cost
-    if cost_name not in COSTS:
-        raise unknown_name("cost", cost, [*COSTS, *_COST_ALIASES])
+    metric_name = bench.metric_name(metric)
+    cost_name = cost_column(cost)
     if isinstance(cell_seed, str):
         if cell_seed not in ("draw", "mean"):
             raise InvalidValueError(
@@ -117,7 +132,7 @@ def simulate(
                 f"{list(bench.seeds)}")
         fixed_si = -1
     else:
-        fixed_si = bench._si(cell_seed)
+        fixed_si = bench.index.seed(cell_seed)
     per_seed = cell_seed != "mean"
 
     levels = fidelity_levels(bench.fidelity_values, fidelity, eta)
@@ -145,8 +160,8 @@ def simulate(
     mem = bench.peak_memory()
     limited = any(math.isfinite(c) for c in caps)
     max_cap = max(caps)
-    pos_of_id = bench._pos_of_id
-    z_pos, e_pos = bench._z_pos, bench._e_pos
+    pos_of_id = bench.index.pos_of_id
+    z_pos, e_pos = bench.index.z_pos, bench.index.epoch_pos
     config_ids = bench.config_ids
 
     # trial state: [pos, zi, si, reached_ei, paid, running, config_id, z]
@@ -198,7 +213,7 @@ def simulate(
             if fixed_si >= 0:
                 si = fixed_si
                 if not seed_mask[c, zi, si]:
-                    raise bench._absent(c, zi, ei, si)
+                    raise bench.absent(c, zi, ei, si)
             elif per_seed:
                 choices = np.flatnonzero(seed_mask[c, zi])
                 si = int(choices[rng.integers(len(choices))]) if len(choices) else -1

@@ -1,0 +1,47 @@
+"""What a query returns: the quantities stored per cell, and :class:`Result`.
+
+>>> Result._fields[:len(QUANTITIES)] == QUANTITIES
+True
+>>> cost_column("time"), cost_column("train_flops")
+('train_time_s', 'train_flops')
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from frozenbench.errors import unknown_name
+
+#: Quantities stored per cell, in the order of :class:`Result`'s first fields.
+QUANTITIES: tuple[str, ...] = (
+    "val_error", "val_loss", "train_loss", "train_time_s", "train_flops", "peak_memory_bytes",
+)
+#: Cumulative cost columns a simulation can charge.
+COSTS: tuple[str, ...] = ("train_time_s", "train_flops")
+#: Short names of the cost columns (``simulate(cost="time")``, ``frozenbench simulate --cost``).
+COST_ALIASES: dict[str, str] = {"time": "train_time_s", "flops": "train_flops"}
+
+
+def cost_column(cost: str) -> str:
+    """The cost column a cost name or alias means; an error listing the valid names."""
+    name = COST_ALIASES.get(cost, cost) if isinstance(cost, str) else cost
+    if name not in COSTS:
+        raise unknown_name("cost", cost, [*COSTS, *COST_ALIASES])
+    return name
+
+
+class Result(NamedTuple):
+    """The metrics of one cell (config, z, epoch), for one seed or the mean over seeds.
+
+    Costs are cumulative up to this epoch. A NamedTuple rather than a dataclass because it is
+    built on every query (about 1 microsecond in all); it is immutable all the same.
+    """
+
+    val_error: float
+    val_loss: float
+    train_loss: float
+    train_time_s: float
+    train_flops: float
+    peak_memory_bytes: float
+    n_seeds: int
+    n_diverged: int

@@ -138,11 +138,9 @@ def lookup(name: str, revision: str | None = None) -> HubRef:
         return HubRef(ref.repo_id, revision) if revision else ref
     parsed = parse(name, revision)
     if parsed is None:
-        from frozenbench.registry import benchmarks
-
         raise UnknownNameError(
-            f"unknown benchmark {name!r}; valid: {format_choices(benchmarks())}, a directory "
-            f"holding {MANIFEST_NAME}, or a Hub dataset as 'hub:namespace/name@revision'")
+            f"unknown benchmark {name!r}; valid: {format_choices(published())} (published) "
+            f"or a Hub dataset as 'hub:namespace/name@revision'")
     return parsed
 
 
@@ -161,7 +159,7 @@ def fetch(
     sha256; a corrupt or partial cached file raises :class:`~frozenbench.errors.SchemaError`
     that says to re-download with ``force=True`` (which fetches every file again).
 
-    This is the hook :func:`frozenbench.load` calls for names it does not find locally.
+    :func:`frozenbench.load` calls it for ``hub:`` references and names in :data:`PUBLISHED`.
     """
     ref = lookup(name, revision)
     path = _snapshot(ref, force=force, token=token, cache_dir=cache_dir)
@@ -187,9 +185,9 @@ def load(name: str, *, revision: str | None = None, force: bool = False) -> Benc
 
     The files were verified by :func:`fetch`, so they are not hashed a second time.
     """
-    from frozenbench.registry import load as load_dir
+    from frozenbench.table import Benchmark
 
-    return load_dir(fetch(name, revision=revision, force=force), verify=False)
+    return Benchmark.from_directory(fetch(name, revision=revision, force=force), verify=False)
 
 
 def _snapshot(ref: HubRef, *, force: bool, token: str | bool | None,

@@ -19,7 +19,10 @@ from frozenbench.errors import SchemaError
 from frozenbench.schema import METRICS, SCHEMA_VERSION
 from frozenbench.space import Fidelities, SearchSpace
 
+#: The manifest's file name in a benchmark directory.
 MANIFEST_NAME = "manifest.json"
+#: The long table's file name where one file holds it (the pipeline's merge, synthetic tables).
+TABLE_NAME = "table.parquet"
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:

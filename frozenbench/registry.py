@@ -1,10 +1,14 @@
-"""Finding and loading benchmarks: shipped tables, benchmark directories, and (later) the Hub.
+"""Finding and loading benchmarks: benchmark directories, shipped tables and the Hub.
 
-``load(name)`` resolves ``name`` in this order:
+``load(name)`` resolves ``name`` in this fixed order:
 
-1. an existing directory holding ``manifest.json`` (any path, e.g. a synthetic table);
+1. an explicit path: a :class:`os.PathLike`, or a string holding a path separator (``./mine``,
+   ``/data/tables/x``, ``tables/x``) or starting with ``~``; it must be a directory holding
+   ``manifest.json``. A bare word is never a path, so a directory in the working directory
+   cannot shadow a shipped name: write ``./NAME`` to load it;
 2. a shipped table, ``frozenbench/data/<name>/``;
-3. a published table on the Hugging Face Hub, through the hook :func:`_from_hub`.
+3. the Hugging Face Hub: ``hub:namespace/repo@revision``, or a name in
+   :data:`frozenbench.hub.PUBLISHED` (see :mod:`frozenbench.hub`).
 
 Loaded benchmarks are cached per resolved directory, so ``fb.query(..., benchmark="name")``
 reads the table once.
@@ -12,13 +16,12 @@ reads the table once.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from frozenbench import hub
 from frozenbench.errors import UnknownNameError, format_choices
 from frozenbench.manifest import MANIFEST_NAME
 from frozenbench.table import Benchmark, Result
@@ -36,73 +39,49 @@ def shipped() -> list[str]:
     return sorted(p.name for p in DATA_DIR.iterdir() if (p / MANIFEST_NAME).is_file())
 
 
-def _hub() -> Any:
-    """The Hub module, or None while it is not part of this installation."""
-    if importlib.util.find_spec("frozenbench.hub") is None:
-        return None
-    return importlib.import_module("frozenbench.hub")
+def is_path(name: str | os.PathLike[str]) -> bool:
+    """Whether ``load`` reads ``name`` as a path (rule 1 of the module docstring).
 
-
-def _published() -> list[str]:
-    """Hook: names published on the Hub (``frozenbench.hub.published()``), [] if unavailable."""
-    hub = _hub()
-    fn = getattr(hub, "published", None)
-    if fn is None:
-        return []
-    try:
-        return sorted(str(n) for n in fn())
-    except Exception:  # offline, no token...: list what is local, never fail here
-        return []
-
-
-def _from_hub(name: str) -> Path | None:
-    """Hook: the local directory of a published benchmark, downloading it (pinned revision).
-
-    Contract for ``frozenbench.hub``: ``fetch(name) -> Path`` of a directory holding
-    ``manifest.json`` and the table files, raising ``UnknownNameError`` for unknown names.
-    Returns None while the Hub module is not available.
+    >>> is_path("mnist-resnet"), is_path("./mnist-resnet"), is_path("hub:ns/table@main")
+    (False, True, False)
     """
-    hub = _hub()
-    fetch = getattr(hub, "fetch", None)
-    if fetch is None:
-        return None
-    return Path(fetch(name))
+    if isinstance(name, os.PathLike):
+        return True
+    return not name.startswith(hub.PREFIX) and (
+        "/" in name or os.sep in name or name.startswith("~") or name in (".", ".."))
 
 
 def benchmarks() -> list[str]:
-    """Benchmark names: shipped with the package, then those published on the Hub.
+    """Benchmark names: shipped with the package, then those published on the Hub
+    (:data:`frozenbench.hub.PUBLISHED`; no network access).
 
     >>> isinstance(benchmarks(), list)
     True
     """
     names = shipped()
-    return names + [n for n in _published() if n not in names]
+    return names + [n for n in hub.published() if n not in names]
 
 
 def resolve(name: str | os.PathLike[str]) -> Path:
-    """The local directory of a benchmark name or path (see the module docstring for the order)."""
-    if isinstance(name, str) and name.startswith("hub:"):  # a Hub repo: 'hub:ns/name@rev'
-        hub_dir = _from_hub(name)
-        if hub_dir is not None:
-            return hub_dir
-    if isinstance(name, os.PathLike) or (isinstance(name, str) and os.sep in name):
-        path = Path(name)
+    """The local directory of a benchmark name or path (see the module docstring for the order).
+
+    Hub references are downloaded (or found in the cache) and verified.
+    """
+    if not isinstance(name, (str, os.PathLike)) or not str(name):
+        raise UnknownNameError(f"a benchmark is named by a string or a path, got {name!r}")
+    if is_path(name):
+        path = Path(name).expanduser()
         if (path / MANIFEST_NAME).is_file():
             return path.resolve()
         raise UnknownNameError(f"{str(path)!r} is not a benchmark directory (no {MANIFEST_NAME})")
-    if not isinstance(name, str) or not name:
-        raise UnknownNameError(f"a benchmark is named by a string or a path, got {name!r}")
-    local = Path(name)
-    if (local / MANIFEST_NAME).is_file():
-        return local.resolve()
+    name = str(name)  # not a path, so a str
     if (DATA_DIR / name / MANIFEST_NAME).is_file():
         return DATA_DIR / name
-    hub_dir = _from_hub(name)
-    if hub_dir is not None:
-        return hub_dir
+    if name.startswith(hub.PREFIX) or name in hub.PUBLISHED:
+        return Path(hub.fetch(name))
     raise UnknownNameError(
-        f"unknown benchmark {name!r}; valid: {format_choices(benchmarks())} "
-        f"or a directory holding {MANIFEST_NAME}")
+        f"unknown benchmark {name!r}; valid: {format_choices(benchmarks())}, a directory "
+        f"holding {MANIFEST_NAME} (as a path: ./NAME), or 'hub:namespace/name@revision'")
 
 
 def load(name: str | os.PathLike[str], *, verify: bool = True) -> Benchmark:

@@ -33,23 +33,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from frozenbench.errors import InvalidValueError
-from frozenbench.manifest import Manifest, describe_files
+from frozenbench.manifest import TABLE_NAME, Manifest, describe_files
 from frozenbench.schema import arrow_schema
 from frozenbench.space import SearchSpace
+from frozenbench.tasks.catalog import RESNET_GRID
 
 if TYPE_CHECKING:
     from frozenbench.table import Benchmark
-
-#: The paper's ResNet-18 grid (216 configs).
-RESNET_GRID: dict[str, list[Any]] = {
-    "lr": [1e-4, 1e-3, 1e-2],
-    "weight_decay": [1e-5, 1e-4, 1e-3, 1e-2],
-    "optimizer": ["adam", "sgd"],
-    "beta1": [0.9, 0.95, 0.99],
-    "beta2": [0.9, 0.95, 0.99],
-}
-
-TABLE_NAME = "table.parquet"
 
 
 def _check_positive(**kwargs: int) -> None:

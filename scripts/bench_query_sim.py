@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 import frozenbench as fb
+from frozenbench.manifest import TABLE_NAME
 from frozenbench.sim import default_budget
 from frozenbench.synthetic import write_benchmark
 
@@ -126,8 +127,8 @@ def big_write(directory: str, n_configs: int) -> dict[str, Any]:
     d = write_benchmark(Path(directory), grid=BIG_GRID, n_configs=n_configs, full_z_seeds=1,
                         multi_seed_configs=0)
     return {"write_s": time.perf_counter() - t0,
-            "rows": pq.read_metadata(d / "table.parquet").num_rows,
-            "parquet_mb": (d / "table.parquet").stat().st_size / 1e6}
+            "rows": pq.read_metadata(d / TABLE_NAME).num_rows,
+            "parquet_mb": (d / TABLE_NAME).stat().st_size / 1e6}
 
 
 def big_load(directory: str) -> dict[str, Any]:
@@ -166,7 +167,7 @@ def main() -> None:
         t0 = time.perf_counter()
         bench = fb.load(d)
         load_s = time.perf_counter() - t0
-        rows = pq.read_metadata(d / "table.parquet").num_rows
+        rows = pq.read_metadata(d / TABLE_NAME).num_rows
         print(f"table: {len(bench)} configs x 11 z x 20 epochs, seeds {list(bench.seeds)}, "
               f"{rows} rows; load (sha256 + validate + dense arrays) {load_s * 1e3:.0f} ms")
         q = query_costs(bench)

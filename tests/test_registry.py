@@ -50,17 +50,30 @@ def test_bad_paths(tmp_path):
         fb.load(123)  # type: ignore[arg-type]
 
 
-def test_hub_hook_is_used(monkeypatch, bench_dir):
-    class FakeHub:
-        @staticmethod
-        def published():
-            return ["from-hub"]
+def test_published_names_are_fetched_from_the_hub(monkeypatch, bench_dir):
+    from frozenbench import hub
 
-        @staticmethod
-        def fetch(name):
-            assert name == "from-hub"
-            return bench_dir
+    monkeypatch.setitem(hub.PUBLISHED, "from-hub", hub.HubRef("ns/from-hub", "0" * 40))
 
-    monkeypatch.setattr(registry, "_hub", lambda: FakeHub)
+    def fetch(name):
+        assert name == "from-hub"
+        return bench_dir
+
+    monkeypatch.setattr(hub, "fetch", fetch)
     assert "from-hub" in fb.benchmarks()
     assert fb.load("from-hub").name == "synthetic"
+
+
+def test_resolution_order_path_then_shipped_then_hub(monkeypatch, tmp_path):
+    """A bare word is a shipped name even where the working directory holds a benchmark of
+    that name; ``./NAME`` is the path."""
+    shipped_dir, cwd = tmp_path / "data", tmp_path / "cwd"
+    monkeypatch.setattr(registry, "DATA_DIR", shipped_dir)
+    write_benchmark(shipped_dir / "tiny", name="tiny", n_configs=3, n_z=2, n_epochs=2)
+    write_benchmark(cwd / "tiny", name="local-tiny", n_configs=3, n_z=2, n_epochs=2)
+    monkeypatch.chdir(cwd)
+    assert fb.load("tiny").name == "tiny"
+    assert fb.load("./tiny").name == "local-tiny"
+    assert registry.resolve("./tiny") == (cwd / "tiny").resolve()
+    with pytest.raises(UnknownNameError, match="not a benchmark directory"):
+        fb.load("./nope")

@@ -16,6 +16,7 @@ import pytest
 
 import frozenbench as fb
 from frozenbench.analysis import seed_ceiling
+from frozenbench.manifest import TABLE_NAME
 from frozenbench.registry import DATA_DIR, shipped
 from generation.merge import merge
 from generation.spec import load_spec
@@ -64,8 +65,8 @@ def test_table_is_the_merge_of_the_committed_shards(bench, tmp_path):
     out = REPO / "generation" / "output" / bench.name
     manifest = merge(spec, out=out, dest=tmp_path, progress=False)
     assert manifest.rows == bench.manifest.rows
-    shipped = pd.read_parquet(DATA_DIR / bench.name / "table.parquet")
-    again = pd.read_parquet(tmp_path / "table.parquet")
+    shipped = pd.read_parquet(DATA_DIR / bench.name / TABLE_NAME)
+    again = pd.read_parquet(tmp_path / TABLE_NAME)
     pd.testing.assert_frame_equal(shipped, again)
 
 

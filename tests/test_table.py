@@ -214,5 +214,5 @@ def test_one_seed_table_shares_memory():
 
 
 def write_grid():
-    from frozenbench.synthetic import RESNET_GRID
+    from frozenbench.tasks.catalog import RESNET_GRID
     return {k: list(v) for k, v in RESNET_GRID.items()}

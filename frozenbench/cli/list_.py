@@ -11,8 +11,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from frozenbench.errors import FrozenbenchError
+    from frozenbench.hub import published
     from frozenbench.manifest import Manifest
-    from frozenbench.registry import DATA_DIR, _published, shipped
+    from frozenbench.registry import DATA_DIR, shipped
 
     rows: list[tuple[str, str, str]] = []
     for name in shipped():
@@ -23,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
         except FrozenbenchError as exc:
             rows.append((str(path), "directory", f"unreadable: {exc}"))
     local = {r[0] for r in rows}
-    rows += [(n, "hub", "published on the Hugging Face Hub") for n in _published()
+    rows += [(n, "hub", "published on the Hugging Face Hub") for n in published()
              if n not in local]
     if not rows:
         print("no benchmarks found (none shipped in this installation; pass a directory)")

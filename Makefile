@@ -31,8 +31,8 @@ setup-dev: $(VENV)/.dev
 # Hyperband over z, over epochs and over both, ASHA over both, against random search at full
 # fidelity: 20 seeds each, 4 simulated workers, on the shipped default table (seconds).
 demo: $(VENV)/.core
-	$(BIN)/frozenbench simulate --benchmark mnist-resnet --optimizers hyperband:z \
-		hyperband:epoch hyperband:z+epoch asha:z+epoch random:full --seeds 20 --workers 4 \
+	$(BIN)/frozenbench simulate mnist-resnet --optimizers hyperband:z \
+		hyperband:epoch hyperband:z+epoch asha:z+epoch random:full --runs 20 --workers 4 \
 		--budget 20 --out $(OUT)
 
 slurm:

@@ -262,7 +262,7 @@ def _generation(m: Manifest) -> str:
              f"- code version: {m.code_version or 'not recorded'}",
              f"- hardware: {m.hardware or 'not recorded'}",
              f"- created: {m.created or 'not recorded'}",
-             "- pipeline: `python -m generation run SPEC` (frozenbench), one training code path "
+             "- pipeline: `frozenbench generate run SPEC`, one training code path "
              "shared with live verification (`frozenbench verify`).",
              "- timing: `train_time_s` and `eval_time_s` are wall-clock seconds on the hardware "
              "above, several cells side by side; on a shared machine they carry noise "
@@ -317,7 +317,7 @@ def _analysis(bench: Benchmark) -> str:
         "|---|" + "---|" * len(last),
         "| Spearman | " + " | ".join(_fmt(v) for v in last["spearman"]) + " |",
         f"\nSeed-noise ceiling (seed vs seed at full fidelity, {n_pairs} configs): "
-        f"{_fmt(ceiling)}. `frozenbench correlate --benchmark NAME` gives every (z, epoch).",
+        f"{_fmt(ceiling)}. `frozenbench correlate NAME` gives every (z, epoch).",
     ]
     return "\n".join(lines) + "\n"
 

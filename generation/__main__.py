@@ -1,4 +1,4 @@
-"""``python -m generation``: see :mod:`generation.cli`."""
+"""``python -m generation``: an alias of ``frozenbench generate`` for one release (deprecated)."""
 
 from __future__ import annotations
 
@@ -7,4 +7,6 @@ import sys
 from generation.cli import main
 
 if __name__ == "__main__":
+    print("note: `python -m generation` is deprecated; use `frozenbench generate` "
+          "(same arguments)", file=sys.stderr)
     sys.exit(main())

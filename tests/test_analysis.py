@@ -79,7 +79,7 @@ def test_summaries_and_aggregate(bench):
 
 def test_correlate_cli(tmp_path, capsys):
     d = write_benchmark(tmp_path / "b", n_configs=20, n_z=3, n_epochs=4)
-    assert main(["correlate", "--benchmark", str(d), "--out", str(tmp_path / "o")]) == 0
+    assert main(["correlate", str(d), "--out", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out
     assert "seed-noise ceiling" in out and "epoch 4" in out
     csv = pd.read_csv(tmp_path / "o" / "correlations.csv")

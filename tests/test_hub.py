@@ -131,7 +131,7 @@ def test_publish_rejects_a_broken_directory(server, tmp_path):
         OUT["cli"] = cli("publish", {str(d)!r}, "--repo", "fbtest/broken")
     """)
     rc, text = out["cli"]
-    assert rc == 2 and "corrupt or modified" in text
+    assert rc == 1 and "corrupt or modified" in text
     assert "fbtest/broken" not in server.repos
 
 
@@ -257,7 +257,7 @@ def test_unknown_repo_and_revision_are_unknown_names(server, published, tmp_path
     assert out["rev"][0] == "UnknownNameError" and "'no-such-branch'" in out["rev"][1]
     assert out["load"][0] == "UnknownNameError"
     rc, text = out["cli"]
-    assert rc == 2 and "no dataset repo 'fbtest/no-such-table'" in text
+    assert rc == 1 and "no dataset repo 'fbtest/no-such-table'" in text
 
 
 def test_datasets_load_dataset_reads_the_card_config(server, published, tmp_path):
@@ -317,7 +317,7 @@ def test_card_cli_single_and_all(tmp_path, monkeypatch, capsys):
     first = (tmp_path / "cards" / "tiny-b.md").read_text()
     main(["card", "--all", "--out", str(tmp_path / "cards")])
     assert (tmp_path / "cards" / "tiny-b.md").read_text() == first  # deterministic
-    assert main(["card", "tiny-a"]) == 2  # a name needs --out
+    assert main(["card", "tiny-a"]) == 1  # a name needs --out
     assert "pass --out" in capsys.readouterr().err
 
 

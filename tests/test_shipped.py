@@ -73,8 +73,8 @@ def test_table_is_the_merge_of_the_committed_shards(bench, tmp_path):
 def test_main_job_runs_on_the_default_table(tmp_path, capsys):
     from frozenbench.cli import main as cli
 
-    code = cli(["simulate", "--benchmark", "mnist-resnet", "--optimizers", "hyperband:z",
-                "random:full", "--seeds", "2", "--workers", "4", "--budget", "20",
+    code = cli(["simulate", "mnist-resnet", "--optimizers", "hyperband:z",
+                "random:full", "--runs", "2", "--workers", "4", "--budget", "20",
                 "--out", str(tmp_path), "--no-progress"])
     assert code == 0
     assert "hyperband:z" in capsys.readouterr().out

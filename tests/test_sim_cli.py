@@ -12,9 +12,9 @@ from frozenbench.synthetic import write_benchmark
 def test_simulate_cli_writes_summary_plot_and_trajectories(tmp_path, capsys):
     d = write_benchmark(tmp_path / "b", n_configs=30, n_z=4, n_epochs=6)
     out = tmp_path / "out"
-    rc = main(["simulate", "--benchmark", str(d), "--optimizers", "hyperband:z",
+    rc = main(["simulate", str(d), "--optimizers", "hyperband:z",
                "hyperband:epoch", "hyperband:z+epoch", "random:full", "sh:1@2,4@6",
-               "--seeds", "3", "--workers", "2", "--out", str(out), "--no-progress"])
+               "--runs", "3", "--workers", "2", "--out", str(out), "--no-progress"])
     assert rc == 0
     text = capsys.readouterr().out
     for label in ("hyperband:z ", "hyperband:epoch", "hyperband:z+epoch", "random:full",
@@ -29,9 +29,9 @@ def test_simulate_cli_writes_summary_plot_and_trajectories(tmp_path, capsys):
 
 def test_simulate_cli_errors(tmp_path, capsys):
     d = write_benchmark(tmp_path / "b", n_configs=5, n_z=2, n_epochs=2)
-    assert main(["simulate", "--benchmark", str(d), "--optimizers", "bohb:z",
-                 "--seeds", "1", "--no-progress"]) == 2
+    assert main(["simulate", str(d), "--optimizers", "bohb:z",
+                 "--runs", "1", "--no-progress"]) == 1
     assert "unknown optimizer 'bohb'" in capsys.readouterr().err
-    assert main(["simulate", "--benchmark", str(d), "--optimizers", "sh:1@x",
-                 "--seeds", "1", "--no-progress"]) == 2
+    assert main(["simulate", str(d), "--optimizers", "sh:1@x",
+                 "--runs", "1", "--no-progress"]) == 1
     assert parse_spec("asha") == ("asha", "z+epoch")

@@ -56,7 +56,7 @@ def test_a_tampered_table_is_caught(table_dir, tmp_path, capsys):
     data = {**manifest.__dict__, "files": describe_files(tmp_path, ["table.parquet"])}
     Manifest(**data).write(tmp_path)
 
-    code = cli(["verify", "--benchmark", str(tmp_path), "--config-id", str(config_id),
+    code = cli(["verify", str(tmp_path), "--config-id", str(config_id),
                 "--z", "1", "--seed", "0"])
     out = capsys.readouterr().out
     assert code == 1

@@ -1,8 +1,16 @@
 """The ``frozenbench`` command line.
 
+One grammar: the benchmark (a shipped name, a path such as ``./dir``, or a Hub reference
+``hub:namespace/name@revision``) is the first positional argument of every subcommand that reads
+one; a config is ``NAME=VALUE`` pairs, ``--config JSON`` or ``--config-id N``; ``--seed`` is a
+cell's training seed; results go to ``--out`` (see :mod:`frozenbench.cli.args`).
+
+Exit status: 0 on success, 1 for a frozenbench error (a bad value, an unknown name, a failed
+check) or a failed result, 2 for a usage error (argparse).
+
 One module per subcommand in this package; each defines ``configure(parser)`` and
 ``run(args) -> int`` and imports anything heavy inside ``run`` so that ``frozenbench --help``
-stays fast and torch-free.
+stays fast and torch-free. A module may set ``ADD_HELP = False`` to pass ``--help`` on.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "download": ("download", "download a benchmark from the Hugging Face Hub"),
     "publish": ("publish", "upload a benchmark table and its card to the Hugging Face Hub"),
     "card": ("card", "write the dataset card of a benchmark from its manifest"),
+    "generate": ("generate", "make a table on a cluster: generate run|status|merge SPEC ..."),
 }
 
 
@@ -44,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_) in _available().items():
         mod = importlib.import_module(f"frozenbench.cli.{module}")
-        p = sub.add_parser(name, help=help_, description=help_)
+        p = sub.add_parser(name, help=help_, description=help_,
+                           add_help=getattr(mod, "ADD_HELP", True))
         mod.configure(p)
         p.set_defaults(_run=mod.run)
     return parser
@@ -57,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args._run(args))
     except FrozenbenchError as exc:
         print(f"frozenbench {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return 1
 
 
 if __name__ == "__main__":

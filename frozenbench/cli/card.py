@@ -1,7 +1,8 @@
 """``frozenbench card``: write the Hugging Face dataset card of a benchmark from its manifest.
 
-``frozenbench card DIR`` writes ``DIR/README.md``; ``--out FILE`` writes elsewhere (``-`` prints
-it). ``frozenbench card --all --out data_cards`` regenerates ``data_cards/<name>.md`` for every
+``frozenbench card BENCHMARK`` writes the card into the benchmark's directory (``README.md``)
+when BENCHMARK is a path; ``--out FILE`` writes elsewhere (``-`` prints it), and a name needs
+it. ``frozenbench card --all --out data_cards`` regenerates ``data_cards/<name>.md`` for every
 table shipped in ``frozenbench/data/``.
 """
 
@@ -11,8 +12,9 @@ import argparse
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("directory", metavar="DIR", nargs="?",
-                        help="benchmark directory or name (omit with --all)")
+    parser.add_argument("benchmark", metavar="BENCHMARK", nargs="?",
+                        help="benchmark: a path (./dir), a shipped name or hub:... "
+                             "(omit with --all)")
     parser.add_argument("--out", default=None,
                         help="output file ('-' for stdout; with --all: a directory, "
                              "default data_cards)")
@@ -25,10 +27,10 @@ def run(args: argparse.Namespace) -> int:
 
     from frozenbench.card import render, write_all, write_card
     from frozenbench.errors import InvalidValueError
-    from frozenbench.registry import resolve, shipped
+    from frozenbench.registry import is_path, resolve, shipped
 
-    if args.all == (args.directory is not None):
-        raise InvalidValueError("pass either a benchmark DIR or --all")
+    if args.all == (args.benchmark is not None):
+        raise InvalidValueError("pass either a BENCHMARK or --all")
     if args.all:
         if not shipped():
             print("no shipped tables in frozenbench/data/ yet; nothing to do")
@@ -36,13 +38,13 @@ def run(args: argparse.Namespace) -> int:
         for path in write_all(args.out or "data_cards"):
             print(f"wrote {path}")
         return 0
-    directory = resolve(args.directory)
+    directory = resolve(args.benchmark)
     if args.out == "-":
         print(render(directory, repo_id=args.repo), end="")
         return 0
     out = Path(args.out) if args.out else None
-    if out is None and not Path(args.directory).is_dir():
+    if out is None and not is_path(args.benchmark):
         raise InvalidValueError(
-            f"{args.directory!r} is a name, not a directory: pass --out FILE (or --out -)")
+            f"{args.benchmark!r} is a name, not a directory: pass --out FILE (or --out -)")
     print(f"wrote {write_card(directory, out, repo_id=args.repo)}")
     return 0

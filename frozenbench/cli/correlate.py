@@ -1,13 +1,15 @@
-"""``frozenbench correlate``: Spearman of every z (and epoch) with full fidelity, next to the
-seed-noise ceiling; writes ``correlations.csv`` and ``correlations.png`` into ``--out``."""
+"""``frozenbench correlate BENCHMARK``: Spearman of every z (and epoch) with full fidelity, next
+to the seed-noise ceiling; writes ``correlations.csv`` and ``correlations.png`` into ``--out``."""
 
 from __future__ import annotations
 
 import argparse
 
+from frozenbench.cli.args import add_benchmark
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--benchmark", required=True, help="benchmark name or directory")
+    add_benchmark(parser)
     parser.add_argument("--metric", default=None, help="default: the benchmark's metric")
     parser.add_argument("--out", default=None, help="directory for the csv and the plot")
 
@@ -19,10 +21,10 @@ def run(args: argparse.Namespace) -> int:
     from frozenbench.registry import load
 
     bench = load(args.benchmark)
-    corr = rank_correlations(bench, args.metric)
-    ceiling, n_pairs = seed_ceiling(bench, args.metric)
+    metric = bench.metric_name(args.metric)
+    corr = rank_correlations(bench, metric)
+    ceiling, n_pairs = seed_ceiling(bench, metric)
     z_max, e_max = bench.fidelities["z"][-1], bench.fidelities["epoch"][-1]
-    metric = args.metric or bench.metric
     print(f"{bench.name}: Spearman of {metric} with full fidelity (z={z_max}, epoch={e_max}) "
           f"over {len(bench)} configs (seed means; diverged = worst)")
     print(f"seed-noise ceiling (seed vs seed at full fidelity, {n_pairs} configs): "

@@ -1,8 +1,9 @@
-"""``frozenbench publish``: upload a benchmark directory to the Hugging Face Hub as a dataset.
+"""``frozenbench publish BENCHMARK --repo NS/NAME``: upload a benchmark to the Hub as a dataset.
 
-The directory is validated (loaded, sha256 checked), its ``README.md`` dataset card is rewritten
-from the manifest, and the table, manifest and card are committed. The printed commit sha is
-what to pin (``hub:namespace/repo@<sha>``, or an entry in ``frozenbench.hub.PUBLISHED``).
+BENCHMARK is a path (``./dir``) or a shipped name. Its directory is validated (loaded, sha256
+checked), its ``README.md`` dataset card is rewritten from the manifest, and the table,
+manifest and card are committed. The printed commit sha is what to pin
+(``hub:namespace/repo@<sha>``, or an entry in ``frozenbench.hub.PUBLISHED``).
 Authentication is huggingface_hub's: ``HF_TOKEN`` or ``hf auth login``.
 """
 
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 
+from frozenbench.cli.args import add_benchmark
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("directory", metavar="DIR", help="benchmark directory (manifest.json)")
+    add_benchmark(parser, help="benchmark to upload: a path (./dir) or a shipped name")
     parser.add_argument("--repo", required=True, help="dataset repo id, namespace/name")
     parser.add_argument("--revision", default="main", help="branch to commit to (created if new)")
     parser.add_argument("--private", action="store_true", help="create the repo as private")
@@ -22,11 +25,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from frozenbench.hub import publish
     from frozenbench.manifest import Manifest
+    from frozenbench.registry import resolve
 
-    res = publish(args.directory, args.repo, revision=args.revision, private=args.private,
+    directory = resolve(args.benchmark)
+    res = publish(directory, args.repo, revision=args.revision, private=args.private,
                   message=args.message)
-    name = Manifest.read(args.directory).benchmark
-    print(f"published {args.directory} to {res.url} (branch {res.revision})")
+    name = Manifest.read(directory).benchmark
+    print(f"published {args.benchmark} to {res.url} (branch {res.revision})")
     print(f"commit: {res.commit}")
     print(f"pin it: fb.load({str(res.ref)!r})")
     print(f"index:  PUBLISHED[{name!r}] = HubRef({res.repo_id!r}, {res.commit!r})")

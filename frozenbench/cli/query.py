@@ -1,7 +1,8 @@
 """``frozenbench query``: the metrics of one cell, or its learning curve.
 
-    frozenbench query --benchmark mnist-resnet lr=1e-3 weight_decay=1e-4 optimizer=adam \\
-        beta1=0.9 beta2=0.99 --z 3 --epoch 5
+    frozenbench query mnist-resnet lr=1e-3 weight_decay=1e-4 optimizer=adam beta1=0.9 \\
+        beta2=0.99 --z 3 --epoch 5
+    frozenbench query ./my-table --config-id 92 --z 3 --curve --seed 0
 """
 
 from __future__ import annotations
@@ -9,60 +10,28 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from frozenbench.cli.args import add_benchmark, add_config, add_seed, config_of
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--benchmark", required=True, help="benchmark name or directory")
-    parser.add_argument("config", nargs="*", metavar="NAME=VALUE",
-                        help="hyperparameter values (all of them), or use --config-id")
-    parser.add_argument("--config-id", type=int, default=None, help="grid index of the config")
+    add_benchmark(parser)
+    add_config(parser)
     parser.add_argument("--z", type=int, required=True, help="trailing layers trained")
     parser.add_argument("--epoch", type=int, default=None, help="default: the last epoch")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="default: the mean over the seeds available for the cell")
+    add_seed(parser, help="training seed of the cell (default: the mean over the seeds the "
+                          "table has for it)")
     parser.add_argument("--curve", action="store_true", help="print every epoch")
 
 
-def parse_config(pairs: list[str], space: Any) -> dict[str, Any]:
-    """``["lr=1e-3", "optimizer=adam"]`` -> ``{"lr": 0.001, "optimizer": "adam"}``, converting
-    each value to the type of its hyperparameter's grid values."""
-    from frozenbench.errors import InvalidValueError
-
-    config: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, text = pair.partition("=")
-        if not sep or not name:
-            raise InvalidValueError(f"write hyperparameters as NAME=VALUE, got {pair!r}")
-        values = space.to_dict().get(name)
-        value: Any = text
-        if values and not isinstance(values[0], str):
-            if isinstance(values[0], bool):
-                value = {"true": True, "false": False}.get(text.lower(), text)
-            else:
-                try:
-                    value = float(text)
-                except ValueError:
-                    raise InvalidValueError(
-                        f"{name}={text!r} is not a number; valid: {values}") from None
-        config[name] = value
-    return config
-
-
 def run(args: argparse.Namespace) -> int:
-    from frozenbench.errors import InvalidValueError
     from frozenbench.registry import load
 
     bench = load(args.benchmark)
-    if args.config_id is not None:
-        if args.config:
-            raise InvalidValueError("give NAME=VALUE pairs or --config-id, not both")
-        config: Any = args.config_id
-    else:
-        if not args.config:
-            raise InvalidValueError(
-                f"name a config: {' '.join(f'{n}=...' for n in bench.space.names)} "
-                f"(or --config-id)")
-        config = parse_config(args.config, bench.space)
+    config: Any = config_of(args, bench.space)
     cid = bench.config_id(config)
+    bench.fidelity_values.check_z(args.z)
+    if args.epoch is not None:
+        bench.fidelity_values.check_epoch(args.epoch)
     header = (f"{bench.name}: config {cid} {bench.space.config(cid)}, z={args.z}, "
               f"seed={'mean' if args.seed is None else args.seed}")
     if args.curve:

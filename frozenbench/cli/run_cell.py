@@ -1,6 +1,8 @@
-"""``frozenbench run-cell TASK --config JSON --z Z --seed S``: train one cell, print its curve.
+"""``frozenbench run-cell BENCHMARK CONFIG --z Z --seed S``: train one cell, print its curve.
 
-Example::
+BENCHMARK is a task name (``frozenbench.tasks.task_names()``, e.g. ``debug-mnist``) or a
+benchmark (name, ``./path`` or ``hub:`` reference), whose task is trained. The config is
+``NAME=VALUE`` pairs, ``--config JSON`` or ``--config-id N``. Example::
 
     frozenbench run-cell debug-mnist --config '{"lr": 0.01, "optimizer": "adam"}' --z 3 --seed 0
 """
@@ -10,32 +12,36 @@ from __future__ import annotations
 import argparse
 import json
 
-from frozenbench.errors import InvalidValueError
+from frozenbench.cli.args import add_benchmark, add_config, add_seed, config_of
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``run-cell``."""
-    parser.add_argument("task", help="task name (see frozenbench.tasks.task_names())")
-    parser.add_argument("--config", required=True,
-                        help='hyperparameters as JSON, e.g. \'{"lr": 0.001, ...}\'')
+    add_benchmark(parser, help="a task name, or a benchmark (name, ./path, hub:...) whose "
+                               "task to train")
+    add_config(parser)
     parser.add_argument("--z", type=int, required=True, help="layers trained (1..n)")
-    parser.add_argument("--seed", type=int, default=0)
+    add_seed(parser, required=True)
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--output", default=None, help="also write the rows to this Parquet/CSV")
+    parser.add_argument("--out", default=None, help="also write the rows to this Parquet/CSV")
     parser.add_argument("--progress", action="store_true", help="log each epoch to stderr")
 
 
 def run(args: argparse.Namespace) -> int:
     """Train the cell and print one row per epoch or checkpoint."""
-    try:
-        config = json.loads(args.config)
-    except json.JSONDecodeError as exc:
-        raise InvalidValueError(f"--config is not valid JSON ({exc}): {args.config!r}") from None
-    from frozenbench.tasks import get_task, run_cell
+    from frozenbench.tasks import get_task, run_cell, task_names
 
-    task = get_task(args.task)  # fails fast, before torch is imported
-    task.space.normalize(config)
+    if args.benchmark in task_names():
+        task = get_task(args.benchmark)
+    else:
+        from frozenbench.manifest import Manifest
+        from frozenbench.registry import resolve
+
+        task = get_task(Manifest.read(resolve(args.benchmark)).task)
+    named = config_of(args, task.space)  # required: never None
+    config = task.space.config(named) if isinstance(named, int) else dict(named or {})
+    task.space.normalize(config)  # fails fast, before torch is imported
     task.fidelities.check_z(args.z)
     cell = run_cell(task, config, args.z, args.seed, device=args.device, threads=args.threads,
                     progress=args.progress)
@@ -45,9 +51,9 @@ def run(args: argparse.Namespace) -> int:
     columns = ["epoch", "samples_seen", "train_loss", "val_loss", "val_error", "train_time_s",
                "eval_time_s", "peak_memory_bytes", "train_flops"]
     print(frame[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    if args.output:
-        if str(args.output).endswith(".csv"):
-            frame.to_csv(args.output, index=False)
+    if args.out:
+        if str(args.out).endswith(".csv"):
+            frame.to_csv(args.out, index=False)
         else:
-            frame.to_parquet(args.output, index=False)
+            frame.to_parquet(args.out, index=False)
     return 0 if cell.status == "ok" else 1

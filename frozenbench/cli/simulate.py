@@ -2,7 +2,9 @@
 
 Prints a summary (final regret and time to reach a target, median [quartiles] over seeds),
 and writes into ``--out``: ``trajectories.parquet`` (every run, with ``label`` and
-``run_seed`` columns), ``summary.csv`` and ``incumbent.png``.
+``run_seed`` columns), ``summary.csv`` and ``incumbent.png``. Run ``r`` of each optimizer uses
+the simulator seed ``r``; ``--seed`` says which table seed a trial reads (default: one drawn per
+trial). Every argument is checked before the first replay starts.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from frozenbench.errors import InvalidValueError
+from frozenbench.cli.args import add_benchmark, positive, raise_problems
+from frozenbench.errors import FrozenbenchError, InvalidValueError
+from frozenbench.sim.replay import DEFAULT_BUDGET_FACTOR
+from frozenbench.table import COST_ALIASES, COSTS
 
-EXAMPLE = ("frozenbench simulate --benchmark mnist-resnet --optimizers hyperband:z "
-           "hyperband:epoch hyperband:z+epoch random:full --seeds 20 --workers 4 --out out/demo")
+EXAMPLE = ("frozenbench simulate mnist-resnet --optimizers hyperband:z hyperband:epoch "
+           "hyperband:z+epoch random:full --runs 20 --workers 4 --out out/demo")
 
 
 def parse_spec(spec: str) -> tuple[str, Any]:
@@ -42,29 +47,82 @@ def parse_spec(spec: str) -> tuple[str, Any]:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = f"example: {EXAMPLE}"
-    parser.add_argument("--benchmark", required=True, help="benchmark name or directory")
+    add_benchmark(parser)
     parser.add_argument("--optimizers", nargs="+", default=["asha:z+epoch", "random:full"],
                         metavar="NAME[:FIDELITY]",
                         help="optimizer (random, sh, hyperband, asha) and fidelity (epoch, z, "
                              "z+epoch, full, or a path like 1@2,4@7,11@20)")
-    parser.add_argument("--seeds", type=int, default=10, help="runs per optimizer (seeds 0..N-1)")
+    parser.add_argument("--runs", type=int, default=10,
+                        help="runs per optimizer (simulator seeds 0..N-1)")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--memory", nargs="+", default=None, metavar="SIZE",
                         help="memory per worker (one for all, or one per worker), e.g. 8GB")
     parser.add_argument("--budget", type=float, default=None,
-                        help="simulated time per run (default: 10 x the median full-fidelity "
-                             "training cost of a config)")
+                        help=f"simulated time per run (default: {DEFAULT_BUDGET_FACTOR:g} x the "
+                             f"median full-fidelity training cost of a config)")
     parser.add_argument("--cost-budget", type=float, default=None, help="total cost per run")
     parser.add_argument("--max-evaluations", type=int, default=None)
     parser.add_argument("--eta", type=float, default=3.0)
     parser.add_argument("--metric", default=None, help="default: the benchmark's metric")
-    parser.add_argument("--cost", default="train_time_s", help="train_time_s or train_flops")
-    parser.add_argument("--cell-seed", default="draw",
-                        help="'draw' (one table seed per trial), 'mean', or a seed")
+    parser.add_argument("--cost", default="train_time_s",
+                        help=f"cost column or alias: {', '.join([*COSTS, *COST_ALIASES])}")
+    parser.add_argument("--seed", default="draw",
+                        help="table seed a trial reads: 'draw' (one per trial, default), "
+                             "'mean', or a seed")
     parser.add_argument("--target-quantile", type=float, default=0.05,
                         help="target = this quantile of the configs' full-fidelity scores")
     parser.add_argument("--out", default=None, help="directory for parquet, csv and png")
     parser.add_argument("--no-progress", action="store_true")
+
+
+def _checked(args: argparse.Namespace, bench: Any) -> tuple[list[tuple[str, Any]], Any, Any]:
+    """Check every argument against the benchmark; returns the optimizer specs, the cell seed
+    and the memory capacities, or raises one error listing every problem."""
+    from frozenbench.optimizers import OPTIMIZERS
+    from frozenbench.optimizers.fidelity import fidelity_levels
+    from frozenbench.sim.workers import capacities
+    from frozenbench.table import cost_column
+
+    problems: list[str] = []
+    positive(problems, "--runs", args.runs)
+    positive(problems, "--workers", args.workers)
+    positive(problems, "--budget", args.budget)
+    positive(problems, "--cost-budget", args.cost_budget)
+    positive(problems, "--max-evaluations", args.max_evaluations)
+    positive(problems, "--eta", args.eta)
+    if not 0.0 <= args.target_quantile <= 1.0:
+        problems.append(f"--target-quantile {args.target_quantile} must be in [0, 1]")
+    specs: list[tuple[str, Any]] = []
+    for text in args.optimizers:
+        try:
+            name, fid = parse_spec(text)
+            if name not in OPTIMIZERS:
+                from frozenbench.errors import unknown_name
+
+                raise unknown_name("optimizer", name, OPTIMIZERS)
+            fidelity_levels(bench.fidelity_values, fid, args.eta)
+            specs.append((name, fid))
+        except FrozenbenchError as exc:
+            problems.append(f"--optimizers {text}: {exc}")
+    cell_seed: Any = args.seed
+    if args.seed not in ("draw", "mean"):
+        try:
+            cell_seed = int(args.seed)
+            bench.index.seed(cell_seed)
+        except ValueError:  # not an int, or not a seed of the table
+            problems.append(f"--seed {args.seed!r}: valid: 'draw', 'mean' or one of the seeds "
+                            f"{list(bench.seeds)}")
+    memory: Any = None
+    if args.memory:
+        memory = args.memory[0] if len(args.memory) == 1 else list(args.memory)
+    for check in (lambda: bench.metric_name(args.metric), lambda: cost_column(args.cost),
+                  lambda: capacities(args.workers, memory) if args.workers > 0 else None):
+        try:
+            check()
+        except FrozenbenchError as exc:
+            problems.append(str(exc))
+    raise_problems(problems)
+    return specs, cell_seed, memory
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,34 +132,28 @@ def run(args: argparse.Namespace) -> int:
 
     from frozenbench.analysis import summarize
     from frozenbench.registry import load
-    from frozenbench.sim import simulate
+    from frozenbench.sim import default_budget, simulate
+    from frozenbench.table import cost_column
 
     bench = load(args.benchmark)
-    specs = [parse_spec(s) for s in args.optimizers]
-    if args.seeds < 1:
-        raise InvalidValueError(f"--seeds {args.seeds} must be at least 1")
-    cell_seed: Any = int(args.cell_seed) if args.cell_seed.lstrip("-").isdigit() else \
-        args.cell_seed
-    memory: Any = None
-    if args.memory:
-        memory = args.memory[0] if len(args.memory) == 1 else list(args.memory)
+    specs, cell_seed, memory = _checked(args, bench)
     budget = args.budget
     if budget is None and args.cost_budget is None and args.max_evaluations is None:
-        full_cost = bench.cost_array("train_time_s" if args.cost in ("train_time_s", "time")
-                                     else "train_flops")[:, -1, -1]
-        budget = 10.0 * float(np.nanmedian(full_cost))
-        print(f"budget: {budget:.4g} simulated {'s' if 'time' in args.cost else 'FLOPs'} "
-              f"per run (10 x the median full-fidelity cost; set --budget to change)")
+        budget = default_budget(bench, args.cost)
+        print(f"budget: {budget:.4g} simulated "
+              f"{'s' if cost_column(args.cost) == 'train_time_s' else 'FLOPs'} per run "
+              f"({DEFAULT_BUDGET_FACTOR:g} x the median full-fidelity cost; set --budget to "
+              f"change)")
 
     runs: dict[str, list[pd.DataFrame]] = {}
     frames = []
-    bar = tqdm(total=len(specs) * args.seeds, desc="simulate", file=sys.stderr,
+    bar = tqdm(total=len(specs) * args.runs, desc="simulate", file=sys.stderr,
                disable=args.no_progress)
     for name, fid in specs:
         label = f"{name}:{fid}" if isinstance(fid, str) else \
             f"{name}:" + ",".join(f"{z}@{e}" for z, e in fid)
         runs[label] = []
-        for s in range(args.seeds):
+        for s in range(args.runs):
             traj = simulate(bench, name, fid, n_workers=args.workers, budget=budget,
                             cost_budget=args.cost_budget, max_evaluations=args.max_evaluations,
                             seed=s, eta=args.eta, metric=args.metric, cost=args.cost,
@@ -112,15 +164,13 @@ def run(args: argparse.Namespace) -> int:
     bar.close()
 
     full = bench.full_fidelity_scores(args.metric)
-    if not 0.0 <= args.target_quantile <= 1.0:
-        raise InvalidValueError(f"--target-quantile {args.target_quantile} must be in [0, 1]")
     target = float(np.nanquantile(full, args.target_quantile))
     best = float(np.nanmin(full))
     summary = summarize(runs, target)
     metric = args.metric or bench.metric
     print(f"\n{bench.name}: {len(bench)} configs, metric {metric} (lower is better), best "
           f"{best:.4f}; target {target:.4f} = {args.target_quantile:.0%} quantile of configs; "
-          f"{args.seeds} seeds, {args.workers} workers")
+          f"{args.runs} runs, {args.workers} workers")
     def when(t: Any) -> str:  # a quantile of runs that never reached the target
         return f"{t:.4g}" if math.isfinite(t) else "never"
 

@@ -1,0 +1,126 @@
+"""The arguments every subcommand shares, parsed one way everywhere.
+
+- ``BENCHMARK``: the first positional argument: a shipped name, a path (``./dir``) or a Hub
+  reference (``hub:namespace/name@revision``); see :func:`frozenbench.registry.resolve`.
+- A config: ``NAME=VALUE`` pairs, ``--config JSON`` or ``--config-id N`` (exactly one).
+- ``--seed S``: the training seed of a cell, as in the table's ``seed`` column. Where a table
+  is read and no seed is given, the mean over the seeds the table has (query) or one seed drawn
+  per trial (simulate); where a cell is trained (run-cell, verify) it is required.
+- ``--out``: where results are written.
+
+Problems are collected and raised together (:func:`raise_problems`), before any work starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from frozenbench.errors import InvalidValueError
+from frozenbench.space import SearchSpace
+
+BENCHMARK_HELP = "benchmark: a shipped name, a path (./dir) or hub:namespace/name@revision"
+
+
+def add_benchmark(parser: argparse.ArgumentParser, help: str = BENCHMARK_HELP) -> None:
+    """The benchmark, the first positional argument."""
+    parser.add_argument("benchmark", metavar="BENCHMARK", help=help)
+
+
+def add_config(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """A config as ``NAME=VALUE`` pairs, ``--config JSON`` or ``--config-id N``."""
+    parser.add_argument("pairs", nargs="*", metavar="NAME=VALUE",
+                        help="hyperparameter values (all of them); or --config / --config-id")
+    parser.add_argument("--config", default=None, metavar="JSON",
+                        help='the config as JSON, e.g. \'{"lr": 0.001, ...}\'')
+    parser.add_argument("--config-id", type=int, default=None, metavar="N",
+                        help="the config's grid index")
+    parser.set_defaults(_config_required=required)
+
+
+def add_seed(parser: argparse.ArgumentParser, *, required: bool = False,
+             help: str = "training seed of the cell") -> None:
+    """``--seed S``, one meaning everywhere (see the module docstring)."""
+    parser.add_argument("--seed", type=int, default=None, required=required, help=help)
+
+
+def parse_pairs(pairs: Sequence[str], space: SearchSpace) -> dict[str, Any]:
+    """``["lr=1e-3", "optimizer=adam"]`` -> ``{"lr": 0.001, "optimizer": "adam"}``, each value
+    converted to the type of its hyperparameter's grid values; a name given twice is an error.
+
+    >>> space = SearchSpace.from_dict({"lr": [0.001, 0.01], "optimizer": ["adam", "sgd"]})
+    >>> parse_pairs(["lr=1e-3", "optimizer=adam"], space)
+    {'lr': 0.001, 'optimizer': 'adam'}
+    >>> parse_pairs(["lr=1e-3", "lr=0.01"], space)
+    Traceback (most recent call last):
+    ...
+    frozenbench.errors.InvalidValueError: lr is given twice (lr=1e-3, lr=0.01)
+    """
+    config: dict[str, Any] = {}
+    given: dict[str, str] = {}
+    grid = space.to_dict()
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            raise InvalidValueError(f"write hyperparameters as NAME=VALUE, got {pair!r}")
+        if name in given:
+            raise InvalidValueError(f"{name} is given twice ({given[name]}, {pair})")
+        given[name] = pair
+        values = grid.get(name)
+        value: Any = text
+        if values and not isinstance(values[0], str):
+            if isinstance(values[0], bool):
+                value = {"true": True, "false": False}.get(text.lower(), text)
+            else:
+                try:
+                    value = float(text)
+                except ValueError:
+                    raise InvalidValueError(
+                        f"{name}={text!r} is not a number; valid: {values}") from None
+        config[name] = value
+    return config
+
+
+def config_of(args: argparse.Namespace, space: SearchSpace) -> dict[str, Any] | int | None:
+    """The config the arguments name: a dict (pairs or JSON) or a grid index; None when none is
+    given and none is required. Checked against ``space``."""
+    given = [what for what, v in (("NAME=VALUE", args.pairs), ("--config", args.config),
+                                  ("--config-id", args.config_id)) if v not in (None, [])]
+    if len(given) > 1:
+        raise InvalidValueError(f"name the config one way, got {' and '.join(given)}")
+    if not given:
+        if args._config_required:
+            raise InvalidValueError(
+                f"name a config: {' '.join(f'{n}=...' for n in space.names)}, --config JSON "
+                f"or --config-id N")
+        return None
+    if args.config_id is not None:
+        space.config(args.config_id)  # range check
+        return int(args.config_id)
+    if args.config is not None:
+        try:
+            config = json.loads(args.config)
+        except json.JSONDecodeError as exc:
+            raise InvalidValueError(
+                f"--config is not valid JSON ({exc}): {args.config!r}") from None
+        if not isinstance(config, Mapping):
+            raise InvalidValueError(f"--config must be a JSON object, got {args.config!r}")
+        return dict(config)
+    return parse_pairs(args.pairs, space)
+
+
+def raise_problems(problems: Sequence[str]) -> None:
+    """Raise one error listing every problem found in the arguments (none: return)."""
+    if len(problems) == 1:
+        raise InvalidValueError(problems[0])
+    if problems:
+        raise InvalidValueError("invalid arguments:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def positive(problems: list[str], flag: str, value: float | None, *,
+             allow_zero: bool = False) -> None:
+    """Append a problem unless ``value`` is None or positive (or zero with ``allow_zero``)."""
+    if value is not None and not (value > 0 or (allow_zero and value == 0)):
+        problems.append(f"{flag} {value:g} must be {'>= 0' if allow_zero else 'positive'}")

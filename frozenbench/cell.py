@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from frozenbench.errors import InvalidValueError
-from frozenbench.schema import FIXED_COLUMNS, MEMORY_METHODS, STATUSES
+from frozenbench.schema import CELL_COLUMNS, MEMORY_METHODS, STATUSES
 from frozenbench.space import Value
 
 
@@ -28,8 +28,10 @@ class EpochRecord:
     train_loss: float
     val_loss: float
     val_error: float  # NaN for language models
-    train_time_s: float
+    train_time_s: float  # wall
+    train_cpu_s: float  # CPU time of the training thread: the contention-robust clock
     eval_time_s: float
+    eval_cpu_s: float
     peak_memory_bytes: int
     peak_rss_bytes: int
     train_flops: float
@@ -64,6 +66,7 @@ class CellResult:
     memory_method: str
     device: str
     versions: Mapping[str, str]
+    hardware: Mapping[str, str]
     records: tuple[EpochRecord, ...]
     status: str = "ok"
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -81,9 +84,10 @@ class CellResult:
     def to_frame(self) -> pd.DataFrame:
         """Rows in the table schema (hyperparameter columns first, then the fixed columns).
 
-        >>> rec = EpochRecord(1, 128, 2.3, 2.2, 0.8, 1.5, 0.1, 10**6, 10**8, 1e9)
+        >>> rec = EpochRecord(1, 128, 2.3, 2.2, 0.8, 1.5, 1.4, 0.1, 0.1, 10**6, 10**8, 1e9)
         >>> cell = CellResult(CellKey("demo", 0, 1, 0), {"lr": 0.1}, 2, 10, 20,
-        ...                   "cpu_tensor_estimate", "cpu", {"torch": "2.14.1"}, (rec,))
+        ...                   "cpu_tensor_estimate", "cpu", {"torch": "2.14.1"},
+        ...                   {"cpu_model": "demo"}, (rec,))
         >>> cell.to_frame()[["lr", "z", "epoch", "val_error"]].to_dict("records")
         [{'lr': 0.1, 'z': 1, 'epoch': 1, 'val_error': 0.8}]
         """
@@ -98,7 +102,8 @@ class CellResult:
             "status": self.status,
             "device": self.device,
             "versions": json.dumps(dict(self.versions), sort_keys=True),
+            "hardware": json.dumps(dict(self.hardware), sort_keys=True),
         }
         rows = [{**dict(self.config), **const, **asdict(r)} for r in self.records]
-        columns = [*self.config.keys(), *FIXED_COLUMNS]
+        columns = [*self.config.keys(), *CELL_COLUMNS]
         return pd.DataFrame(rows, columns=columns)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from frozenbench.errors import SchemaError
-from frozenbench.schema import METRICS, SCHEMA_VERSION
+from frozenbench.schema import METRICS, READABLE_VERSIONS, SCHEMA_VERSION
 from frozenbench.space import Fidelities, SearchSpace
 
 #: The manifest's file name in a benchmark directory.
@@ -59,14 +59,18 @@ class Manifest:
     spec: Mapping[str, Any] = field(default_factory=dict)
     code_version: str = ""
     hardware: str = ""
+    #: code versions of the cells, CPU models / instruction-set levels / threads and library
+    #: versions with their cell counts (the pipeline's merge fills it)
+    provenance: Mapping[str, Any] = field(default_factory=dict)
     created: str = ""
     failed_cells: list[Mapping[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.schema_version != SCHEMA_VERSION:
+        if self.schema_version not in READABLE_VERSIONS:
             raise SchemaError(
                 f"{self.benchmark}: schema version {self.schema_version} is not supported "
-                f"(this frozenbench reads version {SCHEMA_VERSION}); upgrade frozenbench"
+                f"(this frozenbench reads versions {list(READABLE_VERSIONS)}); upgrade "
+                "frozenbench"
             )
         if self.metric not in METRICS:
             raise SchemaError(f"{self.benchmark}: metric {self.metric!r} not in {list(METRICS)}")

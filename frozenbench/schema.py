@@ -17,7 +17,12 @@ import pyarrow as pa
 
 from frozenbench.errors import SchemaError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Versions this frozenbench reads. Version 1 tables (before the CPU clock) lack
+#: :data:`ADDED_IN_2`; those columns read as absent (NaN) and the default cost falls back to
+#: wall time.
+READABLE_VERSIONS = (1, 2)
+ADDED_IN_2 = ("train_cpu_s", "train_cost_s", "eval_cpu_s", "hardware")
 
 #: Cell outcomes. A diverged cell keeps the rows it finished (metrics may be NaN/inf).
 STATUSES = ("ok", "diverged")
@@ -47,7 +52,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("val_loss", pa.float64(), "validation loss (cross-entropy, nats)"),
     Column("val_error", pa.float64(), "validation error 1 - accuracy; NaN for language models"),
     Column("train_time_s", pa.float64(), "cumulative training wall time, evaluation excluded"),
+    Column("train_cpu_s", pa.float64(),
+           "cumulative CPU time of the training thread (one torch thread): contention-robust"),
+    Column("train_cost_s", pa.float64(),
+           "the default cost: median train_cpu_s of all the table's cells at this (z, epoch) "
+           "and cost factors (e.g. optimizer); contention-robust and monotone in epoch"),
     Column("eval_time_s", pa.float64(), "wall time of this row's evaluation"),
+    Column("eval_cpu_s", pa.float64(), "CPU time of the training thread for this evaluation"),
     Column("peak_memory_bytes", pa.int64(), "peak training memory, see memory_method"),
     Column("memory_method", pa.string(), f"one of {MEMORY_METHODS}"),
     Column("peak_rss_bytes", pa.int64(), "process peak resident set size (CPU), 0 if unknown"),
@@ -57,9 +68,15 @@ COLUMNS: tuple[Column, ...] = (
     Column("status", pa.string(), f"cell outcome, one of {STATUSES}"),
     Column("device", pa.string(), "device the cell ran on, e.g. 'cpu' or 'NVIDIA H200'"),
     Column("versions", pa.string(), "JSON of library versions (python, torch, frozenbench...)"),
+    Column("hardware", pa.string(),
+           "JSON: cpu_model, cpu_capability (torch's instruction-set level), torch_threads, gpu"),
 )
 
 FIXED_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+
+#: Columns the merge derives from all cells of a table; a cell's own shard has the others.
+DERIVED_COLUMNS: tuple[str, ...] = ("train_cost_s",)
+CELL_COLUMNS: tuple[str, ...] = tuple(c for c in FIXED_COLUMNS if c not in DERIVED_COLUMNS)
 
 #: Columns that identify a row.
 KEY_COLUMNS = ("config_id", "z", "epoch", "seed")
@@ -78,23 +95,31 @@ def _hp_type(values: Sequence[object]) -> pa.DataType:
     return pa.float64()
 
 
-def arrow_schema(grid: Mapping[str, Sequence[object]]) -> pa.Schema:
-    """The Arrow schema of a table whose search space is ``grid`` ({name: values}).
+def arrow_schema(grid: Mapping[str, Sequence[object]], *, cell: bool = False,
+                 version: int = SCHEMA_VERSION) -> pa.Schema:
+    """The Arrow schema of a table whose search space is ``grid`` ({name: values}); with
+    ``cell``, of one cell's shard (without :data:`DERIVED_COLUMNS`); ``version``: as an older
+    schema version wrote it.
 
     >>> arrow_schema({"lr": [0.1, 0.01]}).names[:3]
     ['lr', 'config_id', 'seed']
+    >>> "train_cost_s" in arrow_schema({"lr": [0.1]}, cell=True).names
+    False
     """
     clash = sorted(set(grid) & set(FIXED_COLUMNS))
     if clash:
         raise SchemaError(f"hyperparameter names {clash} clash with fixed columns")
     fields = [pa.field(name, _hp_type(values)) for name, values in grid.items()]
-    fields += [pa.field(c.name, c.type) for c in COLUMNS]
-    return pa.schema(fields, metadata={"frozenbench_schema_version": str(SCHEMA_VERSION)})
+    fields += [pa.field(c.name, c.type) for c in COLUMNS
+               if not (cell and c.name in DERIVED_COLUMNS)
+               and not (version < 2 and c.name in ADDED_IN_2)]
+    return pa.schema(fields, metadata={"frozenbench_schema_version": str(version)})
 
 
-def to_arrow(frame: pd.DataFrame, grid: Mapping[str, Sequence[object]]) -> pa.Table:
+def to_arrow(frame: pd.DataFrame, grid: Mapping[str, Sequence[object]], *,
+             cell: bool = False) -> pa.Table:
     """Convert rows to Arrow with the exact schema (column order, types); errors name the column."""
-    schema = arrow_schema(grid)
+    schema = arrow_schema(grid, cell=cell)
     missing = [n for n in schema.names if n not in frame.columns]
     extra = [n for n in frame.columns if n not in schema.names]
     if missing or extra:
@@ -105,9 +130,11 @@ def to_arrow(frame: pd.DataFrame, grid: Mapping[str, Sequence[object]]) -> pa.Ta
         raise SchemaError(f"table does not fit schema version {SCHEMA_VERSION}: {exc}") from exc
 
 
-def validate(frame: pd.DataFrame, grid: Mapping[str, Sequence[object]]) -> None:
-    """Check columns, types, value ranges and key uniqueness; raise :class:`SchemaError`."""
-    to_arrow(frame, grid)
+def validate(frame: pd.DataFrame, grid: Mapping[str, Sequence[object]], *,
+             cell: bool = False) -> None:
+    """Check columns, types, value ranges and key uniqueness; raise :class:`SchemaError`.
+    ``cell``: rows of one cell (without :data:`DERIVED_COLUMNS`)."""
+    to_arrow(frame, grid, cell=cell)
     bad_status = sorted(set(frame["status"]) - set(STATUSES))
     if bad_status:
         raise SchemaError(f"unknown status values {bad_status}; valid: {list(STATUSES)}")

@@ -149,7 +149,10 @@ def make_table(
     columns["val_loss"] = val_loss[c_i, z_i, e_i, s_i]
     columns["val_error"] = err[c_i, z_i, e_i, s_i]
     columns["train_time_s"] = time_cum[c_i, z_i, e_i, s_i]
+    columns["train_cpu_s"] = time_cum[c_i, z_i, e_i, s_i]
+    columns["train_cost_s"] = time_cum[c_i, z_i, e_i, s_i]
     columns["eval_time_s"] = np.full(n, 0.5)
+    columns["eval_cpu_s"] = np.full(n, 0.5)
     columns["peak_memory_bytes"] = memory[c_i, z_i].astype(np.int64)
     columns["memory_method"] = "cpu_tensor_estimate"
     columns["peak_rss_bytes"] = np.zeros(n, dtype=np.int64)
@@ -159,6 +162,7 @@ def make_table(
     columns["status"] = np.where(status_div[c_i, z_i, s_i], 1, 0)
     columns["device"] = "synthetic"
     columns["versions"] = json.dumps({"frozenbench": "synthetic"})
+    columns["hardware"] = json.dumps({"cpu_model": "synthetic"})
 
     schema = arrow_schema(grid)
     arrays = []

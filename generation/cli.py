@@ -3,6 +3,8 @@
     python -m generation run SPEC --executor slurm|local|debug [--out DIR] [--max-jobs N]
     python -m generation status SPEC [--out DIR]
     python -m generation merge SPEC [--out DIR] [--dest DIR] [--allow-missing]
+                                    [--allow-code-versions]
+    python -m generation compact SPEC [--out DIR]
 
 SPEC is a TOML file or the name of a spec in generation/grids (e.g. ``debug-mnist``).
 """
@@ -43,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     mg.add_argument("--dest", help="destination (default: frozenbench/data/<benchmark>/)")
     mg.add_argument("--allow-missing", action="store_true",
                     help="merge despite failed/missing cells; they are listed in the manifest")
+    mg.add_argument("--allow-code-versions", action="store_true",
+                    help="merge shards from uncommitted or several code versions (recorded)")
+
+    cp = sub.add_parser("compact", help="move finished per-cell shards into one new pack")
+    cp.add_argument("spec", help=spec_help)
+    cp.add_argument("--out")
     return p
 
 
@@ -70,13 +78,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             counts = status(spec, args.out)
             return 0 if counts["failed"] == 0 else 1
+        if args.command == "compact":
+            from generation.store import ShardStore
+
+            pack = ShardStore(spec.output_dir(args.out)).compact()
+            print(f"{spec.benchmark}: " + (f"compacted into {pack}" if pack else "no shard"))
+            return 0
         from generation.merge import default_dest, merge
 
-        manifest = merge(spec, out=args.out, dest=args.dest, allow_missing=args.allow_missing)
+        manifest = merge(spec, out=args.out, dest=args.dest, allow_missing=args.allow_missing,
+                         allow_code_versions=args.allow_code_versions)
         dest = args.dest or default_dest(spec.benchmark)
         print(f"{manifest.benchmark}: {manifest.rows} rows, cells {dict(manifest.cells)} "
               f"-> {dest}")
         return 0
     except FrozenbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return 1

@@ -77,12 +77,14 @@ def run_cell(task: FakeTask | str, config: Mapping[str, Any], z: int, seed: int,
         loss = math.nan if config["mode"] == "diverge" else 2.0 / (1 + e * z * lr * 10) + seed / 100
         records.append(EpochRecord(
             epoch=e, samples_seen=100 * e, train_loss=loss, val_loss=loss,
-            val_error=min(1.0, loss / 3), train_time_s=0.01 * e * z, eval_time_s=0.001,
-            peak_memory_bytes=1000 * z, peak_rss_bytes=0, train_flops=1e6 * e * z,
+            val_error=min(1.0, loss / 3), train_time_s=0.01 * e * z, train_cpu_s=0.01 * e * z,
+            eval_time_s=0.001, eval_cpu_s=0.001, peak_memory_bytes=1000 * z, peak_rss_bytes=0,
+            train_flops=1e6 * e * z,
         ))
     return CellResult(
         key=CellKey(task.name, task.space.index(config), z, seed), config=config,
         n_layers=task.n_layers, trainable_params=10 * z, total_params=10 * task.n_layers,
         memory_method="cpu_tensor_estimate", device=device, versions={"fake": "1"},
-        records=tuple(records), status="diverged" if config["mode"] == "diverge" else "ok",
+        hardware={"cpu_model": "fake"}, records=tuple(records),
+        status="diverged" if config["mode"] == "diverge" else "ok",
     )

@@ -8,7 +8,6 @@ cells included, so a rerun retries them). Cells are grouped into chunks of
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -18,25 +17,11 @@ from typing import Any
 
 from frozenbench.errors import unknown_name
 from frozenbench.extras import require
+from frozenbench.provenance import code_version
 from generation.spec import GridSpec, Plan
 from generation.store import Cell, ShardStore, StoreState
 
 EXECUTORS = ("slurm", "local", "debug")
-
-
-def code_version() -> str:
-    """``git describe`` of the checkout the pipeline runs from, else the package version."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        out = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--tags"], cwd=root, capture_output=True,
-            text=True, timeout=10, check=True,
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        from frozenbench import __version__
-
-        return f"frozenbench {__version__} (no git)"
 
 
 def plan_cells(plan: Plan) -> list[Cell]:

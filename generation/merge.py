@@ -13,18 +13,20 @@ import os
 import platform
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from frozenbench.errors import SchemaError
-from frozenbench.manifest import Manifest, describe_files
+from frozenbench.manifest import TABLE_NAME, Manifest, describe_files
+from frozenbench.provenance import is_clean
 from frozenbench.schema import arrow_schema, validate
 from generation.launch import code_version, plan_cells
 from generation.spec import GridSpec
-from generation.store import CELL_METADATA, Cell, ShardStore, cell_name
+from generation.store import Cell, ShardStore, cell_name
 
-TABLE_NAME = "table.parquet"
 SORT_COLUMNS = ["config_id", "z", "seed", "epoch"]
 
 
@@ -34,9 +36,9 @@ class MergeError(SchemaError):
 
 def default_dest(benchmark: str) -> Path:
     """Where shipped tables live: ``frozenbench/data/<benchmark>/``."""
-    import frozenbench
+    from frozenbench.registry import DATA_DIR
 
-    return Path(frozenbench.__file__).resolve().parent / "data" / benchmark
+    return DATA_DIR / benchmark
 
 
 def _list(cells: list[Cell], limit: int = 20) -> str:
@@ -44,11 +46,55 @@ def _list(cells: list[Cell], limit: int = 20) -> str:
     return shown + (f", ... ({len(cells)} in all)" if len(cells) > limit else "")
 
 
-def merge(spec: GridSpec, *, out: str | Path | None = None, dest: str | Path | None = None,
-          allow_missing: bool = False, progress: bool = True) -> Manifest:
-    """Merge the shards under ``out`` (default: the spec's output) into ``dest``.
+def robust_cost(frame: pd.DataFrame, factors: Sequence[str] = ()) -> pd.Series:
+    """The default cost column: for every row, the median ``train_cpu_s`` of all rows at its
+    (z, epoch) and cost factors (hyperparameters that change a step's work, e.g. the
+    optimizer).
 
-    Returns the manifest written next to the table.
+    One cell's CPU time moves ~10% with what shares the machine's caches; the median over the
+    ~10^2 cells of a (z, epoch) does not, so adjacent z keep their true cost order. Medians of
+    cumulative times are non-decreasing in epoch because every cell's are.
+
+    >>> f = pd.DataFrame({"z": [1, 1, 1, 2], "epoch": [1, 1, 1, 1],
+    ...                   "train_cpu_s": [1.0, 9.0, 2.0, 3.0]})
+    >>> robust_cost(f).tolist()
+    [2.0, 2.0, 2.0, 3.0]
+    """
+    keys = ["z", "epoch", *factors]
+    return frame.groupby(keys, sort=False)["train_cpu_s"].transform("median")
+
+
+def check_code_versions(versions: set[str], *, allow_mixed: bool) -> None:
+    """A table is made by one committed code version: refuse shards from a dirty tree, from an
+    unknown version or from several versions, unless ``allow_mixed`` (then the manifest says
+    so).
+
+    >>> check_code_versions({"a1b2c3d"}, allow_mixed=False)
+    >>> check_code_versions({"a1b2c3d-dirty"}, allow_mixed=False)
+    Traceback (most recent call last):
+    ...
+    generation.merge.MergeError: shards were made from uncommitted code (a1b2c3d-dirty); ...
+    """
+    if allow_mixed:
+        return
+    dirty = sorted(v for v in versions if not is_clean(v))
+    if dirty:
+        raise MergeError(f"shards were made from uncommitted code ({', '.join(dirty)}); commit, "
+                         "regenerate, or merge with --allow-code-versions (recorded in the "
+                         "manifest)")
+    if len(versions) > 1:
+        raise MergeError(f"shards come from {len(versions)} code versions "
+                         f"({', '.join(sorted(versions))}); regenerate the older cells, or merge "
+                         "with --allow-code-versions (recorded in the manifest)")
+
+
+def merge(spec: GridSpec, *, out: str | Path | None = None, dest: str | Path | None = None,
+          allow_missing: bool = False, allow_code_versions: bool = False,
+          progress: bool = True) -> Manifest:
+    """Merge the shards and packs under ``out`` (default: the spec's output) into ``dest``.
+
+    Refuses shards made from uncommitted code or from several code versions unless
+    ``allow_code_versions``. Returns the manifest written next to the table.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -73,7 +119,7 @@ def merge(spec: GridSpec, *, out: str | Path | None = None, dest: str | Path | N
         raise MergeError("\n".join(lines))
 
     grid = task.space.to_dict()
-    schema = arrow_schema(grid)
+    schema = arrow_schema(grid, cell=True)
     epochs = sorted(task.fidelities.epoch)
     tables = []
     problems: list[str] = []
@@ -81,47 +127,52 @@ def merge(spec: GridSpec, *, out: str | Path | None = None, dest: str | Path | N
     hardware: Counter[str] = Counter()
     versions: set[str] = set()
     present = [c for c in cells if c in state.done]
-    for cell in tqdm(present, desc="merging shards", unit="shard", disable=not progress):
-        path = store.shard_path(cell)
-        if path is None:  # removed since the scan
+    stored = store.read_cells()
+    provenance: dict[str, Counter[str]] = {"cpu": Counter(), "versions": Counter()}
+    for cell in tqdm(present, desc="merging shards", unit="cell", disable=not progress):
+        if cell not in stored:  # removed since the scan
             problems.append(f"{cell_name(cell)}: shard vanished during the merge")
             continue
-        table = pq.read_table(path)
-        meta = json.loads((table.schema.metadata or {}).get(CELL_METADATA, b"{}"))
-        table = table.replace_schema_metadata(None)
+        table, meta = stored[cell]
+        name = cell_name(cell)
         if table.schema.remove_metadata() != schema.remove_metadata():
-            problems.append(f"{path.name}: columns/types differ from the table schema")
+            problems.append(f"{name}: columns/types differ from the table schema")
             continue
-        cols = table.select(["config_id", "z", "seed", "epoch", "status"]).to_pydict()
+        cols = table.select(["config_id", "z", "seed", "epoch", "status", "hardware",
+                             "versions"]).to_pydict()
         keys = set(zip(cols["config_id"], cols["z"], cols["seed"]))
         if keys != {cell}:
-            problems.append(f"{path.name}: holds rows of cells {sorted(keys)}")
+            problems.append(f"{name}: holds rows of cells {sorted(keys)}")
             continue
         status = state.done[cell]
         if set(cols["status"]) != {status}:
-            problems.append(f"{path.name}: status column {set(cols['status'])} != {status!r}")
+            problems.append(f"{name}: status column {set(cols['status'])} != {status!r}")
             continue
         got = sorted(cols["epoch"])
         if status == "ok" and got != epochs:
-            problems.append(f"{path.name}: epochs {got}, expected all of {epochs}")
+            problems.append(f"{name}: epochs {got}, expected all of {epochs}")
             continue
         if status == "diverged" and (len(set(got)) != len(got) or not set(got) <= set(epochs)):
-            problems.append(f"{path.name}: diverged cell with epochs {got}")
+            problems.append(f"{name}: diverged cell with epochs {got}")
             continue
         statuses[status] += 1
         hardware[f"{meta.get('cpu', '?')} | {meta.get('device', '?')}"] += 1
-        if meta.get("code_version"):
-            versions.add(str(meta["code_version"]))
+        provenance["cpu"][cols["hardware"][0]] += 1
+        provenance["versions"][cols["versions"][0]] += 1
+        versions.add(str(meta.get("code_version", "unknown")))
         tables.append(table)
     if problems:
         raise MergeError(f"{spec.benchmark}: {len(problems)} bad shards:\n  "
                          + "\n  ".join(problems[:30]))
     if not tables:
-        raise MergeError(f"{spec.benchmark}: no shards to merge in {store.shards}")
+        raise MergeError(f"{spec.benchmark}: no shards to merge in {store.root}")
+    check_code_versions(versions, allow_mixed=allow_code_versions)
 
     merged = pa.concat_tables(tables)
     frame = merged.to_pandas()
     frame = frame.sort_values(SORT_COLUMNS, kind="stable").reset_index(drop=True)
+    frame["train_cost_s"] = robust_cost(frame, getattr(task, "cost_factors", ()))
+    schema = arrow_schema(grid)
     validate(frame, grid)  # schema, statuses, z range, no duplicate (config, z, epoch, seed)
     final = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
 
@@ -154,7 +205,16 @@ def merge(spec: GridSpec, *, out: str | Path | None = None, dest: str | Path | N
         description=spec.description or task.description,
         spec={"source": Path(spec.source).name, **dict(spec.raw),
               "repeat_config_ids": plan.repeat_config_ids},
-        code_version=", ".join(sorted(versions)) or code_version(),
+        code_version=", ".join(sorted(versions)),
+        provenance={
+            "code_versions": sorted(versions),
+            "code_versions_override": allow_code_versions,
+            "merged_by": code_version(),
+            "hardware": [{"cells": n, **json.loads(hw)}
+                         for hw, n in provenance["cpu"].most_common()],
+            "libraries": [{"cells": n, **json.loads(v)}
+                          for v, n in provenance["versions"].most_common()],
+        },
         hardware="; ".join(f"{hw} ({n} cells)" for hw, n in hardware.most_common())
         + f"; merged on {platform.node()}",
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -76,6 +76,8 @@ TOP_KEYS: dict[str, Any] = {
 SEED_KEYS: dict[str, Any] = {"base": [0], "full_z": [], "repeat": {}}
 REPEAT_KEYS: dict[str, Any] = {"seeds": [], "fraction": 0.0, "seed": 0}
 SUBSET_KEYS: dict[str, Any] = {"subset": None, "seed": 0}
+#: ``configs`` as a word: the whole grid, or the grid without duplicates by construction.
+CONFIG_CHOICES = ("all", "distinct")
 RESOURCE_KEYS: dict[str, Any] = {
     "gpus": 0,
     "cpus": 1,
@@ -203,7 +205,7 @@ class GridSpec:
     task: str
     benchmark: str
     description: str = ""
-    configs: str | tuple[int, int] = "all"  # "all" or (subset size, seed)
+    configs: str | tuple[int, int] = "all"  # "all", "distinct" or (subset size, seed)
     z: str | tuple[int, ...] = "all"
     base_seeds: tuple[int, ...] = (0,)
     full_z_seeds: tuple[int, ...] = ()
@@ -231,9 +233,12 @@ class GridSpec:
                 chk.number("configs.subset", raw_configs.get("subset", 1), int, 1),
                 chk.number("configs.seed", raw_configs.get("seed", 0), int, 0),
             )
-        elif raw_configs != "all":
+        elif raw_configs in CONFIG_CHOICES:
+            configs = raw_configs
+        else:
             chk.errors.append(
-                f"configs must be \"all\" or {{subset = N, seed = S}}, got {raw_configs!r}"
+                f"configs must be one of {list(CONFIG_CHOICES)} or {{subset = N, seed = S}}, "
+                f"got {raw_configs!r}"
             )
 
         z: str | tuple[int, ...] = "all"
@@ -307,9 +312,11 @@ class GridSpec:
         task = api.get_task(self.task)
         n_configs = len(task.space)
         errors: list[str] = []
-        if isinstance(self.configs, str):  # "all"
+        if self.configs == "all":
             config_ids = list(range(n_configs))
-        else:
+        elif self.configs == "distinct":  # no duplicates by construction (task conditions)
+            config_ids = task.distinct_config_ids()
+        elif isinstance(self.configs, tuple):
             n, seed = self.configs
             if n > n_configs:
                 errors.append(f"configs.subset={n} exceeds the grid of {self.task} "

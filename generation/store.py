@@ -1,11 +1,18 @@
-"""Shards on disk: one Parquet file per finished cell, one JSON record per failed attempt.
+"""Shards on disk: one Parquet file per finished cell, one JSON record per failed attempt, and
+packs that compact many finished cells into one file.
 
 Layout of an output directory::
 
     OUT/spec.json                           the spec the shards belong to (task, benchmark)
     OUT/shards/c00017-z03-s0.ok.parquet     a finished cell (status in the name: ok | diverged)
+    OUT/packs/pack-0003.parquet             finished cells compacted (:meth:`ShardStore.compact`)
     OUT/failed/c00017-z03-s0.json           the last failure of a cell (exception + traceback)
     OUT/logs/                               submitit's job folders
+
+Workers write per-cell shards; :meth:`ShardStore.compact` moves finished shards into a new
+pack (one Parquet file whose metadata lists its cells with their status and provenance) and
+deletes them, so an output directory that is committed while generation runs stays a handful
+of files. A cell in a pack is done exactly like a cell with a shard.
 
 Every file is written to a temporary name in the same directory and renamed into place
 (``os.replace``), so a killed worker leaves either a whole shard or none: a killed job loses at
@@ -22,7 +29,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import re
 import socket
 import tempfile
@@ -34,13 +40,17 @@ from typing import Any
 
 from frozenbench.cell import CellKey, CellResult
 from frozenbench.errors import InvalidValueError
+from frozenbench.provenance import cpu_model
 from frozenbench.schema import STATUSES, to_arrow
 
 _SHARD = re.compile(r"^c(\d+)-z(\d+)-s(\d+)\.(\w+)\.parquet$")
+_PACK = re.compile(r"^pack-(\d+)\.parquet$")
 _FAILED = re.compile(r"^c(\d+)-z(\d+)-s(\d+)\.json$")
 
 #: Parquet metadata key of a shard's provenance (host, job, code version, timings).
 CELL_METADATA = b"frozenbench_cell"
+#: Parquet metadata key of a pack's index: {cell name: {"status": ..., "provenance": {...}}}.
+PACK_METADATA = b"frozenbench_pack"
 
 Cell = tuple[int, int, int]  # (config_id, z, seed)
 
@@ -55,16 +65,16 @@ def cell_name(cell: Cell) -> str:
     return f"c{c:05d}-z{z:02d}-s{s}"
 
 
-def cpu_model() -> str:
-    """The CPU model name (Linux), else the platform's processor string."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+def parse_cell_name(name: str) -> Cell:
+    """The inverse of :func:`cell_name`.
+
+    >>> parse_cell_name("c00017-z03-s0")
+    (17, 3, 0)
+    """
+    m = re.match(r"^c(\d+)-z(\d+)-s(\d+)$", name)
+    if not m:
+        raise InvalidValueError(f"not a cell name: {name!r} (expected like 'c00017-z03-s0')")
+    return int(m[1]), int(m[2]), int(m[3])
 
 
 def _atomic_write(path: Path, write: Any) -> None:
@@ -105,6 +115,7 @@ class ShardStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self.shards = self.root / "shards"
+        self.packs = self.root / "packs"
         self.failures = self.root / "failed"
         self.logs = self.root / "logs"
 
@@ -131,6 +142,9 @@ class ShardStore:
     def scan(self) -> StoreState:
         """One directory listing each of shards/ and failed/ (cheap even for 10^4 cells)."""
         state = StoreState()
+        for index in self.pack_indexes().values():
+            for name, info in index.items():
+                state.done[parse_cell_name(name)] = str(info["status"])
         if self.shards.is_dir():
             for entry in os.scandir(self.shards):
                 m = _SHARD.match(entry.name)
@@ -144,8 +158,97 @@ class ShardStore:
         return state
 
     def is_done(self, cell: Cell) -> bool:
-        """Whether the cell has a shard (checked on disk right before a cell is trained)."""
-        return any((self.shards / f"{cell_name(cell)}.{s}.parquet").exists() for s in STATUSES)
+        """Whether the cell has a shard or is in a pack (checked right before it is trained)."""
+        if any((self.shards / f"{cell_name(cell)}.{s}.parquet").exists() for s in STATUSES):
+            return True
+        name = cell_name(cell)
+        return any(name in index for index in self.pack_indexes().values())
+
+    def pack_paths(self) -> list[Path]:
+        """The pack files, in order."""
+        if not self.packs.is_dir():
+            return []
+        return sorted(p for p in self.packs.iterdir() if _PACK.match(p.name))
+
+    def pack_indexes(self) -> dict[Path, dict[str, dict[str, Any]]]:
+        """Each pack's index (read from its Parquet footer only, not its rows)."""
+        import pyarrow.parquet as pq
+
+        out = {}
+        for path in self.pack_paths():
+            meta = pq.read_schema(path).metadata or {}
+            out[path] = json.loads(meta.get(PACK_METADATA, b"{}"))
+        return out
+
+    def read_cells(self) -> dict[Cell, tuple[Any, dict[str, Any]]]:
+        """Every finished cell's rows (an Arrow table without metadata) and provenance, from
+        packs and shards alike (a shard wins over a pack entry of the same cell)."""
+        import pyarrow.parquet as pq
+
+        out: dict[Cell, tuple[Any, dict[str, Any]]] = {}
+        for path, index in self.pack_indexes().items():
+            table = pq.read_table(path).replace_schema_metadata(None)
+            rows_of: dict[Cell, list[int]] = {}
+            keys = zip(table["config_id"].to_pylist(), table["z"].to_pylist(),
+                       table["seed"].to_pylist())
+            for i, key in enumerate(keys):
+                rows_of.setdefault(key, []).append(i)
+            for name, entry in index.items():
+                cell = parse_cell_name(name)
+                out[cell] = (table.take(rows_of.get(cell, [])), dict(entry.get("provenance", {})))
+        for cell in self.scan_shards():
+            shard = self.shard_path(cell)
+            if shard is None:
+                continue
+            table = pq.read_table(shard)
+            meta = json.loads((table.schema.metadata or {}).get(CELL_METADATA, b"{}"))
+            out[cell] = (table.replace_schema_metadata(None), meta)
+        return out
+
+    def scan_shards(self) -> dict[Cell, str]:
+        """Cells that have a per-cell shard (not yet compacted) and their status."""
+        done: dict[Cell, str] = {}
+        if self.shards.is_dir():
+            for entry in os.scandir(self.shards):
+                m = _SHARD.match(entry.name)
+                if m:
+                    done[(int(m[1]), int(m[2]), int(m[3]))] = m[4]
+        return done
+
+    def compact(self) -> Path | None:
+        """Move every per-cell shard into one new pack and delete the shards.
+
+        The pack is written atomically before any shard is deleted: a kill at any point leaves
+        each cell in a shard, a pack, or both (both is harmless: the rows are identical).
+        Returns the new pack's path, or None when there was no shard to compact.
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        shards = self.scan_shards()
+        if not shards:
+            return None
+        tables, index, paths = [], {}, []
+        for cell, status in sorted(shards.items()):
+            path = self.shard_path(cell)
+            if path is None:
+                continue
+            table = pq.read_table(path)
+            meta = json.loads((table.schema.metadata or {}).get(CELL_METADATA, b"{}"))
+            tables.append(table.replace_schema_metadata(None))
+            index[cell_name(cell)] = {"status": status, "provenance": meta}
+            paths.append(path)
+        merged = pa.concat_tables(tables)
+        merged = merged.replace_schema_metadata(
+            {**(tables[0].schema.metadata or {}), PACK_METADATA: json.dumps(index).encode()})
+        self.packs.mkdir(parents=True, exist_ok=True)
+        numbers = [int(_PACK.match(p.name)[1]) for p in self.pack_paths()]  # type: ignore[index]
+        dest = self.packs / f"pack-{max(numbers, default=-1) + 1:04d}.parquet"
+        _atomic_write(dest, lambda tmp: pq.write_table(merged, tmp, compression="zstd",
+                                                       compression_level=19))
+        for path in paths:
+            path.unlink(missing_ok=True)
+        return dest
 
     def shard_path(self, cell: Cell) -> Path | None:
         for s in STATUSES:
@@ -169,7 +272,7 @@ class ShardStore:
 
         key = result.key
         cell = (key.config_id, key.z, key.seed)
-        table = to_arrow(result.to_frame(), grid)
+        table = to_arrow(result.to_frame(), grid, cell=True)
         meta = dict(table.schema.metadata or {})
         meta[CELL_METADATA] = json.dumps(dict(provenance), default=str).encode()
         table = table.replace_schema_metadata(meta)

@@ -72,8 +72,8 @@ def _seed_structure(name):
 @pytest.mark.parametrize("name", ["mnist-resnet", "kjv-gpt2"])
 def test_shipped_cpu_specs_cover_the_required_cells(name):
     spec, plan, _, full, per = _seed_structure(name)
-    assert spec.configs != "all" and len(plan.config_ids) >= 48
-    assert plan.config_ids == plan.task.space.subset(len(plan.config_ids), spec.configs[1])
+    # The whole grid minus the configs that are duplicates by construction (SGD has no beta2).
+    assert plan.config_ids == plan.task.distinct_config_ids() and len(plan.config_ids) >= 36
     assert plan.z == list(plan.task.fidelities.z)  # every z
     assert all(len(per[(c, z)]) >= 1 for c in plan.config_ids for z in plan.z)
     assert all(len(per[(c, full)]) >= 2 for c in plan.config_ids)  # second seed at full z

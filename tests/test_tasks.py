@@ -28,7 +28,8 @@ def test_registry_lists_the_five_tasks():
     assert len(get_task("resnet18-cifar100").space) == 216
     assert len(get_task("mnist-resnet").space) == 216
     assert len(get_task("gpt2-14m-slimpajama").space) == 144
-    assert len(get_task("kjv-gpt2").space) == 144
+    assert len(get_task("kjv-gpt2").space) == 36  # the GPT grid without weight decay
+    assert len(get_task("mnist-resnet").distinct_config_ids()) == 144  # SGD has no beta2
     assert get_task("resnet18-cifar100").n_layers == 11
     assert get_task("gpt2-14m-slimpajama").n_layers == 10
     assert len(get_task("debug-mnist").space) == 4
@@ -50,7 +51,7 @@ def test_debug_cell_end_to_end():
     assert last.train_time_s > first.train_time_s > 0
     assert first.peak_memory_bytes > 0 and first.peak_rss_bytes > 0
     assert 0.0 <= last.val_error <= 1.0
-    validate(cell.to_frame(), get_task("debug-mnist").space.to_dict())
+    validate(cell.to_frame(), get_task("debug-mnist").space.to_dict(), cell=True)
 
 
 def test_lower_z_trains_fewer_params_and_flops():
@@ -77,7 +78,9 @@ def test_config_order_and_spelling_do_not_matter():
     a = run_cell("debug-mnist", {"optimizer": "sgd", "lr": 1e-3}, 2, seed=0)
     b = run_cell("debug-mnist", {"lr": 0.001, "optimizer": "sgd"}, 2, seed=0)
     assert a.records == tuple(dataclasses.replace(r, train_time_s=s.train_time_s,
+                                                  train_cpu_s=s.train_cpu_s,
                                                   eval_time_s=s.eval_time_s,
+                                                  eval_cpu_s=s.eval_cpu_s,
                                                   peak_rss_bytes=s.peak_rss_bytes)
                               for r, s in zip(b.records, a.records))
 
@@ -117,7 +120,7 @@ def test_divergence_is_recorded_not_raised():
     assert not math.isfinite(cell.records[0].train_loss)
     frame = cell.to_frame()
     assert list(frame["status"]) == ["diverged"]
-    validate(frame, absurd.space.to_dict())
+    validate(frame, absurd.space.to_dict(), cell=True)
 
 
 def test_cli_prints_the_curve(capsys):
@@ -166,12 +169,13 @@ def test_schedules_start_and_end_where_documented():
 def test_token_batches_see_every_window_once_per_pass():
     import numpy as np
 
+    from frozenbench.tasks import lm
     from frozenbench.tasks.data import TokenData
-    from frozenbench.tasks.runner import token_batches
 
     stream = np.arange(4 * 8 + 1) % 256  # 4 windows of 8 (+1 for the last target)
     data = TokenData(train=stream, val=stream, vocab_size=256, context=8, val_tokens=16)
-    batches = token_batches(data, 2, torch.Generator().manual_seed(0), torch.device("cpu"))
+    task = dataclasses.replace(get_task("kjv-gpt2"), batch_size=2)
+    batches = lm.batches(task, data, torch.Generator().manual_seed(0), torch.device("cpu"))
     pairs = [next(batches) for _ in range(2)]
     starts = sorted(int(row[0]) for x, _ in pairs for row in x)
     assert starts == [0, 8, 16, 24]

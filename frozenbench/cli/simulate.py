@@ -64,8 +64,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-evaluations", type=int, default=None)
     parser.add_argument("--eta", type=float, default=3.0)
     parser.add_argument("--metric", default=None, help="default: the benchmark's metric")
-    parser.add_argument("--cost", default="train_time_s",
-                        help=f"cost column or alias: {', '.join([*COSTS, *COST_ALIASES])}")
+    parser.add_argument("--cost", default=None,
+                        help=f"cost column or alias: {', '.join([*COSTS, *COST_ALIASES])} "
+                             "(default: the table's contention-robust train_cost_s)"),
     parser.add_argument("--seed", default="draw",
                         help="table seed a trial reads: 'draw' (one per trial, default), "
                              "'mean', or a seed")
@@ -115,7 +116,8 @@ def _checked(args: argparse.Namespace, bench: Any) -> tuple[list[tuple[str, Any]
     memory: Any = None
     if args.memory:
         memory = args.memory[0] if len(args.memory) == 1 else list(args.memory)
-    for check in (lambda: bench.metric_name(args.metric), lambda: cost_column(args.cost),
+    cost = args.cost or bench.default_cost
+    for check in (lambda: bench.metric_name(args.metric), lambda: cost_column(cost),
                   lambda: capacities(args.workers, memory) if args.workers > 0 else None):
         try:
             check()
@@ -141,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
     if budget is None and args.cost_budget is None and args.max_evaluations is None:
         budget = default_budget(bench, args.cost)
         print(f"budget: {budget:.4g} simulated "
-              f"{'s' if cost_column(args.cost) == 'train_time_s' else 'FLOPs'} per run "
+              f"{'FLOPs' if cost_column(args.cost or bench.default_cost) == 'train_flops' else 's'}"
+              " per run "
               f"({DEFAULT_BUDGET_FACTOR:g} x the median full-fidelity cost; set --budget to "
               f"change)")
 

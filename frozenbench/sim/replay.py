@@ -5,7 +5,8 @@ Semantics (see DESIGN.md, "Simulation semantics"):
 - A trial is (config, z); it advances in epochs. A job that continues a trial is charged the
   cumulative cost at its target epoch minus what the trial already paid (nothing if it reached
   that epoch already); a new trial, including any change of z, pays from scratch.
-- The clock advances by the cost: with ``cost="train_time_s"`` in seconds of training, with
+- The clock advances by the cost: by default the table's contention-robust ``train_cost_s``
+  (CPU seconds of training; wall ``train_time_s`` for schema-1 tables), with
   ``cost="train_flops"`` in FLOPs (the "time" axis is then cumulative compute).
 - Each worker has a memory capacity; a job starts only on a worker where the peak memory of
   its (config, z) fits, waiting for one if needed. A job that fits on no worker is an error.
@@ -60,7 +61,7 @@ def _positive(name: str, value: object, *, integer: bool = False) -> None:
 DEFAULT_BUDGET_FACTOR = 10.0
 
 
-def default_budget(bench: Benchmark, cost: str = "train_time_s") -> float:
+def default_budget(bench: Benchmark, cost: str | None = None) -> float:
     """The default simulated-time budget: :data:`DEFAULT_BUDGET_FACTOR` x the median
     full-fidelity cost (``cost``: a cost column or its alias) of the table's configs.
 
@@ -69,7 +70,7 @@ def default_budget(bench: Benchmark, cost: str = "train_time_s") -> float:
     >>> default_budget(bench) > 0, default_budget(bench, "flops") > default_budget(bench)
     (True, True)
     """
-    full = bench.cost_array(cost_column(cost))[:, -1, -1]
+    full = bench.cost_array(cost)[:, -1, -1]
     return DEFAULT_BUDGET_FACTOR * float(np.nanmedian(full))
 
 
@@ -85,7 +86,7 @@ def simulate(
     seed: int = 0,
     eta: float = 3.0,
     metric: str | None = None,
-    cost: str = "train_time_s",
+    cost: str | None = None,
     cell_seed: str | int = "draw",
     memory: Any = None,
 ) -> pd.DataFrame:
@@ -124,7 +125,7 @@ def simulate(
         raise InvalidValueError(f"seed={seed!r:.80} must be a non-negative integer")
     caps = capacities(n_workers, memory)
     metric_name = bench.metric_name(metric)
-    cost_name = cost_column(cost)
+    cost_name = cost_column(cost or bench.default_cost)
     if isinstance(cell_seed, str):
         if cell_seed not in ("draw", "mean"):
             raise InvalidValueError(

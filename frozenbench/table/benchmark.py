@@ -24,7 +24,13 @@ from frozenbench.schema import METRICS
 from frozenbench.space import Fidelities, SearchSpace, Value
 from frozenbench.table import load
 from frozenbench.table.index import CellIndex
-from frozenbench.table.result import QUANTITIES, Result, cost_column
+from frozenbench.table.result import (
+    DEFAULT_COST,
+    FALLBACK_COST,
+    QUANTITIES,
+    Result,
+    cost_column,
+)
 
 _Q = {q: i for i, q in enumerate(QUANTITIES)}
 #: Columns of the mean array after the quantities.
@@ -377,9 +383,16 @@ class Benchmark:
         """Objective of every table config at the largest z and the last epoch (seed mean)."""
         return self.objective(metric)[:, -1, -1]
 
-    def cost_array(self, cost: str = "train_time_s", *, per_seed: bool = False) -> np.ndarray:
-        """Cumulative cost ``[config, z, epoch]`` (seed mean) or ``[..., seed]``; NaN = absent."""
-        k = _Q[cost_column(cost)]
+    @property
+    def default_cost(self) -> str:
+        """The cost column a replay charges unless told otherwise: the contention-robust
+        ``train_cost_s``; wall time for tables of schema version 1, which lack it."""
+        return DEFAULT_COST if self.manifest.schema_version >= 2 else FALLBACK_COST
+
+    def cost_array(self, cost: str | None = None, *, per_seed: bool = False) -> np.ndarray:
+        """Cumulative cost ``[config, z, epoch]`` (seed mean) or ``[..., seed]``; NaN = absent.
+        ``cost``: a cost column or alias (default :attr:`default_cost`)."""
+        k = _Q[cost_column(cost or self.default_cost)]
         return self._cells[..., k] if per_seed else self._mean[..., k]
 
     def peak_memory(self) -> np.ndarray:

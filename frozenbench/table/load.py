@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from frozenbench.errors import SchemaError
 from frozenbench.manifest import Manifest
-from frozenbench.schema import METRICS, SCHEMA_VERSION, arrow_schema
+from frozenbench.schema import METRICS, READABLE_VERSIONS, arrow_schema
 from frozenbench.space import SearchSpace
 from frozenbench.table.index import CellIndex
 from frozenbench.table.result import COSTS, QUANTITIES
@@ -66,8 +66,10 @@ def read_directory(root: Path, manifest: Manifest,
 
 
 def query_columns(manifest: Manifest) -> list[str]:
-    """The columns a :class:`~frozenbench.table.Benchmark` holds in memory."""
-    return [*manifest.grid, *KEYS, "status", *QUANTITIES]
+    """The columns a :class:`~frozenbench.table.Benchmark` holds in memory (those its schema
+    version has)."""
+    have = set(arrow_schema(manifest.grid, version=manifest.schema_version).names)
+    return [c for c in [*manifest.grid, *KEYS, "status", *QUANTITIES] if c in have]
 
 
 def dense(table: pa.Table, manifest: Manifest) -> DenseTable:
@@ -103,6 +105,8 @@ def dense(table: pa.Table, manifest: Manifest) -> DenseTable:
     cells = np.full((*index.shape, len(QUANTITIES)), np.nan)
     flat_cells = cells.reshape(-1, len(QUANTITIES))
     for k, q in enumerate(QUANTITIES):
+        if q not in table.column_names:  # added in a later schema version: absent (NaN)
+            continue
         flat_cells[flat, k] = table.column(q).to_numpy(zero_copy_only=False).astype(
             np.float64, copy=False)
     present = np.zeros(index.shape, dtype=bool)
@@ -111,6 +115,8 @@ def dense(table: pa.Table, manifest: Manifest) -> DenseTable:
     diverged.reshape(-1)[((ci * n_z + zi) * n_s + si)[div_row]] = True
     fill_diverged(cells, present, diverged)
     for cost in COSTS:
+        if cost not in table.column_names:
+            continue
         vals = cells[..., QUANTITIES.index(cost)][present]
         if not np.isfinite(vals).all() or (vals < 0).any():
             raise SchemaError(f"{name}: {cost} must be finite and >= 0")
@@ -119,11 +125,14 @@ def dense(table: pa.Table, manifest: Manifest) -> DenseTable:
 
 def check_schema(schema: pa.Schema, manifest: Manifest, where: str) -> None:
     """The columns, their types and the schema version of a table file."""
-    expected = arrow_schema(manifest.grid)
-    version = (schema.metadata or {}).get(b"frozenbench_schema_version")
-    if version is not None and version.decode() != str(SCHEMA_VERSION):
-        raise SchemaError(f"{manifest.benchmark}: {where} has schema version {version.decode()}, "
-                          f"this frozenbench reads {SCHEMA_VERSION}")
+    raw = (schema.metadata or {}).get(b"frozenbench_schema_version")
+    version = raw.decode() if raw is not None else str(manifest.schema_version)
+    if version != str(manifest.schema_version) or \
+            version not in [str(v) for v in READABLE_VERSIONS]:
+        raise SchemaError(f"{manifest.benchmark}: {where} has schema version {version}, the "
+                          f"manifest says {manifest.schema_version}; this frozenbench reads "
+                          f"{list(READABLE_VERSIONS)}")
+    expected = arrow_schema(manifest.grid, version=int(version))
     missing = [n for n in expected.names if n not in schema.names]
     extra = [n for n in schema.names if n not in expected.names]
     if missing or extra:

@@ -2,8 +2,8 @@
 
 >>> Result._fields[:len(QUANTITIES)] == QUANTITIES
 True
->>> cost_column("time"), cost_column("train_flops")
-('train_time_s', 'train_flops')
+>>> cost_column("cost"), cost_column("time"), cost_column("train_flops")
+('train_cost_s', 'train_time_s', 'train_flops')
 """
 
 from __future__ import annotations
@@ -14,12 +14,18 @@ from frozenbench.errors import unknown_name
 
 #: Quantities stored per cell, in the order of :class:`Result`'s first fields.
 QUANTITIES: tuple[str, ...] = (
-    "val_error", "val_loss", "train_loss", "train_time_s", "train_flops", "peak_memory_bytes",
+    "val_error", "val_loss", "train_loss", "train_cost_s", "train_cpu_s", "train_time_s",
+    "train_flops", "peak_memory_bytes",
 )
 #: Cumulative cost columns a simulation can charge.
-COSTS: tuple[str, ...] = ("train_time_s", "train_flops")
+COSTS: tuple[str, ...] = ("train_cost_s", "train_cpu_s", "train_time_s", "train_flops")
 #: Short names of the cost columns (``simulate(cost="time")``, ``frozenbench simulate --cost``).
-COST_ALIASES: dict[str, str] = {"time": "train_time_s", "flops": "train_flops"}
+COST_ALIASES: dict[str, str] = {"cost": "train_cost_s", "cpu": "train_cpu_s",
+                                "time": "train_time_s", "flops": "train_flops"}
+#: The default clock: contention-robust CPU seconds (see :mod:`frozenbench.schema`); tables of
+#: schema version 1 do not have it and fall back to :data:`FALLBACK_COST`.
+DEFAULT_COST = "train_cost_s"
+FALLBACK_COST = "train_time_s"
 
 
 def cost_column(cost: str) -> str:
@@ -40,6 +46,8 @@ class Result(NamedTuple):
     val_error: float
     val_loss: float
     train_loss: float
+    train_cost_s: float
+    train_cpu_s: float
     train_time_s: float
     train_flops: float
     peak_memory_bytes: float

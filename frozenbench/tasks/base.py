@@ -26,6 +26,19 @@ TASK_METRICS = ("val_error", "val_loss")
 Ref = str | Callable[..., Any]
 
 
+@dataclass(frozen=True)
+class Condition:
+    """``child`` has an effect only when ``parent`` takes one of ``values`` (SGD has no beta2).
+
+    Configs that differ only in an inactive hyperparameter are duplicates by construction;
+    :meth:`Task.distinct_config_ids` keeps one of each (the inactive one at its first value).
+    """
+
+    child: str
+    parent: str
+    values: tuple[Value, ...]
+
+
 def resolve(ref: Ref) -> Callable[..., Any]:
     """Turn a ``"package.module:function"`` reference into the function (callables pass through).
 
@@ -74,6 +87,9 @@ class Task:
     schedule: str = "constant"
     augment: Mapping[str, float] = field(default_factory=dict)
     eval_batch_size: int = 1024
+    conditions: tuple[Condition, ...] = ()
+    #: hyperparameters that change the work of a step (the merge's robust cost groups by them)
+    cost_factors: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -92,6 +108,32 @@ class Task:
         clash = sorted(set(self.defaults) & set(self.space.names))
         if clash:
             raise InvalidValueError(f"task {self.name!r}: {clash} both searched and fixed")
+        unknown_factors = sorted(set(self.cost_factors) - set(self.space.names))
+        if unknown_factors:
+            raise InvalidValueError(f"task {self.name!r}: cost_factors {unknown_factors}; "
+                                    f"valid: {list(self.space.names)}")
+        for cond in self.conditions:
+            unknown = sorted({cond.child, cond.parent} - set(self.space.names))
+            if unknown:
+                raise InvalidValueError(f"task {self.name!r}: condition names {unknown}; "
+                                        f"valid: {list(self.space.names)}")
+
+    def distinct_config_ids(self) -> list[int]:
+        """Grid indices of the configs that are not duplicates by construction: wherever a
+        :class:`Condition` makes a hyperparameter inactive, only its first value is kept.
+
+        >>> from frozenbench.tasks import get_task
+        >>> len(get_task("mnist-resnet").space), len(get_task("mnist-resnet").distinct_config_ids())
+        (216, 144)
+        """
+        keep = []
+        for cid in range(len(self.space)):
+            config = self.space.config(cid)
+            first = {h.name: h.values[0] for h in self.space.hyperparameters}
+            if all(config[c.parent] in c.values or config[c.child] == first[c.child]
+                   for c in self.conditions):
+                keep.append(cid)
+        return keep
 
     @property
     def n_layers(self) -> int:

@@ -4,63 +4,53 @@ This is the ONE training code path of frozenbench: the generation pipeline fills
 and ``frozenbench verify`` reruns table cells with it. It is deliberately flat (nanoGPT style):
 seed, load data, build the model, freeze all but the last z layers, build the optimizer from the
 trainable parameters only, then alternate training segments (an epoch, or the steps up to the
-next checkpoint) with an evaluation.
+next checkpoint) with an evaluation. What differs between image and language-model tasks
+(batches, loss, evaluation, optimizer) lives in :mod:`frozenbench.tasks.image` and
+:mod:`frozenbench.tasks.lm`; the runner picks one module per cell and never branches on the kind.
+
+Cost clocks, all cumulative per record:
+
+* ``train_cpu_s``: CPU time of the training thread (``time.thread_time``) with one torch
+  thread: time the cell spent on a core, which a neighbour on the other core does not inflate.
+  The default cost of the simulator.
+* ``train_time_s``: wall time (contention, other processes and frequency scaling included).
+* ``train_flops``: exact, from ``torch.utils.flop_counter`` on a probe step.
 
 Determinism: everything random (initialisation, data order, augmentation) flows from ``seed``
 through ``torch.manual_seed`` and one explicit ``torch.Generator``; on CPU a cell reproduces its
-losses bit for bit. On CUDA deterministic algorithms are requested (``cudnn.deterministic``,
-``torch.use_deterministic_algorithms(warn_only=True)``) and training runs in bfloat16 autocast;
-reruns on the same GPU model and software are expected to agree to :data:`CUDA_RTOL` relative
-on losses (not bit for bit: a few kernels have no deterministic variant).
+losses bit for bit on the same CPU (instruction-set level) and libraries. On CUDA deterministic
+algorithms are requested and training runs in bfloat16 autocast; reruns on the same GPU model
+and software are expected to agree to :data:`CUDA_RTOL` relative on losses.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
-import platform
 import resource
 import sys
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from types import ModuleType
 from typing import Any
 
-import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from frozenbench import costs, freezing
 from frozenbench.cell import CellKey, CellResult, EpochRecord
-from frozenbench.costs import StepCost
 from frozenbench.errors import InvalidValueError
-from frozenbench.space import Value
-from frozenbench.tasks import get_task
-from frozenbench.tasks.augment import augment
+from frozenbench.provenance import cpu_model, library_versions
+from frozenbench.tasks import get_task, image, lm
 from frozenbench.tasks.base import Task, resolve
-from frozenbench.tasks.data import ImageData, TokenData
 
 #: Relative tolerance on losses when a CUDA cell is rerun (same GPU model and software).
 CUDA_RTOL = 1e-2
 
-Batch = tuple[torch.Tensor, torch.Tensor]
-
-_DATA: dict[Any, Any] = {}  # per-process cache: (loader, args, device) -> data
-
-
-def load_data(task: Task, device: torch.device, train_tokens: int | None = None) -> Any:
-    """The task's data on ``device``, loaded once per process."""
-    args = dict(task.data_args)
-    if task.kind == "lm":
-        args["train_tokens"] = train_tokens
-    key = (task.data, tuple(sorted((k, repr(v)) for k, v in args.items())))
-    if key not in _DATA:
-        _DATA[key] = resolve(task.data)(**args)
-    if (key, str(device)) not in _DATA:
-        _DATA[key, str(device)] = _DATA[key].to(device)
-    return _DATA[key, str(device)]
+#: The per-kind module of each task kind.
+KINDS: dict[str, ModuleType] = {"image": image, "lm": lm}
 
 
 def lr_factor(schedule: str, step: int, total: int, warmup_frac: float = 0.0,
@@ -86,154 +76,74 @@ def lr_factor(schedule: str, step: int, total: int, warmup_frac: float = 0.0,
     return 1.0
 
 
-def lm_total_steps(task: Task, total_params: int) -> int:
-    """Optimizer steps of an LM task: its ``budget``, or ``tokens_per_param`` x parameters
-    (all of them, at every z: every z gets the same steps) in batches of batch x context.
+@contextmanager
+def torch_settings(device: torch.device, threads: int | None) -> Iterator[None]:
+    """Set the process-wide torch settings a cell needs and restore them afterwards: the
+    intra-op thread count, and on CUDA the determinism flags."""
+    cudnn = torch.backends.cudnn
+    saved = (torch.get_num_threads(), cudnn.deterministic, cudnn.benchmark,
+             torch.are_deterministic_algorithms_enabled(),
+             torch.is_deterministic_algorithms_warn_only_enabled())
+    try:
+        if threads is not None:
+            torch.set_num_threads(threads)
+        if device.type == "cuda":
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            cudnn.deterministic, cudnn.benchmark = True, False
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        yield
+    finally:
+        torch.set_num_threads(saved[0])
+        cudnn.deterministic, cudnn.benchmark = saved[1], saved[2]
+        torch.use_deterministic_algorithms(saved[3], warn_only=saved[4])
 
-    >>> from frozenbench.tasks import get_task
-    >>> lm_total_steps(get_task("gpt2-14m-slimpajama"), 14_583_296)  # 20 x 14.6M / 65536
-    4451
-    """
-    if task.budget is not None:
-        return task.budget
-    tokens = float(task.tokens_per_param or 0.0) * total_params
-    return math.ceil(tokens / (task.batch_size * int(task.data_args["context"])))
+
+@functools.lru_cache(maxsize=4)
+def _load(ref: str | Callable[..., Any], args: tuple[tuple[str, Any], ...],
+          device: str) -> Any:
+    return resolve(ref)(**dict(args)).to(torch.device(device))
 
 
-def make_optimizer(task: Task, hp: Mapping[str, Value], model: nn.Module) -> torch.optim.Optimizer:
-    """The optimizer over the trainable parameters ONLY (frozen ones get no state, no update).
-
-    Image tasks: ``adam`` (L2 weight decay, betas) or ``sgd`` (momentum = beta1, beta2 unused),
-    as in the paper's code. LM tasks: AdamW, decoupled weight decay on matrices only (not on
-    biases and norms), as in nanoGPT.
-    """
-    params = freezing.trainable_parameters(model)
-    lr, wd = float(hp["lr"]), float(hp["weight_decay"])
-    betas = (float(hp["beta1"]), float(hp["beta2"]))
+def load_data(task: Task, device: torch.device, total_params: int = 0) -> Any:
+    """The task's data on ``device``; loaded once per process for a given loader, arguments and
+    device (a worker that trains many cells reads, decodes and splits the data once)."""
+    args = dict(task.data_args)
     if task.kind == "lm":
-        groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": wd},
-                  {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
-        return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, betas=betas)
-    if hp["optimizer"] == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=wd)
-    if hp["optimizer"] == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=betas[0], weight_decay=wd)
-    raise InvalidValueError(f"optimizer={hp['optimizer']!r}; valid: ['adam', 'sgd']")
+        args["train_tokens"] = lm.train_tokens(task, total_params)
+    return _load(task.data, tuple(sorted(args.items())), str(device))
 
 
-def image_batches(data: ImageData, batch_size: int, spec: Mapping[str, float],
-                  gen: torch.Generator) -> Iterator[Batch]:
-    """Endless epochs: a fresh permutation each epoch, the last batch may be smaller."""
-    n = len(data.train_y)
-    while True:
-        order = torch.randperm(n, generator=gen).to(data.train_x.device)
-        for i in range(0, n, batch_size):
-            idx = order[i:i + batch_size]
-            yield augment(data.train_x[idx], spec, gen), data.train_y[idx]
-
-
-def token_batches(data: TokenData, batch_size: int, gen: torch.Generator,
-                  device: torch.device) -> Iterator[Batch]:
-    """Non-overlapping windows of ``context + 1`` tokens in a seeded order: every token is seen
-    once before any is seen twice (a token budget then means distinct tokens)."""
-    ctx = data.context
-    n_windows = (len(data.train) - 1) // ctx
-    while True:
-        order = torch.randperm(n_windows, generator=gen)
-        for i in range(0, n_windows - batch_size + 1, batch_size):
-            starts = (order[i:i + batch_size] * ctx).tolist()
-            chunk = np.stack([data.train[s:s + ctx + 1] for s in starts]).astype(np.int64)
-            xy = torch.from_numpy(chunk).to(device, non_blocking=True)
-            yield xy[:, :-1], xy[:, 1:]
-
-
-def make_batches(task: Task, data: Any, gen: torch.Generator,
-                 device: torch.device) -> Iterator[Batch]:
-    """The task's endless stream of training batches, drawn with ``gen``."""
-    if task.kind == "image":
-        return image_batches(data, task.batch_size, task.augment, gen)
-    return token_batches(data, task.batch_size, gen, device)
-
-
-def batch_loss(task: Task, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy of a batch (float32 even under autocast)."""
-    if task.kind == "lm":
-        logits = model(input_ids=x, use_cache=False).logits
-        return F.cross_entropy(logits.flatten(0, 1).float(), y.flatten())
-    return F.cross_entropy(model(x).float(), y)
-
-
-@torch.no_grad()
-def evaluate(task: Task, model: nn.Module, data: Any, amp: AbstractContextManager[Any],
-             device: torch.device) -> tuple[float, float]:
-    """(validation loss, validation error) on the full fixed validation set; error is NaN for
-    language models. Eval mode (BatchNorm running statistics), restored to train mode after."""
-    model.eval()
-    total_loss, wrong, count = 0.0, 0, 0
-    bs = task.eval_batch_size
-    if task.kind == "lm":
-        ctx, n_win = data.context, data.val_tokens // data.context
-        val = torch.from_numpy(data.val[:n_win * ctx + 1].astype(np.int64)).to(device)
-        xs, ys = val[:-1].view(n_win, ctx), val[1:].view(n_win, ctx)
-        for i in range(0, n_win, bs):
-            with amp:
-                logits = model(input_ids=xs[i:i + bs], use_cache=False).logits
-            total_loss += F.cross_entropy(logits.flatten(0, 1).float(), ys[i:i + bs].flatten(),
-                                          reduction="sum").item()
-        count = n_win * ctx
-        error = math.nan
-    else:
-        for i in range(0, len(data.val_y), bs):
-            x, y = data.val_x[i:i + bs], data.val_y[i:i + bs]
-            with amp:
-                logits = model(x).float()
-            total_loss += F.cross_entropy(logits, y, reduction="sum").item()
-            wrong += int((logits.argmax(dim=1) != y).sum())
-            count += len(y)
-        error = wrong / count
-    model.train()
-    return total_loss / count, error
-
-
-def measure_step(task: Task, model: nn.Module, optimizer: str, batch: Batch,
-                 amp: AbstractContextManager[Any]) -> StepCost:
+def measure_step(task: Task, model: torch.nn.Module, optimizer: str,
+                 batch: tuple[torch.Tensor, torch.Tensor],
+                 amp: AbstractContextManager[Any]) -> costs.StepCost:
     """FLOPs and memory of one training step (:func:`frozenbench.costs.measure_step`), measured
     on a copy of the frozen model so that training itself is untouched (no gradients, no
-    BatchNorm statistics, no random numbers consumed).
-
-    The cell's cumulative FLOPs are ``flops`` per full batch times the samples seen / batch
-    size (a smaller last batch of an epoch is counted pro rata); the CPU memory column is
-    :func:`frozenbench.costs.cpu_memory_estimate` (params + grads + optimizer state + bytes
-    saved for backward).
-    """
-    probe = copy.deepcopy(model)
+    BatchNorm statistics, no random numbers consumed)."""
+    probe, kind = copy.deepcopy(model), KINDS[task.kind]
 
     def step() -> None:
         with amp:
-            loss = batch_loss(task, probe, *batch)
+            loss = kind.loss(probe, *batch)
         loss.backward()
 
     with torch.random.fork_rng(devices=[]):
         return costs.measure_step(probe, step, optimizer=optimizer)
 
 
-def library_versions() -> dict[str, str]:
-    """Versions of everything that can change a cell's numbers."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version()}
-    for name in ("torch", "torchvision", "transformers", "numpy", "frozenbench"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
 def peak_rss_bytes() -> int:
     """Peak resident set size of this process so far (Linux reports KiB, macOS bytes)."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(rss if sys.platform == "darwin" else rss * 1024)
+
+
+def hardware(device: torch.device) -> dict[str, str]:
+    """What a cell ran on: CPU model, the instruction-set level torch dispatches to, threads,
+    and the accelerator if any."""
+    out = {"cpu_model": cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+           "torch_threads": str(torch.get_num_threads())}
+    if device.type == "cuda":
+        out["gpu"] = torch.cuda.get_device_name(device)
+    return out
 
 
 def run_cell(
@@ -256,56 +166,49 @@ def run_cell(
     task = get_task(task)
     config = task.space.normalize(config)
     key = CellKey(task.name, task.space.index(config), task.fidelities.check_z(z), int(seed))
-    hp = task.hyperparameters(config)
-    if threads is not None:
-        torch.set_num_threads(threads)
     dev = torch.device(device)
-    cuda = dev.type == "cuda"
-    if cuda:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.backends.cudnn.deterministic = True
-        torch.backends.cudnn.benchmark = False
-        torch.use_deterministic_algorithms(True, warn_only=True)
+    with torch_settings(dev, threads):
+        return _train(task, config, key, dev, progress)
+
+
+def _train(task: Task, config: Mapping[str, Any], key: CellKey, dev: torch.device,
+           progress: bool) -> CellResult:
+    kind, hp, cuda = KINDS[task.kind], task.hyperparameters(config), dev.type == "cuda"
     amp: AbstractContextManager[Any] = (
         torch.autocast("cuda", dtype=torch.bfloat16) if cuda else nullcontext()
     )
 
     # Model first (its size fixes an LM's token budget), seeded: initialisation is part of
     # the seed's noise. Built on the CPU, moved after the data (see `resident` below).
-    torch.manual_seed(seed)
-    model, unwrap = resolve(task.model)(**task.model_args)
-    frozen = freezing.freeze(model, key.z, unwrap)
+    torch.manual_seed(key.seed)
+    built = resolve(task.model)(**task.model_args)
+    frozen = freezing.freeze(built.model, key.z, built.unwrap, merge=built.merge)
+    model = built.model
     if frozen.n != task.n_layers:
         raise InvalidValueError(f"{task.name}: the model splits into {frozen.n} layers, the "
                                 f"task declares n={task.n_layers}")
-
-    # Steps per evaluation point: an epoch, or the steps between evenly spaced checkpoints.
-    if task.kind == "image":
-        data = load_data(task, dev)
-        per_epoch = math.ceil(len(data.train_y) / task.batch_size)
-        ends = [per_epoch * e for e in task.fidelities.epoch]
-    else:
-        ctx = int(task.data_args["context"])
-        total = lm_total_steps(task, frozen.total_params)
-        data = load_data(task, dev, train_tokens=total * task.batch_size * ctx + 1)
-        ends = [round(total * k / task.n_records) for k in range(1, task.n_records + 1)]
+    data = load_data(task, dev, frozen.total_params)
+    ends = kind.record_ends(task, data, frozen.total_params)
     total_steps = ends[-1]
     # On CUDA the dataset lives on the device; the memory column is what training adds to it.
     resident = torch.cuda.memory_allocated(dev) if cuda else 0
     model.to(dev).train()
 
-    gen = torch.Generator().manual_seed(seed)  # data order and augmentation
-    batches = make_batches(task, data, gen, dev)
-    opt = make_optimizer(task, hp, model)
+    def stream(seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        gen = torch.Generator().manual_seed(seed)  # data order and augmentation
+        out: Iterator[tuple[torch.Tensor, torch.Tensor]] = kind.batches(task, data, gen, dev)
+        return out
+
+    batches = stream(key.seed)
+    opt = kind.optimizer(hp, freezing.trainable_parameters(model))
     warm, cool = float(hp.get("warmup_frac", 0.0)), float(hp.get("cooldown_frac", 0.0))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: lr_factor(task.schedule, s, total_steps, warm, cool))
 
     # Cost probe on a copy, with a batch from its own generator (training's RNG untouched).
-    probe_batch = next(make_batches(task, data, torch.Generator().manual_seed(seed + 1), dev))
     t_probe = time.perf_counter()
-    opt_name = "adamw" if task.kind == "lm" else str(hp["optimizer"])
-    cost = measure_step(task, model, opt_name, probe_batch, amp)
+    opt_name = "adamw" if kind is lm else str(hp["optimizer"])
+    cost = measure_step(task, model, opt_name, next(stream(key.seed + 1)), amp)
     probe_s = time.perf_counter() - t_probe
     flops_per_sample = cost.flops / task.batch_size
     if cuda:
@@ -313,42 +216,47 @@ def run_cell(
         torch.cuda.reset_peak_memory_stats(dev)
 
     records: list[EpochRecord] = []
-    status, step, samples, train_time, flops = "ok", 0, 0, 0.0, 0.0
+    status, step, samples, flops = "ok", 0, 0, 0.0
+    wall, cpu = 0.0, 0.0
     for epoch, end in zip(task.fidelities.epoch, ends):
         loss_sum = torch.zeros((), device=dev)
         n_steps = end - step
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         for _ in range(n_steps):
             x, y = next(batches)
             with amp:
-                loss = batch_loss(task, model, x, y)
+                loss = kind.loss(model, x, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
             loss_sum += loss.detach()
-            bs = x.shape[0]
-            samples += bs * (x.shape[1] if task.kind == "lm" else 1)
-            flops += flops_per_sample * bs
-            step += 1
+            samples += kind.samples(x)
+            flops += flops_per_sample * x.shape[0]
+        step = end
         if cuda:
             torch.cuda.synchronize(dev)  # time the work, not the kernel launches
-        train_time += time.perf_counter() - t0
+        wall += time.perf_counter() - t0
+        cpu += time.thread_time() - c0
         train_loss = loss_sum.item() / n_steps
 
-        t1 = time.perf_counter()
-        val_loss, val_error = evaluate(task, model, data, amp, dev)
-        eval_time = time.perf_counter() - t1
+        t1, c1 = time.perf_counter(), time.thread_time()
+        model.eval()  # BatchNorm running statistics
+        with torch.inference_mode(), amp:
+            val_loss, val_error = kind.evaluate(task, model, data)
+        model.train()
+        eval_wall, eval_cpu = time.perf_counter() - t1, time.thread_time() - c1
         peak = int(torch.cuda.max_memory_allocated(dev)) - resident if cuda \
             else cost.memory_estimate_bytes
         records.append(EpochRecord(
             epoch=epoch, samples_seen=samples, train_loss=train_loss, val_loss=val_loss,
-            val_error=val_error, train_time_s=train_time, eval_time_s=eval_time,
-            peak_memory_bytes=peak, peak_rss_bytes=peak_rss_bytes(), train_flops=flops,
+            val_error=val_error, train_time_s=wall, train_cpu_s=cpu, eval_time_s=eval_wall,
+            eval_cpu_s=eval_cpu, peak_memory_bytes=peak, peak_rss_bytes=peak_rss_bytes(),
+            train_flops=flops,
         ))
         if progress:
             print(f"{key} epoch {epoch}: train_loss {train_loss:.4f} val_loss {val_loss:.4f} "
-                  f"val_error {val_error:.4f} time {train_time:.2f}s", file=sys.stderr)
+                  f"val_error {val_error:.4f} cpu {cpu:.2f}s wall {wall:.2f}s", file=sys.stderr)
         if not math.isfinite(train_loss):
             status = "diverged"  # a property of the config: stop here, keep what finished
             break
@@ -358,9 +266,9 @@ def run_cell(
         total_params=frozen.total_params,
         memory_method="cuda_max_allocated" if cuda else "cpu_tensor_estimate",
         device=torch.cuda.get_device_name(dev) if cuda else "cpu",
-        versions=library_versions(), records=tuple(records), status=status,
+        versions=library_versions(), hardware=hardware(dev), records=tuple(records),
+        status=status,
         extra={"flops_per_step": cost.flops, "total_steps": total_steps,
-               "saved_bytes_per_step": cost.saved_bytes,
-               "probe_time_s": probe_s, "trainable_layers": list(frozen.trainable_layer_names),
-               "threads": torch.get_num_threads()},
+               "saved_bytes_per_step": cost.saved_bytes, "probe_time_s": probe_s,
+               "trainable_layers": list(frozen.trainable_layer_names)},
     )

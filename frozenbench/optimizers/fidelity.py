@@ -2,8 +2,14 @@
 
 - ``"epoch"``: all layers trained (largest z), epochs spaced geometrically by ``eta``;
 - ``"z"``: every level trains to the last epoch, z spaced geometrically;
-- ``"z+epoch"``: the paper's diagonal through the 2-D grid: level k scales z and the epoch by
-  the same fraction ``eta**-(K-1-k)`` of their maxima;
+- ``"z+epoch-geometric"``: a diagonal through the 2-D grid with levels spaced geometrically
+  in ``eta``: level k scales z and the epoch by the same fraction ``eta**-(K-1-k)`` of their
+  maxima (few levels, suited to successive halving's eta);
+- ``"z+epoch-linear"``: the paper's linear diagonal (its GPT-14M successive-halving table):
+  one level per z in the table, z = k at k/n of the epochs (n = the largest z), so the share
+  of layers trained equals the share of epochs;
+- ``"z+epoch"``: deprecated alias of ``"z+epoch-geometric"`` (its old name, which wrongly
+  suggested the paper's diagonal); still accepted;
 - ``"full"``: one level, (largest z, last epoch): plain full-fidelity evaluation;
 - a list of ``(z, epoch)`` pairs: a path of your own (non-decreasing in z and in epoch).
 
@@ -18,7 +24,9 @@ from typing import Any
 from frozenbench.errors import InvalidValueError, format_choices
 from frozenbench.space import Fidelities
 
-FIDELITIES = ("epoch", "z", "z+epoch", "full")
+FIDELITIES = ("epoch", "z", "z+epoch-geometric", "z+epoch-linear", "z+epoch", "full")
+#: Old names still accepted, and the name each now stands for.
+FIDELITY_ALIASES: dict[str, str] = {"z+epoch": "z+epoch-geometric"}
 
 Level = tuple[int, int]
 
@@ -41,6 +49,22 @@ def _snap(values: Sequence[int], target: float) -> int:
     return min(sorted(values), key=lambda v: (abs(v - target), v))
 
 
+def linear_diagonal(fidelities: Fidelities) -> list[Level]:
+    """The paper's linear diagonal: for every z in the table, the epoch nearest to
+    ``z / n`` of the last epoch (``n`` = the largest z); lowest first.
+
+    >>> linear_diagonal(Fidelities(z=(1, 2, 3, 4), epoch=(1, 2, 3, 4, 5, 6, 7, 8)))
+    [(1, 2), (2, 4), (3, 6), (4, 8)]
+    """
+    zs, es = sorted(fidelities.z), sorted(fidelities.epoch)
+    n, e_max = zs[-1], es[-1]
+    levels: list[Level] = []
+    for z in zs:
+        epoch = max(_snap(es, z / n * e_max), levels[-1][1] if levels else es[0])
+        levels.append((z, epoch))
+    return levels
+
+
 def fidelity_levels(fidelities: Fidelities, fidelity: Any, eta: float = 3.0) -> list[Level]:
     """The (z, epoch) levels of a fidelity path, lowest first.
 
@@ -49,8 +73,15 @@ def fidelity_levels(fidelities: Fidelities, fidelity: Any, eta: float = 3.0) -> 
     [(11, 2), (11, 7), (11, 20)]
     >>> fidelity_levels(f, "z")
     [(1, 20), (4, 20), (11, 20)]
-    >>> fidelity_levels(f, "z+epoch")
+    >>> fidelity_levels(f, "z+epoch-geometric")
     [(1, 2), (4, 7), (11, 20)]
+    >>> fidelity_levels(f, "z+epoch") == fidelity_levels(f, "z+epoch-geometric")  # old name
+    True
+    >>> fidelity_levels(Fidelities(z=tuple(range(1, 7)), epoch=tuple(range(1, 7))),
+    ...                 "z+epoch-linear")
+    [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (6, 6)]
+    >>> fidelity_levels(f, "z+epoch-linear")[:3]  # z = k at k/11 of 20 epochs
+    [(1, 2), (2, 4), (3, 5)]
     >>> fidelity_levels(f, [(2, 5), (11, 20)])
     [(2, 5), (11, 20)]
     """
@@ -59,13 +90,16 @@ def fidelity_levels(fidelities: Fidelities, fidelity: Any, eta: float = 3.0) -> 
     zs, es = list(fidelities.z), list(fidelities.epoch)
     z_max, e_max = max(zs), max(es)
     if isinstance(fidelity, str):
+        fidelity = FIDELITY_ALIASES.get(fidelity, fidelity)
         if fidelity == "full":
             return [(z_max, e_max)]
         if fidelity == "epoch":
             return [(z_max, e) for e in _geometric(es, eta)]
         if fidelity == "z":
             return [(z, e_max) for z in _geometric(zs, eta)]
-        if fidelity == "z+epoch":
+        if fidelity == "z+epoch-linear":
+            return linear_diagonal(fidelities)
+        if fidelity == "z+epoch-geometric":
             k = min(len(_geometric(zs, eta)), len(_geometric(es, eta)))
             levels: list[Level] = []
             for i in range(k):

@@ -1,13 +1,23 @@
 """Live verification: re-run cells of a table with the same training code and compare.
 
 The table and the re-run share one code path (:func:`frozenbench.tasks.run_cell`), so on the
-same device, library versions and thread count a CPU re-run reproduces the table's losses bit
-for bit; elsewhere the difference measures how far the table is from a fresh run. Timing
-columns are compared as ratios (they depend on the machine, not on the code).
+same CPU instruction-set level, library versions and thread count a CPU re-run reproduces the
+table's losses bit for bit. On another CPU (AVX2 instead of AVX-512, say) rounding differs and
+training amplifies it: the same code then gives losses that differ by up to a few hundredths,
+as a different seed would. So each difference is judged in units of that cell's seed-to-seed
+spread (the standard deviation across the table's repeated seeds at that z and epoch) and the
+re-run gets one of three verdicts (:func:`verdict`):
+
+* ``identical``: every compared value equal;
+* ``within seed noise``: every difference at most :data:`NOISE_UNITS` seed standard deviations;
+* ``differs``: a larger difference: the table and this code disagree.
+
+Timing columns are compared as ratios (they depend on the machine, not on the code).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,6 +29,53 @@ from frozenbench.table import Benchmark
 
 #: Columns compared value by value, table vs live.
 COMPARED = ("train_loss", "val_loss", "val_error", "train_flops")
+#: Metrics judged against seed noise (FLOPs do not depend on the seed: any difference differs).
+NOISY = ("train_loss", "val_loss", "val_error")
+#: A difference of at most this many seed standard deviations is "within seed noise" (two
+#: standard deviations: a fresh seed lands inside it about 95% of the time).
+NOISE_UNITS = 2.0
+VERDICTS = ("identical", "within seed noise", "differs")
+
+
+def seed_spread(bench: Benchmark, metric: str) -> np.ndarray:
+    """Seed-to-seed standard deviation of ``metric`` per ``[z, epoch]``: the median over the
+    configs that have two or more seeds there of their standard deviation across seeds (NaN
+    where no config has two seeds).
+
+    >>> from frozenbench.synthetic import make_benchmark
+    >>> bench = make_benchmark(n_configs=6, n_z=2, n_epochs=3)
+    >>> spread = seed_spread(bench, "val_loss")
+    >>> spread.shape, bool((spread[-1] > 0).all())
+    ((2, 3), True)
+    """
+    vals = bench.objective(metric, per_seed=True)  # [config, z, epoch, seed], NaN = absent
+    n = np.isfinite(vals).sum(axis=3)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        std = np.nanstd(vals, axis=3, ddof=1)
+        std[n < 2] = np.nan
+        return np.nanmedian(std, axis=0)
+
+
+def verdict(result: pd.DataFrame) -> str:
+    """The verdict of :func:`verify_cells`'s rows (see the module docstring).
+
+    >>> rows = pd.DataFrame({"val_loss_absdiff": [0.0], "val_loss_units": [0.0],
+    ...                      "train_flops_absdiff": [0.0]})
+    >>> verdict(rows), verdict(rows.assign(val_loss_absdiff=1e-4, val_loss_units=0.3))
+    ('identical', 'within seed noise')
+    >>> verdict(rows.assign(val_loss_absdiff=0.2, val_loss_units=9.0))
+    'differs'
+    """
+    diffs = result[[c for c in result.columns if c.endswith("_absdiff")]]
+    if bool((diffs.fillna(0.0) == 0).all().all()):
+        return "identical"
+    units = result[[c for c in result.columns if c.endswith("_units")]]
+    exact = [c for c in diffs.columns if c.removesuffix("_absdiff") not in NOISY]
+    if bool((result[exact].fillna(0.0) == 0).all().all()) and \
+            bool((units.fillna(0.0) <= NOISE_UNITS).all().all()):
+        return "within seed noise"
+    return "differs"
 
 
 @dataclass(frozen=True)
@@ -59,11 +116,20 @@ def verify_cells(
     """Re-run ``cells`` live and return one row per (cell, epoch): table vs live values.
 
     Columns: ``config_id, z, seed, epoch``, then ``<col>_table``, ``<col>_live`` and
-    ``<col>_absdiff`` for each of :data:`COMPARED`, and ``time_ratio`` (live / table
-    cumulative training time). Needs the ``train`` extra.
+    ``<col>_absdiff`` for each of :data:`COMPARED`, ``<col>_units`` (the difference in seed
+    standard deviations at that z and epoch, :func:`seed_spread`) for :data:`NOISY`, and
+    ``time_ratio`` (live / table cumulative training time). Needs the ``train`` extra.
     """
     from frozenbench.tasks import run_cell
 
+    z_pos = {z: i for i, z in enumerate(bench.fidelities["z"])}
+    e_pos = {e: i for i, e in enumerate(bench.fidelities["epoch"])}
+    spreads = {}
+    for col in NOISY:
+        try:
+            spreads[col] = seed_spread(bench, col)
+        except ValueError:  # a metric the table does not have
+            continue
     frames = []
     for cell in cells:
         config = bench.space.config(cell.config_id)
@@ -76,6 +142,13 @@ def verify_cells(
             out[f"{col}_table"] = table[col]
             out[f"{col}_live"] = live[col].reindex(table.index)
             out[f"{col}_absdiff"] = (out[f"{col}_live"] - out[f"{col}_table"]).abs()
+            if col in spreads:
+                sd = np.array([spreads[col][z_pos[cell.z], e_pos[int(e)]] for e in out.index])
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    units = out[f"{col}_absdiff"].to_numpy() / sd
+                # No spread known (a single-seed table): any difference counts as a difference.
+                out[f"{col}_units"] = np.where(out[f"{col}_absdiff"] == 0, 0.0,
+                                               np.where(np.isfinite(units), units, np.inf))
         out["time_ratio"] = live["train_time_s"].reindex(table.index) / table["train_time_s"]
         out.insert(0, "seed", cell.seed)
         out.insert(0, "z", cell.z)

@@ -7,12 +7,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from frozenbench.cli import main as cli
+from frozenbench.generation.launch import run
+from frozenbench.generation.merge import merge
+from frozenbench.generation.spec import load_spec
 from frozenbench.manifest import Manifest, describe_files
 from frozenbench.table import Benchmark
 from frozenbench.verify import CellRef, sample_cells, verify_cells
-from generation.launch import run
-from generation.merge import merge
-from generation.spec import load_spec
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_a_tampered_table_is_caught(table_dir, tmp_path, capsys):
                 "--z", "1", "--seed", "0"])
     out = capsys.readouterr().out
     assert code == 1
-    assert "ABOVE tolerance" in out and "0.25" in out
+    assert "1 cell(s) re-run: differs" in out and "0.25" in out
 
 
 def test_cells_missing_from_the_table_are_refused(table_dir):
@@ -69,3 +69,24 @@ def test_cells_missing_from_the_table_are_refused(table_dir):
         verify_cells(bench, [CellRef(int(bench.config_ids[0]), 3, 0)])
     with pytest.raises(ValueError, match="n=99 cells"):
         sample_cells(bench, 99)
+
+
+def test_verdicts_judge_differences_in_seed_noise_units():
+    import numpy as np
+    import pandas as pd
+
+    from frozenbench.synthetic import make_benchmark
+    from frozenbench.verify import NOISE_UNITS, seed_spread, verdict
+
+    bench = make_benchmark(n_configs=8, n_z=3, n_epochs=4)
+    spread = seed_spread(bench, "val_loss")
+    assert np.isfinite(spread).all() and (spread > 0).all()
+    sd = float(spread[-1, -1])
+    row = {"val_loss_absdiff": 0.0, "val_loss_units": 0.0, "train_flops_absdiff": 0.0}
+    assert verdict(pd.DataFrame([row])) == "identical"
+    noisy = {**row, "val_loss_absdiff": 0.5 * sd, "val_loss_units": 0.5}
+    assert verdict(pd.DataFrame([noisy])) == "within seed noise"
+    far = {**row, "val_loss_absdiff": 3 * NOISE_UNITS * sd, "val_loss_units": 3 * NOISE_UNITS}
+    assert verdict(pd.DataFrame([noisy, far])) == "differs"
+    flops = {**noisy, "train_flops_absdiff": 1.0}  # FLOPs do not depend on the seed
+    assert verdict(pd.DataFrame([flops])) == "differs"

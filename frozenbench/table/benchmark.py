@@ -133,14 +133,18 @@ class Benchmark:
         *,
         directory: Path | None = None,
         check_schema: bool = True,
+        check_values: bool = True,
     ) -> Benchmark:
         """Build the dense arrays from a long Arrow table; raise :class:`SchemaError` if bad.
 
         Without ``directory`` the benchmark keeps ``table`` for :meth:`to_frame`.
+        ``check_values=False`` accepts a table that breaks the value invariants of
+        :func:`frozenbench.table.load.value_problems` (holes, fidelities without rows...), for
+        tests of code that must cope with one.
         """
         if check_schema:
             load.check_schema(table.schema, manifest, "table")
-        arrays = load.dense(table, manifest)
+        arrays = load.dense(table, manifest, check_values=check_values)
         return cls(manifest, arrays.cells, arrays.present, arrays.diverged, directory=directory,
                    source=None if directory is not None else table, index=arrays.index)
 
@@ -379,9 +383,26 @@ class Benchmark:
             raise unknown_name("metric", metric, METRICS)
         return metric
 
+    def common_seeds(self) -> tuple[int, ...]:
+        """The seeds every config of the table has at full fidelity (largest z, last epoch):
+        the one seed set that every ranking of configs uses.
+
+        >>> from frozenbench.synthetic import make_benchmark
+        >>> make_benchmark(n_configs=4, n_z=2, n_epochs=2).common_seeds()
+        (0, 1)
+        """
+        have = self._present[:, -1, -1, :].all(axis=0)
+        return tuple(int(s) for s, ok in zip(self.index.seeds, have) if ok)
+
     def full_fidelity_scores(self, metric: str | None = None) -> np.ndarray:
-        """Objective of every table config at the largest z and the last epoch (seed mean)."""
-        return self.objective(metric)[:, -1, -1]
+        """Objective of every table config at the largest z and the last epoch: the mean over
+        :meth:`common_seeds` (the same seeds for every config, never a mean over a seed count
+        that varies between configs)."""
+        common = [self.index.seeds.index(s) for s in self.common_seeds()]
+        if not common:
+            raise InvalidValueError(f"{self.name}: no seed is present for every config at full "
+                                    "fidelity; a ranking of configs needs one")
+        return self.objective(metric, per_seed=True)[:, -1, -1, common].mean(axis=1)
 
     @property
     def default_cost(self) -> str:

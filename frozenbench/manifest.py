@@ -3,19 +3,40 @@
 A benchmark directory holds ``table.parquet`` (or several Parquet files) and ``manifest.json``.
 :func:`Manifest.verify` checks the sha256 of every listed file, so a truncated download or a
 hand-edited table is caught before it is used.
+
+The manifest verifies itself: :meth:`Manifest.to_json` stores the sha256 of its own canonical
+content (sorted keys, no whitespace) under ``manifest_sha256``, and :meth:`Manifest.from_json`
+recomputes it, so an edited metric, fidelity list or checksum is caught too (locally and in the
+Hub cache). Manifests of schema version 1 (written before the field existed) load without it;
+from schema version 2 on it is required. Every field is checked for its type and range when a
+manifest is built or read; all problems are reported together.
+
+>>> m = Manifest(benchmark="demo", task="t", grid={"lr": [0.1, 0.01]},
+...              fidelities={"z": [1, 2], "epoch": [1, 2, 3]}, metric="val_error",
+...              config_ids=[0, 1], seeds=[0], files={}, rows=12, cells={"ok": 4})
+>>> Manifest.from_json(m.to_json()) == m
+True
+>>> Manifest.from_json(m.to_json().replace('"val_error"', '"val_loss"'))
+Traceback (most recent call last):
+...
+frozenbench.errors.SchemaError: manifest.json of demo was modified after it was written: ...
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import math
 import os
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from numbers import Integral, Real
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from frozenbench.errors import SchemaError
+from frozenbench.errors import SchemaError, format_choices
 from frozenbench.schema import METRICS, READABLE_VERSIONS, SCHEMA_VERSION
 from frozenbench.space import Fidelities, SearchSpace
 
@@ -23,6 +44,11 @@ from frozenbench.space import Fidelities, SearchSpace
 MANIFEST_NAME = "manifest.json"
 #: The long table's file name where one file holds it (the pipeline's merge, synthetic tables).
 TABLE_NAME = "table.parquet"
+#: The key under which ``manifest.json`` stores the sha256 of its own canonical content.
+DIGEST_KEY = "manifest_sha256"
+#: The first schema version whose manifests must carry :data:`DIGEST_KEY`.
+DIGEST_REQUIRED_FROM = 2
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
@@ -66,14 +92,11 @@ class Manifest:
     failed_cells: list[Mapping[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.schema_version not in READABLE_VERSIONS:
-            raise SchemaError(
-                f"{self.benchmark}: schema version {self.schema_version} is not supported "
-                f"(this frozenbench reads versions {list(READABLE_VERSIONS)}); upgrade "
-                "frozenbench"
-            )
-        if self.metric not in METRICS:
-            raise SchemaError(f"{self.benchmark}: metric {self.metric!r} not in {list(METRICS)}")
+        problems = field_problems(self)
+        if problems:
+            name = self.benchmark if isinstance(self.benchmark, str) and self.benchmark \
+                else "a benchmark"
+            raise SchemaError(_listing(f"the manifest of {name}", problems))
 
     @property
     def space(self) -> SearchSpace:
@@ -85,16 +108,55 @@ class Manifest:
         )
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1, sort_keys=False) + "\n"
+        """The manifest as JSON, with :data:`DIGEST_KEY` holding the sha256 of the rest."""
+        data = asdict(self)
+        data[DIGEST_KEY] = content_digest(data)
+        return json.dumps(data, indent=1, sort_keys=False) + "\n"
 
     @classmethod
-    def from_json(cls, text: str) -> Manifest:
-        data = json.loads(text)
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(data) - known)
+    def from_json(cls, text: str | bytes, *, source: str = MANIFEST_NAME) -> Manifest:
+        """Parse and check a manifest: valid JSON, every field present with a valid value,
+        no unknown field, and the content digest (see the module docstring). ``source`` names
+        the file in error messages."""
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise SchemaError(f"{source} is not valid JSON ({exc}); a manifest is a JSON object "
+                              "written by frozenbench") from None
+        if not isinstance(data, dict):
+            raise SchemaError(f"{source} holds a JSON {type(data).__name__}, not an object "
+                              "with the manifest's fields")
+        known = [f.name for f in fields(cls)]
+        required = [f.name for f in fields(cls)
+                    if f.default is MISSING and f.default_factory is MISSING]
+        name = data.get("benchmark")
+        where = f"{source} of {name}" if isinstance(name, str) and name else source
+        stored = data.pop(DIGEST_KEY, None)
+        problems = []
+        unknown = sorted(set(data) - set(known))
         if unknown:
-            raise SchemaError(f"manifest has unknown fields {unknown}; known: {sorted(known)}")
-        return cls(**data)
+            problems.append(f"unknown fields {unknown}; known: {known}")
+        missing = [k for k in required if k not in data]
+        if missing:
+            problems.append(f"missing fields {missing}; a manifest has all of {required}")
+        if problems:
+            raise SchemaError(_listing(where, problems))
+        version = data.get("schema_version", SCHEMA_VERSION)
+        if stored is None:
+            if isinstance(version, int) and version >= DIGEST_REQUIRED_FROM:
+                raise SchemaError(
+                    f"{where} has no {DIGEST_KEY} (required from schema version "
+                    f"{DIGEST_REQUIRED_FROM}): it was not written by frozenbench or was edited; "
+                    "write manifests with Manifest.write (the generation merge does)")
+        elif stored != content_digest(data):
+            raise SchemaError(
+                f"{where} was modified after it was written: its content has sha256 "
+                f"{content_digest(data)[:12]}..., its {DIGEST_KEY} says {str(stored)[:12]}... "
+                "(edited by hand or corrupt); restore it, or download or merge the table again")
+        try:
+            return cls(**data)
+        except SchemaError as exc:
+            raise SchemaError(str(exc).replace(f"the manifest of {name}", where, 1)) from None
 
     def write(self, directory: str | os.PathLike[str]) -> Path:
         """Write ``manifest.json`` atomically into ``directory``."""
@@ -109,7 +171,11 @@ class Manifest:
         path = Path(directory) / MANIFEST_NAME
         if not path.is_file():
             raise SchemaError(f"no {MANIFEST_NAME} in {directory}")
-        return cls.from_json(path.read_text())
+        try:
+            text = path.read_bytes()
+        except OSError as exc:
+            raise SchemaError(f"cannot read {path}: {exc}") from None
+        return cls.from_json(text, source=str(path))
 
     def verify(self, directory: str | os.PathLike[str]) -> None:
         """Check that every listed file exists with the recorded sha256."""
@@ -123,6 +189,120 @@ class Manifest:
                     f"{self.benchmark}: {rel} has sha256 {digest[:12]}..., the manifest says "
                     f"{str(meta['sha256'])[:12]}... (corrupt or modified file)"
                 )
+
+
+def content_digest(data: Mapping[str, Any]) -> str:
+    """The sha256 of a manifest's canonical JSON (sorted keys, no whitespace), without
+    :data:`DIGEST_KEY` itself."""
+    body = {k: v for k, v in data.items() if k != DIGEST_KEY}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _listing(where: str, problems: Sequence[str]) -> str:
+    if len(problems) == 1:
+        return f"{where}: {problems[0]}"
+    return f"{where}: {len(problems)} problems:\n" + "\n".join(f"  - {p}" for p in problems)
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, Integral) and not isinstance(v, bool)
+
+
+def _int_list(value: object) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str) \
+        and all(_is_int(v) for v in value)
+
+
+def _scalar(v: object) -> bool:
+    if isinstance(v, (str, bool)) or _is_int(v):
+        return True
+    return isinstance(v, Real) and math.isfinite(float(v))
+
+
+def field_problems(m: Manifest) -> list[str]:
+    """Every problem with the fields of a manifest: types, ranges and agreement between them
+    (an empty list when it is valid).
+
+    >>> m = Manifest(benchmark="demo", task="t", grid={"lr": [0.1]},
+    ...              fidelities={"z": [1], "epoch": [1]}, metric="val_error",
+    ...              config_ids=[0], seeds=[0], files={}, rows=1, cells={})
+    >>> field_problems(m)
+    []
+    """
+    p: list[str] = []
+    for name in ("benchmark", "task", "description", "code_version", "hardware", "created"):
+        if not isinstance(getattr(m, name), str):
+            p.append(f"{name} must be a string, got {getattr(m, name)!r:.60}")
+    if isinstance(m.benchmark, str) and not m.benchmark:
+        p.append("benchmark must be a non-empty name")
+    if not _is_int(m.schema_version) or m.schema_version not in READABLE_VERSIONS:
+        p.append(f"schema version {m.schema_version!r} is not supported (this frozenbench reads "
+                 f"versions {list(READABLE_VERSIONS)}); upgrade frozenbench")
+    if m.metric not in METRICS:
+        p.append(f"metric {m.metric!r} is not a metric; valid: {list(METRICS)}")
+    grid_ok = isinstance(m.grid, Mapping) and len(m.grid) > 0
+    if not grid_ok:
+        p.append(f"grid must be a non-empty object {{name: [values]}}, got {m.grid!r:.60}")
+    else:
+        for k, values in m.grid.items():
+            if not isinstance(values, Sequence) or isinstance(values, str) or not values \
+                    or not all(_scalar(v) for v in values):
+                p.append(f"grid[{k!r}] must be a non-empty list of strings, booleans or finite "
+                         f"numbers, got {values!r:.60}")
+            elif len({repr(v) for v in values}) != len(values):
+                p.append(f"grid[{k!r}] lists a value twice: {list(values)!r:.60}")
+        bad_log = [n for n in (m.log_scale if isinstance(m.log_scale, Sequence) else [m.log_scale])
+                   if n not in m.grid]
+        if bad_log or isinstance(m.log_scale, str):
+            p.append(f"log_scale names {bad_log or m.log_scale!r} that are not in the grid "
+                     f"{list(m.grid)}")
+    if not isinstance(m.fidelities, Mapping) or set(m.fidelities) != {"z", "epoch"}:
+        p.append(f"fidelities must be an object with exactly 'z' and 'epoch', got "
+                 f"{m.fidelities!r:.80}")
+    else:
+        for k in ("z", "epoch"):
+            v = m.fidelities[k]
+            if not _int_list(v) or not v or min(v) < 1 \
+                    or any(a >= b for a, b in itertools.pairwise(v)):
+                p.append(f"fidelities[{k!r}] must be increasing positive integers, got "
+                         f"{v!r:.80}")
+    if not _int_list(m.config_ids) or not m.config_ids:
+        p.append(f"config_ids must be a non-empty list of grid indices, got "
+                 f"{m.config_ids!r:.60}")
+    elif grid_ok and not p:
+        size = math.prod(len(v) for v in m.grid.values())
+        bad = [c for c in m.config_ids if not 0 <= c < size]
+        if bad or len(set(m.config_ids)) != len(m.config_ids):
+            p.append(f"config_ids must be distinct grid indices in 0..{size - 1}, got "
+                     f"{format_choices(bad or m.config_ids)}")
+    if not _int_list(m.seeds) or not m.seeds or len(set(m.seeds)) != len(m.seeds):
+        p.append(f"seeds must be a non-empty list of distinct integers, got {m.seeds!r:.60}")
+    if not isinstance(m.files, Mapping):
+        p.append(f"files must be an object {{path: {{sha256, bytes}}}}, got {m.files!r:.60}")
+    else:
+        for rel, meta in m.files.items():
+            pure = PurePosixPath(str(rel))
+            if pure.is_absolute() or ".." in pure.parts or "\\" in str(rel) or not str(rel):
+                p.append(f"files lists {rel!r}: a path inside the benchmark directory is "
+                         "relative and has no '..'")
+            if not isinstance(meta, Mapping) or not isinstance(meta.get("sha256"), str) \
+                    or not _SHA256_RE.fullmatch(meta["sha256"]) \
+                    or not _is_int(meta.get("bytes")) or meta["bytes"] < 0:
+                p.append(f"files[{rel!r}] must be {{'sha256': 64 hex digits, 'bytes': a "
+                         f"non-negative integer}}, got {meta!r:.80}")
+    if not _is_int(m.rows) or m.rows < 0:
+        p.append(f"rows must be a non-negative integer, got {m.rows!r}")
+    if not isinstance(m.cells, Mapping) or not all(
+            isinstance(k, str) and _is_int(v) and v >= 0 for k, v in m.cells.items()):
+        p.append(f"cells must be an object {{status: non-negative count}}, got {m.cells!r:.80}")
+    for name in ("spec", "provenance"):
+        if not isinstance(getattr(m, name), Mapping):
+            p.append(f"{name} must be an object, got {getattr(m, name)!r:.60}")
+    if not isinstance(m.failed_cells, list) or \
+            not all(isinstance(c, Mapping) for c in m.failed_cells):
+        p.append(f"failed_cells must be a list of objects, got {m.failed_cells!r:.60}")
+    return p
 
 
 def describe_files(

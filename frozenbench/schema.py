@@ -147,3 +147,24 @@ def validate(frame: pd.DataFrame, grid: Mapping[str, Sequence[object]], *,
     if dup.any():
         first = frame.loc[dup, list(KEY_COLUMNS)].iloc[0].to_dict()
         raise SchemaError(f"{int(dup.sum())} duplicate rows, first at {first}")
+
+
+#: The range every finite value of a numeric column must lie in (both ends included). A value
+#: outside it is a corrupt or mislabelled table, never a result.
+VALUE_RANGES: dict[str, tuple[float, float]] = {
+    "val_error": (0.0, 1.0),  # 1 - accuracy
+    "val_loss": (0.0, float("inf")),  # cross-entropy in nats
+    "train_loss": (0.0, float("inf")),
+    "train_time_s": (0.0, float("inf")),
+    "train_cpu_s": (0.0, float("inf")),
+    "train_cost_s": (0.0, float("inf")),
+    "train_flops": (0.0, float("inf")),
+    "peak_memory_bytes": (0.0, float("inf")),
+}
+#: Columns that add up over the epochs of a cell: never smaller at a later epoch.
+CUMULATIVE_COLUMNS: tuple[str, ...] = ("train_time_s", "train_cpu_s", "train_cost_s",
+                                       "train_flops", "samples_seen")
+#: Columns that must be finite in every row of an ``ok`` cell (a diverged cell's last row may
+#: hold NaN or inf losses). ``val_error`` is finite in every ok row of a classification table
+#: and NaN in every row of a language-model table.
+FINITE_WHEN_OK: tuple[str, ...] = ("val_loss", "train_loss")

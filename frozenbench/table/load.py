@@ -2,8 +2,11 @@
 
 Every check raises :class:`~frozenbench.errors.SchemaError` naming the benchmark and the bad
 value: the schema version and columns, key values the manifest does not list, duplicate rows,
-hyperparameter columns that disagree with ``config_id``, unknown statuses, negative or
-non-finite costs. A diverged cell's missing epochs are filled here (:func:`fill_diverged`).
+hyperparameter columns that disagree with ``config_id``, unknown statuses, and every value
+against the schema's ranges and invariants (:func:`value_problems`): metrics and costs in range,
+losses finite in ok cells, cumulative costs never falling, one status per cell, no hole in a
+cell's epochs, a row for every fidelity the manifest lists, row and cell counts as the manifest
+says. A diverged cell's missing epochs are filled here (:func:`fill_diverged`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ import pyarrow.parquet as pq
 
 from frozenbench.errors import SchemaError
 from frozenbench.manifest import Manifest
-from frozenbench.schema import METRICS, READABLE_VERSIONS, arrow_schema
+from frozenbench.schema import (
+    CUMULATIVE_COLUMNS,
+    FINITE_WHEN_OK,
+    METRICS,
+    READABLE_VERSIONS,
+    VALUE_RANGES,
+    arrow_schema,
+)
 from frozenbench.space import SearchSpace
 from frozenbench.table.index import CellIndex
 from frozenbench.table.result import COSTS, QUANTITIES
@@ -72,8 +82,12 @@ def query_columns(manifest: Manifest) -> list[str]:
     return [c for c in [*manifest.grid, *KEYS, "status", *QUANTITIES] if c in have]
 
 
-def dense(table: pa.Table, manifest: Manifest) -> DenseTable:
-    """Check a long Arrow table against its manifest and turn it into dense arrays."""
+def dense(table: pa.Table, manifest: Manifest, *, check_values: bool = True) -> DenseTable:
+    """Check a long Arrow table against its manifest and turn it into dense arrays.
+
+    ``check_values=False`` skips :func:`value_problems` (for tests that build a table breaking
+    the invariants on purpose); keys, duplicates, hyperparameters and statuses are always
+    checked."""
     name = manifest.benchmark
     index = index_of(manifest)
 
@@ -111,8 +125,15 @@ def dense(table: pa.Table, manifest: Manifest) -> DenseTable:
             np.float64, copy=False)
     present = np.zeros(index.shape, dtype=bool)
     present.reshape(-1)[flat] = True
-    diverged = np.zeros((n_c, n_z, n_s), dtype=bool)
-    diverged.reshape(-1)[((ci * n_z + zi) * n_s + si)[div_row]] = True
+    cell_of_row = (ci * n_z + zi) * n_s + si
+    n_div_rows = np.bincount(cell_of_row[div_row], minlength=n_c * n_z * n_s)
+    diverged = (n_div_rows > 0).reshape(n_c, n_z, n_s)
+    if check_values:
+        rows = Rows(table, manifest, index, cells, present, n_div_rows.reshape(n_c, n_z, n_s))
+        problems = value_problems(rows)
+        if problems:
+            raise SchemaError(f"{name}: {len(problems)} problem(s) with the values of the "
+                              "table:\n" + "\n".join(f"  - {p}" for p in problems))
     fill_diverged(cells, present, diverged)
     for cost in COSTS:
         if cost not in table.column_names:
@@ -121,6 +142,133 @@ def dense(table: pa.Table, manifest: Manifest) -> DenseTable:
         if not np.isfinite(vals).all() or (vals < 0).any():
             raise SchemaError(f"{name}: {cost} must be finite and >= 0")
     return DenseTable(index, cells, present, diverged)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Rows:
+    """What :func:`value_problems` checks: the table, its manifest and the dense arrays before
+    diverged cells are filled (``n_div[config, z, seed]``: rows with status diverged)."""
+
+    table: pa.Table
+    manifest: Manifest
+    index: CellIndex
+    cells: np.ndarray
+    present: np.ndarray
+    n_div: np.ndarray
+
+    def at(self, c: int, z: int, e: int | None, s: int) -> str:
+        """``config_id=.., z=.., epoch=.., seed=..`` of array positions (``e=None``: a cell)."""
+        f = self.index.fidelities
+        epoch = "" if e is None else f", epoch={f.epoch[e]}"
+        return (f"config_id={int(self.index.config_ids[c])}, z={f.z[z]}{epoch}, "
+                f"seed={self.index.seeds[s]}")
+
+    def first(self, mask: np.ndarray) -> str:
+        """Where the first True of a ``[config, z, epoch, seed]`` mask is, and how many."""
+        c, z, e, s = (int(v) for v in np.argwhere(mask)[0])
+        n = int(mask.sum())
+        return f"at {self.at(c, z, e, s)}" + (f" ({n} rows in all)" if n > 1 else "")
+
+
+def value_problems(rows: Rows) -> list[str]:
+    """Every value of a table against the schema's ranges and invariants; one line per problem
+    (an empty list for a valid table). See the module docstring for the list."""
+    problems = cell_problems(rows)
+    m, cells, present = rows.manifest, rows.cells, rows.present
+    n_rows = present.sum(axis=2)  # [config, z, seed]
+    ok_cell = (n_rows > 0) & (rows.n_div == 0)
+    ok_row = present & ok_cell[:, :, None, :]
+    have = set(rows.table.column_names)
+    for q, (lo, hi) in VALUE_RANGES.items():
+        if q not in have or q not in QUANTITIES:
+            continue
+        v = cells[..., QUANTITIES.index(q)]
+        with np.errstate(invalid="ignore"):
+            bad = present & ~np.isnan(v) & ((v < lo) | (v > hi))
+        if q in FINITE_WHEN_OK or q in COSTS or q == "peak_memory_bytes":
+            bad |= ok_row & ~np.isfinite(v)
+        if q == "val_error":
+            bad |= present & np.isinf(v)
+        if bad.any():
+            c, z, e, s = (int(i) for i in np.argwhere(bad)[0])
+            valid = f"[{lo:g}, {hi:g}]" if np.isfinite(hi) else f"finite and >= {lo:g}"
+            problems.append(f"{q}={float(v[c, z, e, s])!r} {rows.first(bad)} is not valid; "
+                            f"{q} is {valid}"
+                            + (" (NaN/inf only in a diverged cell)" if q in FINITE_WHEN_OK
+                               else ""))
+    if "val_error" in have:
+        err = cells[..., QUANTITIES.index("val_error")]
+        nan_ok = ok_row & np.isnan(err)
+        if nan_ok.any() and (m.metric == "val_error" or (ok_row & ~np.isnan(err)).any()):
+            problems.append(
+                f"val_error is NaN {rows.first(nan_ok)}, a row of an ok cell; val_error is a "
+                f"number in [0, 1] in every ok row of a classification table, or NaN in every "
+                f"row of a language-model table (whose metric is not val_error; this one's is "
+                f"{m.metric!r})")
+    for q in CUMULATIVE_COLUMNS:
+        if q not in have or q not in QUANTITIES:
+            continue
+        v = cells[..., QUANTITIES.index(q)]
+        both = present[:, :, 1:] & present[:, :, :-1]
+        with np.errstate(invalid="ignore"):
+            falls = both & (v[:, :, 1:] < v[:, :, :-1])
+        if falls.any():
+            c, z, e, s = (int(i) for i in np.argwhere(falls)[0])
+            problems.append(
+                f"{q} falls from {float(v[c, z, e, s])!r} to {float(v[c, z, e + 1, s])!r} "
+                f"{rows.first(np.pad(falls, ((0, 0), (0, 0), (1, 0), (0, 0))))}; it is "
+                "cumulative, never smaller at a later epoch")
+    return problems
+
+
+def cell_problems(rows: Rows) -> list[str]:
+    """The structure of the cells: one status per cell, no hole in a cell's epochs (an ok
+    cell has every epoch, a diverged one the epochs up to where it stopped), a row for every
+    fidelity value, and the manifest's row and cell counts."""
+    problems = []
+    m, present, n_div = rows.manifest, rows.present, rows.n_div
+    f = rows.index.fidelities
+    n_rows = present.sum(axis=2)
+    mixed = (n_div > 0) & (n_div < n_rows)
+    if mixed.any():
+        c, z, s = (int(i) for i in np.argwhere(mixed)[0])
+        problems.append(f"the cell {rows.at(c, z, None, s)} has rows with status ok and rows "
+                        f"with status diverged ({int(mixed.sum())} such cells); all rows of a "
+                        "cell share its status")
+    ok_cell = (n_rows > 0) & (n_div == 0)
+    partial = ok_cell & (n_rows < len(f.epoch))
+    if partial.any():
+        c, z, s = (int(i) for i in np.argwhere(partial)[0])
+        have = [f.epoch[e] for e in np.flatnonzero(present[c, z, :, s])]
+        problems.append(f"the ok cell {rows.at(c, z, None, s)} has epochs {have}, not all of "
+                        f"{list(f.epoch)} ({int(partial.sum())} such cells); an ok cell has "
+                        "a row for every epoch")
+    gap = present[:, :, 1:] & ~present[:, :, :-1] & (n_div > 0)[:, :, None, :]
+    if gap.any():
+        c, z, e, s = (int(i) for i in np.argwhere(gap)[0])
+        problems.append(f"the diverged cell {rows.at(c, z, None, s)} has epoch "
+                        f"{f.epoch[e + 1]} but not epoch {f.epoch[e]}; a diverged cell has "
+                        "the epochs up to where it stopped, without a hole")
+    epochs_there: list[bool] = np.any(present, axis=(0, 1, 3)).tolist()
+    if not all(epochs_there):
+        empty = [e for e, h in zip(f.epoch, epochs_there) if not h]
+        problems.append(f"the manifest lists epochs {empty} that no row has; epochs with rows: "
+                        f"{[e for e, h in zip(f.epoch, epochs_there) if h]}")
+    recorded = {k: v for k, v in m.cells.items() if isinstance(v, int)}
+    z_there: list[bool] = np.any(present, axis=(0, 2, 3)).tolist()
+    if recorded and not recorded.get("failed", 0) + recorded.get("missing", 0) \
+            and not all(z_there):
+        problems.append(f"the manifest lists z values {[z for z, h in zip(f.z, z_there) if not h]}"
+                        f" that no row has, and records no failed or missing cell; z values "
+                        f"with rows: {[z for z, h in zip(f.z, z_there) if h]}")
+    if m.rows != rows.table.num_rows:
+        problems.append(f"the manifest says {m.rows} rows, the table has {rows.table.num_rows}")
+    counts = {"ok": int(ok_cell.sum()), "diverged": int((n_div > 0).sum())}
+    for status, n in counts.items():
+        if status in recorded and recorded[status] != n:
+            problems.append(f"the manifest counts {recorded[status]} {status} cells, the table "
+                            f"has {n}")
+    return problems
 
 
 def check_schema(schema: pa.Schema, manifest: Manifest, where: str) -> None:

@@ -1,0 +1,286 @@
+"""Nothing wrong loads (issue 12, item 3, the load side; item 5, manifest errors).
+
+The manifest verifies itself (a sha256 of its canonical content stored in it), every field of
+it is checked, and every value of the table is checked against the schema's ranges and
+invariants. Each test edits a valid benchmark directory the way a user or a flipped bit would
+and expects a :class:`SchemaError` that names the bad value and what is valid.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import frozenbench as fb
+from frozenbench import hub
+from frozenbench.errors import SchemaError
+from frozenbench.manifest import DIGEST_KEY, MANIFEST_NAME, Manifest, describe_files
+from frozenbench.synthetic import write_benchmark
+from frozenbench.table import Benchmark
+
+pytestmark = pytest.mark.timeout(60)
+
+KW = dict(n_configs=8, n_z=3, n_epochs=4, diverge_frac=0.0, seed=2)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> Path:
+    return write_benchmark(tmp_path_factory.mktemp("src") / "syn", **KW)
+
+
+@pytest.fixture
+def copy(source, tmp_path) -> Path:
+    dst = tmp_path / "b"
+    shutil.copytree(source, dst)
+    return dst
+
+
+def edit_manifest(directory: Path, **changes) -> None:
+    """Edit manifest.json as a person would: load the JSON, change fields, dump it."""
+    path = directory / MANIFEST_NAME
+    data = json.loads(path.read_text())
+    data.update(changes)
+    path.write_text(json.dumps(data, indent=1))
+
+
+def rewrite_table(src: Path, dst: Path, frame: pd.DataFrame, **manifest_changes) -> Path:
+    """A directory holding ``frame`` as its table and a correctly sealed manifest for it:
+    only the values are wrong, every checksum is right."""
+    dst.mkdir()
+    man = Manifest.read(src)
+    schema = pq.read_schema(src / "table.parquet")
+    pq.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False),
+                   dst / "table.parquet")
+    data = {**man.__dict__, "files": describe_files(dst, ["table.parquet"]),
+            "rows": len(frame), **manifest_changes}
+    Manifest(**data).write(dst)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def long(source) -> pd.DataFrame:
+    return pq.read_table(source / "table.parquet").to_pandas()
+
+
+# ---------------------------------------------------------------------- the manifest itself
+@pytest.mark.parametrize("changes", [
+    {"metric": "val_loss"},
+    {"fidelities": {"z": [1, 2, 3], "epoch": [1, 2, 3, 4, 5]}},
+    {"fidelities": {"z": [1, 2], "epoch": [1, 2, 3, 4]}},
+    {"seeds": [0, 1]},
+    {"rows": 1},
+])
+def test_an_edited_manifest_is_detected(copy, changes):
+    edit_manifest(copy, **changes)
+    with pytest.raises(SchemaError, match="modified after it was written") as info:
+        fb.load(copy)
+    assert DIGEST_KEY in str(info.value)
+
+
+def test_an_edited_manifest_is_detected_in_the_hub_cache(copy, monkeypatch):
+    monkeypatch.setattr(hub, "_snapshot", lambda ref, **kw: copy)
+    assert hub.fetch("hub:ns/table@main") == copy  # the untouched copy verifies
+    edit_manifest(copy, metric="train_loss")
+    with pytest.raises(SchemaError, match="modified after it was written"):
+        hub.fetch("hub:ns/table@main")
+
+
+def test_a_manifest_without_its_digest_is_refused(copy):
+    data = json.loads((copy / MANIFEST_NAME).read_text())
+    del data[DIGEST_KEY]
+    (copy / MANIFEST_NAME).write_text(json.dumps(data))
+    with pytest.raises(SchemaError, match=f"has no {DIGEST_KEY}"):
+        Manifest.read(copy)
+
+
+def test_manifest_round_trip_keeps_the_digest(source):
+    man = Manifest.read(source)
+    assert Manifest.from_json(man.to_json()) == man
+    assert json.loads(man.to_json())[DIGEST_KEY] == \
+        json.loads((source / MANIFEST_NAME).read_text())[DIGEST_KEY]
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ("{not json", "is not valid JSON"),
+    ("[1, 2]", "holds a JSON list, not an object"),
+    (b"\xff\xfe\x00", "is not valid JSON"),
+])
+def test_a_manifest_that_is_not_json(copy, text, match):
+    path = copy / MANIFEST_NAME
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(SchemaError, match=match) as info:
+        fb.load(copy)
+    assert MANIFEST_NAME in str(info.value)
+
+
+def _sealed(copy: Path, **changes) -> None:
+    """Change fields and seal the result with a correct digest (a buggy writer, not an edit)."""
+    from frozenbench.manifest import content_digest
+
+    data = json.loads((copy / MANIFEST_NAME).read_text())
+    data.update(changes)
+    data.pop(DIGEST_KEY)
+    data = {k: v for k, v in data.items() if v is not None}
+    data[DIGEST_KEY] = content_digest(data)
+    (copy / MANIFEST_NAME).write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize(("changes", "match"), [
+    ({"metric": None}, r"missing fields \['metric'\]"),
+    ({"fidelities": None, "files": None}, r"missing fields \['fidelities', 'files'\]"),
+    ({"metric": "accuracy"}, r"metric 'accuracy' is not a metric; valid: \['val_error'"),
+    ({"fidelities": {"z": "123", "epoch": [1, 2]}}, r"fidelities\['z'\] must be increasing"),
+    ({"fidelities": {"z": [1, 2, 3]}}, "exactly 'z' and 'epoch'"),
+    ({"fidelities": {"z": [3, 2, 1], "epoch": [1]}}, "increasing positive integers"),
+    ({"config_ids": [0, 0, 1]}, "distinct grid indices"),
+    ({"config_ids": [10**6]}, r"distinct grid indices in 0\.\.215"),
+    ({"seeds": "0"}, "seeds must be a non-empty list"),
+    ({"rows": -3}, "rows must be a non-negative integer, got -3"),
+    ({"files": {"../../etc/passwd": {"sha256": "0" * 64, "bytes": 1}}}, "has no '..'"),
+    ({"files": {"table.parquet": {"sha256": 5}}}, r"files\['table.parquet'\] must be"),
+    ({"schema_version": 9}, r"schema version 9 is not supported .* reads versions \[1, 2\]"),
+    ({"grid": {"lr": []}}, r"grid\['lr'\] must be a non-empty list"),
+    ({"cells": {"ok": "many"}}, "cells must be an object"),
+    ({"surprise": 1}, r"unknown fields \['surprise'\]"),
+])
+def test_every_manifest_field_is_checked(copy, changes, match):
+    _sealed(copy, **changes)
+    with pytest.raises(SchemaError, match=match):
+        fb.load(copy, verify=False)
+
+
+def test_all_manifest_problems_are_listed_together(copy):
+    _sealed(copy, metric="acc", rows=-1, seeds=[])
+    with pytest.raises(SchemaError, match="3 problems") as info:
+        Manifest.read(copy)
+    text = str(info.value)
+    assert "metric 'acc'" in text and "rows must" in text and "seeds must" in text
+
+
+# ---------------------------------------------------------------------- the table's values
+def _where(long: pd.DataFrame, config_id: int, z: int, epoch: int, seed: int = 0) -> int:
+    hit = long.index[(long.config_id == config_id) & (long.z == z) & (long.epoch == epoch)
+                     & (long.seed == seed)]
+    return int(hit[0])
+
+
+def _bad(long, column, value, epoch=2):
+    frame = long.copy()
+    cid = int(frame.config_id.iloc[0])
+    frame.loc[_where(frame, cid, 2, epoch), column] = value
+    return frame, cid
+
+
+@pytest.mark.parametrize(("column", "value", "match"), [
+    ("val_error", 7.0, r"val_error=7\.0 at config_id=\d+, z=2, epoch=2, seed=0 is not valid; "
+                       r"val_error is \[0, 1\]"),
+    ("val_error", -5.0, r"val_error=-5\.0 .* is not valid; val_error is \[0, 1\]"),
+    ("val_error", np.inf, r"val_error=inf .* is not valid"),
+    ("val_error", np.nan, r"val_error is NaN at config_id=\d+, z=2, epoch=2, seed=0, a row of "
+                          r"an ok cell"),
+    ("val_loss", np.nan, r"val_loss=nan .* finite and >= 0 \(NaN/inf only in a diverged"),
+    ("train_loss", -1.0, r"train_loss=-1\.0 .* is not valid; train_loss is finite and >= 0"),
+    ("peak_memory_bytes", -1, r"peak_memory_bytes=-1\.0"),
+    ("train_time_s", 0.0, r"train_time_s falls from [\d.]+ to 0\.0 at config_id=\d+, z=2, "
+                          r"epoch=2, seed=0; it is cumulative"),
+    ("train_flops", 1.0, r"train_flops falls from"),
+])
+def test_values_out_of_range_are_refused(source, long, tmp_path, column, value, match):
+    frame, _ = _bad(long, column, value)
+    d = rewrite_table(source, tmp_path / "t", frame)
+    with pytest.raises(SchemaError, match=match):
+        Benchmark.from_directory(d)
+
+
+def test_a_hole_in_the_epochs_of_an_ok_cell(source, long, tmp_path):
+    cid = int(long.config_id.iloc[0])
+    frame = long.drop(index=_where(long, cid, 2, 3)).reset_index(drop=True)
+    d = rewrite_table(source, tmp_path / "t", frame)
+    with pytest.raises(SchemaError, match=rf"the ok cell config_id={cid}, z=2, seed=0 has "
+                                          r"epochs \[1, 2, 4\], not all of \[1, 2, 3, 4\]"):
+        Benchmark.from_directory(d)
+
+
+def test_a_cell_with_two_statuses(source, long, tmp_path):
+    frame, cid = _bad(long, "status", "diverged", epoch=1)
+    d = rewrite_table(source, tmp_path / "t", frame)
+    with pytest.raises(SchemaError, match=rf"config_id={cid}, z=2, seed=0 has rows with status "
+                                          "ok and rows with status diverged"):
+        Benchmark.from_directory(d)
+
+
+def test_a_diverged_cell_with_a_hole(source, long, tmp_path):
+    frame = long.copy()
+    cid = int(frame.config_id.iloc[0])
+    cell = (frame.config_id == cid) & (frame.z == 2) & (frame.seed == 0)
+    frame.loc[cell, "status"] = "diverged"
+    frame = frame.drop(index=_where(frame, cid, 2, 2)).reset_index(drop=True)
+    d = rewrite_table(source, tmp_path / "t", frame, cells={"ok": Manifest.read(source)
+                                                            .cells["ok"] - 1, "diverged": 1})
+    with pytest.raises(SchemaError, match=r"has epoch 3 but not epoch 2"):
+        Benchmark.from_directory(d)
+
+
+def test_an_epoch_without_rows(source, long, tmp_path):
+    """The manifest is sealed, but it lists an epoch the table never reached."""
+    d = rewrite_table(source, tmp_path / "t", long,
+                      fidelities={"z": [1, 2, 3], "epoch": [1, 2, 3, 4, 5]})
+    with pytest.raises(SchemaError, match=r"lists epochs \[5\] that no row has"):
+        Benchmark.from_directory(d)
+
+
+def test_a_z_without_rows_needs_missing_cells(source, long, tmp_path):
+    man = Manifest.read(source)
+    frame = long[long.z != 3].reset_index(drop=True)
+    n_ok = int(frame.groupby(["config_id", "z", "seed"]).ngroups)
+    with pytest.raises(SchemaError, match=r"lists z values \[3\] that no row has, and records "
+                                          "no failed or missing cell"):
+        Benchmark.from_directory(rewrite_table(source, tmp_path / "a", frame,
+                                               cells={"ok": n_ok, "diverged": 0}))
+    missing = man.cells["ok"] - n_ok
+    bench = Benchmark.from_directory(rewrite_table(
+        source, tmp_path / "b", frame, cells={"ok": n_ok, "diverged": 0, "missing": missing}))
+    assert bench.fidelities["z"] == [1, 2, 3]
+
+
+def test_counts_must_match_the_manifest(source, long, tmp_path):
+    d = rewrite_table(source, tmp_path / "t", long, cells={"ok": 1, "diverged": 0})
+    with pytest.raises(SchemaError, match=r"the manifest counts 1 ok cells, the table has \d+"):
+        Benchmark.from_directory(d)
+
+
+def test_several_problems_are_listed_together(source, long, tmp_path):
+    frame, _ = _bad(long, "val_error", 7.0)
+    frame.loc[0, "train_loss"] = -2.0
+    d = rewrite_table(source, tmp_path / "t", frame)
+    with pytest.raises(SchemaError, match="2 problem") as info:
+        Benchmark.from_directory(d)
+    assert "val_error=7.0" in str(info.value) and "train_loss=-2.0" in str(info.value)
+
+
+def test_a_language_model_table_has_nan_val_error_everywhere(source, long, tmp_path):
+    frame = long.assign(val_error=np.nan)
+    ok = Benchmark.from_directory(rewrite_table(source, tmp_path / "lm", frame,
+                                                metric="val_loss"))
+    assert np.isnan(ok.query(ok.configs[0], 3).val_error)
+    with pytest.raises(SchemaError, match=r"val_error is NaN .*this one's is 'val_error'"):
+        Benchmark.from_directory(rewrite_table(source, tmp_path / "cls", frame))
+
+
+def test_diverged_rows_may_hold_nan_and_inf(tmp_path):
+    d = write_benchmark(tmp_path / "d", n_configs=8, n_z=3, n_epochs=4, diverge_frac=0.3,
+                        seed=1)
+    bench = Benchmark.from_directory(d)
+    assert bench.manifest.cells["diverged"] > 0
+
+
+def test_shipped_tables_pass_every_check():
+    for name in fb.registry.shipped():
+        Benchmark.from_directory(fb.registry.resolve(name))

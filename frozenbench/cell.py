@@ -1,15 +1,20 @@
-"""What one training cell produces: the value passed from the cell runner to the pipeline.
+"""A training cell and what it produces: the values passed between the cell runner, the
+generation pipeline and live verification.
 
-A *cell* is (task, config, z, seed), trained for the task's full budget and evaluated at every
-epoch or checkpoint. This module is torch-free so that the generation pipeline, the table code
-and the tests can handle results without the training extra.
+A *cell* is (config, z, seed) of a task, trained for the task's full budget and evaluated at
+every epoch or checkpoint. :class:`Cell` names one within a table (and is the file stem of its
+shard, ``c00017-z03-s0``); :class:`CellKey` adds the task, for a result that travels alone.
+This module is torch-free so that the generation pipeline, the table code and the tests can
+handle cells without the training extra.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from numbers import Integral
 from typing import Any
 
 import pandas as pd
@@ -37,6 +42,57 @@ class EpochRecord:
     train_flops: float
 
 
+_STEM = re.compile(r"^c(\d+)-z(\d+)-s(\d+)$")
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Cell:
+    """One cell of a table: grid index of the config, z and seed (ordered in that order).
+
+    >>> cell = Cell(17, 3, 0)
+    >>> cell.stem
+    'c00017-z03-s0'
+    >>> Cell.from_stem("c00017-z03-s0") == cell
+    True
+    >>> Cell(17, 0, -1)
+    Traceback (most recent call last):
+    ...
+    frozenbench.errors.InvalidValueError: invalid cell: z=0 must be an integer >= 1; seed=-1 \
+must be an integer >= 0
+    """
+
+    config_id: int
+    z: int
+    seed: int
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name, lo in (("config_id", 0), ("z", 1), ("seed", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, Integral) or value < lo:
+                problems.append(f"{name}={value!r} must be an integer >= {lo}")
+            else:
+                object.__setattr__(self, name, int(value))  # numpy integers become int
+        if problems:
+            raise InvalidValueError("invalid cell: " + "; ".join(problems))
+
+    @property
+    def stem(self) -> str:
+        """The file stem of the cell's shard and failure record."""
+        return f"c{self.config_id:05d}-z{self.z:02d}-s{self.seed}"
+
+    @classmethod
+    def from_stem(cls, stem: str) -> Cell:
+        """The inverse of :attr:`stem`."""
+        m = _STEM.match(stem)
+        if not m:
+            raise InvalidValueError(f"not a cell stem: {stem!r} (expected like 'c00017-z03-s0')")
+        return cls(int(m[1]), int(m[2]), int(m[3]))
+
+    def __str__(self) -> str:
+        return self.stem
+
+
 @dataclass(frozen=True)
 class CellKey:
     """Identifies a cell: task name, grid index of the config, z and seed."""
@@ -48,6 +104,15 @@ class CellKey:
 
     def __str__(self) -> str:
         return f"{self.task}/c{self.config_id}/z{self.z}/s{self.seed}"
+
+    @property
+    def cell(self) -> Cell:
+        """The cell without its task.
+
+        >>> CellKey("demo", 17, 3, 0).cell
+        Cell(config_id=17, z=3, seed=0)
+        """
+        return Cell(self.config_id, self.z, self.seed)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The generation pipeline without SLURM: specs, shards, resumability, merge, manifest, packing.
 
-Bookkeeping tests use the torch-free fake task (generation.fake) with the in-process debug
+Bookkeeping tests use the torch-free fake task (frozenbench.generation.fake) with the in-process debug
 executor; the local executor and the real runner (debug-mnist) are exercised at the end.
 """
 
@@ -17,16 +17,17 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from frozenbench.cell import Cell
+from frozenbench.generation.launch import chunk_cells, run, status
+from frozenbench.generation.merge import MergeError, merge
+from frozenbench.generation.spec import GridSpec, SpecError, available_specs, load_spec
+from frozenbench.generation.store import CELL_METADATA, ShardStore
+from frozenbench.generation.worker import CellChunk
 from frozenbench.manifest import Manifest
 from frozenbench.schema import KEY_COLUMNS
-from generation.launch import chunk_cells, run, status
-from generation.merge import MergeError, merge
-from generation.spec import GridSpec, SpecError, available_specs, load_spec
-from generation.store import CELL_METADATA, ShardStore
-from generation.worker import CellChunk
 
 REPO = Path(__file__).resolve().parent.parent
-FAKE = {"task": "fake", "task_module": "generation.fake"}
+FAKE = {"task": "fake", "task_module": "frozenbench.generation.fake"}
 
 
 # ------------------------------------------------------------------------------------ specs
@@ -108,8 +109,7 @@ def shards_of(out):
     return sorted(p.name for p in (Path(out) / "shards").iterdir())
 
 
-def test_failed_cells_are_recorded_reported_and_retried(write_spec, tmp_path, monkeypatch,
-                                                       capsys):
+def test_failed_cells_are_recorded_reported_and_retried(write_spec, tmp_path, monkeypatch):
     spec = fake_spec(write_spec)
     n = len(spec.plan().cells)  # 6 configs x 3 z + 6 second seeds at z=3
     assert n == 24
@@ -121,9 +121,10 @@ def test_failed_cells_are_recorded_reported_and_retried(write_spec, tmp_path, mo
     record = json.loads(next((tmp_path / "out" / "failed").iterdir()).read_text())
     assert "RuntimeError: scripted failure" in record["error"]
     assert "Traceback" in record["traceback"] and record["attempts"] == 1
-    counts = status(spec, progress=True)
-    assert counts["failed"] == 8
-    assert "scripted failure" in capsys.readouterr().out
+    st = status(spec)
+    assert st.counts == {"ok": 8, "diverged": 8, "failed": 8, "pending": 0}
+    assert len(st.failures) == 8 and st.failures[0].cell == Cell(2, 1, 0)
+    assert st.failures[0].attempts == 1 and "scripted failure" in st.failures[0].error
     with pytest.raises(MergeError) as err:
         merge(spec, dest=tmp_path / "dest", progress=False)
     assert "8 failed" in str(err.value) and "c00002-z01-s0" in str(err.value)
@@ -166,7 +167,7 @@ def test_merge_writes_a_sorted_validated_table_and_manifest(write_spec, tmp_path
     status_of = df.groupby(["config_id", "z", "seed"])["status"].first()
     assert set(epochs[status_of == "ok"]) == {3} and set(epochs[status_of == "diverged"]) == {1}
     assert man.task == "fake" and man.seeds == [0, 1] and man.config_ids == list(range(6))
-    assert man.spec["task_module"] == "generation.fake" and man.code_version
+    assert man.spec["task_module"] == "frozenbench.generation.fake" and man.code_version
     assert "cpu" in man.hardware and man.fidelities == {"z": [1, 2, 3], "epoch": [1, 2, 3]}
 
 
@@ -198,9 +199,10 @@ def test_shard_writes_are_atomic(write_spec, tmp_path, monkeypatch):
     monkeypatch.setattr("pyarrow.parquet.write_table", crash)
     store = ShardStore(tmp_path / "out")
     store.init({"task": "fake", "benchmark": "fake"})
-    chunk = CellChunk(out=str(store.root), task_name="fake", task_module="generation.fake",
-                      grid=spec.plan().task.space.to_dict(),
-                      cells=[(0, 1, 0)], progress=False)
+    chunk = CellChunk(out=str(store.root), task_name="fake",
+                      task_module="frozenbench.generation.fake",
+                      grid=spec.plan().task.space.to_dict(), cells=[Cell(0, 1, 0)],
+                      progress=False)
     with pytest.raises(KeyboardInterrupt):
         chunk()
     assert list(store.shards.iterdir()) == []  # no partial shard, no temporary left behind
@@ -211,12 +213,13 @@ def test_checkpoint_resubmits_only_the_remaining_cells(write_spec, tmp_path):
     spec = fake_spec(write_spec)
     run(spec, "debug", progress=False)
     store = ShardStore(tmp_path / "out")
-    cells = [(0, 1, 0), (0, 2, 0), (3, 3, 0)]
+    cells = [Cell(0, 1, 0), Cell(0, 2, 0), Cell(3, 3, 0)]
     (store.shards / "c00000-z02-s0.ok.parquet").unlink()
-    chunk = CellChunk(out=str(store.root), task_name="fake", task_module="generation.fake",
+    chunk = CellChunk(out=str(store.root), task_name="fake",
+                      task_module="frozenbench.generation.fake",
                       grid=spec.plan().task.space.to_dict(), cells=cells, progress=False)
     delayed = chunk.checkpoint()
-    assert delayed.function.cells == [(0, 2, 0)]
+    assert delayed.function.cells == [Cell(0, 2, 0)]
     assert delayed.function() == {"ok": 1, "diverged": 0, "failed": 0, "skipped": 0}
     assert chunk() == {"ok": 0, "diverged": 0, "failed": 0, "skipped": 3}
 
@@ -229,9 +232,9 @@ def test_other_benchmark_in_output_dir_is_refused(write_spec, tmp_path):
 
 
 def test_chunks_put_costly_cells_first():
-    chunks = chunk_cells([(c, z, 0) for c in range(3) for z in (1, 2)], 4)
+    chunks = chunk_cells([Cell(c, z, 0) for c in range(3) for z in (1, 2)], 4)
     assert [len(c) for c in chunks] == [4, 2]
-    assert [z for _, z, _ in chunks[0][:3]] == [2, 2, 2]
+    assert [c.z for c in chunks[0][:3]] == [2, 2, 2]
 
 
 # ------------------------------------------------------------------- local executor, packing
@@ -242,7 +245,7 @@ def test_local_executor_packs_concurrent_cells_in_one_job(write_spec, tmp_path, 
                      packing={"cells_per_job": 4, "concurrent": 2})
     assert len(spec.plan().cells) == 6  # 2 jobs: 4 cells and 2 cells
     res = run(spec, "local", progress=False, poll_s=0.2)
-    assert res.job_errors == [] and res.complete and len(res.jobs) == 2
+    assert res.job_errors == () and res.complete and len(res.jobs) == 2
     store = ShardStore(tmp_path / "out")
     spans = {}
     for path in store.shards.iterdir():
@@ -268,7 +271,7 @@ def test_cli_run_status_merge_with_the_local_executor(write_spec, tmp_path):
     assert "ok 8, diverged 4, failed 0, pending 0" in proc.stdout
     proc = cli("status", str(spec))
     assert proc.returncode == 0 and "12 cells: ok 8, diverged 4" in proc.stdout
-    proc = cli("merge", str(spec), "--dest", str(tmp_path / "dest"))
+    proc = cli("merge", str(spec), "--dest", str(tmp_path / "dest"), "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert Manifest.read(tmp_path / "dest").rows == 8 * 3 + 4
     proc = cli("run", str(tmp_path / "nope.toml"), "--executor", "local")
@@ -285,7 +288,7 @@ def test_local_executor_trains_real_debug_mnist_cells(write_spec, tmp_path):
     spec = load_spec(write_spec(task="debug-mnist", z=[1, 6], configs={"subset": 2, "seed": 0},
                                 packing={"cells_per_job": 4}))
     res = run(spec, "local", progress=False, poll_s=0.5)
-    assert res.job_errors == [] and res.complete and res.counts["ok"] == 4
+    assert res.job_errors == () and res.complete and res.counts["ok"] == 4
     man = merge(spec, dest=tmp_path / "dest", progress=False)
     df = pd.read_parquet(tmp_path / "dest" / "table.parquet")
     assert man.rows == len(df) == 4 * 2 and set(df["z"]) == {1, 6}

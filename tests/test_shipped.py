@@ -1,6 +1,6 @@
 """The shipped CPU tables: made by the pipeline from the committed shards, and fit to rank.
 
-Each shipped benchmark must (issue 4): come from ``python -m generation merge`` of the shards in
+Each shipped benchmark must (issue 4): come from ``frozenbench generate merge`` of the shards in
 ``generation/output/<name>`` (re-merged here and compared), cover >= 48 configs at every z and
 epoch, have a second seed at full z for every config and >= 3 seeds at every z on >= 10% of the
 configs, and a seed-noise ceiling of at least 0.9.
@@ -16,11 +16,11 @@ import pytest
 
 import frozenbench as fb
 from frozenbench.analysis import seed_ceiling
+from frozenbench.generation.merge import merge
+from frozenbench.generation.spec import load_spec
 from frozenbench.manifest import TABLE_NAME
 from frozenbench.registry import DATA_DIR, shipped
 from frozenbench.schema import SCHEMA_VERSION
-from generation.merge import merge
-from generation.spec import load_spec
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = shipped()

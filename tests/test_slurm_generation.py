@@ -19,11 +19,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from frozenbench.generation.launch import run
+from frozenbench.generation.merge import merge
+from frozenbench.generation.spec import load_spec
+from frozenbench.generation.store import CELL_METADATA, ShardStore
 from frozenbench.schema import KEY_COLUMNS
-from generation.launch import run
-from generation.merge import merge
-from generation.spec import load_spec
-from generation.store import CELL_METADATA, ShardStore
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -74,7 +74,7 @@ def test_slurm_array_trains_a_small_grid(slurm_cluster, write_spec, tmp_path):
     t0 = time.monotonic()
     res = run(spec, "slurm", progress=False, poll_s=0.5)
     elapsed = time.monotonic() - t0
-    assert res.job_errors == [] and res.complete, res
+    assert res.job_errors == () and res.complete, res
     assert res.counts == {"ok": 8, "diverged": 0, "failed": 0, "pending": 0}
     ids = [str(j.job_id) for j in res.jobs]
     assert len(ids) == 2 and all("_" in i for i in ids)  # one job array, two tasks

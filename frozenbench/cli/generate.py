@@ -1,31 +1,125 @@
-"""``frozenbench generate run|status|merge SPEC ...``: make a table with the generation pipeline.
+"""``frozenbench generate run|status|merge|compact SPEC ...``: make a table with the generation
+pipeline (:mod:`frozenbench.generation`, the ``generation`` extra).
 
     frozenbench generate run resnet18-cifar100 --executor slurm
     frozenbench generate status resnet18-cifar100
-    frozenbench generate merge resnet18-cifar100
+    frozenbench generate merge resnet18-cifar100 --dest tables/resnet18-cifar100
+    frozenbench generate compact resnet18-cifar100
 
-SPEC is a TOML file or the name of a grid spec shipped with the pipeline. The arguments are
-those of the pipeline's command line (:mod:`generation.cli`, imported only here, so the core
-command stays light); ``frozenbench generate --help`` lists them.
+SPEC is a TOML file or the name of a grid spec shipped in ``frozenbench/generation/grids``.
+``--out`` is the directory of the shards (default: the spec's ``output``); ``merge`` writes the
+table into ``--dest`` and nowhere else. The pipeline returns values; this module prints them.
+Exit status: 0 when done, 1 when cells are left pending or failed (or on a frozenbench error).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Mapping
+from typing import Any
 
-#: ``--help`` goes on to the pipeline's parser, which lists run, status and merge.
-ADD_HELP = False
+SPEC_HELP = "grid spec: a TOML file or the name of a shipped spec (e.g. debug-mnist)"
+OUT_HELP = "directory of the shards (default: the spec's `output`)"
+#: failed cells listed by ``status`` (the rest are counted).
+SHOW_FAILED = 10
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("argv", nargs=argparse.REMAINDER, metavar="run|status|merge SPEC ...",
-                        help="the pipeline's subcommand and its arguments")
+    sub = parser.add_subparsers(dest="generate_command", required=True, metavar="ACTION")
+
+    run = sub.add_parser("run", help="train every cell without a shard (idempotent, resumable)")
+    run.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
+    run.add_argument("--executor", choices=["slurm", "local", "debug"], default="local")
+    run.add_argument("--out", help=OUT_HELP)
+    run.add_argument("--max-jobs", type=int, default=None,
+                     help="jobs running at once (SLURM array parallelism; local processes)")
+    run.add_argument("--no-wait", action="store_true",
+                     help="submit and return; rerun `status` to follow")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    st = sub.add_parser("status", help="ok / diverged / failed / pending counts")
+    st.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
+    st.add_argument("--out", help=OUT_HELP)
+
+    mg = sub.add_parser("merge", help="shards -> validated table.parquet + manifest.json")
+    mg.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
+    mg.add_argument("--out", help=OUT_HELP)
+    mg.add_argument("--dest", required=True, metavar="DIR",
+                    help="directory of the merged table (new, or holding this benchmark's table)")
+    mg.add_argument("--allow-missing", action="store_true",
+                    help="merge despite failed/missing cells; they are listed in the manifest")
+    mg.add_argument("--allow-code-versions", action="store_true",
+                    help="merge shards from uncommitted or several code versions (recorded)")
+    mg.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    cp = sub.add_parser("compact", help="move finished per-cell shards into one new pack")
+    cp.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
+    cp.add_argument("--out", help=OUT_HELP)
+
+
+def format_counts(counts: Mapping[str, int]) -> str:
+    """``{"ok": 8, "failed": 1}`` -> ``'ok 8, failed 1'``.
+
+    >>> format_counts({"ok": 8, "diverged": 4, "failed": 0, "pending": 0})
+    'ok 8, diverged 4, failed 0, pending 0'
+    """
+    return ", ".join(f"{k} {v}" for k, v in counts.items())
 
 
 def run(args: argparse.Namespace) -> int:
-    from generation import cli
+    from frozenbench.generation.spec import load_spec
 
-    rc = int(cli.main(args.argv or ["--help"]))
-    # generation.cli returns 2 for a frozenbench error, which this command reports as 1 (2 is
-    # for usage errors, which argparse signals by SystemExit instead).
-    return 1 if rc == 2 else rc
+    spec = load_spec(args.spec)
+    action = {"run": _run, "status": _status, "merge": _merge, "compact": _compact}
+    return action[args.generate_command](spec, args)
+
+
+def _run(spec: Any, args: argparse.Namespace) -> int:
+    from frozenbench.generation.launch import run
+
+    if args.max_jobs is not None and args.max_jobs < 1:
+        from frozenbench.errors import InvalidValueError
+
+        raise InvalidValueError(f"--max-jobs {args.max_jobs}: must be at least 1")
+    res = run(spec, args.executor, out=args.out, max_jobs=args.max_jobs,
+              wait=not args.no_wait, progress=not args.quiet)
+    for err in res.job_errors:
+        print(f"warning: {err}", file=sys.stderr)
+    if args.no_wait:
+        ids = sorted({str(j.job_id).split("_")[0] for j in res.jobs})
+        print(f"submitted {res.submitted_cells} cells in {len(res.jobs)} jobs {ids}")
+        return 0
+    print(f"{spec.benchmark}: {format_counts(res.counts or {})} (shards in {res.out})")
+    return 0 if res.complete else 1
+
+
+def _status(spec: Any, args: argparse.Namespace) -> int:
+    from frozenbench.generation.launch import status
+
+    st = status(spec, args.out)
+    print(f"{st.benchmark} ({st.out}): {st.cells} cells: {format_counts(st.counts)}")
+    for f in st.failures[:SHOW_FAILED]:
+        print(f"  failed {f.cell} (attempts {f.attempts}): {f.error}")
+    if len(st.failures) > SHOW_FAILED:
+        print(f"  ... and {len(st.failures) - SHOW_FAILED} more failed cells in "
+              f"{st.out / 'failed'}")
+    return 0 if st.counts.get("failed", 0) == 0 else 1
+
+
+def _merge(spec: Any, args: argparse.Namespace) -> int:
+    from frozenbench.generation.merge import merge
+
+    manifest = merge(spec, dest=args.dest, out=args.out, allow_missing=args.allow_missing,
+                     allow_code_versions=args.allow_code_versions, progress=not args.quiet)
+    print(f"{manifest.benchmark}: {manifest.rows} rows, cells {dict(manifest.cells)} "
+          f"-> {args.dest}")
+    return 0
+
+
+def _compact(spec: Any, args: argparse.Namespace) -> int:
+    from frozenbench.generation.store import ShardStore
+
+    pack = ShardStore(spec.output_dir(args.out)).compact()
+    print(f"{spec.benchmark}: " + (f"compacted into {pack}" if pack else "no shard to compact"))
+    return 0

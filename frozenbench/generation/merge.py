@@ -19,13 +19,13 @@ from typing import Any
 
 import pandas as pd
 
+from frozenbench.cell import Cell
 from frozenbench.errors import SchemaError
+from frozenbench.generation.spec import GridSpec
+from frozenbench.generation.store import ShardStore
 from frozenbench.manifest import TABLE_NAME, Manifest, describe_files
-from frozenbench.provenance import is_clean
+from frozenbench.provenance import code_version, is_clean
 from frozenbench.schema import arrow_schema, validate
-from generation.launch import code_version, plan_cells
-from generation.spec import GridSpec
-from generation.store import Cell, ShardStore, cell_name
 
 SORT_COLUMNS = ["config_id", "z", "seed", "epoch"]
 
@@ -34,15 +34,8 @@ class MergeError(SchemaError):
     """Shards that do not make a complete, valid table; the message lists the cells."""
 
 
-def default_dest(benchmark: str) -> Path:
-    """Where shipped tables live: ``frozenbench/data/<benchmark>/``."""
-    from frozenbench.registry import DATA_DIR
-
-    return DATA_DIR / benchmark
-
-
 def _list(cells: list[Cell], limit: int = 20) -> str:
-    shown = ", ".join(cell_name(c) for c in cells[:limit])
+    shown = ", ".join(c.stem for c in cells[:limit])
     return shown + (f", ... ({len(cells)} in all)" if len(cells) > limit else "")
 
 
@@ -73,7 +66,7 @@ def check_code_versions(versions: set[str], *, allow_mixed: bool) -> None:
     >>> check_code_versions({"a1b2c3d-dirty"}, allow_mixed=False)
     Traceback (most recent call last):
     ...
-    generation.merge.MergeError: shards were made from uncommitted code (a1b2c3d-dirty); ...
+    frozenbench.generation.merge.MergeError: shards were made from uncommitted code ...
     """
     if allow_mixed:
         return
@@ -88,13 +81,15 @@ def check_code_versions(versions: set[str], *, allow_mixed: bool) -> None:
                          "with --allow-code-versions (recorded in the manifest)")
 
 
-def merge(spec: GridSpec, *, out: str | Path | None = None, dest: str | Path | None = None,
+def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
           allow_missing: bool = False, allow_code_versions: bool = False,
-          progress: bool = True) -> Manifest:
-    """Merge the shards and packs under ``out`` (default: the spec's output) into ``dest``.
+          progress: bool = False) -> Manifest:
+    """Merge the shards and packs under ``out`` (default: the spec's output) into the directory
+    ``dest`` (``table.parquet`` and ``manifest.json``; there is no default destination).
 
     Refuses shards made from uncommitted code or from several code versions unless
-    ``allow_code_versions``. Returns the manifest written next to the table.
+    ``allow_code_versions``. ``progress`` draws a bar on stderr. Returns the manifest written
+    next to the table.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -103,7 +98,7 @@ def merge(spec: GridSpec, *, out: str | Path | None = None, dest: str | Path | N
     plan = spec.plan()
     task = plan.task
     store = ShardStore(spec.output_dir(out))
-    cells = plan_cells(plan)
+    cells = plan.cells
     state = store.scan()
     missing = [c for c in cells if c not in state.done]
     failed = [c for c in missing if c in state.failed]
@@ -112,9 +107,9 @@ def merge(spec: GridSpec, *, out: str | Path | None = None, dest: str | Path | N
                  f"{store.shards} ({len(failed)} failed, {len(missing) - len(failed)} never ran)"]
         for c in failed[:10]:
             rec = store.failure(c) or {}
-            lines.append(f"  failed {cell_name(c)}: {rec.get('error', '?')}")
+            lines.append(f"  failed {c.stem}: {rec.get('error', '?')}")
         lines.append(f"  missing: {_list(missing)}")
-        lines.append("rerun `python -m generation run` to finish them, or merge with "
+        lines.append("rerun `frozenbench generate run` to finish them, or merge with "
                      "--allow-missing to record them in the manifest")
         raise MergeError("\n".join(lines))
 
@@ -131,18 +126,18 @@ def merge(spec: GridSpec, *, out: str | Path | None = None, dest: str | Path | N
     provenance: dict[str, Counter[str]] = {"cpu": Counter(), "versions": Counter()}
     for cell in tqdm(present, desc="merging shards", unit="cell", disable=not progress):
         if cell not in stored:  # removed since the scan
-            problems.append(f"{cell_name(cell)}: shard vanished during the merge")
+            problems.append(f"{cell.stem}: shard vanished during the merge")
             continue
         table, meta = stored[cell]
-        name = cell_name(cell)
+        name = cell.stem
         if table.schema.remove_metadata() != schema.remove_metadata():
             problems.append(f"{name}: columns/types differ from the table schema")
             continue
         cols = table.select(["config_id", "z", "seed", "epoch", "status", "hardware",
                              "versions"]).to_pydict()
-        keys = set(zip(cols["config_id"], cols["z"], cols["seed"]))
+        keys = {Cell(*k) for k in zip(cols["config_id"], cols["z"], cols["seed"])}
         if keys != {cell}:
-            problems.append(f"{name}: holds rows of cells {sorted(keys)}")
+            problems.append(f"{name}: holds rows of cells {sorted(k.stem for k in keys)}")
             continue
         status = state.done[cell]
         if set(cols["status"]) != {status}:
@@ -176,7 +171,7 @@ def merge(spec: GridSpec, *, out: str | Path | None = None, dest: str | Path | N
     validate(frame, grid)  # schema, statuses, z range, no duplicate (config, z, epoch, seed)
     final = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
 
-    dest_dir = Path(dest) if dest else default_dest(spec.benchmark)
+    dest_dir = Path(dest)
     dest_dir.mkdir(parents=True, exist_ok=True)
     tmp = dest_dir / f".{TABLE_NAME}.{os.getpid()}.tmp"
     pq.write_table(final, tmp, compression="zstd")
@@ -187,7 +182,7 @@ def merge(spec: GridSpec, *, out: str | Path | None = None, dest: str | Path | N
     failed_cells: list[Mapping[str, Any]] = []
     for c in missing:
         rec = store.failure(c) or {}
-        failed_cells.append({"config_id": c[0], "z": c[1], "seed": c[2],
+        failed_cells.append({"config_id": c.config_id, "z": c.z, "seed": c.seed,
                              "status": "failed" if c in state.failed else "missing",
                              "error": rec.get("error", "")})
     manifest = Manifest(

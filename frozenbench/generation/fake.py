@@ -2,7 +2,7 @@
 pipeline's bookkeeping (failures, divergence, packing) in milliseconds.
 
 It has the same API the pipeline uses (``get_task``, ``task_names``, ``run_cell``); a spec selects
-it with ``task_module = "generation.fake"``. The one task, ``fake``, has a ``mode``
+it with ``task_module = "frozenbench.generation.fake"``. The one task, ``fake``, has a ``mode``
 hyperparameter: ``"ok"`` trains normally, ``"diverge"`` stops after epoch 1 with a NaN loss, and
 ``"fail"`` raises while the environment variable ``FROZENBENCH_FAKE_FAIL`` is ``"1"`` (so a rerun
 without it retries and succeeds). ``FROZENBENCH_FAKE_SLEEP_S`` makes every cell take that long.

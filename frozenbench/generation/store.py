@@ -23,6 +23,8 @@ nothing is counted twice, even when two jobs raced on the same cell (the rename 
 >>> store = ShardStore(tempfile.mkdtemp())
 >>> store.scan().done
 {}
+>>> store.failure(Cell(0, 1, 0)) is None
+True
 """
 
 from __future__ import annotations
@@ -33,51 +35,26 @@ import re
 import socket
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from frozenbench.cell import CellKey, CellResult
+from frozenbench.cell import Cell, CellKey, CellResult
 from frozenbench.errors import InvalidValueError
 from frozenbench.provenance import cpu_model
 from frozenbench.schema import STATUSES, to_arrow
 
-_SHARD = re.compile(r"^c(\d+)-z(\d+)-s(\d+)\.(\w+)\.parquet$")
+_SHARD = re.compile(r"^(c\d+-z\d+-s\d+)\.(\w+)\.parquet$")
 _PACK = re.compile(r"^pack-(\d+)\.parquet$")
-_FAILED = re.compile(r"^c(\d+)-z(\d+)-s(\d+)\.json$")
+_FAILED = re.compile(r"^(c\d+-z\d+-s\d+)\.json$")
 
 #: Parquet metadata key of a shard's provenance (host, job, code version, timings).
 CELL_METADATA = b"frozenbench_cell"
 #: Parquet metadata key of a pack's index: {cell name: {"status": ..., "provenance": {...}}}.
 PACK_METADATA = b"frozenbench_pack"
 
-Cell = tuple[int, int, int]  # (config_id, z, seed)
-
-
-def cell_name(cell: Cell) -> str:
-    """File stem of a cell.
-
-    >>> cell_name((17, 3, 0))
-    'c00017-z03-s0'
-    """
-    c, z, s = cell
-    return f"c{c:05d}-z{z:02d}-s{s}"
-
-
-def parse_cell_name(name: str) -> Cell:
-    """The inverse of :func:`cell_name`.
-
-    >>> parse_cell_name("c00017-z03-s0")
-    (17, 3, 0)
-    """
-    m = re.match(r"^c(\d+)-z(\d+)-s(\d+)$", name)
-    if not m:
-        raise InvalidValueError(f"not a cell name: {name!r} (expected like 'c00017-z03-s0')")
-    return int(m[1]), int(m[2]), int(m[3])
-
-
-def _atomic_write(path: Path, write: Any) -> None:
+def _atomic_write(path: Path, write: Callable[[str], object]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
@@ -88,12 +65,12 @@ def _atomic_write(path: Path, write: Any) -> None:
         raise
 
 
-@dataclass
+@dataclass(frozen=True)
 class StoreState:
     """What is on disk: finished cells with their status, and cells whose last try failed."""
 
-    done: dict[Cell, str] = field(default_factory=dict)
-    failed: set[Cell] = field(default_factory=set)
+    done: Mapping[Cell, str] = field(default_factory=dict)
+    failed: frozenset[Cell] = frozenset()
 
     def counts(self, cells: Iterable[Cell]) -> dict[str, int]:
         """Counts of ok / diverged / failed / pending among ``cells``."""
@@ -141,28 +118,24 @@ class ShardStore:
     # ------------------------------------------------------------------ reading the state
     def scan(self) -> StoreState:
         """One directory listing each of shards/ and failed/ (cheap even for 10^4 cells)."""
-        state = StoreState()
+        done: dict[Cell, str] = {}
         for index in self.pack_indexes().values():
             for name, info in index.items():
-                state.done[parse_cell_name(name)] = str(info["status"])
-        if self.shards.is_dir():
-            for entry in os.scandir(self.shards):
-                m = _SHARD.match(entry.name)
-                if m:
-                    state.done[(int(m[1]), int(m[2]), int(m[3]))] = m[4]
+                done[Cell.from_stem(name)] = str(info["status"])
+        done.update(self.scan_shards())
+        failed = set()
         if self.failures.is_dir():
             for entry in os.scandir(self.failures):
                 m = _FAILED.match(entry.name)
                 if m:
-                    state.failed.add((int(m[1]), int(m[2]), int(m[3])))
-        return state
+                    failed.add(Cell.from_stem(m[1]))
+        return StoreState(done, frozenset(failed))
 
     def is_done(self, cell: Cell) -> bool:
         """Whether the cell has a shard or is in a pack (checked right before it is trained)."""
-        if any((self.shards / f"{cell_name(cell)}.{s}.parquet").exists() for s in STATUSES):
+        if self.shard_path(cell) is not None:
             return True
-        name = cell_name(cell)
-        return any(name in index for index in self.pack_indexes().values())
+        return any(cell.stem in index for index in self.pack_indexes().values())
 
     def pack_paths(self) -> list[Path]:
         """The pack files, in order."""
@@ -192,9 +165,9 @@ class ShardStore:
             keys = zip(table["config_id"].to_pylist(), table["z"].to_pylist(),
                        table["seed"].to_pylist())
             for i, key in enumerate(keys):
-                rows_of.setdefault(key, []).append(i)
+                rows_of.setdefault(Cell(*key), []).append(i)
             for name, entry in index.items():
-                cell = parse_cell_name(name)
+                cell = Cell.from_stem(name)
                 out[cell] = (table.take(rows_of.get(cell, [])), dict(entry.get("provenance", {})))
         for cell in self.scan_shards():
             shard = self.shard_path(cell)
@@ -212,7 +185,7 @@ class ShardStore:
             for entry in os.scandir(self.shards):
                 m = _SHARD.match(entry.name)
                 if m:
-                    done[(int(m[1]), int(m[2]), int(m[3]))] = m[4]
+                    done[Cell.from_stem(m[1])] = m[2]
         return done
 
     def compact(self) -> Path | None:
@@ -236,7 +209,7 @@ class ShardStore:
             table = pq.read_table(path)
             meta = json.loads((table.schema.metadata or {}).get(CELL_METADATA, b"{}"))
             tables.append(table.replace_schema_metadata(None))
-            index[cell_name(cell)] = {"status": status, "provenance": meta}
+            index[cell.stem] = {"status": status, "provenance": meta}
             paths.append(path)
         merged = pa.concat_tables(tables)
         merged = merged.replace_schema_metadata(
@@ -251,14 +224,16 @@ class ShardStore:
         return dest
 
     def shard_path(self, cell: Cell) -> Path | None:
+        """The cell's per-cell shard, whatever its status; None when it has none."""
         for s in STATUSES:
-            path = self.shards / f"{cell_name(cell)}.{s}.parquet"
+            path = self.shards / f"{cell.stem}.{s}.parquet"
             if path.exists():
                 return path
         return None
 
     def failure(self, cell: Cell) -> dict[str, Any] | None:
-        path = self.failures / f"{cell_name(cell)}.json"
+        """The cell's last failure record (error, traceback, attempts), if any."""
+        path = self.failures / f"{cell.stem}.json"
         try:
             return dict(json.loads(path.read_text()))
         except (OSError, ValueError):
@@ -270,22 +245,21 @@ class ShardStore:
         """Write a finished cell (ok or diverged) atomically and clear its failure record."""
         import pyarrow.parquet as pq
 
-        key = result.key
-        cell = (key.config_id, key.z, key.seed)
+        cell = result.key.cell
         table = to_arrow(result.to_frame(), grid, cell=True)
         meta = dict(table.schema.metadata or {})
         meta[CELL_METADATA] = json.dumps(dict(provenance), default=str).encode()
         table = table.replace_schema_metadata(meta)
-        path = self.shards / f"{cell_name(cell)}.{result.status}.parquet"
+        path = self.shards / f"{cell.stem}.{result.status}.parquet"
         _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
-        (self.failures / f"{cell_name(cell)}.json").unlink(missing_ok=True)
+        (self.failures / f"{cell.stem}.json").unlink(missing_ok=True)
         return path
 
     def write_failure(self, key: CellKey, error: BaseException, tb: str,
                       provenance: Mapping[str, Any]) -> Path:
         """Record a failed attempt (the cell stays pending; a rerun retries it)."""
-        cell = (key.config_id, key.z, key.seed)
-        path = self.failures / f"{cell_name(cell)}.json"
+        cell = key.cell
+        path = self.failures / f"{cell.stem}.json"
         previous = self.failure(cell) or {}
         record = {
             "cell": str(key),

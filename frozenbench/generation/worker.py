@@ -21,11 +21,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from multiprocessing import get_context
 from typing import Any
 
-import submitit
+import submitit  # the generation extra; launch.run checks for it with a clear error first
 
-from frozenbench.cell import CellKey
+from frozenbench.cell import Cell, CellKey
 from frozenbench.extras import require
-from generation.store import Cell, ShardStore, provenance
+from frozenbench.generation.store import ShardStore, provenance
 
 #: Outcomes of one cell in a worker.
 OUTCOMES = ("ok", "diverged", "failed", "skipped")
@@ -42,13 +42,12 @@ def run_one(out: str, task_module: str, task_name: str, grid: Mapping[str, Seque
     if store.is_done(cell):
         return "skipped"
     api = require(task_module)
-    config_id, z, seed = cell
-    key = CellKey(task_name, config_id, z, seed)
+    key = CellKey(task_name, cell.config_id, cell.z, cell.seed)
     started = time.time()
     try:
         task = api.get_task(task_name)
-        config = task.space.config(config_id)
-        result = api.run_cell(task, config, z, seed, device=device, threads=1)
+        config = task.space.config(cell.config_id)
+        result = api.run_cell(task, config, cell.z, cell.seed, device=device, threads=1)
         prov = provenance(code_version, result.device)
         prov["started"] = started
         prov["wall_s"] = time.time() - started
@@ -81,7 +80,7 @@ class CellChunk(submitit.helpers.Checkpointable):
         self.task_name = task_name
         self.task_module = task_module
         self.grid = {k: list(v) for k, v in grid.items()}
-        self.cells: list[Cell] = [(int(c[0]), int(c[1]), int(c[2])) for c in cells]
+        self.cells: list[Cell] = list(cells)
         self.device = device
         self.concurrent = concurrent
         self.code_version = code_version

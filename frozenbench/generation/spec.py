@@ -1,6 +1,6 @@
 """Grid specs: which cells of a task a table holds, and how the jobs that train them look.
 
-A spec is a TOML file, one per benchmark, in ``generation/grids/``::
+A spec is a TOML file, one per benchmark; those shipped are in ``frozenbench/generation/grids/``::
 
     benchmark = "mnist-resnet"          # table name (default: the task name)
     task = "mnist-resnet"               # a name from frozenbench.tasks.task_names()
@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from frozenbench.cell import CellKey
+from frozenbench.cell import Cell
 from frozenbench.errors import InvalidValueError, format_choices
 from frozenbench.extras import require
 
@@ -95,7 +95,7 @@ class SpecError(InvalidValueError):
 
 
 def available_specs() -> list[str]:
-    """Names of the specs shipped in ``generation/grids``.
+    """Names of the specs shipped in ``frozenbench/generation/grids``.
 
     >>> "debug-mnist" in available_specs()
     True
@@ -190,7 +190,7 @@ class Plan:
     task: Any  # frozenbench.tasks.Task (kept untyped so that this module stays torch-free)
     config_ids: list[int]
     z: list[int]
-    cells: list[CellKey]
+    cells: list[Cell]
     repeat_config_ids: list[int]
 
     @property
@@ -339,19 +339,18 @@ class GridSpec:
             rng = np.random.default_rng(self.repeat.seed)
             picks = rng.choice(len(config_ids), size=min(k, len(config_ids)), replace=False)
             repeat_ids = sorted(config_ids[int(i)] for i in picks)
-        cells: set[tuple[int, int, int]] = set()
+        cells: set[Cell] = set()
         for c in config_ids:
-            cells.update((c, zz, s) for zz in z for s in self.base_seeds)
+            cells.update(Cell(c, zz, s) for zz in z for s in self.base_seeds)
             if full in z:
-                cells.update((c, full, s) for s in self.full_z_seeds)
+                cells.update(Cell(c, full, s) for s in self.full_z_seeds)
         for c in repeat_ids:
-            cells.update((c, zz, s) for zz in z for s in self.repeat.seeds)
-        keys = [CellKey(task.name, c, zz, s) for c, zz, s in sorted(cells)]
-        return Plan(task, config_ids, z, keys, repeat_ids)
+            cells.update(Cell(c, zz, s) for zz in z for s in self.repeat.seeds)
+        return Plan(task, config_ids, z, sorted(cells), repeat_ids)
 
 
 def spec_path(name_or_path: str | Path) -> Path:
-    """A spec file: an existing path, or the name of a spec shipped in generation/grids."""
+    """A spec file: an existing path, or the name of a shipped spec (in :data:`GRIDS_DIR`)."""
     path = Path(name_or_path)
     if path.is_file():
         return path

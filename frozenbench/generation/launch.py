@@ -1,0 +1,244 @@
+"""Launch the cells of a spec as submitit jobs, and report progress.
+
+``run`` is idempotent: it scans the shards first and submits only the cells without one (failed
+cells included, so a rerun retries them). Cells are grouped into chunks of
+``packing.cells_per_job``, one chunk per job. Every executor goes through one submission path,
+``Executor.submit_array``: on SLURM the chunks go out as one job array (its parallelism is
+``max_jobs``); locally at most ``max_jobs`` jobs run at once and the rest are submitted as
+they free up.
+
+:func:`run` and :func:`status` return values (:class:`RunResult`, :class:`GridStatus`); the
+command line (``frozenbench generate``) prints them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from frozenbench.cell import Cell
+from frozenbench.errors import unknown_name
+from frozenbench.extras import require
+from frozenbench.generation.spec import GridSpec, Plan
+from frozenbench.generation.store import ShardStore
+from frozenbench.provenance import code_version
+
+EXECUTORS = ("slurm", "local", "debug")
+#: SLURM states of a job that ended without a result (submitit would wait 15 s for one).
+ENDED_WITHOUT_RESULT = ("FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL",
+                        "PREEMPTED", "BOOT_FAIL", "DEADLINE")
+
+
+def chunk_cells(cells: Sequence[Cell], size: int) -> list[list[Cell]]:
+    """Chunks of at most ``size`` cells; the costliest (highest z) cells go out first.
+
+    >>> chunk_cells([Cell(0, 1, 0), Cell(0, 6, 0), Cell(1, 6, 0)], 2)
+    [[Cell(config_id=0, z=6, seed=0), Cell(config_id=1, z=6, seed=0)], \
+[Cell(config_id=0, z=1, seed=0)]]
+    """
+    ordered = sorted(cells, key=lambda c: (-c.z, c.config_id, c.seed))
+    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+
+
+def make_executor(kind: str, spec: GridSpec, folder: Path, *, max_jobs: int | None = None,
+                  params: Mapping[str, Any] | None = None) -> Any:
+    """A submitit executor for ``kind`` with the spec's resources.
+
+    ``params`` are passed to ``update_parameters`` last (e.g. ``slurm_signal_delay_s``).
+    """
+    submitit = require("submitit")
+    res = spec.resources
+    if kind == "slurm":
+        ex = submitit.AutoExecutor(folder=folder, cluster="slurm",
+                                   slurm_max_num_timeout=res.max_requeues)
+        kw: dict[str, Any] = {
+            "name": f"fb-{spec.benchmark}",
+            "timeout_min": res.time_min,
+            "nodes": 1,
+            "tasks_per_node": 1,
+            "cpus_per_task": max(res.cpus, spec.packing.concurrent if res.gpus == 0 else 1),
+            "mem_gb": res.mem_gb,
+            # Signal before the time limit so the checkpoint can requeue the rest.
+            "slurm_signal_delay_s": min(90, max(10, res.time_min * 60 // 5)),
+        }
+        if res.gpus:
+            kw["gpus_per_node"] = res.gpus
+        if res.partition:
+            kw["slurm_partition"] = res.partition
+        if res.account:
+            kw["slurm_account"] = res.account
+        if max_jobs:
+            kw["slurm_array_parallelism"] = max_jobs
+    elif kind == "local":
+        ex = submitit.LocalExecutor(folder=folder, max_num_timeout=res.max_requeues)
+        kw = {"timeout_min": res.time_min}
+        if res.gpus:
+            kw["gpus_per_node"] = res.gpus
+    elif kind == "debug":
+        ex = submitit.DebugExecutor(folder=folder)
+        kw = {}
+    else:
+        raise unknown_name("executor", kind, EXECUTORS)
+    kw.update(params or {})
+    ex.update_parameters(**kw)
+    return ex
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What :func:`run` did: the jobs it submitted, job-level errors, and the final counts
+    (ok / diverged / failed / pending among the spec's cells)."""
+
+    out: Path
+    submitted_cells: int
+    jobs: tuple[Any, ...] = ()
+    job_errors: tuple[str, ...] = ()
+    counts: Mapping[str, int] | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Every cell of the spec has a shard (ok or diverged)."""
+        counts = self.counts or {}
+        return counts.get("pending", 0) == 0 and counts.get("failed", 0) == 0
+
+
+def prepare(spec: GridSpec, out: str | Path | None = None) -> tuple[Plan, ShardStore]:
+    """Resolve the spec and create (or check) its output directory."""
+    plan = spec.plan()
+    store = ShardStore(spec.output_dir(out))
+    store.init({"task": spec.task, "benchmark": spec.benchmark, "source": spec.source,
+                "spec": dict(spec.raw), "cells": len(plan.cells)})
+    return plan, store
+
+
+def run(spec: GridSpec, executor: str = "local", *, out: str | Path | None = None,
+        max_jobs: int | None = None, wait: bool = True, params: Mapping[str, Any] | None = None,
+        progress: bool = True, poll_s: float = 1.0) -> RunResult:
+    """Train every cell of ``spec`` that has no shard yet; wait and report unless ``wait=False``.
+
+    ``max_jobs`` caps the jobs running at once (SLURM array parallelism; local: processes,
+    by default one per CPU core divided by ``packing.concurrent``). ``progress`` draws a bar of
+    cells done on stderr while waiting. Job-level failures (a killed or cancelled job) are
+    collected in ``job_errors``; rerunning the same call resumes where the grid stopped.
+    """
+    if executor not in EXECUTORS:
+        raise unknown_name("executor", executor, EXECUTORS)
+    require("submitit")  # MissingExtraError naming the pip command, before anything is done
+    from frozenbench.generation.worker import CellChunk
+
+    plan, store = prepare(spec, out)
+    version = code_version()  # once per run: every job of the run records the same version
+    state = store.scan()
+    pending = [c for c in plan.cells if c not in state.done]
+    chunks = chunk_cells(pending, spec.packing.cells_per_job)
+    jobs: list[Any] = []
+    errors: list[str] = []
+    if chunks:
+        ex = make_executor(executor, spec, store.logs, max_jobs=max_jobs, params=params)
+        fns = [CellChunk(out=str(store.root), task_name=plan.task.name,
+                         task_module=spec.task_module, grid=plan.task.space.to_dict(),
+                         cells=chunk, device="cuda" if spec.resources.gpus else "cpu",
+                         concurrent=spec.packing.concurrent, code_version=version,
+                         progress=progress)
+               for chunk in chunks]
+        limit = len(fns)  # SLURM: one array (the scheduler applies max_jobs); debug: inline
+        if executor == "local":
+            limit = max_jobs or max(1, (os.cpu_count() or 1) // spec.packing.concurrent)
+        if wait:
+            _submit_and_wait(ex, fns, limit, store, plan.cells, jobs, errors,
+                             progress=progress, poll_s=poll_s)
+        else:
+            jobs = list(ex.submit_array(fns))
+    return RunResult(out=store.root, submitted_cells=len(pending), jobs=tuple(jobs),
+                     job_errors=tuple(errors), counts=store.scan().counts(plan.cells))
+
+
+def _job_error(job: Any) -> str | None:
+    """Why a finished job has no result (None when it has one)."""
+    state = str(getattr(job, "state", "")).split(" ")[0]
+    if state in ENDED_WITHOUT_RESULT and not job.paths.result_pickle.exists():
+        return f"job {job.job_id}: ended {state} (see {job.paths.stderr})"
+    try:
+        job.result()
+    except Exception as exc:  # a killed, cancelled or crashed job: the rerun resumes it
+        first = str(exc).strip().splitlines()[:3]
+        return f"job {job.job_id}: {type(exc).__name__}: {' '.join(first)}"
+    return None
+
+
+def _submit_and_wait(ex: Any, fns: Sequence[Any], limit: int, store: ShardStore,
+                     cells: Sequence[Cell], jobs: list[Any], errors: list[str], *,
+                     progress: bool, poll_s: float) -> None:
+    """Submit ``fns`` with at most ``limit`` jobs running at once and poll until every job has
+    ended, with a bar of cells done; appends to ``jobs`` and ``errors``."""
+    from tqdm import tqdm
+
+    wanted = set(cells)
+
+    def done() -> int:
+        return sum(1 for c in store.scan().done if c in wanted)
+
+    bar = tqdm(total=len(wanted), initial=done(), desc="cells done", unit="cell",
+               disable=not progress, file=sys.stderr)
+    waiting, running = list(fns), list[Any]()
+    while waiting or running:
+        if waiting and len(running) < limit:
+            batch = waiting[:limit - len(running)]
+            del waiting[:len(batch)]
+            new = list(ex.submit_array(batch))
+            jobs.extend(new)
+            running.extend(new)
+        for job in [j for j in running if j.done()]:
+            running.remove(job)
+            error = _job_error(job)
+            if error:
+                errors.append(error)
+        bar.update(done() - bar.n)
+        if running:
+            time.sleep(poll_s)
+    bar.close()
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A cell whose last attempt failed (it has no shard; a rerun retries it)."""
+
+    cell: Cell
+    attempts: int
+    error: str
+
+
+@dataclass(frozen=True)
+class GridStatus:
+    """Where a grid stands: counts of ok / diverged / failed / pending cells and the failures
+    (in cell order)."""
+
+    benchmark: str
+    out: Path
+    cells: int
+    counts: Mapping[str, int]
+    failures: tuple[Failure, ...] = ()
+
+    @property
+    def done(self) -> int:
+        """Cells with a shard (ok or diverged)."""
+        return self.counts.get("ok", 0) + self.counts.get("diverged", 0)
+
+
+def status(spec: GridSpec, out: str | Path | None = None) -> GridStatus:
+    """Counts of ok / diverged / failed / pending cells of ``spec`` and its failed cells."""
+    plan = spec.plan()
+    store = ShardStore(spec.output_dir(out))
+    state = store.scan()
+    failures = []
+    for cell in plan.cells:
+        if cell in state.failed and cell not in state.done:
+            rec = store.failure(cell) or {}
+            failures.append(Failure(cell, int(rec.get("attempts", 0)), str(rec.get("error", "?"))))
+    return GridStatus(benchmark=spec.benchmark, out=store.root, cells=len(plan.cells),
+                      counts=state.counts(plan.cells), failures=tuple(failures))

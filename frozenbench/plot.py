@@ -6,13 +6,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from frozenbench.analysis import aggregate
 from frozenbench.extras import require
+
+if TYPE_CHECKING:
+    from frozenbench.analysis import CorrelationGrid
 
 
 def _pyplot() -> Any:
@@ -62,20 +65,203 @@ def plot_incumbents(
     return _save(plt, fig, path)
 
 
-def plot_correlations(corr: pd.DataFrame, ceiling: float, path: str | os.PathLike[str], *,
-                      title: str = "") -> Path:
-    """Spearman with full fidelity per z (one line per epoch shown) and the seed ceiling."""
+def _one_minus_axis(ax: Any, values: np.ndarray) -> None:
+    """A log axis of ``1 - rho``, inverted and labelled in rho, so that differences near 1
+    (0.98 against 0.995) stay visible."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    ok = values[np.isfinite(values) & (values < 1)]
+    lo = max(float(ok.min()) if ok.size else 1e-3, 1e-4)
+    hi = min(float(ok.max()) if ok.size else 1.0, 2.0)
+    ax.set_yscale("log")
+    ax.set_ylim(hi * 1.3, lo / 1.5)
+    ticks = [t for t in (1.5, 1.0, 0.5, 0.3, 0.2, 0.1, 0.05, 0.03, 0.02, 0.01, 0.005, 0.002,
+                         0.001, 0.0005, 0.0002, 0.0001) if lo / 1.5 <= t <= hi * 1.3]
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{1 - y:g}"))
+
+
+def plot_correlations(grid: CorrelationGrid, path: str | os.PathLike[str], *,
+                      epochs: Sequence[int] | None = None, title: str = "") -> Path:
+    """Spearman with full fidelity per z (95% intervals), shared-seed (solid) and cross-seed
+    (dashed), one colour per epoch (default: first, middle, last), and the seed-noise ceiling
+    with its interval; on a log axis of 1 - Spearman, labelled in Spearman."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    epochs = sorted(corr["epoch"].unique())
-    shown = sorted({epochs[0], epochs[len(epochs) // 2], epochs[-1]})
-    for e in shown:
-        sub = corr[corr["epoch"] == e]
-        ax.plot(sub["z"], sub["spearman"], marker="o", label=f"epoch {e}")
-    if np.isfinite(ceiling):
-        ax.axhline(ceiling, color="black", ls="--", lw=0.8, label="seed-noise ceiling")
+    f = grid.frame
+    all_epochs = sorted(f["epoch"].unique())
+    shown = sorted(set(epochs or {all_epochs[0], all_epochs[len(all_epochs) // 2],
+                                  all_epochs[-1]}))
+    fig, ax = plt.subplots(figsize=(9.5, 4.8))
+    spread = 0.06 * (len(shown) - 1)
+    plotted = []
+    for i, e in enumerate(shown):
+        color = f"C{i}"
+        for variant, ls, dz in (("shared", "-", -0.03), ("cross", "--", 0.03)):
+            sub = f[(f["epoch"] == e) & (f["variant"] == variant) & (f["n_seed_pairs"] > 0)]
+            if variant == "shared":
+                sub = sub[sub["z"] < f["z"].max()]  # 1 by construction at full fidelity
+            if sub.empty:
+                continue
+            x = sub["z"].to_numpy() + dz + (i * 0.06 - spread / 2)
+            y = 1 - sub["spearman"].to_numpy()
+            err = np.vstack([sub["spearman_high"] - sub["spearman"],
+                             sub["spearman"] - sub["spearman_low"]])
+            ax.errorbar(x, y, yerr=np.clip(err, 0, None), color=color, ls=ls, marker="o",
+                        ms=3.5, capsize=2, lw=1.2,
+                        label=f"epoch {e}, {variant} seed")
+            plotted.extend([*y, *(1 - sub["spearman_high"]), *(1 - sub["spearman_low"])])
+    c = grid.ceiling.spearman
+    if np.isfinite(c.value):
+        ax.axhline(1 - c.value, color="black", lw=1, ls=":",
+                   label=f"seed-noise ceiling {c.value:.3f}")
+        ax.axhspan(1 - c.high, 1 - c.low, color="black", alpha=0.08)
+        plotted.extend([1 - c.high, 1 - c.low])
+    _one_minus_axis(ax, np.asarray(plotted, dtype=float))
+    ax.set_xticks(sorted(f["z"].unique()))
     ax.set_xlabel("z (trailing layers trained)")
-    ax.set_ylabel("Spearman with full fidelity")
+    ax.set_ylabel("Spearman with full fidelity (log scale of 1 - rho)")
+    ax.set_title(title or f"{grid.benchmark}: rank correlation with full fidelity, 95% CI")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return _save(plt, fig, path)
+
+
+def plot_heatmap(grid: CorrelationGrid, path: str | os.PathLike[str], *,
+                 value: str = "spearman", title: str = "") -> Path:
+    """The paper's heatmap: ``value`` for every (z, epoch), shared-seed and cross-seed side by
+    side, each cell annotated."""
+    plt = _pyplot()
+    tables = {v: grid.pivot(value, v) for v in ("shared", "cross")}
+    finite = np.concatenate([t.to_numpy().ravel() for t in tables.values()])
+    finite = finite[np.isfinite(finite)]
+    vmin = float(finite.min()) if finite.size else 0.0
+    n_z, n_e = tables["shared"].shape
+    fig, axes = plt.subplots(1, 2, figsize=(4.2 + 1.3 * n_e, 1.2 + 0.42 * n_z + 1.2),
+                             sharey=True)
+    image = None
+    for ax, (variant, t) in zip(axes, tables.items()):
+        data = t.to_numpy(dtype=float)
+        image = ax.imshow(data, cmap="viridis", vmin=vmin, vmax=1.0, origin="lower",
+                          aspect="auto")
+        for i in range(n_z):
+            for j in range(n_e):
+                if np.isfinite(data[i, j]):
+                    dark = data[i, j] < vmin + 0.6 * (1 - vmin)
+                    ax.text(j, i, f"{data[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                            color="white" if dark else "black")
+        ax.set_xticks(range(n_e), [str(e) for e in t.columns])
+        ax.set_yticks(range(n_z), [str(z) for z in t.index])
+        ax.set_xlabel("epoch")
+        ax.set_title(f"{variant} seed", fontsize=10)
+    axes[0].set_ylabel("z (trailing layers trained)")
+    fig.colorbar(image, ax=list(axes), shrink=0.9, label=value)
+    c = grid.ceiling.spearman
+    fig.suptitle(title or f"{grid.benchmark}: {value} with full fidelity (seed ceiling {c})",
+                 fontsize=10)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return out
+
+
+def plot_costs(profile: pd.DataFrame, path: str | os.PathLike[str], *, title: str = "") -> Path:
+    """Cost of each z relative to full fidelity per cost column (log axis), from
+    :func:`frozenbench.analysis.cost_profile`."""
+    from frozenbench.analysis.formalism import COST_COLUMNS
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.3))
+    for column, label in COST_COLUMNS.items():
+        if column in profile:
+            ax.plot(profile["z"], profile[column], marker="o", label=label)
+    ax.set_yscale("log")
+    ax.axhline(1.0, color="black", lw=0.8)
+    ax.set_xticks(profile["z"])
+    ax.set_xlabel("z (trailing layers trained)")
+    ax.set_ylabel("cost / cost at full z (median over configs, log)")
     ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
+    return _save(plt, fig, path)
+
+
+def plot_diagonal(diag: pd.DataFrame, path: str | os.PathLike[str], *, cost_label: str = "cost",
+                  title: str = "") -> Path:
+    """The paper's diagonal analysis: Spearman per rung (95% intervals) of the linear diagonal
+    and of all layers at the same epochs, and the cost of each rung (log axis)."""
+    plt = _pyplot()
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.2))
+    x = diag["epoch_fraction"].to_numpy() * 100
+    for name, label, dx in (("diagonal", "diagonal: z = k at k/n of epochs", -0.6),
+                            ("all_layers", "all layers, same epochs", 0.6)):
+        v = diag[f"spearman_{name}"].to_numpy()
+        err = np.vstack([v - diag[f"spearman_{name}_low"], diag[f"spearman_{name}_high"] - v])
+        ax.errorbar(x + dx, v, yerr=np.clip(err, 0, None), marker="o", capsize=3, label=label)
+        bx.plot(x, diag[f"cost_{name}"], marker="o", label=label)
+    ax.set_xlabel("share of epochs (%)")
+    ax.set_ylabel("Spearman with full fidelity")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    bx.set_yscale("log")
+    bx.set_xlabel("share of epochs (%)")
+    bx.set_ylabel(f"{cost_label} of evaluating every config (log)")
+    bx.grid(alpha=0.3, which="both")
+    bx.legend(fontsize=8)
+    fig.suptitle(title)
+    return _save(plt, fig, path)
+
+
+def plot_regret(anytime: pd.DataFrame, path: str | os.PathLike[str], *, floor: float | None = None,
+                title: str = "") -> Path:
+    """Mean regret over replay seeds (95% interval band) against the budget in median
+    full-fidelity costs, both axes log. Regret 0 (the best config found) is drawn at ``floor``
+    (default: a tenth of the smallest positive value shown)."""
+    plt = _pyplot()
+    pos = anytime[["mean", "low", "high"]].to_numpy().ravel()
+    pos = pos[np.isfinite(pos) & (pos > 0)]
+    floor = floor if floor is not None else (float(pos.min()) / 10 if pos.size else 1e-6)
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    for label, g in anytime.groupby("label", sort=False):
+        ok = g["started"] >= 0.5
+        (line,) = ax.plot(g.loc[ok, "budget"], np.maximum(g.loc[ok, "mean"], floor),
+                          label=str(label))
+        ax.fill_between(g.loc[ok, "budget"], np.maximum(g.loc[ok, "low"], floor),
+                        np.maximum(g.loc[ok, "high"], floor), alpha=0.15,
+                        color=line.get_color())
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.axhline(floor, color="grey", lw=0.6, ls=":")
+    ax.set_xlabel("budget (units of the median full-fidelity cost)")
+    ax.set_ylabel(f"regret (mean, 95% CI over seeds; 0 drawn at {floor:.1g})")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return _save(plt, fig, path)
+
+
+def plot_ranks(ranks: pd.DataFrame, path: str | os.PathLike[str], *, title: str = "") -> Path:
+    """Critical-difference-style plot: average rank per method with its 95% bootstrap interval
+    and the Nemenyi critical difference as a bar; from
+    :func:`frozenbench.analysis.average_ranks`."""
+    plt = _pyplot()
+    r = ranks.sort_values("average_rank", ascending=False, ignore_index=True)
+    fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.45 * len(r)))
+    y = np.arange(len(r))
+    ax.errorbar(r["average_rank"], y, xerr=np.vstack([r["average_rank"] - r["low"],
+                                                      r["high"] - r["average_rank"]]),
+                fmt="o", capsize=3, color="C0")
+    ax.set_yticks(y, r["label"])
+    cd = float(r["critical_difference"].iloc[0])
+    best = float(r["average_rank"].min())
+    if np.isfinite(cd):
+        ax.plot([best, best + cd], [len(r) - 0.4] * 2, color="C3", lw=3)
+        ax.text(best + cd / 2, len(r) - 0.3, f"CD = {cd:.2f} (Nemenyi, 0.05)", ha="center",
+                fontsize=8, color="C3")
+    ax.set_ylim(-0.6, len(r) + 0.1)
+    ax.set_xlabel(f"average rank of final regret (1 = best; {int(r['problems'].iloc[0])} "
+                  f"problems)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, axis="x")
     return _save(plt, fig, path)

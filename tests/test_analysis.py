@@ -40,9 +40,14 @@ def test_rank_correlations_against_long_table(bench):
     corr = rank_correlations(bench).set_index(["z", "epoch"])
     assert corr.loc[(5, 6), "spearman"] == pytest.approx(1.0)
     ids = bench.config_ids
-    low = np.array([bench.query(int(c), 2, 3).val_error for c in ids])
-    full = np.array([bench.query(int(c), 5, 6).val_error for c in ids])
+    # One seed design: seed 0 is the only seed every config has at z=2; at full fidelity seeds 0
+    # and 1 are; the third seed, on a few configs only, never enters a ranking.
+    low = np.array([bench.query(int(c), 2, 3, seed=0).val_error for c in ids])
+    full = np.array([np.mean([bench.query(int(c), 5, 6, seed=s).val_error for s in (0, 1)])
+                     for c in ids])
     assert corr.loc[(2, 3), "spearman"] == pytest.approx(spearmanr(low, full).statistic)
+    varying = np.array([bench.query(int(c), 5, 6).val_error for c in ids])
+    assert not np.allclose(varying, full)  # the mean over each config's own seeds differs
     # the synthetic table is built so that correlation rises with z at the last epoch
     last = corr.xs(6, level="epoch")["spearman"]
     assert last.iloc[-2] > last.iloc[0]

@@ -1,45 +1,139 @@
-"""``frozenbench correlate BENCHMARK``: Spearman of every z (and epoch) with full fidelity, next
-to the seed-noise ceiling; writes ``correlations.csv`` and ``correlations.png`` into ``--out``."""
+"""``frozenbench correlate BENCHMARK``: how well each fidelity ranks configs.
+
+Prints Spearman of every (z, epoch) with full fidelity, shared-seed and cross-seed (see
+:mod:`frozenbench.analysis.correlation`), then at the last epoch Spearman and Kendall with 95%
+bootstrap intervals over configs, top-k overlap and the regret of the top k (k = 1, 5, 10),
+the seed-noise ceiling with its interval, the fidelity formalism as verdicts and the paper's
+diagonal analysis. With ``--out``: ``correlations.csv`` (every (z, epoch, variant)),
+``heatmap.png`` (the paper's heatmap), ``correlations.png``, ``formalism.csv``,
+``diagonal.csv`` and ``diagonal.png``.
+"""
 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from frozenbench.cli.args import add_benchmark
+from frozenbench.cli.args import add_benchmark, raise_problems
+from frozenbench.errors import FrozenbenchError
+
+if TYPE_CHECKING:
+    from frozenbench.analysis import CorrelationGrid
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_benchmark(parser)
     parser.add_argument("--metric", default=None, help="default: the benchmark's metric")
-    parser.add_argument("--out", default=None, help="directory for the csv and the plot")
+    parser.add_argument("--cost", default=None,
+                        help="cost column for the diagonal's cost per rung (default: the "
+                             "table's default cost)")
+    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                        help="bootstrap resamples over configs for the intervals (>= 10)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    parser.add_argument("--out", default=None, help="directory for the CSVs and plots")
+
+
+def _last_epoch_table(grid: CorrelationGrid, e_last: int) -> str:
+    import pandas as pd
+
+    f = grid.frame[grid.frame["epoch"] == e_last]
+
+    def ci(r: pd.Series, name: str) -> str:
+        if r["n_seed_pairs"] == 0:
+            return "n/a"
+        return f"{r[name]:.3f} [{r[name + '_low']:.3f}, {r[name + '_high']:.3f}]"
+
+    rows = []
+    for z, g in f.groupby("z"):
+        sh = g[g["variant"] == "shared"].iloc[0]
+        cr = g[g["variant"] == "cross"].iloc[0]
+        rows.append({"z": z, "Spearman shared": ci(sh, "spearman"),
+                     "Spearman cross": ci(cr, "spearman"),
+                     "Kendall cross": ci(cr, "kendall"),
+                     "top-1/5/10 overlap": "/".join(f"{sh[f'top_k_overlap_at_{k}']:.2f}"
+                                                    for k in (1, 5, 10)),
+                     "regret@1/5/10": "/".join(f"{sh[f'regret_at_{k}']:.4f}"
+                                               for k in (1, 5, 10))})
+    return pd.DataFrame(rows).to_string(index=False)
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from frozenbench.analysis import rank_correlations, seed_ceiling
+    from frozenbench.analysis import (
+        correlation_grid,
+        diagonal_analysis,
+        verdicts,
+    )
+    from frozenbench.analysis.seeds import common_seeds
     from frozenbench.registry import load
+    from frozenbench.table import cost_column
 
+    problems = []
+    if args.bootstrap < 10:
+        problems.append(f"--bootstrap {args.bootstrap} must be >= 10")
     bench = load(args.benchmark)
+    for check in (lambda: bench.metric_name(args.metric),
+                  lambda: cost_column(args.cost or bench.default_cost)):
+        try:
+            check()
+        except FrozenbenchError as exc:  # collected, raised together below
+            problems.append(str(exc))
+    raise_problems(problems)
+
     metric = bench.metric_name(args.metric)
-    corr = rank_correlations(bench, metric)
-    ceiling, n_pairs = seed_ceiling(bench, metric)
+    grid = correlation_grid(bench, metric, n_boot=args.bootstrap, seed=args.seed)
     z_max, e_max = bench.fidelities["z"][-1], bench.fidelities["epoch"][-1]
-    print(f"{bench.name}: Spearman of {metric} with full fidelity (z={z_max}, epoch={e_max}) "
-          f"over {len(bench)} configs (seed means; diverged = worst)")
-    print(f"seed-noise ceiling (seed vs seed at full fidelity, {n_pairs} configs): "
-          f"{ceiling:.3f}")
-    table = corr.pivot(index="z", columns="epoch", values="spearman")
-    epochs = list(table.columns)
-    shown = sorted({epochs[0], epochs[len(epochs) // 2], epochs[-1]})
-    print(table[shown].round(3).rename(columns=lambda e: f"epoch {e}").to_string())
+    print(f"{bench.name}: rank correlation of {metric} with full fidelity (z={z_max}, "
+          f"epoch={e_max}) over {len(bench)} configs; 95% bootstrap intervals over configs "
+          f"({args.bootstrap} resamples)")
+    print(f"seeds: full fidelity ranks on the seeds every config has there "
+          f"{list(common_seeds(bench, metric=metric))}; a low fidelity on those it has for "
+          f"every config (z=1, last epoch: {list(common_seeds(bench, 1, e_max, metric))})")
+    for variant, what in (("shared", "shared seed (low and full fidelity share a seed)"),
+                          ("cross", "cross seed (low fidelity from one seed, full from "
+                                    "another)")):
+        print(f"\nSpearman, {what}:")
+        print(grid.pivot("spearman", variant).round(3)
+              .rename(columns=lambda e: f"epoch {e}").to_string())
+    print(f"\nlast epoch ({e_max}): intervals; top-k and regret (shared seed; regret in "
+          f"{metric} of the best of the top k at full fidelity)")
+    print(_last_epoch_table(grid, e_max))
+    c = grid.ceiling
+    print(f"\nseed-noise ceiling (seeds {list(c.seeds)} at full fidelity, {c.n_configs} "
+          f"configs): Spearman {c.spearman}, Kendall {c.kendall}")
+    formalism = verdicts(bench, grid)
+    print("\nfidelity formalism:")
+    print(formalism.to_string(index=False))
+    diag = diagonal_analysis(bench, metric, args.cost, n_boot=args.bootstrap, seed=args.seed)
+    cost_name = cost_column(args.cost or bench.default_cost)
+    print(f"\nsuccessive halving along the linear diagonal (z = k at k/n of the epochs) vs "
+          f"all layers at the same epochs (shared seed; cost = {cost_name} summed over "
+          f"configs):")
+    show = diag.assign(**{
+        "Spearman diagonal": [f"{r.spearman_diagonal:.3f} [{r.spearman_diagonal_low:.2f}, "
+                              f"{r.spearman_diagonal_high:.2f}]" for r in diag.itertuples()],
+        "Spearman all layers": [f"{r.spearman_all_layers:.3f} [{r.spearman_all_layers_low:.2f}"
+                                f", {r.spearman_all_layers_high:.2f}]"
+                                for r in diag.itertuples()],
+        "epochs": [f"{f:.0%}" for f in diag["epoch_fraction"]],
+    })
+    print(show[["z", "epoch", "epochs", "Spearman diagonal", "Spearman all layers",
+                "cost_diagonal", "cost_all_layers"]].round(1).to_string(index=False))
     if args.out:
+        from frozenbench.plot import plot_correlations, plot_diagonal, plot_heatmap
+
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        corr.assign(seed_ceiling=ceiling).to_csv(out / "correlations.csv", index=False)
-        from frozenbench.plot import plot_correlations
-
-        png = plot_correlations(corr, ceiling, out / "correlations.png",
-                                title=f"{bench.name}: rank correlation with full fidelity")
-        print(f"wrote {out / 'correlations.csv'}, {png}")
+        grid.frame.assign(seed_ceiling=c.spearman.value, seed_ceiling_low=c.spearman.low,
+                          seed_ceiling_high=c.spearman.high).to_csv(
+            out / "correlations.csv", index=False)
+        formalism.to_csv(out / "formalism.csv", index=False)
+        diag.to_csv(out / "diagonal.csv", index=False)
+        pngs = [plot_heatmap(grid, out / "heatmap.png"),
+                plot_correlations(grid, out / "correlations.png"),
+                plot_diagonal(diag, out / "diagonal.png", cost_label=cost_name,
+                              title=f"{bench.name}: the linear diagonal vs all layers")]
+        print(f"\nwrote {out / 'correlations.csv'}, {out / 'formalism.csv'}, "
+              f"{out / 'diagonal.csv'}, " + ", ".join(str(p) for p in pngs))
     return 0

@@ -1,14 +1,8 @@
-"""Analysis of tables and replays: rank correlations per fidelity, incumbent curves, summaries.
+"""Replays summarised: incumbent curves, their quantiles over runs, time to a target.
 
-Everything returns plain pandas objects; plotting lives in :mod:`frozenbench.plot`.
-
->>> from frozenbench.synthetic import make_benchmark
->>> bench = make_benchmark(n_configs=40, n_z=4, n_epochs=5)
->>> corr = rank_correlations(bench)
->>> list(corr.columns)
-['z', 'epoch', 'spearman', 'n_configs']
->>> bool(corr.set_index(["z", "epoch"]).loc[(4, 5), "spearman"] == 1.0)
-True
+>>> t = pd.DataFrame({"time": [1.0, 3.0], "incumbent_full": [0.5, 0.2]})
+>>> incumbent_curve(t, np.array([0.0, 2.0])).tolist()
+[nan, 0.5]
 """
 
 from __future__ import annotations
@@ -21,62 +15,6 @@ import numpy as np
 import pandas as pd
 
 from frozenbench.errors import InvalidValueError
-from frozenbench.table import Benchmark
-
-
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman rank correlation over the entries finite in both (NaN if fewer than 3).
-
-    >>> round(spearman(np.array([1.0, 2, 3, 4]), np.array([10.0, 20, 30, 5])), 6)
-    -0.2
-    """
-    from scipy.stats import rankdata
-
-    ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 3:
-        return math.nan
-    ra, rb = rankdata(a[ok]), rankdata(b[ok])
-    if ra.std() == 0 or rb.std() == 0:
-        return math.nan
-    return float(np.corrcoef(ra, rb)[0, 1])
-
-
-def rank_correlations(bench: Benchmark, metric: str | None = None) -> pd.DataFrame:
-    """Spearman correlation, over the table's configs, of every (z, epoch) with full fidelity
-    (largest z, last epoch). Scores are the seed means of :meth:`Benchmark.objective`
-    (diverged = worst finite value). One row per (z, epoch).
-    """
-    obj = bench.objective(metric)
-    ref = obj[:, -1, -1]
-    rows = []
-    for zi, z in enumerate(bench.fidelity_values.z):
-        for ei, e in enumerate(bench.fidelity_values.epoch):
-            x = obj[:, zi, ei]
-            n = int((np.isfinite(x) & np.isfinite(ref)).sum())
-            rows.append((z, e, spearman(x, ref), n))
-    return pd.DataFrame(rows, columns=["z", "epoch", "spearman", "n_configs"])
-
-
-def seed_ceiling(bench: Benchmark, metric: str | None = None) -> tuple[float, int]:
-    """The seed-noise ceiling: Spearman between two seeds at full fidelity, over the configs
-    that have both. Returns ``(rho, n_configs)``; NaN with one seed. Only the seed pairs that
-    share the most configs count (averaged if several): a pair seen on a handful of configs
-    would make the ceiling look higher than it is.
-
-    A fidelity cannot be expected to rank configs better than a rerun with another seed does.
-    """
-    obj = bench.objective(metric, per_seed=True)[:, -1, -1, :]
-    rhos, ns = [], []
-    for a in range(obj.shape[1]):
-        for b in range(a + 1, obj.shape[1]):
-            both = np.isfinite(obj[:, a]) & np.isfinite(obj[:, b])
-            if both.sum() >= 3:
-                rhos.append(spearman(obj[both, a], obj[both, b]))
-                ns.append(int(both.sum()))
-    if not rhos:
-        return math.nan, 0
-    widest = [r for r, n in zip(rhos, ns) if n == max(ns)]
-    return float(np.nanmean(widest)), max(ns)
 
 
 def incumbent_curve(traj: pd.DataFrame, times: np.ndarray,

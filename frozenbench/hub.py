@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -259,21 +261,37 @@ def publish(
     token: str | bool | None = None,
     message: str | None = None,
 ) -> Published:
-    """Validate a benchmark directory, refresh its dataset card, upload it as a dataset repo.
+    """Validate a benchmark directory, build its dataset card, upload it as a dataset repo.
 
-    The directory is loaded first (schema and sha256 checks), ``README.md`` is rewritten from
-    the manifest (:mod:`frozenbench.card`), then exactly the manifest's files, ``manifest.json``
-    and ``README.md`` are committed; files of an earlier upload that are no longer part of the
-    benchmark are deleted in the same commit. Returns the commit sha to pin.
+    The directory is loaded first (schema, value and sha256 checks) and only read: the table
+    files and ``manifest.json`` are copied into a temporary folder next to a ``README.md``
+    rendered from the manifest (:mod:`frozenbench.card`), and exactly those files are committed
+    from there; files of an earlier upload that are no longer part of the benchmark are deleted
+    in the same commit. A read-only directory (a shipped table inside the installed package)
+    publishes as well. Returns the commit sha to pin.
     """
-    from frozenbench.card import write_card
+    from frozenbench.card import render
     from frozenbench.table import Benchmark
 
     ref = HubRef(repo_id, revision)
     root = Path(directory)
     bench = Benchmark.from_directory(root, verify=True)
     manifest = bench.manifest
-    write_card(root, bench=bench, repo_id=repo_id)
+    with tempfile.TemporaryDirectory(prefix="frozenbench-publish-") as staging:
+        stage = Path(staging)
+        for rel in [*manifest.files, MANIFEST_NAME]:
+            (stage / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(root / rel, stage / rel)
+        (stage / CARD_NAME).write_text(render(bench=bench, repo_id=repo_id))
+        manifest.verify(stage)  # what is uploaded is what was checked
+        return _upload(stage, ref, manifest, private=private, token=token, message=message,
+                       shown=root)
+
+
+def _upload(stage: Path, ref: HubRef, manifest: Manifest, *, private: bool,
+            token: str | bool | None, message: str | None, shown: Path) -> Published:
+    """Commit the staged files of :func:`publish` (``shown``: the directory named in errors)."""
+    repo_id, revision, root = ref.repo_id, ref.revision, shown
 
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
@@ -284,7 +302,7 @@ def publish(
         if revision != "main":
             api.create_branch(repo_id, branch=revision, repo_type="dataset", exist_ok=True)
         info = api.upload_folder(
-            folder_path=root, repo_id=repo_id, repo_type="dataset", revision=revision,
+            folder_path=stage, repo_id=repo_id, repo_type="dataset", revision=revision,
             allow_patterns=[*manifest.files, MANIFEST_NAME, CARD_NAME], delete_patterns="*",
             commit_message=message or (
                 f"frozenbench publish {manifest.benchmark}: {manifest.rows} rows, "

@@ -87,12 +87,18 @@ def published(server, tmp_path_factory):
     base = tmp_path_factory.mktemp("pub")
     a = write_benchmark(base / "a", name="tiny", n_configs=6, n_z=3, n_epochs=3, seed=0)
     b = write_benchmark(base / "b", name="tiny", n_configs=6, n_z=3, n_epochs=3, seed=1)
-    out = client(server, base / "hf", f"""
-        OUT["v1"] = cli("publish", {str(a)!r}, "--repo", {REPO!r})
-        OUT["v2"] = cli("publish", {str(b)!r}, "--repo", {REPO!r})
-        OUT["same"] = cli("publish", {str(b)!r}, "--repo", {REPO!r})
-        OUT["dev"] = cli("publish", {str(a)!r}, "--repo", {REPO!r}, "--revision", "dev")
-    """)
+    before = {d: sorted(p.name for p in d.iterdir()) for d in (a, b)}
+    a.chmod(0o555)  # publishing only reads the benchmark directory (issue 12, item 4)
+    try:
+        out = client(server, base / "hf", f"""
+            OUT["v1"] = cli("publish", {str(a)!r}, "--repo", {REPO!r})
+            OUT["v2"] = cli("publish", {str(b)!r}, "--repo", {REPO!r})
+            OUT["same"] = cli("publish", {str(b)!r}, "--repo", {REPO!r})
+            OUT["dev"] = cli("publish", {str(a)!r}, "--repo", {REPO!r}, "--revision", "dev")
+        """, timeout=300)
+    finally:
+        a.chmod(0o755)
+    assert {d: sorted(p.name for p in d.iterdir()) for d in (a, b)} == before  # no README.md
     commits = {}
     for key in ("v1", "v2", "same", "dev"):
         rc, text = out[key]
@@ -109,9 +115,11 @@ def test_publish_commits_table_manifest_and_card(server, published):
     assert published["v1"] != published["v2"]
     assert repo.branches["main"] == published["v2"] == published["same"]  # no empty commit
     assert set(v1.files) == {".gitattributes", "table.parquet", "manifest.json", "README.md"}
-    for name in ("table.parquet", "manifest.json", "README.md"):
+    for name in ("table.parquet", "manifest.json"):
         assert v1.files[name] == (published["a"] / name).read_bytes()
         assert v2.files[name] == (published["b"] / name).read_bytes()
+    for v, d in ((v1, published["a"]), (v2, published["b"])):
+        assert v.files["README.md"].decode() == render(d, repo_id=REPO)
     card = v1.files["README.md"].decode()
     assert card.startswith("---\nlicense: mit") and "path:\n    - \"table.parquet\"" in card
     assert f"hub:{REPO}@<commit>" in card

@@ -1,8 +1,9 @@
 """``frozenbench publish BENCHMARK --repo NS/NAME``: upload a benchmark to the Hub as a dataset.
 
 BENCHMARK is a path (``./dir``) or a shipped name. Its directory is validated (loaded, sha256
-checked), its ``README.md`` dataset card is rewritten from the manifest, and the table,
-manifest and card are committed. The printed commit sha is what to pin
+checked) and only read: the ``README.md`` dataset card is rendered from the manifest into a
+temporary folder, and the table, manifest and card are committed from there. The printed
+commit sha is what to pin
 (``hub:namespace/repo@<sha>``, or an entry in ``frozenbench.hub.PUBLISHED``).
 Authentication is huggingface_hub's: ``HF_TOKEN`` or ``hf auth login``.
 """

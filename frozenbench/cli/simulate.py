@@ -123,8 +123,34 @@ def _checked(args: argparse.Namespace, bench: Any) -> tuple[list[tuple[str, Any]
             check()
         except FrozenbenchError as exc:
             problems.append(str(exc))
+    if not problems and args.metric is not None:
+        from frozenbench.sim.replay import _measured, _no_finite_metric
+
+        if not _measured(bench, args.metric):
+            problems.append(str(_no_finite_metric(bench, args.metric)))
+    if args.out:
+        out_problem = _out_problem(Path(args.out))
+        if out_problem:
+            problems.append(out_problem)
     raise_problems(problems)
     return specs, cell_seed, memory
+
+
+def _out_problem(out: Path) -> str | None:
+    """Why ``--out`` cannot be a directory we write into, or None."""
+    import os
+
+    probe = out
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        what = "is a file" if probe == out else f"is under {probe}, which is a file"
+        return f"--out {out}: {what}; give a directory (new or existing)"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"--out {out}: {probe} is not writable"
+    return None
 
 
 def run(args: argparse.Namespace) -> int:

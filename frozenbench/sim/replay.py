@@ -25,6 +25,7 @@ Semantics (see DESIGN.md, "Simulation semantics"):
 from __future__ import annotations
 
 import bisect
+import inspect
 import math
 import os
 from collections.abc import Sequence
@@ -40,6 +41,10 @@ from frozenbench.sim.clock import EventQueue
 from frozenbench.sim.trajectory import Recorder
 from frozenbench.sim.workers import capacities, format_bytes
 from frozenbench.table import Benchmark, cost_column
+
+#: A run ends with an error after this many results in a row that cost nothing (cells missing
+#: from the table, epochs already reached): the simulated clock could never advance.
+STALL_LIMIT = 1000
 
 #: How often one free worker asks the optimizer for a job that fits its memory before it idles.
 MAX_ASKS = 64
@@ -123,6 +128,8 @@ def simulate(
             "max_evaluations=")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InvalidValueError(f"seed={seed!r:.80} must be a non-negative integer")
+    if isinstance(n_workers, np.integer):
+        n_workers = int(n_workers)
     caps = capacities(n_workers, memory)
     metric_name = bench.metric_name(metric)
     cost_name = cost_column(cost or bench.default_cost)
@@ -143,6 +150,7 @@ def simulate(
         opt: Optimizer = make_optimizer(optimizer, bench, levels, eta=eta)
     elif callable(getattr(optimizer, "ask", None)) and callable(getattr(optimizer, "tell", None)):
         opt = optimizer
+        _check_signature(optimizer)
     else:
         raise InvalidValueError(
             f"optimizer must be one of {format_choices(OPTIMIZERS)} or an object with "
@@ -151,6 +159,8 @@ def simulate(
     rng = np.random.default_rng(int(seed))
     obj = bench.objective(metric_name, per_seed=per_seed)
     costs = bench.cost_array(cost_name, per_seed=per_seed)
+    if not _measured(bench, metric_name):
+        raise _no_finite_metric(bench, metric_name)
     finite = obj[np.isfinite(obj)]
     worst = float(finite.max()) if finite.size else 0.0
     full = bench.full_fidelity_scores(metric_name)
@@ -175,6 +185,8 @@ def simulate(
     spent = 0.0
     total_paid = 0.0
     stopped = False
+    stop_reason = "optimizer"
+    free_streak = 0
     inc_score = math.inf
     inc_id = -1
     inc_full = math.nan
@@ -194,6 +206,12 @@ def simulate(
             bench.fidelity_values.check_z(job.z)
             bench.fidelity_values.check_epoch(job.epoch)
             zi, ei = z_pos[int(job.z)], e_pos[int(job.epoch)]
+        for field in ("rung", "bracket"):
+            v = getattr(job, field)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise InvalidValueError(
+                    f"optimizer {name!r} returned a Job with {field}={v!r:.40}; {field} is "
+                    f"the optimizer's own bookkeeping and must be a non-negative integer")
         c = int(pos_of_id[cid])
         need = 0.0
         if limited:
@@ -207,7 +225,7 @@ def simulate(
         return job, c, zi, ei, need
 
     def start(item: tuple[Job, int, int, int, float], w: int, now: float) -> bool:
-        nonlocal spent, stopped
+        nonlocal spent, stopped, stop_reason
         job, c, zi, ei, _ = item
         if job.trial is None:
             tid = len(trials)
@@ -243,10 +261,10 @@ def simulate(
         else:
             duration = 0.0
         if cost_budget is not None and spent + duration > cost_budget:
-            stopped = True
+            stopped, stop_reason = True, "cost_budget"
             return False
         if budget is not None and now >= budget:
-            stopped = True
+            stopped, stop_reason = True, "budget"
             return False
         if job.trial is None:
             trials.append(state)
@@ -290,6 +308,7 @@ def simulate(
     while queue:
         now, (w, tid, job, c, zi, ei, si, duration, began) = queue.pop()
         if budget is not None and now > budget:
+            stop_reason = "budget"
             break
         state = trials[tid]
         state[5] = False
@@ -327,16 +346,73 @@ def simulate(
         col["incumbent_full"].append(inc_full)
         col["regret"].append(inc_full - best_full)
         if max_evaluations is not None and len(rec) >= max_evaluations:
+            stop_reason = "max_evaluations"
             break
+        free_streak = free_streak + 1 if duration == 0.0 else 0
+        if free_streak >= STALL_LIMIT:
+            raise _stalled(name, STALL_LIMIT, budget, cost_budget)
         bisect.insort(free, w)
         dispatch(now)
 
+    if not len(rec) and stop_reason in ("budget", "cost_budget"):
+        rule = f"budget={budget!r}" if stop_reason == "budget" else f"cost_budget={cost_budget!r}"
+        raise InvalidValueError(
+            f"{rule} ended the run before any job finished: the first jobs of {name!r} cost "
+            f"more than that ({cost_name}); give a larger {stop_reason}")
     attrs = {
         "benchmark": bench.name, "optimizer": name,
         "fidelity": fidelity if isinstance(fidelity, str) else [list(x) for x in fidelity],
         "levels": [list(x) for x in levels], "seed": int(seed), "n_workers": n_workers,
         "metric": metric_name, "cost": cost_name, "cell_seed": cell_seed,
         "best_full": best_full, "eta": eta, "n_trials": len(trials),
-        "config_ids_in_table": len(config_ids),
+        "config_ids_in_table": len(config_ids), "stop_reason": stop_reason,
     }
     return rec.frame(bench.space, attrs)
+
+
+def _check_signature(optimizer: Any) -> None:
+    """An external optimizer's ``ask`` takes the rng and its ``tell`` one observation."""
+    problems = []
+    for method, arg in (("ask", "rng"), ("tell", "observation")):
+        try:
+            inspect.signature(getattr(optimizer, method)).bind(None)
+        except TypeError:
+            problems.append(f"{method}({arg})")
+        except ValueError:  # no signature (a builtin): trust it
+            pass
+    if problems:
+        raise InvalidValueError(
+            f"optimizer {getattr(optimizer, 'name', type(optimizer).__name__)!r} must have "
+            f"ask(rng) -> Job | None and tell(observation); its "
+            f"{' and '.join(problems)} does not take exactly that one argument")
+
+
+def _measured(bench: Benchmark, metric: str) -> bool:
+    """Whether ``metric`` has a finite value anywhere at the last epoch (a metric the task does
+    not measure, such as val_error of a language model, is NaN everywhere)."""
+    ci, zi = np.nonzero(bench.seed_mask().any(axis=2))  # cells present at the last epoch
+    if not len(ci):
+        return True  # nothing to judge by; the replay reports the missing cells itself
+    ids = np.asarray(bench.config_ids)[ci]
+    zs = np.asarray(bench.fidelities["z"])[zi]
+    values = bench.query_many(ids, zs, quantities=[metric])[metric]
+    return bool(np.isfinite(values).any())
+
+
+def _no_finite_metric(bench: Benchmark, metric: str) -> InvalidValueError:
+    from frozenbench.schema import METRICS
+
+    valid = [m for m in METRICS if _measured(bench, m)]
+    return InvalidValueError(
+        f"metric {metric!r} has no finite value in {bench.name} (it is not measured for this "
+        f"task); valid metrics of this table: {format_choices(valid)}")
+
+
+def _stalled(name: str, limit: int, budget: float | None,
+             cost_budget: float | None) -> InvalidValueError:
+    rule = f"budget={budget!r}" if budget is not None else f"cost_budget={cost_budget!r}"
+    return InvalidValueError(
+        f"optimizer {name!r} ran {limit} jobs in a row that cost nothing (cells missing from "
+        f"the table, or epochs its trials had already reached), so the simulated clock cannot "
+        f"advance and {rule} would never be reached; choose a fidelity path whose cells exist "
+        f"in the table, or stop with max_evaluations=")

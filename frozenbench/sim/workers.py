@@ -6,6 +6,8 @@ import math
 import re
 from collections.abc import Sequence
 
+import numpy as np
+
 from frozenbench.errors import InvalidValueError
 
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
@@ -53,6 +55,8 @@ def capacities(n_workers: object, memory: object) -> list[float]:
     >>> capacities(2, ["8GB", "16GB"])
     [8000000000.0, 16000000000.0]
     """
+    if isinstance(n_workers, np.integer):
+        n_workers = int(n_workers)
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
         raise InvalidValueError(f"n_workers={n_workers!r} must be a positive integer")
     if n_workers > 100_000:

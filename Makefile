@@ -10,7 +10,7 @@ OUT    ?= out/demo
 # pytest workers; tests train real (small) models with one torch thread each.
 WORKERS ?= 2
 
-.PHONY: demo test lint setup-core setup-dev slurm clean
+.PHONY: demo test lint setup-core setup-dev slurm browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,13 +32,18 @@ setup-dev: $(VENV)/.dev
 # fidelity: 20 seeds each, 4 simulated workers, on the shipped default table (seconds).
 demo: $(VENV)/.core
 	$(BIN)/frozenbench simulate mnist-resnet --optimizers hyperband:z \
-		hyperband:epoch hyperband:z+epoch asha:z+epoch random:full --runs 20 --workers 4 \
+		hyperband:epoch hyperband:z+epoch-geometric asha:z+epoch-linear random:full --runs 20 --workers 4 \
 		--budget 20 --out $(OUT)
+	$(BIN)/frozenbench report mnist-resnet --out $(OUT)/report.html
 
 slurm:
 	bash scripts/slurm_local.sh start
 
-test: $(VENV)/.dev slurm
+# headless Chromium for the HTML report's rendering test (apt; sudo when not root)
+browser:
+	bash scripts/install_test_deps.sh
+
+test: $(VENV)/.dev slurm browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(WORKERS) --junitxml=out/junit.xml $(PYTEST_ARGS)

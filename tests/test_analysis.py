@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
@@ -18,8 +17,7 @@ from frozenbench.analysis import (
     summarize,
     time_to_target,
 )
-from frozenbench.cli import main
-from frozenbench.synthetic import make_benchmark, write_benchmark
+from frozenbench.synthetic import make_benchmark
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +80,28 @@ def test_summaries_and_aggregate(bench):
     assert len(ok) and (ok["q25"] <= ok["median"] + 1e-12).all()
 
 
-def test_correlate_cli(tmp_path, capsys):
-    d = write_benchmark(tmp_path / "b", n_configs=20, n_z=3, n_epochs=4)
-    assert main(["correlate", str(d), "--out", str(tmp_path / "o")]) == 0
-    out = capsys.readouterr().out
-    assert "seed-noise ceiling" in out and "epoch 4" in out
-    csv = pd.read_csv(tmp_path / "o" / "correlations.csv")
-    assert len(csv) == 12 and (tmp_path / "o" / "correlations.png").stat().st_size > 0
+def test_kendall_interval_matches_scipy_on_a_resample(bench):
+    from scipy.stats import kendalltau
+
+    from frozenbench.analysis.correlation import _counts, _row_kendall, _signs
+
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=40), rng.normal(size=40)
+    idx = rng.integers(0, 40, size=(4, 40))  # repeated configs are ties, as in scipy
+    got = _row_kendall(_signs(a), _signs(b), _counts(idx))
+    assert got == pytest.approx([kendalltau(a[i], b[i]).statistic for i in idx])
+
+
+def test_grid_variants_and_ceiling(bench):
+    from frozenbench.analysis import correlation_grid
+
+    grid = correlation_grid(bench, n_boot=200)
+    full = grid.at(5, 6, "shared")
+    assert full["spearman"] == pytest.approx(1.0) and full["regret_at_1"] == 0.0
+    # cross seed at full fidelity is seed 0 against seed 1: the ceiling itself
+    assert grid.at(5, 6, "cross")["spearman"] == pytest.approx(grid.ceiling.spearman.value)
+    c = grid.ceiling.spearman
+    assert c.low <= c.value <= c.high and c.high - c.low > 0
+    low = grid.at(1, 2, "cross")
+    assert low["spearman_low"] < low["spearman"] < low["spearman_high"]
+    assert low["n_seed_pairs"] == 1  # z=1: seed 0 only; full: seeds 0 and 1 -> pair (0, 1)

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "query": ("query", "print the metrics of one cell or its learning curve"),
     "simulate": ("simulate", "replay HPO optimizers on a table with a simulated clock"),
     "correlate": ("correlate", "rank correlation of each fidelity with full training"),
+    "report": ("report", "write one self-contained HTML report of a benchmark"),
     "verify": ("verify", "re-run cells live and compare them with the table"),
     "run-cell": ("run_cell", "train one cell (task, config, z, seed) and print its curve"),
     "download": ("download", "download a benchmark from the Hugging Face Hub"),

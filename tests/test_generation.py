@@ -88,7 +88,8 @@ def test_shipped_paper_specs_are_full_grids_on_gpus(name):
     spec, plan, *_ = _seed_structure(name)
     assert plan.config_ids == list(range(len(plan.task.space)))
     assert plan.z == list(plan.task.fidelities.z)
-    assert spec.resources.gpus >= 1 and spec.packing.concurrent >= 2
+    # one cell per GPU: the recorded cost is measured without interference
+    assert spec.resources.gpus >= 1 and spec.packing.concurrent == 1
 
 
 def test_every_shipped_spec_loads():

@@ -45,7 +45,7 @@ from frozenbench.analysis.hpo import (
     final_regret,
     final_summary,
 )
-from frozenbench.analysis.paper import format_comparison, paper_comparison
+from frozenbench.analysis.paper import comparison_markdown, format_comparison, paper_comparison
 from frozenbench.analysis.runs import aggregate, incumbent_curve, summarize, time_to_target
 from frozenbench.analysis.seeds import common_seeds, reference_scores
 
@@ -61,6 +61,7 @@ __all__ = [
     "ceiling",
     "common_seeds",
     "compare",
+    "comparison_markdown",
     "correlation_grid",
     "cost_profile",
     "diagonal_analysis",

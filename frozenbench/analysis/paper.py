@@ -180,3 +180,18 @@ def format_comparison(table: pd.DataFrame) -> pd.DataFrame:
         "this table, cross seed": [est(r.cross, r.cross_low, r.cross_high)
                                    for r in table.itertuples()],
     })
+
+
+def comparison_markdown(table: pd.DataFrame) -> str:
+    """:func:`paper_comparison` as a Markdown table (for data cards and the README).
+
+    >>> t = pd.DataFrame([_row("Spearman at z=1", 0.852, "ResNet-18", "z=1/6, epoch 6",
+    ...                        (0.86, 0.75, 0.92), (0.85, 0.72, 0.92))])
+    >>> md = comparison_markdown(t).splitlines()
+    >>> md[0].split(" | ")[:3], md[-1].split(" | ")[-1]
+    (['| quantity', 'paper', "paper's source"], '0.850 [0.72, 0.92] |')
+    """
+    f = format_comparison(table)
+    lines = ["| " + " | ".join(f.columns) + " |", "|" + "---|" * len(f.columns)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in f.itertuples(index=False)]
+    return "\n".join(lines)

@@ -193,6 +193,9 @@ def _task(m: Manifest) -> str:
                   f"lr schedule {task.schedule}"]
         if task.defaults:
             lines.append(f"- fixed hyperparameters: {json.dumps(dict(task.defaults))}")
+        if task.deviations:
+            lines += ["- deviations from the paper's setup:",
+                      *(f"  - {d}" for d in task.deviations)]
         if task.augment:
             lines.append(f"- augmentation: {json.dumps(dict(task.augment))}")
         if task.description and task.description != m.description:

@@ -204,3 +204,27 @@ def test_cifar_prefetch_is_atomic_and_once_and_workers_never_download(tmp_path):
     assert len(calls) == 1 and calls[0].parent == tmp_path and not calls[0].exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [CIFAR100_FOLDER]  # no archive left
     assert prefetch_cifar100(dataset=FakeCifar()) == []  # injected data: nothing to fetch
+
+
+@pytest.mark.parametrize("name, topics", [
+    ("resnet18-cifar100", ["lr schedule", "precision", "augmentation padding", "BatchNorm",
+                           "checkpoint placement"]),
+    ("gpt2-14m-slimpajama", ["lr:", "positional embeddings", "precision", "checkpoint placement"]),
+    ("mnist-resnet", ["reduced input size", "merged layers", "lr schedule", "reduced grid",
+                      "precision", "BatchNorm", "checkpoint placement"]),
+    ("kjv-gpt2", ["reduced grid", "merged layers", "lr:", "positional embeddings", "precision",
+                  "checkpoint placement"]),
+])
+def test_every_deviation_from_the_paper_is_listed_and_in_the_card(name, topics, tmp_path):
+    from frozenbench.card import render
+    from frozenbench.manifest import Manifest
+    from frozenbench.synthetic import write_benchmark
+
+    task = get_task(name)
+    for topic in topics:
+        assert any(d.startswith(topic) or topic in d for d in task.deviations), topic
+    d = write_benchmark(tmp_path / name, name=name, n_configs=4, n_z=2, n_epochs=2)
+    dataclasses.replace(Manifest.read(d), task=name).write(d)  # a table of the real task
+    card = render(d, repo_id="ns/x", analysis=False)
+    assert f"- task: `{name}`" in card and "deviations from the paper's setup" in card
+    assert all(f"  - {dev}" in card for dev in task.deviations)

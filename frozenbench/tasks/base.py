@@ -90,6 +90,8 @@ class Task:
     conditions: tuple[Condition, ...] = ()
     #: hyperparameters that change the work of a step (the merge's robust cost groups by them)
     cost_factors: tuple[str, ...] = ()
+    #: every way the task departs from the paper's setup (listed in the benchmark's card)
+    deviations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -31,6 +31,25 @@ _IMAGE_LOG = ("lr", "weight_decay")
 #: SGD's momentum is beta1; beta2 acts only with Adam (72 SGD configs are duplicates).
 _BETA2_ADAM_ONLY = (Condition("beta2", "optimizer", ("adam",)),)
 
+# Deviations from the paper's setup shared by several tasks (each task's `deviations` lists all
+# of its own; the benchmark's card shows them).
+_PRECISION = ("precision: bfloat16 autocast on CUDA, float32 on CPU; a table's costs are those "
+              "of the precision it was generated in")
+_BN_STATS = ("BatchNorm in frozen layers: only requires_grad is switched off, so frozen "
+             "BatchNorm layers stay in training mode and keep updating their running statistics "
+             "(evaluation uses them); their affine weights stay at initialisation")
+_AUG_PADDING = ("augmentation padding: flip, rotation, translation and perspective are one "
+                "projective warp per image, bilinearly resampled on normalised images, so pixels "
+                "from outside the image are the per-channel mean (zero after normalisation), "
+                "not torchvision's black fill")
+_GPT_POSITIONS = ("positional embeddings: learned absolute (transformers GPT-2's wpe, part of the "
+                  "embedding layer) where LitGPT models use rotary embeddings; sequential "
+                  "residual blocks (LitGPT's default is a parallel residual)")
+_CHECKPOINTS = ("checkpoint placement: the checkpoints are evenly spaced points of ONE run whose "
+                "warmup and cooldown span the full budget, so every checkpoint before the last is "
+                "taken before the lr has decayed to zero (on the plateau or inside the "
+                "cooldown), unlike a run trained to that many tokens with its own cooldown")
+
 
 def _fid(name: str, n: int, records: int) -> Fidelities:
     return Fidelities(z=tuple(range(1, n + 1)), epoch=tuple(range(1, records + 1)), benchmark=name)
@@ -57,6 +76,13 @@ RESNET18_CIFAR100 = Task(
     augment={"flip": 0.5, "rotation": 15.0, "translate": 0.1, "perspective": 0.2},
     conditions=_BETA2_ADAM_ONLY,
     cost_factors=("optimizer",),
+    deviations=(
+        "lr schedule: the config's lr held constant for all 20 epochs (no warmup, no decay); "
+        "the paper states no schedule",
+        _PRECISION, _AUG_PADDING, _BN_STATS,
+        "checkpoint placement: the records at epochs 1..19 are points of the 20-epoch run "
+        "(with a constant lr this is the same as a shorter run)",
+    ),
 )
 
 GPT2_14M_SLIMPAJAMA = Task(
@@ -83,6 +109,14 @@ GPT2_14M_SLIMPAJAMA = Task(
     tokens_per_param=20.0,
     schedule="wsd",
     eval_batch_size=64,
+    deviations=(
+        "lr: fixed at 1e-3 (the paper's GPT grid has no lr and its fixed value is not stated); "
+        "schedule warmup-stable-decay with linear warmup and a linear cooldown to zero",
+        _GPT_POSITIONS, _PRECISION, _CHECKPOINTS,
+        "data order: the first 292M tokens of SlimPajama's train split in stream order "
+        "(chunk order, not shuffled across the corpus), documents joined by end-of-text; "
+        "validation on the first 2^20 tokens of the validation split",
+    ),
 )
 
 MNIST_RESNET = Task(
@@ -114,6 +148,18 @@ MNIST_RESNET = Task(
     schedule="cosine",
     conditions=_BETA2_ADAM_ONLY,
     cost_factors=("optimizer",),
+    deviations=(
+        "reduced input size: 5000 MNIST digits average-pooled to 7x7, one channel (the "
+        "paper: CIFAR-100 at 32x32); 6 epochs instead of 20",
+        "merged layers: the stem conv and its BatchNorm are one layer, so n=10 (the paper's "
+        "ResNet-18 has n=11 with conv1 and bn1 apart); widths 4/8/16/32 instead of 64..512",
+        "lr schedule: cosine decay of the config's lr to zero (the paper states no schedule)",
+        "no augmentation (so no augmentation padding)",
+        "reduced grid: SGD's inactive beta2 dropped (144 distinct of the 216 configs)",
+        _PRECISION, _BN_STATS,
+        "checkpoint placement: epochs 1..5 are points of the 6-epoch run, taken before the "
+        "cosine decay has ended",
+    ),
 )
 
 #: The paper's GPT grid without weight decay: at 120 AdamW steps decoupled decay of at most
@@ -148,6 +194,16 @@ KJV_GPT2 = Task(
     budget=120,
     schedule="wsd",
     eval_batch_size=64,
+    deviations=(
+        "reduced grid: no weight decay (36 configs instead of 144; no measurable effect at "
+        "120 AdamW steps)",
+        "reduced size: byte vocabulary (256), d=32, 4 blocks, context 128, 71k parameters; "
+        "a fixed budget of 120 steps (~7 tokens per parameter instead of 20)",
+        "merged layers: the embeddings join the first block (n=5 instead of n_layer+2=6)",
+        "lr: fixed at 3e-3; schedule warmup-stable-decay with linear warmup and a linear "
+        "cooldown to zero",
+        _GPT_POSITIONS, _PRECISION, _CHECKPOINTS,
+    ),
 )
 
 DEBUG_MNIST = Task(
@@ -169,6 +225,11 @@ DEBUG_MNIST = Task(
     defaults={"weight_decay": 1e-4, "beta1": 0.9, "beta2": 0.99},
     batch_size=128,
     budget=2,
+    deviations=(
+        "a pipeline test, not a replica: 2x2 grid (lr x optimizer), 14x14 MNIST, 2 epochs, "
+        "constant lr",
+        _PRECISION, _BN_STATS,
+    ),
 )
 
 TASKS: dict[str, Task] = {

@@ -322,6 +322,55 @@ def _analysis(bench: Benchmark) -> str:
         f"\nSeed-noise ceiling (seed vs seed at full fidelity, {n_pairs} configs): "
         f"{_fmt(ceiling)}. `frozenbench correlate NAME` gives every (z, epoch).",
     ]
+    return "\n".join(lines) + "\n" + _costs(bench) + _effects(bench)
+
+
+def _costs(bench: Benchmark) -> str:
+    """Cost per z relative to full, per cost column: the default clock rises with z."""
+    import numpy as np
+
+    from frozenbench.table import COSTS
+
+    rows = []
+    for cost in (*COSTS, "peak_memory_bytes"):
+        arr = bench.peak_memory() if cost == "peak_memory_bytes" else bench.cost_array(cost)[
+            :, :, -1]
+        if not np.isfinite(arr).any():
+            continue
+        med = np.nanmedian(arr, axis=0)
+        rows.append(f"| `{cost}` | " + " | ".join(f"{v / med[-1]:.2f}" for v in med) + " |")
+    zs = bench.fidelities["z"]
+    return "\n".join([
+        "\n## Cost per z\n",
+        f"Median over configs at the last epoch, relative to z = {zs[-1]}. The default clock "
+        f"(`{bench.default_cost}`) is the median CPU time of the training thread over all "
+        "cells of a (z, epoch) (and optimizer, where it changes a step's work): one cell's "
+        "CPU time moves ~10% with what shares the machine, the median does not, so the cost "
+        "order of adjacent z holds. Adjacent levels that would differ by less than 2% of the "
+        "FLOPs are merged into one layer by the task (see the deviations).\n",
+        "| cost | " + " | ".join(f"z={z}" for z in zs) + " |",
+        "|---|" + "---|" * len(zs),
+        *rows,
+    ]) + "\n"
+
+
+def _effects(bench: Benchmark) -> str:
+    """Each hyperparameter's effect against seed noise."""
+    from frozenbench.analysis.effects import hyperparameter_effects
+    from frozenbench.errors import FrozenbenchError
+
+    try:
+        eff = hyperparameter_effects(bench)
+    except FrozenbenchError:
+        return ""
+    lines = ["\n## Does every hyperparameter matter?\n",
+             "Mean absolute change of the full-fidelity score between configs that differ "
+             "in one hyperparameter only, against the mean difference between two seeds of "
+             "the same config (`scripts/hp_effects.py`):\n",
+             "| hyperparameter | config pairs | mean effect | seed noise | effect / noise |",
+             "|---|---|---|---|---|"]
+    lines += [f"| `{r.hyperparameter}` | {r.pairs} | {r.mean_abs_effect:.4f} | "
+              f"{r.seed_noise:.4f} | {r.effect_over_noise:.1f} |" for r in eff.itertuples()]
     return "\n".join(lines) + "\n"
 
 

@@ -73,7 +73,12 @@ def resolve(name: str | os.PathLike[str]) -> Path:
         path = Path(name).expanduser()
         if (path / MANIFEST_NAME).is_file():
             return path.resolve()
-        raise UnknownNameError(f"{str(path)!r} is not a benchmark directory (no {MANIFEST_NAME})")
+        hint = ""
+        if isinstance(name, str) and not path.exists() and hub.parse(name) is not None:
+            hint = (f"; to load the Hugging Face Hub dataset {name!r}, write "
+                    f"'{hub.PREFIX}{name}'")
+        raise UnknownNameError(
+            f"{str(path)!r} is not a benchmark directory (no {MANIFEST_NAME}){hint}")
     name = str(name)  # not a path, so a str
     if (DATA_DIR / name / MANIFEST_NAME).is_file():
         return DATA_DIR / name

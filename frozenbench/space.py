@@ -61,7 +61,23 @@ class Hyperparameter:
         object.__setattr__(self, "_lookup", lookup)
 
     def index(self, value: object) -> int:
-        """The position of ``value`` in the grid; a clear error when it is off the grid."""
+        """The position of ``value`` in the grid; a clear error when it is off the grid.
+
+        A boolean matches only a grid of booleans (``False`` is not ``0.0``), and a number
+        only a grid of numbers.
+
+        >>> Hyperparameter("weight_decay", (0.0, 1e-4)).index(False)
+        Traceback (most recent call last):
+        ...
+        frozenbench.errors.InvalidValueError: weight_decay=False is a bool; weight_decay takes \
+one of [0.0, 0.0001]
+        """
+        is_bool = isinstance(value, (bool, np.bool_))
+        if is_bool != isinstance(self.values[0], bool) and not isinstance(value, str) \
+                and not isinstance(self.values[0], str):
+            raise InvalidValueError(
+                f"{self.name}={value!r} is a {type(value).__name__}; {self.name} takes one of "
+                f"{format_choices(self.values)}")
         try:
             hit = self._lookup.get(value)  # type: ignore[call-overload]
         except TypeError:  # unhashable, e.g. a list
@@ -179,6 +195,13 @@ class SearchSpace:
         return sorted(int(i) for i in rng.choice(len(self), size=n, replace=False))
 
 
+def _check_integer(what: str, value: object, valid: str) -> None:
+    """A fidelity must be an integer: a float (even 2.0), a bool or a string is a type error."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise FidelityError(f"{what}={value!r} is a {type(value).__name__}; {what} is an "
+                            f"integer ({valid})")
+
+
 @dataclass(frozen=True)
 class Fidelities:
     """The fidelity values of a benchmark: layers trained (z in 1..n) and epochs/checkpoints.
@@ -208,23 +231,30 @@ class Fidelities:
         return f" for {self.benchmark}" if self.benchmark else ""
 
     def check_z(self, z: object) -> int:
-        """Validate a z value and return it as an int."""
-        if isinstance(z, bool) or not isinstance(z, (int, np.integer)) or int(z) not in self.z:
-            lo, hi = min(self.z), max(self.z)
-            valid = f"z in {lo}..{hi}" if list(self.z) == list(range(lo, hi + 1)) else \
-                f"z in {list(self.z)}"
+        """Validate a z value and return it as an int.
+
+        >>> Fidelities(z=(1, 2), epoch=(1,)).check_z(2.0)
+        Traceback (most recent call last):
+        ...
+        frozenbench.errors.FidelityError: z=2.0 is a float; z is an integer (z in 1..2)
+        """
+        lo, hi = min(self.z), max(self.z)
+        valid = f"z in {lo}..{hi}" if list(self.z) == list(range(lo, hi + 1)) else \
+            f"z in {list(self.z)}"
+        _check_integer("z", z, valid)
+        if int(z) not in self.z:  # type: ignore[call-overload]
             raise FidelityError(f"z={z!r} is out of range{self._where()} ({valid})")
-        return int(z)
+        return int(z)  # type: ignore[call-overload]
 
     def check_epoch(self, epoch: object) -> int:
         """Validate an epoch (or checkpoint index) and return it as an int."""
-        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) \
-                or int(epoch) not in self.epoch:
+        _check_integer("epoch", epoch, f"epoch in {min(self.epoch)}..{max(self.epoch)}")
+        if int(epoch) not in self.epoch:  # type: ignore[call-overload]
             raise FidelityError(
                 f"epoch={epoch!r} is out of range{self._where()} "
                 f"(epoch in {min(self.epoch)}..{max(self.epoch)})"
             )
-        return int(epoch)
+        return int(epoch)  # type: ignore[call-overload]
 
     def to_dict(self) -> dict[str, list[int]]:
         return {"z": list(self.z), "epoch": list(self.epoch)}

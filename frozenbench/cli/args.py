@@ -119,6 +119,35 @@ def raise_problems(problems: Sequence[str]) -> None:
         raise InvalidValueError("invalid arguments:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
+def device_problem(device: str) -> str | None:
+    """Why torch cannot train on ``device`` here (None: it can). Imports torch unless the
+    device is ``cpu``.
+
+    >>> device_problem("cpu") is None
+    True
+    """
+    if device == "cpu":
+        return None
+    from frozenbench.extras import require
+
+    torch = require("torch")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError) as exc:
+        return f"--device {device!r} is not a torch device ({exc}); e.g. cpu, cuda, cuda:0"
+    if dev.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0:
+            return f"--device {device}: no CUDA GPU is visible here; use --device cpu"
+        if dev.index is not None and dev.index >= n:
+            return f"--device {device}: this machine has {n} CUDA GPU(s): cuda:0..cuda:{n - 1}"
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        return f"--device {device}: MPS is not available here; use --device cpu"
+    elif dev.type not in ("cpu", "cuda", "mps"):
+        return f"--device {device}: frozenbench trains on cpu, cuda or mps"
+    return None
+
+
 def positive(problems: list[str], flag: str, value: float | None, *,
              allow_zero: bool = False) -> None:
     """Append a problem unless ``value`` is None or positive (or zero with ``allow_zero``)."""

@@ -24,8 +24,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from frozenbench.cli.args import raise_problems
     from frozenbench.registry import load
 
+    if args.curve and args.epoch is not None:
+        raise_problems([f"--epoch {args.epoch} does not apply with --curve (a curve lists every "
+                        "epoch); give one of them"])
     bench = load(args.benchmark)
     config: Any = config_of(args, bench.space)
     cid = bench.config_id(config)

@@ -309,10 +309,14 @@ class Benchmark:
         >>> out["val_error"].shape, out["n_seeds"].tolist()
         ((4,), [1, 1, 2, 2])
         """
+        if isinstance(quantities, str):
+            raise InvalidValueError(
+                f"quantities is a list of names, got the string {quantities!r}; write "
+                f"quantities=[{quantities!r}] (valid names: {list(QUANTITIES)})")
         names = list(QUANTITIES if quantities is None else quantities)
-        bad = [q for q in names if q not in _Q]
-        if bad or isinstance(quantities, str):
-            raise unknown_name("quantity", bad[0] if bad else quantities, QUANTITIES)
+        bad = [q for q in names if not isinstance(q, str) or q not in _Q]
+        if bad:
+            raise unknown_name("quantity", bad[0] if len(bad) == 1 else bad, QUANTITIES)
         index = self.index
         c = index.configs(configs)
         zi = index.zs(z)

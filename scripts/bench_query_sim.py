@@ -2,11 +2,14 @@
 
     .venv/bin/python scripts/bench_query_sim.py            # everything (~1-2 min, ~3 GB RAM)
     .venv/bin/python scripts/bench_query_sim.py --no-big   # skip the 10M-row table
+    .venv/bin/python scripts/bench_query_sim.py --sim-only # the engine beside the old simulate
 
 Targets (issue 5): one query >= 10x faster than a pandas MultiIndex .loc lookup of the same
 cell and within 10x of a raw dict + numpy lookup; batch >= 5M cells/s; ASHA, 4 workers,
 1000 evaluations <= 50 ms, 8000 <= 0.5 s (linear); 100 seeds of Hyperband <= 10 s; a 10M-row
-table answers queries at the same per-query cost.
+table answers queries at the same per-query cost. The engine (issue 10) is timed beside the
+single-function ``simulate`` it replaced (commit ``OLD_SIMULATE``, read from git into a
+temporary module), on the same table, in the same process.
 """
 
 from __future__ import annotations
@@ -94,6 +97,65 @@ def batch_rate(bench: fb.Benchmark, n: int = 1_000_000) -> float:
     return n / seconds
 
 
+#: The last commit with the single-function ``simulate`` (before the engine).
+OLD_SIMULATE = "4887487"
+
+
+def old_simulate() -> Callable[..., Any]:
+    """The pre-engine ``simulate`` (and its recorder), loaded from git into a fresh module."""
+    import types
+
+    root = Path(__file__).resolve().parents[1]
+
+    def show(path: str) -> str:
+        return subprocess.run(["git", "-C", str(root), "show", f"{OLD_SIMULATE}:{path}"],
+                              capture_output=True, text=True, check=True).stdout
+
+    traj = types.ModuleType("fb_old_trajectory")
+    exec(compile(show("frozenbench/sim/trajectory.py"), "old_trajectory", "exec"),
+         traj.__dict__)
+    sys.modules["fb_old_trajectory"] = traj
+    replay = types.ModuleType("fb_old_replay")
+    code = show("frozenbench/sim/replay.py").replace(
+        "from frozenbench.sim.trajectory import Recorder", "from fb_old_trajectory import Recorder")
+    exec(compile(code, "old_replay", "exec"), replay.__dict__)
+    fn: Callable[..., Any] = replay.simulate
+    return fn
+
+
+def engine_vs_old(bench: fb.Benchmark) -> dict[str, float]:
+    """Best-of-5 seconds of the same replays with the engine and with the old function."""
+    old = old_simulate()
+    out: dict[str, float] = {}
+    budget = default_budget(bench)
+    cases: dict[str, dict[str, Any]] = {
+        "asha_8000": {"optimizer": "asha", "max_evaluations": 8000},
+        "hyperband_budget": {"optimizer": "hyperband", "budget": budget},
+        "random_budget": {"optimizer": "random", "fidelity": "full", "budget": budget},
+    }
+    for case, kw in cases.items():
+        new_traj = fb.simulate(bench, n_workers=4, seed=0, **kw)
+        old_traj = old(bench, n_workers=4, seed=0, **kw)
+        same = new_traj.equals(old_traj)
+        runners: dict[str, Callable[..., Any]] = {"engine": fb.simulate, "old": old}
+        for label, fn in runners.items():
+            def once(fn: Callable[..., Any] = fn, kw: dict[str, Any] = kw) -> Any:
+                return fn(bench, n_workers=4, seed=0, **kw)
+
+            out[f"{case}_{label}"] = per_call(once, 1, repeat=5)
+        out[f"{case}_same"] = float(same)
+    return out
+
+
+def print_engine_vs_old(bench: fb.Benchmark) -> None:
+    e = engine_vs_old(bench)
+    print(f"\n== engine beside the old simulate (commit {OLD_SIMULATE}), same process ==")
+    for case in ("asha_8000", "hyperband_budget", "random_budget"):
+        new, old = e[f"{case}_engine"], e[f"{case}_old"]
+        print(f"{case:18s} engine {new * 1e3:8.1f} ms   old {old * 1e3:8.1f} ms   "
+              f"engine/old {new / old:5.2f}   identical trajectory: {bool(e[f'{case}_same'])}")
+
+
 def sim_costs(bench: fb.Benchmark) -> dict[str, Any]:
     fb.simulate(bench, "asha", "z+epoch", n_workers=4, max_evaluations=100, seed=0)  # warm
     out: dict[str, Any] = {}
@@ -152,6 +214,8 @@ def child(*argv: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-big", action="store_true", help="skip the 10M-row table")
+    parser.add_argument("--sim-only", action="store_true",
+                        help="only the engine beside the old simulate")
     parser.add_argument("--big-write", nargs=2, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--big-load", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -160,6 +224,11 @@ def main() -> None:
         return
     if args.big_load:
         print(json.dumps(big_load(args.big_load)))
+        return
+
+    if args.sim_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            print_engine_vs_old(fb.load(write_benchmark(Path(tmp) / "resnet", n_configs=216)))
         return
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -195,6 +264,7 @@ def main() -> None:
               f"(target <= 10; budget {s['hyperband_budget']:.0f} simulated s, "
               f"{s['hyperband_evals_per_run']:.0f} evaluations per run)")
         small_public = q["public"]
+        print_engine_vs_old(bench)
 
     if not args.no_big:
         with tempfile.TemporaryDirectory() as tmp:

@@ -2,8 +2,10 @@
 Hyperband and ASHA, each over a fidelity path (``"epoch"``, ``"z"``, ``"z+epoch"``, ``"full"``
 or a list of ``(z, epoch)`` levels; see :mod:`frozenbench.optimizers.fidelity`).
 
-Any object with ``name``, ``ask(rng) -> Job | None`` and ``tell(Observation)`` can be passed to
-:func:`frozenbench.simulate` instead of a name.
+Any object with ``name``, ``ask(rng) -> Job | None`` and ``tell(Observation)`` (the promotion
+style) or ``suggest(rng) -> Start | None`` and ``report(Observation) -> bool`` (the stopping
+style, :mod:`frozenbench.optimizers.stopping`) can be passed to :func:`frozenbench.simulate`
+instead of a name.
 
 >>> from frozenbench.synthetic import make_benchmark
 >>> bench = make_benchmark(n_configs=10, n_z=4, n_epochs=9)
@@ -22,6 +24,7 @@ from frozenbench.optimizers.asha import ASHA
 from frozenbench.optimizers.base import ConfigSampler, Job, Observation, Optimizer
 from frozenbench.optimizers.fidelity import FIDELITIES, Level, fidelity_levels
 from frozenbench.optimizers.random_search import RandomSearch
+from frozenbench.optimizers.stopping import Start, Stopping, StoppingOptimizer
 from frozenbench.optimizers.successive_halving import Bracket, Hyperband, SuccessiveHalving
 
 if TYPE_CHECKING:
@@ -60,6 +63,9 @@ __all__ = [
     "Observation",
     "Optimizer",
     "RandomSearch",
+    "Start",
+    "Stopping",
+    "StoppingOptimizer",
     "SuccessiveHalving",
     "fidelity_levels",
     "make_optimizer",

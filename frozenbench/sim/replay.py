@@ -24,41 +24,34 @@ Semantics (see DESIGN.md, "Simulation semantics"):
 
 from __future__ import annotations
 
-import bisect
 import inspect
 import math
 import os
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from frozenbench.errors import InvalidValueError, format_choices, unknown_name
-from frozenbench.optimizers import OPTIMIZERS, Job, Observation, Optimizer, make_optimizer
+from frozenbench.errors import FrozenbenchError, InvalidValueError, format_choices, unknown_name
+from frozenbench.optimizers import OPTIMIZERS, Optimizer, make_optimizer
 from frozenbench.optimizers.fidelity import Level, fidelity_levels
-from frozenbench.sim.clock import EventQueue
-from frozenbench.sim.trajectory import Recorder
-from frozenbench.sim.workers import capacities, format_bytes
+from frozenbench.optimizers.stopping import Stopping, StoppingOptimizer, is_stopping
+from frozenbench.sim.engine import Engine
+from frozenbench.sim.workers import capacities
 from frozenbench.table import Benchmark, cost_column
 
-#: A run ends with an error after this many results in a row that cost nothing (cells missing
-#: from the table, epochs already reached): the simulated clock could never advance.
-STALL_LIMIT = 1000
 
-#: How often one free worker asks the optimizer for a job that fits its memory before it idles.
-MAX_ASKS = 64
-
-
-def _positive(name: str, value: object, *, integer: bool = False) -> None:
+def _positive(problems: list[str | FrozenbenchError], name: str, value: object, *,
+              integer: bool = False) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InvalidValueError(f"{name}={value!r:.80} must be a positive number or None")
-    if integer and not isinstance(value, (int, np.integer)):
-        raise InvalidValueError(f"{name}={value!r} must be a positive integer or None")
-    if not (math.isfinite(float(value)) and float(value) > 0):
-        raise InvalidValueError(f"{name}={value!r} must be positive and finite")
+        problems.append(f"{name}={value!r:.80} must be a positive number or None")
+    elif integer and not isinstance(value, (int, np.integer)):
+        problems.append(f"{name}={value!r} must be a positive integer or None")
+    elif not (math.isfinite(float(value)) and float(value) > 0):
+        problems.append(f"{name}={value!r} must be positive and finite")
 
 
 #: With no stopping rule given, the CLI runs for this many times the median cost of training a
@@ -81,7 +74,7 @@ def default_budget(bench: Benchmark, cost: str | None = None) -> float:
 
 def simulate(
     bench: Benchmark | str | os.PathLike[str],
-    optimizer: str | Optimizer = "asha",
+    optimizer: str | Optimizer | StoppingOptimizer = "asha",
     fidelity: str | Sequence[Level] = "z+epoch",
     *,
     n_workers: int = 4,
@@ -97,8 +90,15 @@ def simulate(
 ) -> pd.DataFrame:
     """Replay ``optimizer`` over ``fidelity`` on ``bench``; returns the trajectory.
 
-    ``optimizer`` is a name (``"random"``, ``"sh"``, ``"hyperband"``, ``"asha"``) or an object
-    with ``ask``/``tell``. ``fidelity`` is ``"epoch"``, ``"z"``, ``"z+epoch"``, ``"full"`` or
+    ``optimizer`` is a name (``"random"``, ``"sh"``, ``"hyperband"``, ``"asha"``), an object
+    in the *promotion* style (``ask(rng) -> Job | None`` and ``tell(observation)``: the
+    optimizer hands out the next job, :class:`~frozenbench.optimizers.Optimizer`) or one in the
+    *stopping* style (``suggest(rng) -> Start | None`` and ``report(observation) -> bool``: a
+    trial reports after each epoch and goes on while ``report`` says so,
+    :class:`~frozenbench.optimizers.StoppingOptimizer`). Results reach the optimizer in
+    simulated-time order across the workers; the trajectory has the same columns whatever
+    drove it. Every argument is checked first and all problems are reported at once.
+    ``fidelity`` is ``"epoch"``, ``"z"``, ``"z+epoch"``, ``"full"`` or
     a list of ``(z, epoch)`` levels. ``memory`` is one capacity for all workers or one per worker
     (bytes or strings like ``"8GB"``). See the module docstring for the semantics and
     :mod:`frozenbench.sim.trajectory` for the columns.
@@ -119,272 +119,101 @@ def simulate(
             raise InvalidValueError(
                 f"bench must be a Benchmark, a benchmark name or a path, got {bench!r:.80}")
         bench = load(bench)
-    _positive("budget", budget)
-    _positive("cost_budget", cost_budget)
-    _positive("max_evaluations", max_evaluations, integer=True)
+    problems: list[str | FrozenbenchError] = []
+
+    def attempt(fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except FrozenbenchError as exc:
+            problems.append(exc)
+            return None
+
+    _positive(problems, "budget", budget)
+    _positive(problems, "cost_budget", cost_budget)
+    _positive(problems, "max_evaluations", max_evaluations, integer=True)
     if budget is None and cost_budget is None and max_evaluations is None:
-        raise InvalidValueError(
-            "give a stopping rule: budget= (simulated time), cost_budget= (total cost) or "
-            "max_evaluations=")
+        problems.append("give a stopping rule: budget= (simulated time), cost_budget= (total "
+                        "cost) or max_evaluations=")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidValueError(f"seed={seed!r:.80} must be a non-negative integer")
+        problems.append(f"seed={seed!r:.80} must be a non-negative integer")
     if isinstance(n_workers, np.integer):
         n_workers = int(n_workers)
-    caps = capacities(n_workers, memory)
-    metric_name = bench.metric_name(metric)
-    cost_name = cost_column(cost or bench.default_cost)
+    caps = attempt(lambda: capacities(n_workers, memory))
+    metric_name = attempt(lambda: bench.metric_name(metric))
+    if metric_name is not None and not _measured(bench, metric_name):
+        problems.append(_no_finite_metric(bench, metric_name))
+    cost_name = attempt(lambda: cost_column(cost or bench.default_cost))
     if isinstance(cell_seed, str):
         if cell_seed not in ("draw", "mean"):
-            raise InvalidValueError(
-                f"cell_seed={cell_seed!r}; valid: 'draw', 'mean' or one of the seeds "
-                f"{list(bench.seeds)}")
-        fixed_si = -1
+            problems.append(f"cell_seed={cell_seed!r}; valid: 'draw', 'mean' or one of the "
+                            f"seeds {list(bench.seeds)}")
+    elif isinstance(cell_seed, bool) or not isinstance(cell_seed, (int, np.integer)):
+        problems.append(f"cell_seed={cell_seed!r:.80}; valid: 'draw', 'mean' or one of the "
+                        f"seeds {list(bench.seeds)}")
     else:
-        fixed_si = bench.index.seed(cell_seed)
-    per_seed = cell_seed != "mean"
-
-    levels = fidelity_levels(bench.fidelity_values, fidelity, eta)
+        cell_seed = int(cell_seed)
+        attempt(lambda: bench.index.seed(cell_seed))
+    levels = attempt(lambda: fidelity_levels(bench.fidelity_values, fidelity, eta))
+    opt: Any = None
     if isinstance(optimizer, str):
         if optimizer not in OPTIMIZERS:
-            raise unknown_name("optimizer", optimizer, OPTIMIZERS)
-        opt: Optimizer = make_optimizer(optimizer, bench, levels, eta=eta)
+            problems.append(unknown_name("optimizer", optimizer, OPTIMIZERS))
+        elif levels is not None:
+            opt = make_optimizer(optimizer, bench, levels, eta=eta)
     elif callable(getattr(optimizer, "ask", None)) and callable(getattr(optimizer, "tell", None)):
         opt = optimizer
-        _check_signature(optimizer)
+        attempt(lambda: _check_signature(optimizer, ("ask", "rng"), ("tell", "observation")))
+    elif is_stopping(optimizer):
+        opt = Stopping(cast(StoppingOptimizer, optimizer), bench.fidelities["epoch"])
+        attempt(lambda: _check_signature(optimizer, ("suggest", "rng"),
+                                         ("report", "observation")))
     else:
-        raise InvalidValueError(
-            f"optimizer must be one of {format_choices(OPTIMIZERS)} or an object with "
-            f"ask(rng) and tell(observation), got {optimizer!r:.80}")
+        problems.append(
+            f"optimizer must be one of {format_choices(OPTIMIZERS)}, an object with ask(rng) "
+            f"and tell(observation) (promotion style) or one with suggest(rng) and "
+            f"report(observation) (stopping style), got {optimizer!r:.80}")
+    if len(problems) == 1:
+        one = problems[0]
+        raise one if isinstance(one, FrozenbenchError) else InvalidValueError(one)
+    if problems:
+        raise InvalidValueError(f"{len(problems)} problems with the arguments of simulate:\n"
+                                + "\n".join(f"  - {p}" for p in problems))
 
-    rng = np.random.default_rng(int(seed))
-    obj = bench.objective(metric_name, per_seed=per_seed)
-    costs = bench.cost_array(cost_name, per_seed=per_seed)
-    if not _measured(bench, metric_name):
-        raise _no_finite_metric(bench, metric_name)
-    finite = obj[np.isfinite(obj)]
-    worst = float(finite.max()) if finite.size else 0.0
     full = bench.full_fidelity_scores(metric_name)
     full_ok = full[np.isfinite(full)]
     best_full = float(full_ok.min()) if full_ok.size else math.nan
-    seed_mask = bench.seed_mask()
-    seeds = bench.seeds
-    mem = bench.peak_memory()
-    limited = any(math.isfinite(c) for c in caps)
-    max_cap = max(caps)
-    pos_of_id = bench.index.pos_of_id
-    z_pos, e_pos = bench.index.z_pos, bench.index.epoch_pos
-    config_ids = bench.config_ids
-
-    # trial state: [pos, zi, si, reached_ei, paid, running, config_id, z]
-    trials: list[list[Any]] = []
-    queue = EventQueue()
-    free = list(range(n_workers))
-    pending: list[tuple[Job, int, int, int, float]] = []
-    rec = Recorder()
-    col = rec.columns
-    spent = 0.0
-    total_paid = 0.0
-    stopped = False
-    stop_reason = "optimizer"
-    free_streak = 0
-    inc_score = math.inf
-    inc_id = -1
-    inc_full = math.nan
-    name = getattr(opt, "name", type(opt).__name__)
-
-    def check(job: object) -> tuple[Job, int, int, int, float]:
-        if not isinstance(job, Job):
-            raise InvalidValueError(f"optimizer {name!r} returned {job!r:.80}, not a Job")
-        cid = job.config_id
-        if isinstance(cid, bool) or not isinstance(cid, (int, np.integer)) or not \
-                0 <= cid < len(pos_of_id) or pos_of_id[cid] < 0:
-            raise InvalidValueError(f"optimizer {name!r} asked for config_id={cid!r}, which "
-                                    f"is not in the {bench.name} table")
-        zi = z_pos.get(job.z) if type(job.z) is int else None
-        ei = e_pos.get(job.epoch) if type(job.epoch) is int else None
-        if zi is None or ei is None:
-            bench.fidelity_values.check_z(job.z)
-            bench.fidelity_values.check_epoch(job.epoch)
-            zi, ei = z_pos[int(job.z)], e_pos[int(job.epoch)]
-        for field in ("rung", "bracket"):
-            v = getattr(job, field)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-                raise InvalidValueError(
-                    f"optimizer {name!r} returned a Job with {field}={v!r:.40}; {field} is "
-                    f"the optimizer's own bookkeeping and must be a non-negative integer")
-        c = int(pos_of_id[cid])
-        need = 0.0
-        if limited:
-            need = float(mem[c, zi])
-            if need != need:
-                need = 0.0
-            if need > max_cap:
-                raise InvalidValueError(
-                    f"config {cid} at z={job.z} needs {format_bytes(need)} of memory; no worker "
-                    f"has that much (capacities: {[format_bytes(m) for m in caps]})")
-        return job, c, zi, ei, need
-
-    def start(item: tuple[Job, int, int, int, float], w: int, now: float) -> bool:
-        nonlocal spent, stopped, stop_reason
-        job, c, zi, ei, _ = item
-        if job.trial is None:
-            tid = len(trials)
-            if fixed_si >= 0:
-                si = fixed_si
-                if not seed_mask[c, zi, si]:
-                    raise bench.absent(c, zi, ei, si)
-            elif per_seed:
-                choices = np.flatnonzero(seed_mask[c, zi])
-                si = int(choices[rng.integers(len(choices))]) if len(choices) else -1
-            else:
-                si = -1
-            state: list[Any] = [c, zi, si, -1, 0.0, False, job.config_id, job.z]
-        else:
-            tid = job.trial
-            if isinstance(tid, bool) or not isinstance(tid, int) or not 0 <= tid < len(trials):
-                raise InvalidValueError(f"optimizer {name!r} continues unknown trial {tid!r}")
-            state = trials[tid]
-            if state[0] != c or state[1] != zi:
-                raise InvalidValueError(
-                    f"optimizer {name!r} continues trial {tid} (config {state[6]}, z={state[7]}) "
-                    f"as config {job.config_id}, z={job.z}: a trial keeps its config and z "
-                    f"(frozen layers cannot thaw); start a new trial instead")
-            if state[5]:
-                raise InvalidValueError(f"optimizer {name!r} continues trial {tid} while it "
-                                        f"is still running")
-            si = state[2]
-        if ei > state[3]:
-            value = float(costs[c, zi, ei, si]) if si >= 0 and per_seed else float(
-                costs[c, zi, ei]) if not per_seed else math.nan
-            duration = value - state[4] if value == value else 0.0
-            duration = max(duration, 0.0)
-        else:
-            duration = 0.0
-        if cost_budget is not None and spent + duration > cost_budget:
-            stopped, stop_reason = True, "cost_budget"
-            return False
-        if budget is not None and now >= budget:
-            stopped, stop_reason = True, "budget"
-            return False
-        if job.trial is None:
-            trials.append(state)
-        spent += duration
-        state[5] = True
-        queue.push(now + duration, (w, tid, job, c, zi, ei, si, duration, now))
-        return True
-
-    def dispatch(now: float) -> None:
-        progress = True
-        while progress and free and not stopped:
-            progress = False
-            i = 0
-            while i < len(free) and not stopped:
-                w = free[i]
-                item = None
-                for j, p in enumerate(pending):
-                    if p[4] <= caps[w]:
-                        item = pending.pop(j)
-                        break
-                asks = 0
-                while item is None and asks < MAX_ASKS:
-                    asks += 1
-                    job = opt.ask(rng)
-                    if job is None:
-                        break
-                    cand = check(job)
-                    if cand[4] <= caps[w]:
-                        item = cand
-                    else:
-                        pending.append(cand)
-                if item is None:
-                    i += 1
-                    continue
-                if not start(item, w, now):
-                    return
-                free.pop(i)
-                progress = True
-
-    dispatch(0.0)
-    while queue:
-        now, (w, tid, job, c, zi, ei, si, duration, began) = queue.pop()
-        if budget is not None and now > budget:
-            stop_reason = "budget"
-            break
-        state = trials[tid]
-        state[5] = False
-        if ei > state[3]:
-            state[3] = ei
-            state[4] += duration
-        if si >= 0 and per_seed:
-            score = float(obj[c, zi, ei, si])
-        elif not per_seed:
-            score = float(obj[c, zi, ei])
-        else:
-            score = math.nan
-        if score != score:
-            score = worst
-        total_paid += duration
-        obs = Observation(job, tid, score, duration, now, w, seeds[si] if si >= 0 else -1)
-        opt.tell(obs)
-        if score < inc_score:
-            inc_score, inc_id, inc_full = score, job.config_id, float(full[c])
-        col["time"].append(now)
-        col["start"].append(began)
-        col["worker"].append(w)
-        col["trial"].append(tid)
-        col["config_id"].append(job.config_id)
-        col["z"].append(job.z)
-        col["epoch"].append(job.epoch)
-        col["seed"].append(obs.seed)
-        col["rung"].append(job.rung)
-        col["bracket"].append(job.bracket)
-        col["score"].append(score)
-        col["cost"].append(duration)
-        col["total_cost"].append(total_paid)
-        col["incumbent"].append(inc_id)
-        col["incumbent_score"].append(inc_score)
-        col["incumbent_full"].append(inc_full)
-        col["regret"].append(inc_full - best_full)
-        if max_evaluations is not None and len(rec) >= max_evaluations:
-            stop_reason = "max_evaluations"
-            break
-        free_streak = free_streak + 1 if duration == 0.0 else 0
-        if free_streak >= STALL_LIMIT:
-            raise _stalled(name, STALL_LIMIT, budget, cost_budget)
-        bisect.insort(free, w)
-        dispatch(now)
-
-    if not len(rec) and stop_reason in ("budget", "cost_budget"):
-        rule = f"budget={budget!r}" if stop_reason == "budget" else f"cost_budget={cost_budget!r}"
-        raise InvalidValueError(
-            f"{rule} ended the run before any job finished: the first jobs of {name!r} cost "
-            f"more than that ({cost_name}); give a larger {stop_reason}")
+    engine = Engine(bench, opt, capacities=caps, rng=np.random.default_rng(int(seed)),
+                    metric=metric_name, cost=cost_name, cell_seed=cell_seed, budget=budget,
+                    cost_budget=cost_budget, max_evaluations=max_evaluations,
+                    best_full=best_full, full=full)
+    recorder = engine.run()
     attrs = {
-        "benchmark": bench.name, "optimizer": name,
+        "benchmark": bench.name, "optimizer": engine.name,
         "fidelity": fidelity if isinstance(fidelity, str) else [list(x) for x in fidelity],
         "levels": [list(x) for x in levels], "seed": int(seed), "n_workers": n_workers,
         "metric": metric_name, "cost": cost_name, "cell_seed": cell_seed,
-        "best_full": best_full, "eta": eta, "n_trials": len(trials),
-        "config_ids_in_table": len(config_ids), "stop_reason": stop_reason,
+        "best_full": best_full, "eta": eta, "n_trials": len(engine.trials),
+        "config_ids_in_table": len(bench.config_ids), "stop_reason": engine.stop_reason,
     }
-    return rec.frame(bench.space, attrs)
+    return recorder.frame(bench.space, attrs)
 
 
-def _check_signature(optimizer: Any) -> None:
-    """An external optimizer's ``ask`` takes the rng and its ``tell`` one observation."""
-    problems = []
-    for method, arg in (("ask", "rng"), ("tell", "observation")):
+def _check_signature(optimizer: Any, *methods: tuple[str, str]) -> None:
+    """Each of an external optimizer's ``methods`` takes its one argument."""
+    bad = []
+    for method, arg in methods:
         try:
             inspect.signature(getattr(optimizer, method)).bind(None)
         except TypeError:
-            problems.append(f"{method}({arg})")
+            bad.append(f"{method}({arg})")
         except ValueError:  # no signature (a builtin): trust it
             pass
-    if problems:
+    if bad:
+        name = getattr(optimizer, "name", type(optimizer).__name__)
+        wanted = " and ".join(f"{m}({a})" for m, a in methods)
         raise InvalidValueError(
-            f"optimizer {getattr(optimizer, 'name', type(optimizer).__name__)!r} must have "
-            f"ask(rng) -> Job | None and tell(observation); its "
-            f"{' and '.join(problems)} does not take exactly that one argument")
+            f"optimizer {name!r} must have {wanted}; its {' and '.join(bad)} does not take "
+            f"exactly that one argument")
 
 
 def _measured(bench: Benchmark, metric: str) -> bool:
@@ -406,13 +235,3 @@ def _no_finite_metric(bench: Benchmark, metric: str) -> InvalidValueError:
     return InvalidValueError(
         f"metric {metric!r} has no finite value in {bench.name} (it is not measured for this "
         f"task); valid metrics of this table: {format_choices(valid)}")
-
-
-def _stalled(name: str, limit: int, budget: float | None,
-             cost_budget: float | None) -> InvalidValueError:
-    rule = f"budget={budget!r}" if budget is not None else f"cost_budget={cost_budget!r}"
-    return InvalidValueError(
-        f"optimizer {name!r} ran {limit} jobs in a row that cost nothing (cells missing from "
-        f"the table, or epochs its trials had already reached), so the simulated clock cannot "
-        f"advance and {rule} would never be reached; choose a fidelity path whose cells exist "
-        f"in the table, or stop with max_evaluations=")

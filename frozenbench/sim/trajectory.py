@@ -1,4 +1,4 @@
-"""The trajectory of a replay: one row per finished job, collected in lists, built once.
+"""The trajectory of a replay: one row per finished job; :class:`Recorder` alone knows its columns.
 
 Columns: ``time`` (simulated finish time), ``start``, ``worker``, ``trial``, ``config_id``,
 the hyperparameters, ``z``, ``epoch``, ``seed`` (table seed read, -1 = seed mean), ``rung``,
@@ -6,10 +6,12 @@ the hyperparameters, ``z``, ``epoch``, ``seed`` (table seed read, -1 = seed mean
 ``total_cost`` (paid so far, all workers), ``incumbent`` (config_id with the best score so far),
 ``incumbent_score``, ``incumbent_full`` (the incumbent's objective at full fidelity, seed mean)
 and ``regret`` (``incumbent_full`` minus the best full-fidelity objective in the table).
+The columns are the same whatever optimizer drove the replay.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -21,37 +23,59 @@ COLUMNS = ("time", "start", "worker", "trial", "config_id", "z", "epoch", "seed"
            "bracket", "score", "cost", "total_cost", "incumbent", "incumbent_score",
            "incumbent_full", "regret")
 
+_INT = frozenset(("worker", "trial", "config_id", "z", "epoch", "seed", "rung", "bracket",
+                  "incumbent"))
+
 
 class Recorder:
-    """Appends rows column-wise; :meth:`frame` builds the DataFrame once at the end."""
+    """Collects one row per finished job and tracks the incumbent; :meth:`frame` builds the
+    DataFrame once at the end.
 
-    def __init__(self) -> None:
-        self.columns: dict[str, list[Any]] = {c: [] for c in COLUMNS}
+    >>> rec = Recorder(best_full=0.1)
+    >>> rec.add(2.0, 0.0, 0, 0, 7, 1, 3, 0, 0, 0, 0.4, 2.0, 0.2)  # ..., score, cost, full
+    >>> rec.add(3.0, 0.0, 1, 1, 8, 1, 3, 0, 0, 0, 0.5, 3.0, 0.1)
+    >>> len(rec), rec.incumbent, rec.total_cost
+    (2, 7, 5.0)
+    """
+
+    __slots__ = ("best_full", "incumbent", "incumbent_full", "incumbent_score", "rows",
+                 "total_cost")
+
+    def __init__(self, best_full: float = math.nan) -> None:
+        self.rows: list[tuple[Any, ...]] = []
+        self.best_full = best_full
+        self.total_cost = 0.0
+        self.incumbent = -1
+        self.incumbent_score = math.inf
+        self.incumbent_full = math.nan
 
     def __len__(self) -> int:
-        return len(self.columns["time"])
+        return len(self.rows)
+
+    def add(self, time: float, start: float, worker: int, trial: int, config_id: int, z: int,
+            epoch: int, seed: int, rung: int, bracket: int, score: float, cost: float,
+            full: float) -> None:
+        """One finished job; ``full`` is its config's full-fidelity objective."""
+        self.total_cost += cost
+        if score < self.incumbent_score:
+            self.incumbent, self.incumbent_score, self.incumbent_full = config_id, score, full
+        self.rows.append((time, start, worker, trial, config_id, z, epoch, seed, rung, bracket,
+                          score, cost, self.total_cost, self.incumbent, self.incumbent_score,
+                          self.incumbent_full, self.incumbent_full - self.best_full))
 
     def frame(self, space: SearchSpace, attrs: dict[str, Any]) -> pd.DataFrame:
-        cols = self.columns
-        data: dict[str, Any] = {}
-        ids = np.asarray(cols["config_id"], dtype=np.int64)
-        for name in ("time", "start"):
-            data[name] = np.asarray(cols[name], dtype=np.float64)
-        for name in ("worker", "trial"):
-            data[name] = np.asarray(cols[name], dtype=np.int64)
-        data["config_id"] = ids
+        """The trajectory, with the hyperparameters of each row's config after ``config_id``."""
+        cols = list(zip(*self.rows)) if self.rows else [()] * len(COLUMNS)
+        data: dict[str, Any] = {
+            name: np.asarray(col, dtype=np.int64 if name in _INT else np.float64)
+            for name, col in zip(COLUMNS, cols)}
+        ids = data["config_id"]
         hp_idx = np.unravel_index(ids, space.shape) if len(ids) else [
             np.zeros(0, dtype=np.int64)] * len(space.names)
         for k, h in enumerate(space.hyperparameters):
             values = np.asarray(h.values, dtype=object if isinstance(h.values[0], str) else None)
             data[h.name] = values[hp_idx[k]]
-        for name in ("z", "epoch", "seed", "rung", "bracket", "incumbent"):
-            data[name] = np.asarray(cols[name], dtype=np.int64)
-        for name in ("score", "cost", "total_cost", "incumbent_score", "incumbent_full",
-                     "regret"):
-            data[name] = np.asarray(cols[name], dtype=np.float64)
-        order = ["time", "start", "worker", "trial", "config_id", *space.names,
-                 *COLUMNS[5:]]
+        order = ["time", "start", "worker", "trial", "config_id", *space.names, *COLUMNS[5:]]
         frame = pd.DataFrame({c: data[c] for c in order})
         frame.attrs.update(attrs)
         return frame

@@ -1,0 +1,331 @@
+"""The replay engine: trials, a worker pool, one handler per event, and a recorder.
+
+:func:`frozenbench.simulate` validates its arguments and builds an :class:`Engine`; the engine
+owns the simulated clock (an :class:`~frozenbench.sim.clock.EventQueue` of job finishes), the
+:class:`WorkerPool` (free workers, memory capacities, jobs waiting for a big enough worker), the
+:class:`Trial` states and the :class:`~frozenbench.sim.trajectory.Recorder`. Two events exist:
+a worker is free (:meth:`Engine.on_free`: ask the optimizer for work and start it) and a job
+finishes (:meth:`Engine.on_finish`: update its trial, tell the optimizer, record the row).
+Results reach the optimizer in simulated-time order across all workers.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from frozenbench.errors import InvalidValueError
+from frozenbench.optimizers.base import Job, Observation, Optimizer
+from frozenbench.sim.clock import EventQueue
+from frozenbench.sim.trajectory import Recorder
+from frozenbench.sim.workers import format_bytes
+from frozenbench.table import Benchmark
+
+#: How often one free worker asks the optimizer for a job that fits its memory before it idles.
+MAX_ASKS = 64
+
+#: A run ends with an error after this many results in a row that cost nothing (cells missing
+#: from the table, epochs already reached): the simulated clock could never advance.
+STALL_LIMIT = 1000
+
+
+@dataclass(slots=True)
+class Trial:
+    """One training run of (config, z), advanced in epochs: what it reached and paid."""
+
+    config_id: int
+    z: int
+    pos: int  # the config's row in the table's arrays
+    zi: int
+    si: int  # the table seed it reads (-1: the mean over seeds)
+    reached: int = -1  # index of the last epoch finished
+    paid: float = 0.0
+    running: bool = False
+
+
+@dataclass(slots=True)
+class Placed:
+    """A checked job with its array positions and the memory its (config, z) needs (internal;
+    not frozen because it is built once per job on the hot path)."""
+
+    job: Job
+    pos: int
+    zi: int
+    ei: int
+    need: float
+
+
+@dataclass(slots=True)
+class Running:
+    """A job on a worker, from ``start`` until its finish event."""
+
+    worker: int
+    trial: int
+    placed: Placed
+    cost: float
+    start: float
+
+
+class WorkerPool:
+    """Free workers (lowest index first), their memory capacities, and jobs waiting for a
+    worker large enough.
+
+    >>> pool = WorkerPool([1.0, 4.0])
+    >>> pool.free, pool.fits(3.0, 0), pool.fits(3.0, 1)
+    ([0, 1], False, True)
+    """
+
+    __slots__ = ("capacities", "free", "largest", "limited", "pending")
+
+    def __init__(self, capacities: list[float]) -> None:
+        self.capacities = capacities
+        self.free = list(range(len(capacities)))
+        self.pending: list[Placed] = []
+        self.limited = any(math.isfinite(c) for c in capacities)
+        self.largest = max(capacities)
+
+    def fits(self, need: float, worker: int) -> bool:
+        return need <= self.capacities[worker]
+
+    def take_pending(self, worker: int) -> Placed | None:
+        """The oldest waiting job that fits ``worker``."""
+        cap = self.capacities[worker]
+        for j, p in enumerate(self.pending):
+            if p.need <= cap:
+                return self.pending.pop(j)
+        return None
+
+    def release(self, worker: int) -> None:
+        bisect.insort(self.free, worker)
+
+
+class Engine:
+    """One replay of ``optimizer`` on ``bench``; :meth:`run` returns the recorder."""
+
+    def __init__(self, bench: Benchmark, optimizer: Optimizer, *, capacities: list[float],
+                 rng: np.random.Generator, metric: str, cost: str, cell_seed: str | int,
+                 budget: float | None, cost_budget: float | None,
+                 max_evaluations: int | None, best_full: float, full: np.ndarray) -> None:
+        self.bench = bench
+        self.opt = optimizer
+        self.name: str = getattr(optimizer, "name", type(optimizer).__name__)
+        self.rng = rng
+        self.budget = budget
+        self.cost_budget = cost_budget
+        self.max_evaluations = max_evaluations
+        self.per_seed = cell_seed != "mean"
+        self.fixed_si = bench.index.seed(cell_seed) if isinstance(cell_seed, int) else -1
+        self.obj = bench.objective(metric, per_seed=self.per_seed)
+        finite = self.obj[np.isfinite(self.obj)]
+        self.worst = float(finite.max()) if finite.size else 0.0
+        self.costs = bench.cost_array(cost, per_seed=self.per_seed)
+        self.full = full
+        self.seed_mask = bench.seed_mask()
+        self.seeds = bench.seeds
+        self.mem = bench.peak_memory()
+        self.pool = WorkerPool(capacities)
+        self.queue = EventQueue()
+        self.trials: list[Trial] = []
+        self.recorder = Recorder(best_full)
+        self.spent = 0.0
+        self.stopped = False
+        self.stop_reason = "optimizer"
+        self._free_streak = 0
+        index = bench.index
+        self._pos_of_id, self._z_pos, self._e_pos = index.pos_of_id, index.z_pos, index.epoch_pos
+
+    # ------------------------------------------------------------------ checking a job
+    def place(self, job: object) -> Placed:
+        """Check a job the optimizer returned; an error names what is wrong with it."""
+        name = self.name
+        if not isinstance(job, Job):
+            raise InvalidValueError(f"optimizer {name!r} returned {job!r:.80}, not a Job")
+        cid = job.config_id
+        pos_of_id = self._pos_of_id
+        if isinstance(cid, bool) or not isinstance(cid, (int, np.integer)) or not \
+                0 <= cid < len(pos_of_id) or pos_of_id[cid] < 0:
+            raise InvalidValueError(f"optimizer {name!r} asked for config_id={cid!r}, which "
+                                    f"is not in the {self.bench.name} table")
+        zi = self._z_pos.get(job.z) if type(job.z) is int else None
+        ei = self._e_pos.get(job.epoch) if type(job.epoch) is int else None
+        if zi is None or ei is None:
+            fid = self.bench.fidelity_values
+            fid.check_z(job.z)
+            fid.check_epoch(job.epoch)
+            zi, ei = self._z_pos[int(job.z)], self._e_pos[int(job.epoch)]
+        for field, v in (("rung", job.rung), ("bracket", job.bracket)):
+            if (type(v) is not int and (isinstance(v, bool) or not isinstance(v, np.integer))) \
+                    or v < 0:
+                raise InvalidValueError(
+                    f"optimizer {name!r} returned a Job with {field}={v!r:.40}; {field} is "
+                    f"the optimizer's own bookkeeping and must be a non-negative integer")
+        c = int(pos_of_id[cid])
+        need = 0.0
+        pool = self.pool
+        if pool.limited:
+            need = float(self.mem[c, zi])
+            if need != need:
+                need = 0.0
+            if need > pool.largest:
+                raise InvalidValueError(
+                    f"config {cid} at z={job.z} needs {format_bytes(need)} of memory; no worker "
+                    f"has that much (capacities: {[format_bytes(m) for m in pool.capacities]})")
+        return Placed(job, c, zi, ei, need)
+
+    def _trial_for(self, placed: Placed) -> tuple[int, Trial, bool]:
+        """The trial a job runs in: a new one (not registered yet) or the one it continues."""
+        job, c, zi = placed.job, placed.pos, placed.zi
+        tid = job.trial
+        if tid is None:
+            if self.fixed_si >= 0:
+                si = self.fixed_si
+                if not self.seed_mask[c, zi, si]:
+                    raise self.bench.absent(c, zi, placed.ei, si)
+            elif self.per_seed:
+                choices = np.flatnonzero(self.seed_mask[c, zi])
+                si = int(choices[self.rng.integers(len(choices))]) if len(choices) else -1
+            else:
+                si = -1
+            return len(self.trials), Trial(job.config_id, job.z, c, zi, si), True
+        name = self.name
+        if isinstance(tid, bool) or not isinstance(tid, int) or not 0 <= tid < len(self.trials):
+            raise InvalidValueError(f"optimizer {name!r} continues unknown trial {tid!r}")
+        trial = self.trials[tid]
+        if trial.pos != c or trial.zi != zi:
+            raise InvalidValueError(
+                f"optimizer {name!r} continues trial {tid} (config {trial.config_id}, "
+                f"z={trial.z}) as config {job.config_id}, z={job.z}: a trial keeps its config "
+                f"and z (frozen layers cannot thaw); start a new trial instead")
+        if trial.running:
+            raise InvalidValueError(f"optimizer {name!r} continues trial {tid} while it is "
+                                    f"still running")
+        return tid, trial, False
+
+    # ------------------------------------------------------------------ events
+    def start(self, placed: Placed, worker: int, now: float) -> bool:
+        """Start a job on ``worker`` at ``now``; False (and the run stops) past a budget."""
+        tid, trial, new = self._trial_for(placed)
+        ei = placed.ei
+        cost = 0.0
+        if ei > trial.reached:
+            si = trial.si
+            if not self.per_seed:
+                value = float(self.costs[trial.pos, trial.zi, ei])
+            elif si >= 0:
+                value = float(self.costs[trial.pos, trial.zi, ei, si])
+            else:
+                value = math.nan
+            if value == value and value > trial.paid:
+                cost = value - trial.paid
+        if self.cost_budget is not None and self.spent + cost > self.cost_budget:
+            self.stopped, self.stop_reason = True, "cost_budget"
+            return False
+        if self.budget is not None and now >= self.budget:
+            self.stopped, self.stop_reason = True, "budget"
+            return False
+        if new:
+            self.trials.append(trial)
+        self.spent += cost
+        trial.running = True
+        self.queue.push(now + cost, Running(worker, tid, placed, cost, now))
+        return True
+
+    def on_free(self, now: float) -> None:
+        """Workers are free at ``now``: hand each a job (waiting ones first) until none is."""
+        pool = self.pool
+        free = pool.free
+        progress = True
+        while progress and free and not self.stopped:
+            progress = False
+            i = 0
+            while i < len(free) and not self.stopped:
+                w = free[i]
+                placed = pool.take_pending(w) if pool.pending else None
+                asks = 0
+                while placed is None and asks < MAX_ASKS:
+                    asks += 1
+                    job = self.opt.ask(self.rng)
+                    if job is None:
+                        break
+                    cand = self.place(job)
+                    if cand.need <= pool.capacities[w]:
+                        placed = cand
+                    else:
+                        pool.pending.append(cand)
+                if placed is None:
+                    i += 1
+                    continue
+                if not self.start(placed, w, now):
+                    return
+                free.pop(i)
+                progress = True
+
+    def on_finish(self, now: float, running: Running) -> None:
+        """A job finished at ``now``: its trial advances, the optimizer and recorder hear it."""
+        trial = self.trials[running.trial]
+        trial.running = False
+        placed = running.placed
+        ei, si = placed.ei, trial.si
+        if ei > trial.reached:
+            trial.reached = ei
+            trial.paid += running.cost
+        if not self.per_seed:
+            score = float(self.obj[trial.pos, trial.zi, ei])
+        elif si >= 0:
+            score = float(self.obj[trial.pos, trial.zi, ei, si])
+        else:
+            score = math.nan
+        if score != score:
+            score = self.worst
+        job = placed.job
+        seed = self.seeds[si] if si >= 0 else -1
+        self.opt.tell(Observation(job, running.trial, score, running.cost, now, running.worker,
+                                  seed))
+        self.recorder.add(now, running.start, running.worker, running.trial, job.config_id,
+                          job.z, job.epoch, seed, job.rung, job.bracket, score, running.cost,
+                          float(self.full[trial.pos]))
+
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> Recorder:
+        queue, pool, rec = self.queue, self.pool, self.recorder
+        budget, max_evaluations = self.budget, self.max_evaluations
+        self.on_free(0.0)
+        streak = 0
+        while queue:
+            now, running = queue.pop()
+            if budget is not None and now > budget:
+                self.stop_reason = "budget"
+                break
+            self.on_finish(now, running)
+            if max_evaluations is not None and len(rec) >= max_evaluations:
+                self.stop_reason = "max_evaluations"
+                break
+            streak = streak + 1 if running.cost == 0.0 else 0
+            if streak >= STALL_LIMIT:
+                raise self._stalled()
+            pool.release(running.worker)
+            self.on_free(now)
+        if not len(rec) and self.stop_reason in ("budget", "cost_budget"):
+            rule = (f"budget={self.budget!r}" if self.stop_reason == "budget"
+                    else f"cost_budget={self.cost_budget!r}")
+            raise InvalidValueError(
+                f"{rule} ended the run before any job finished: the first jobs of "
+                f"{self.name!r} cost more than that; give a larger {self.stop_reason}")
+        return rec
+
+    def _stalled(self) -> InvalidValueError:
+        rule = (f"budget={self.budget!r}" if self.budget is not None
+                else f"cost_budget={self.cost_budget!r}")
+        return InvalidValueError(
+            f"optimizer {self.name!r} ran {STALL_LIMIT} jobs in a row that cost nothing (cells "
+            f"missing from the table, or epochs its trials had already reached), so the "
+            f"simulated clock cannot advance and {rule} would never be reached; choose a "
+            f"fidelity path whose cells exist in the table, or stop with max_evaluations=")
+
+    def attrs(self) -> dict[str, Any]:
+        return {"optimizer": self.name, "n_trials": len(self.trials),
+                "stop_reason": self.stop_reason}

@@ -284,3 +284,11 @@ def test_diverged_rows_may_hold_nan_and_inf(tmp_path):
 def test_shipped_tables_pass_every_check():
     for name in fb.registry.shipped():
         Benchmark.from_directory(fb.registry.resolve(name))
+
+
+def test_a_corrupt_parquet_file_without_checksums_is_a_schema_error(copy):
+    """Found by the fuzzer: a damaged footer raised a raw OSError with verify=False."""
+    data = (copy / "table.parquet").read_bytes()
+    (copy / "table.parquet").write_bytes(data[:-40] + b"\x0f" * 32 + data[-8:])
+    with pytest.raises(SchemaError, match=r"cannot read table.parquet \(OSError"):
+        Benchmark.from_directory(copy, verify=False)

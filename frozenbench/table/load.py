@@ -66,12 +66,18 @@ def read_directory(root: Path, manifest: Manifest,
                    columns: list[str] | None = None) -> pa.Table:
     """The long table of a benchmark directory (``columns``: a subset), schema-checked."""
     files = table_files(root, manifest)
-    try:
-        tables = [pq.read_table(f, columns=columns) for f in files]
-    except (pa.ArrowInvalid, KeyError) as exc:
-        raise SchemaError(f"{manifest.benchmark}: cannot read the table: {exc}") from exc
+    tables = []
     for f in files:
-        check_schema(pq.read_schema(f), manifest, str(f.relative_to(root)))
+        try:  # a corrupt file raises ArrowInvalid, OSError ("Couldn't deserialize thrift"), ...
+            schema = pq.read_schema(f)
+            check_schema(schema, manifest, str(f.relative_to(root)))
+            tables.append(pq.read_table(f, columns=columns))
+        except (pa.ArrowException, OSError, KeyError, ValueError) as exc:
+            if isinstance(exc, SchemaError):
+                raise
+            raise SchemaError(f"{manifest.benchmark}: cannot read {f.relative_to(root)} "
+                              f"({type(exc).__name__}: {str(exc)[:200]}); the file is corrupt "
+                              "or not Parquet") from None
     return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
 
 

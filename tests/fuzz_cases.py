@@ -1,0 +1,237 @@
+"""Fuzz cases over the on-disk formats and the CLI, shared by tests/test_fuzz_formats.py
+(Hypothesis) and scripts/fuzz_report.py (counts of outcomes).
+
+A case corrupts a copy of a valid benchmark directory (its Parquet table or its manifest) or
+builds a command line, runs it under a time limit and classifies what happened:
+
+- ``ok``: a correct result (a corrupted directory only loads when the corruption changed
+  nothing that matters, and then its numbers equal the original's);
+- ``frozenbench error``: a :class:`~frozenbench.errors.FrozenbenchError` with a message;
+- ``usage error``: argparse's exit status 2 (the CLI only);
+- the bugs: ``raw exception`` (any other exception), ``timeout`` and ``wrong number``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import random
+import shutil
+import signal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from frozenbench.errors import FrozenbenchError
+from frozenbench.manifest import MANIFEST_NAME, TABLE_NAME
+from frozenbench.table import Benchmark
+
+GOOD = ("ok", "frozenbench error", "usage error")
+BUGS = ("raw exception", "timeout", "wrong number")
+
+
+class CaseTimeout(BaseException):
+    """Raised inside a case that ran past its time limit (BaseException: no case catches it)."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    def fire(signum: int, frame: Any) -> None:
+        raise CaseTimeout(f"over {seconds:g} s")
+
+    old = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+class UsageError(Exception):
+    """argparse refused the command line (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str
+    detail: str = ""
+
+    @property
+    def bug(self) -> bool:
+        return self.kind in BUGS
+
+
+def run_case(case: Callable[[], str], seconds: float = 20.0) -> Outcome:
+    """Run a case (returns ``"ok"`` or ``"wrong number: ..."``) and classify how it ended."""
+    try:
+        with time_limit(seconds):
+            result = case()
+    except CaseTimeout as exc:
+        return Outcome("timeout", str(exc))
+    except FrozenbenchError as exc:
+        if not str(exc):
+            return Outcome("raw exception", f"{type(exc).__name__} without a message")
+        return Outcome("frozenbench error", f"{type(exc).__name__}: {str(exc)[:200]}")
+    except UsageError:
+        return Outcome("usage error")
+    except Exception as exc:
+        return Outcome("raw exception", f"{type(exc).__name__}: {str(exc)[:200]}")
+    if result == "ok":
+        return Outcome("ok")
+    return Outcome("wrong number", result)
+
+
+def same_numbers(a: Benchmark, b: Benchmark) -> bool:
+    return a.manifest == b.manifest and all(
+        np.array_equal(x, y, equal_nan=True) for x, y in (
+            (a.objective(per_seed=True), b.objective(per_seed=True)),
+            (a.cost_array(per_seed=True), b.cost_array(per_seed=True)),
+            (a.peak_memory(), b.peak_memory())))
+
+
+# ---------------------------------------------------------------------- the Parquet table
+def corrupt_bytes(data: bytes, rng: random.Random) -> bytes:
+    """One random corruption: flip a bit, overwrite a range, truncate, append or cut a range."""
+    n = len(data)
+    kind = rng.choice(["flip", "overwrite", "truncate", "append", "cut"])
+    at = rng.randrange(n)
+    if kind == "flip":
+        return data[:at] + bytes([data[at] ^ (1 << rng.randrange(8))]) + data[at + 1:]
+    if kind == "overwrite":
+        k = rng.randint(1, 64)
+        return data[:at] + bytes(rng.randrange(256) for _ in range(k)) + data[at + k:]
+    if kind == "truncate":
+        return data[:at]
+    if kind == "append":
+        return data + bytes(rng.randrange(256) for _ in range(rng.randint(1, 64)))
+    return data[:at] + data[at + rng.randint(1, 256):]
+
+
+def table_case(source: Path, work: Path, rng: random.Random, *, verify: bool) -> Callable[[],
+                                                                                          str]:
+    """Corrupt ``table.parquet`` of a copy of ``source``; loading must fail or be right."""
+    def case() -> str:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.copytree(source, work)
+        original = (source / TABLE_NAME).read_bytes()
+        data = corrupt_bytes(original, rng)
+        (work / TABLE_NAME).write_bytes(data)
+        bench = Benchmark.from_directory(work, verify=verify)
+        bench.to_frame()
+        if data == original:
+            ref = Benchmark.from_directory(source)
+            return "ok" if same_numbers(bench, ref) else "wrong number: unchanged bytes differ"
+        if verify:
+            return f"wrong number: a corrupt table ({len(data)} of {len(original)} bytes) loaded"
+        return "ok"  # without the checksums a changed value in range is not detectable
+    return case
+
+
+# ---------------------------------------------------------------------- the manifest
+def _random_json(rng: random.Random, depth: int = 0) -> Any:
+    choices = [None, True, False, 0, -1, 1, 2**40, 0.5, -1e300, float("nan"), "", "x",
+               "val_loss", "../x", [], {}, [1, 2, 3]]
+    if depth < 2 and rng.random() < 0.2:
+        return {rng.choice(["z", "epoch", "sha256", "bytes", "ok"]): _random_json(rng, depth + 1)}
+    if depth < 2 and rng.random() < 0.2:
+        return [_random_json(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    return rng.choice(choices)
+
+
+def mutate_manifest(text: str, rng: random.Random) -> str:
+    """One random edit: a field replaced, deleted or added (as JSON), a nested value changed,
+    or the raw text corrupted."""
+    data = json.loads(text)
+    kind = rng.choice(["replace", "delete", "add", "nested", "text"])
+    if kind == "text":
+        return corrupt_bytes(text.encode(), rng).decode("utf-8", errors="replace")
+    key = rng.choice(sorted(data))
+    if kind == "replace":
+        data[key] = _random_json(rng)
+    elif kind == "delete":
+        del data[key]
+    elif kind == "add":
+        data[rng.choice(["extra", "metric2", key])] = _random_json(rng)
+    else:
+        value = data[key]
+        if isinstance(value, dict) and value:
+            value[rng.choice(sorted(value))] = _random_json(rng)
+        elif isinstance(value, list) and value:
+            value[rng.randrange(len(value))] = _random_json(rng)
+        else:
+            data[key] = _random_json(rng)
+    return json.dumps(data, indent=rng.choice([None, 1]))
+
+
+def manifest_case(source: Path, work: Path, rng: random.Random) -> Callable[[], str]:
+    """Edit ``manifest.json`` of a copy of ``source``; loading must fail unless the edit
+    changed nothing (then the numbers must be the original's)."""
+    def case() -> str:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.copytree(source, work)
+        text = (source / MANIFEST_NAME).read_text()
+        new = mutate_manifest(text, rng)
+        (work / MANIFEST_NAME).write_text(new)
+        bench = Benchmark.from_directory(work)
+        try:
+            unchanged = json.loads(new) == json.loads(text)
+        except ValueError:
+            unchanged = False
+        if not unchanged:
+            return "wrong number: an edited manifest loaded"
+        return "ok" if same_numbers(bench, Benchmark.from_directory(source)) else \
+            "wrong number: an unchanged manifest gave other numbers"
+    return case
+
+
+# ---------------------------------------------------------------------- the CLI
+CLI_WORDS = ["query", "list", "correlate", "--z", "--epoch", "--seed", "--curve",
+             "--config-id", "--config", "0", "1", "2", "3", "-1", "99", "2.0", "x", "lr=0.001",
+             "lr=1e-3", "lr=x", "optimizer=adam", "weight_decay=False", "{}", '{"lr": 0.001}',
+             "[1]", "--out", "hub:ns/x", "ns/name", "--help-me", ""]
+
+
+def cli_argv(source: Path, rng: random.Random) -> list[str]:
+    words = [rng.choice(CLI_WORDS) for _ in range(rng.randint(0, 8))]
+    command = rng.choice(["query", "list", "correlate"])
+    bench = rng.choice([str(source), "no-such-table", "./nowhere", str(source)])
+    return [command, bench, *words] if command != "list" else [command, *words]
+
+
+def warm_up(source: Path) -> None:
+    """Import what the CLI imports on first use (scipy for correlate: seconds, more on a loaded
+    machine), so that the per-case time limit measures the case, not the first import."""
+    from frozenbench.cli import main
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        main(["correlate", str(source)])
+
+
+def cli_case(argv: list[str]) -> Callable[[], str]:
+    """Run the CLI; exit 0/1 (or argparse's 2) only, and query's numbers equal the API's."""
+    from frozenbench.cli import main
+
+    def case() -> str:
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                rc = main(argv)
+        except SystemExit as exc:
+            if exc.code == 2:
+                raise UsageError from None
+            return f"wrong number: exit status {exc.code}"
+        if rc == 1:
+            if "error:" not in err.getvalue():
+                return "wrong number: exit 1 without an error message"
+            raise CliError(err.getvalue().strip().splitlines()[-1])
+        return "ok" if rc == 0 else f"wrong number: exit status {rc}"
+    return case
+
+
+class CliError(FrozenbenchError):
+    """The CLI reported a frozenbench error (exit status 1, a message on stderr)."""

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from frozenbench.cell import Cell
 from frozenbench.errors import InvalidValueError
 from frozenbench.table import Benchmark
 
@@ -78,16 +78,7 @@ def verdict(result: pd.DataFrame) -> str:
     return "differs"
 
 
-@dataclass(frozen=True)
-class CellRef:
-    """A cell of a table: grid index of the config, z and seed."""
-
-    config_id: int
-    z: int
-    seed: int
-
-
-def sample_cells(bench: Benchmark, n: int, *, seed: int = 0) -> list[CellRef]:
+def sample_cells(bench: Benchmark, n: int, *, seed: int = 0) -> list[Cell]:
     """``n`` distinct cells of ``bench`` that exist in the table, drawn reproducibly.
 
     >>> from frozenbench.synthetic import make_benchmark
@@ -102,13 +93,13 @@ def sample_cells(bench: Benchmark, n: int, *, seed: int = 0) -> list[CellRef]:
     rng = np.random.default_rng(seed)
     pick = cells[np.sort(rng.choice(len(cells), size=n, replace=False))]
     z_values, seeds = bench.fidelities["z"], bench.seeds
-    return [CellRef(int(bench.config_ids[c]), int(z_values[zi]), int(seeds[si]))
+    return [Cell(int(bench.config_ids[c]), int(z_values[zi]), int(seeds[si]))
             for c, zi, si in pick]
 
 
 def verify_cells(
     bench: Benchmark,
-    cells: Sequence[CellRef],
+    cells: Sequence[Cell],
     *,
     device: str = "cpu",
     threads: int = 1,

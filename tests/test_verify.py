@@ -6,13 +6,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from frozenbench.cell import Cell
 from frozenbench.cli import main as cli
 from frozenbench.generation.launch import run
 from frozenbench.generation.merge import merge
 from frozenbench.generation.spec import load_spec
 from frozenbench.manifest import Manifest, describe_files
 from frozenbench.table import Benchmark
-from frozenbench.verify import CellRef, sample_cells, verify_cells
+from frozenbench.verify import sample_cells, verify_cells
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,7 @@ def test_a_tampered_table_is_caught(table_dir, tmp_path, capsys):
 def test_cells_missing_from_the_table_are_refused(table_dir):
     bench = Benchmark.from_directory(table_dir)
     with pytest.raises(ValueError, match="no result for config 0 at z=3"):
-        verify_cells(bench, [CellRef(int(bench.config_ids[0]), 3, 0)])
+        verify_cells(bench, [Cell(int(bench.config_ids[0]), 3, 0)])
     with pytest.raises(ValueError, match="n=99 cells"):
         sample_cells(bench, 99)
 

@@ -24,8 +24,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from frozenbench.cell import Cell
     from frozenbench.registry import load
-    from frozenbench.verify import NOISE_UNITS, CellRef, sample_cells, verdict, verify_cells
+    from frozenbench.verify import NOISE_UNITS, sample_cells, verdict, verify_cells
 
     bench = load(args.benchmark)
     config = config_of(args, bench.space)
@@ -42,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
         problems.append(f"--sample {args.sample} must be at least 1")
     raise_problems(problems)
     if config is not None:
-        cells = [CellRef(bench.config_id(config), bench.fidelity_values.check_z(args.z),
-                         args.seed)]
+        cells = [Cell(bench.config_id(config), bench.fidelity_values.check_z(args.z),
+                      args.seed)]
     else:
         cells = sample_cells(bench, args.sample or 1, seed=args.sample_seed)
     result = verify_cells(bench, cells, device=args.device)

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import itertools
 import json
+import multiprocessing
 import os
+import socket
 import subprocess
 import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -21,7 +26,7 @@ from frozenbench.cell import Cell
 from frozenbench.generation.launch import chunk_cells, run, status
 from frozenbench.generation.merge import MergeError, merge
 from frozenbench.generation.spec import GridSpec, SpecError, available_specs, load_spec
-from frozenbench.generation.store import CELL_METADATA, ShardStore
+from frozenbench.generation.store import CELL_METADATA, ROWS_SHA256, ShardStore
 from frozenbench.generation.worker import CellChunk
 from frozenbench.manifest import Manifest
 from frozenbench.schema import KEY_COLUMNS
@@ -265,7 +270,7 @@ def test_cli_run_status_merge_with_the_local_executor(write_spec, tmp_path):
 
     def cli(*args, command=("frozenbench", "generate")):
         return subprocess.run([sys.executable, "-m", *command, *args], capture_output=True,
-                              text=True, env=env, cwd=REPO, timeout=120)
+                              text=True, env=env, cwd=REPO, timeout=600)
 
     proc = cli("run", str(spec), "--executor", "local", "--max-jobs", "1", "--quiet")
     assert proc.returncode == 0, proc.stderr
@@ -294,3 +299,150 @@ def test_local_executor_trains_real_debug_mnist_cells(write_spec, tmp_path):
     df = pd.read_parquet(tmp_path / "dest" / "table.parquet")
     assert man.rows == len(df) == 4 * 2 and set(df["z"]) == {1, 6}
     assert (df.groupby("z")["trainable_params"].first().diff().dropna() > 0).all()
+
+
+# ------------------------------------------------- integrity: corrupt shards, destinations, locks
+def _rewrite(path, table):
+    """Write ``table`` over ``path`` keeping the file's metadata (a change the format hides)."""
+    meta = pq.read_schema(path).metadata
+    pq.write_table(table.replace_schema_metadata(meta), path)
+
+
+def test_a_changed_value_in_a_shard_is_caught_by_its_checksum(write_spec, tmp_path):
+    spec = fake_spec(write_spec, seeds={"base": [0]}, z=[1, 2])
+    run(spec, "debug", progress=False)
+    victim = tmp_path / "out" / "shards" / "c00000-z02-s0.ok.parquet"
+    table = pq.read_table(victim)
+    loss = table["val_loss"].to_pylist()
+    loss[1] = loss[1] * (1 + 1e-12)  # a plausible value: only the checksum can tell
+    _rewrite(victim, table.set_column(table.schema.get_field_index("val_loss"), "val_loss",
+                                      pa.array(loss)))
+    with pytest.raises(MergeError, match=r"c00000-z02-s0: .*checksum"):
+        merge(spec, dest=tmp_path / "d")
+    assert not (tmp_path / "d" / "table.parquet").exists()
+    st = status(spec)  # not done: counted pending and listed as corrupt
+    assert st.counts["pending"] == 1 and [b.cell for b in st.corrupt] == [Cell(0, 2, 0)]
+    res = run(spec, "debug", progress=False)  # quarantined and trained again
+    assert res.submitted_cells == 1 and res.complete
+    (moved,) = (tmp_path / "out" / "quarantine").iterdir()
+    assert moved.name.startswith("c00000-z02-s0.ok.parquet")
+    merge(spec, dest=tmp_path / "d")
+
+
+def test_a_flipped_bit_or_a_truncated_shard_never_merges_and_is_retrained(write_spec, tmp_path):
+    spec = fake_spec(write_spec, seeds={"base": [0]}, z=[1, 2])
+    run(spec, "debug", progress=False)
+    shards = tmp_path / "out" / "shards"
+    flipped, truncated = shards / "c00000-z01-s0.ok.parquet", shards / "c00003-z01-s0.ok.parquet"
+    data = bytearray(flipped.read_bytes())
+    data[len(data) // 3] ^= 0x10
+    flipped.write_bytes(bytes(data))
+    truncated.write_bytes(truncated.read_bytes()[: truncated.stat().st_size // 2])
+    with pytest.raises(MergeError) as err:  # never a raw ArrowInvalid
+        merge(spec, dest=tmp_path / "d")
+    assert "c00000-z01-s0" in str(err.value) and "c00003-z01-s0" in str(err.value)
+    assert "frozenbench generate run" in str(err.value)
+    assert status(spec).counts["pending"] == 2
+    res = run(spec, "debug", progress=False)
+    assert res.submitted_cells == 2 and res.complete
+    merge(spec, dest=tmp_path / "d")
+
+
+def test_shards_without_a_checksum_are_checked_by_value(write_spec, tmp_path):
+    """Shards written before checksums (commit b62ba5c) merge; their values are still checked."""
+    spec = fake_spec(write_spec, seeds={"base": [0]}, z=[1, 2])
+    run(spec, "debug", progress=False)
+    shards = tmp_path / "out" / "shards"
+    for path in shards.iterdir():  # as the older pipeline wrote them
+        table = pq.read_table(path)
+        meta = {k: v for k, v in table.schema.metadata.items() if k != ROWS_SHA256}
+        pq.write_table(table.replace_schema_metadata(meta), path)
+    merge(spec, dest=tmp_path / "d")
+
+    def corrupt(name, column, values):
+        path = shards / name
+        table = pq.read_table(path)
+        i = table.schema.get_field_index(column)
+        pq.write_table(table.set_column(i, column, pa.array(values)), path)
+
+    corrupt("c00000-z01-s0.ok.parquet", "val_error", [0.5, float("nan"), 0.4])
+    corrupt("c00000-z02-s0.ok.parquet", "train_cpu_s", [0.3, 0.2, 0.4])
+    corrupt("c00002-z01-s0.ok.parquet", "val_error", [7.0, 0.5, -5.0])
+    corrupt("c00003-z01-s0.ok.parquet", "epoch", pa.array([1, 3, 3], pa.int16()))
+    with pytest.raises(MergeError) as err:
+        merge(spec, dest=tmp_path / "d2")
+    msg = str(err.value)
+    assert "4 corrupt shards" in msg
+    assert "c00000-z01-s0: val_error is NaN in some rows" in msg
+    assert "c00000-z02-s0: train_cpu_s decreases" in msg
+    assert "c00002-z01-s0: val_error outside [0.0, 1.0]: [7.0, -5.0]" in msg
+    assert "c00003-z01-s0: epochs [1, 3, 3], expected all of [1, 2, 3]" in msg
+
+
+def test_merge_refuses_another_benchmarks_table_and_non_plain_names(write_spec, tmp_path):
+    spec = fake_spec(write_spec, seeds={"base": [0]}, z=[1])
+    run(spec, "debug", progress=False)
+    dest = tmp_path / "dest"
+    merge(spec, dest=dest)
+    merge(spec, dest=dest)  # the same benchmark again: replaced
+    other = fake_spec(write_spec, name="other", benchmark="fake-other", seeds={"base": [0]},
+                      z=[1], output=str(tmp_path / "out2"))
+    run(other, "debug", progress=False)
+    before = (dest / "table.parquet").read_bytes()
+    with pytest.raises(MergeError, match=r"holds the table of benchmark 'fake'.*not 'fake-other'"):
+        merge(other, dest=dest)
+    assert (dest / "table.parquet").read_bytes() == before
+    stray = tmp_path / "stray"
+    stray.mkdir()
+    (stray / "notes.txt").write_text("mine")
+    with pytest.raises(MergeError, match="is not empty and holds no frozenbench table"):
+        merge(spec, dest=stray)
+    # the shards of one benchmark cannot be merged as another's
+    with pytest.raises(MergeError, match="holds shards of benchmark 'fake'"):
+        merge(other, out=tmp_path / "out", dest=tmp_path / "d3")
+    for bad in ["../../evil", "a/b", "..", ".hidden", "x y"]:
+        with pytest.raises(SpecError, match="not a plain name"):
+            GridSpec.from_dict({**FAKE, "benchmark": bad})
+
+
+def _chunk(spec, out, cells):
+    return CellChunk(out=str(out), task_name="fake", task_module="frozenbench.generation.fake",
+                     grid=spec.plan().task.space.to_dict(), cells=cells, progress=False)
+
+
+def test_two_concurrent_runs_never_train_a_cell_twice(write_spec, tmp_path, monkeypatch):
+    monkeypatch.setenv("FROZENBENCH_FAKE_SLEEP_S", "0.3")
+    spec = fake_spec(write_spec, seeds={"base": [0]}, z=[1])
+    store = ShardStore(tmp_path / "out")
+    store.init({"task": "fake", "benchmark": "spec"})
+    cells = spec.plan().cells
+    chunk = _chunk(spec, store.root, cells)
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(2, mp_context=ctx) as pool:
+        a, b = pool.submit(chunk), pool.submit(chunk)
+        counts = [a.result(), b.result()]
+    trained = sum(c["ok"] + c["diverged"] + c["failed"] for c in counts)
+    assert trained == len(cells) == 6
+    assert sum(c["skipped"] for c in counts) == len(cells)
+    assert not list((store.root / "locks").iterdir())  # every lock released
+
+
+def test_stale_locks_are_taken_over_and_live_ones_respected(write_spec, tmp_path):
+    spec = fake_spec(write_spec, seeds={"base": [0]}, z=[1])
+    store = ShardStore(tmp_path / "out")
+    store.init({"task": "fake", "benchmark": "spec"})
+    locks = store.root / "locks"
+    locks.mkdir(exist_ok=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    host = socket.gethostname()
+    (locks / "c00000-z01-s0.lock").write_text(json.dumps({"host": host, "pid": int(dead)}))
+    far = locks / "c00001-z01-s0.lock"
+    far.write_text(json.dumps({"host": "elsewhere", "pid": 1}))
+    old = time.time() - 3600
+    os.utime(far, (old, old))
+    (locks / "c00003-z01-s0.lock").write_text(json.dumps({"host": "elsewhere", "pid": 1}))
+    counts = _chunk(spec, store.root, [Cell(0, 1, 0), Cell(1, 1, 0), Cell(3, 1, 0)])()
+    assert counts == {"ok": 1, "diverged": 1, "failed": 0, "skipped": 1}  # config 1 diverges
+    assert store.shard_path(Cell(3, 1, 0)) is None  # a live lock elsewhere: left alone
+    assert [p.name for p in locks.iterdir()] == ["c00003-z01-s0.lock"]

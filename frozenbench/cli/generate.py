@@ -84,6 +84,9 @@ def _run(spec: Any, args: argparse.Namespace) -> int:
         raise InvalidValueError(f"--max-jobs {args.max_jobs}: must be at least 1")
     res = run(spec, args.executor, out=args.out, max_jobs=args.max_jobs,
               wait=not args.no_wait, progress=not args.quiet)
+    for bad in res.quarantined:
+        print(f"warning: quarantined (failed verification, trained again): {bad}",
+              file=sys.stderr)
     for err in res.job_errors:
         print(f"warning: {err}", file=sys.stderr)
     if args.no_wait:
@@ -104,7 +107,11 @@ def _status(spec: Any, args: argparse.Namespace) -> int:
     if len(st.failures) > SHOW_FAILED:
         print(f"  ... and {len(st.failures) - SHOW_FAILED} more failed cells in "
               f"{st.out / 'failed'}")
-    return 0 if st.counts.get("failed", 0) == 0 else 1
+    for bad in st.corrupt[:SHOW_FAILED]:
+        print(f"  corrupt {bad} (counted pending; `run` quarantines and retrains it)")
+    if len(st.corrupt) > SHOW_FAILED:
+        print(f"  ... and {len(st.corrupt) - SHOW_FAILED} more corrupt cells")
+    return 0 if st.counts.get("failed", 0) == 0 and not st.corrupt else 1
 
 
 def _merge(spec: Any, args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """Launch the cells of a spec as submitit jobs, and report progress.
 
-``run`` is idempotent: it scans the shards first and submits only the cells without one (failed
-cells included, so a rerun retries them). Cells are grouped into chunks of
+``run`` is idempotent: it verifies the stored cells first (quarantining any that fail, see
+:meth:`~frozenbench.generation.store.ShardStore.repair`) and submits only the cells without a
+sound shard (failed cells included, so a rerun retries them). Cells are grouped into chunks of
 ``packing.cells_per_job``, one chunk per job. Every executor goes through one submission path,
 ``Executor.submit_array``: on SLURM the chunks go out as one job array (its parallelism is
 ``max_jobs``); locally at most ``max_jobs`` jobs run at once and the rest are submitted as
@@ -24,8 +25,9 @@ from typing import Any
 from frozenbench.cell import Cell
 from frozenbench.errors import unknown_name
 from frozenbench.extras import require
+from frozenbench.generation.integrity import CellCheck
 from frozenbench.generation.spec import GridSpec, Plan
-from frozenbench.generation.store import ShardStore
+from frozenbench.generation.store import BadShard, ShardStore, StoreState
 from frozenbench.provenance import code_version
 
 EXECUTORS = ("slurm", "local", "debug")
@@ -91,14 +93,16 @@ def make_executor(kind: str, spec: GridSpec, folder: Path, *, max_jobs: int | No
 
 @dataclass(frozen=True)
 class RunResult:
-    """What :func:`run` did: the jobs it submitted, job-level errors, and the final counts
-    (ok / diverged / failed / pending among the spec's cells)."""
+    """What :func:`run` did: the stored cells it quarantined (they failed verification), the
+    jobs it submitted, job-level errors, and the final counts (ok / diverged / failed / pending
+    among the spec's cells)."""
 
     out: Path
     submitted_cells: int
     jobs: tuple[Any, ...] = ()
     job_errors: tuple[str, ...] = ()
     counts: Mapping[str, int] | None = None
+    quarantined: tuple[BadShard, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -133,6 +137,7 @@ def run(spec: GridSpec, executor: str = "local", *, out: str | Path | None = Non
 
     plan, store = prepare(spec, out)
     version = code_version()  # once per run: every job of the run records the same version
+    quarantined = store.repair(CellCheck.of(plan.task))
     state = store.scan()
     pending = [c for c in plan.cells if c not in state.done]
     chunks = chunk_cells(pending, spec.packing.cells_per_job)
@@ -155,7 +160,8 @@ def run(spec: GridSpec, executor: str = "local", *, out: str | Path | None = Non
         else:
             jobs = list(ex.submit_array(fns))
     return RunResult(out=store.root, submitted_cells=len(pending), jobs=tuple(jobs),
-                     job_errors=tuple(errors), counts=store.scan().counts(plan.cells))
+                     job_errors=tuple(errors), counts=store.scan().counts(plan.cells),
+                     quarantined=tuple(quarantined))
 
 
 def _job_error(job: Any) -> str | None:
@@ -215,14 +221,16 @@ class Failure:
 
 @dataclass(frozen=True)
 class GridStatus:
-    """Where a grid stands: counts of ok / diverged / failed / pending cells and the failures
-    (in cell order)."""
+    """Where a grid stands: counts of ok / diverged / failed / pending cells, the failures (in
+    cell order), and the stored cells that fail verification (counted pending: ``run``
+    quarantines and retrains them)."""
 
     benchmark: str
     out: Path
     cells: int
     counts: Mapping[str, int]
     failures: tuple[Failure, ...] = ()
+    corrupt: tuple[BadShard, ...] = ()
 
     @property
     def done(self) -> int:
@@ -231,14 +239,17 @@ class GridStatus:
 
 
 def status(spec: GridSpec, out: str | Path | None = None) -> GridStatus:
-    """Counts of ok / diverged / failed / pending cells of ``spec`` and its failed cells."""
+    """Counts of ok / diverged / failed / pending cells of ``spec``, its failed cells and its
+    corrupt ones (every stored cell is read and verified)."""
     plan = spec.plan()
     store = ShardStore(spec.output_dir(out))
-    state = store.scan()
+    good, bad = store.read_cells(CellCheck.of(plan.task))
+    state = StoreState({c: s.status for c, s in good.items()}, store.scan().failed)
     failures = []
     for cell in plan.cells:
         if cell in state.failed and cell not in state.done:
             rec = store.failure(cell) or {}
             failures.append(Failure(cell, int(rec.get("attempts", 0)), str(rec.get("error", "?"))))
     return GridStatus(benchmark=spec.benchmark, out=store.root, cells=len(plan.cells),
-                      counts=state.counts(plan.cells), failures=tuple(failures))
+                      counts=state.counts(plan.cells), failures=tuple(failures),
+                      corrupt=tuple(bad))

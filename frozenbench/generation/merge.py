@@ -1,7 +1,10 @@
 """Merge the shards of a spec into one validated table plus its manifest.
 
 The merged table holds exactly the spec's cells: no duplicates, none missing, and every cell has
-all epochs of its task unless it diverged (then it keeps the epochs it finished). Failed or
+all epochs of its task unless it diverged (then it keeps the epochs it finished). Every stored
+cell is verified first (:mod:`~frozenbench.generation.integrity`: checksum, schema, values); a
+corrupt one stops the merge with a list of them. The destination is explicit and is never
+another benchmark's table. Failed or
 missing cells stop the merge with a list of them, unless ``allow_missing`` records them in the
 manifest instead. Rows are sorted by (config_id, z, seed, epoch) and written with zstd.
 """
@@ -21,6 +24,7 @@ import pandas as pd
 
 from frozenbench.cell import Cell
 from frozenbench.errors import SchemaError
+from frozenbench.generation.integrity import CellCheck
 from frozenbench.generation.spec import GridSpec
 from frozenbench.generation.store import ShardStore
 from frozenbench.manifest import TABLE_NAME, Manifest, describe_files
@@ -81,6 +85,50 @@ def check_code_versions(versions: set[str], *, allow_mixed: bool) -> None:
                          "with --allow-code-versions (recorded in the manifest)")
 
 
+def check_sources(spec: GridSpec, out: Path) -> None:
+    """The output directory must hold shards of ``spec``'s task and benchmark (as recorded in
+    its ``spec.json`` by ``run``)."""
+    path = out / "spec.json"
+    try:
+        recorded = json.loads(path.read_text())
+    except FileNotFoundError:
+        return  # nothing recorded (e.g. shards copied by hand): the cells are checked one by one
+    except ValueError as exc:
+        raise MergeError(f"{path} is not valid JSON ({exc})") from exc
+    for key in ("benchmark", "task"):
+        want = getattr(spec, key)
+        if recorded.get(key) != want:
+            raise MergeError(f"{out} holds shards of {key} {recorded.get(key)!r}, not {want!r}; "
+                             "pass the right spec or --out")
+
+
+def check_dest(spec: GridSpec, dest: Path) -> None:
+    """``dest`` must be new, empty, or hold a table of the same task and benchmark (which is
+    replaced): a merge never overwrites another benchmark's table or unrelated files."""
+    if not dest.exists():
+        return
+    if not dest.is_dir():
+        raise MergeError(f"--dest {dest} is a file, not a directory")
+    names = [p.name for p in dest.iterdir()]
+    if not names:
+        return
+    manifest = dest / "manifest.json"
+    try:
+        recorded = json.loads(manifest.read_text())
+    except FileNotFoundError:
+        raise MergeError(f"--dest {dest} is not empty and holds no frozenbench table "
+                         f"({len(names)} entries, no manifest.json); choose a new or empty "
+                         "directory") from None
+    except ValueError as exc:
+        raise MergeError(f"--dest {dest}: manifest.json is not valid JSON ({exc}); refusing "
+                         "to overwrite it") from exc
+    for key in ("benchmark", "task"):
+        want = getattr(spec, key)
+        if recorded.get(key) != want:
+            raise MergeError(f"--dest {dest} holds the table of {key} {recorded.get(key)!r}, "
+                             f"not {want!r}; refusing to overwrite it (choose another --dest)")
+
+
 def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
           allow_missing: bool = False, allow_code_versions: bool = False,
           progress: bool = False) -> Manifest:
@@ -98,10 +146,22 @@ def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
     plan = spec.plan()
     task = plan.task
     store = ShardStore(spec.output_dir(out))
+    dest_dir = Path(dest)
+    check_sources(spec, store.root)
+    check_dest(spec, dest_dir)
     cells = plan.cells
-    state = store.scan()
-    missing = [c for c in cells if c not in state.done]
-    failed = [c for c in missing if c in state.failed]
+    stored, bad = store.read_cells(CellCheck.of(task))
+    wanted = set(cells)
+    bad = [b for b in bad if b.cell is None or b.cell in wanted]
+    if bad:
+        raise MergeError(
+            f"{spec.benchmark}: {len(bad)} corrupt shards in {store.root} (they fail "
+            "verification):\n  " + "\n  ".join(str(b) for b in bad[:30])
+            + ("\n  ..." if len(bad) > 30 else "")
+            + "\nrerun `frozenbench generate run` to quarantine and retrain them")
+    failed_before = store.scan().failed
+    missing = [c for c in cells if c not in stored]
+    failed = [c for c in missing if c in failed_before]
     if missing and not allow_missing:
         lines = [f"{spec.benchmark}: {len(missing)} of {len(cells)} cells have no shard in "
                  f"{store.shards} ({len(failed)} failed, {len(missing) - len(failed)} never ran)"]
@@ -114,51 +174,22 @@ def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
         raise MergeError("\n".join(lines))
 
     grid = task.space.to_dict()
-    schema = arrow_schema(grid, cell=True)
-    epochs = sorted(task.fidelities.epoch)
     tables = []
-    problems: list[str] = []
     statuses: Counter[str] = Counter()
     hardware: Counter[str] = Counter()
     versions: set[str] = set()
-    present = [c for c in cells if c in state.done]
-    stored = store.read_cells()
     provenance: dict[str, Counter[str]] = {"cpu": Counter(), "versions": Counter()}
+    present = [c for c in cells if c in stored]
     for cell in tqdm(present, desc="merging shards", unit="cell", disable=not progress):
-        if cell not in stored:  # removed since the scan
-            problems.append(f"{cell.stem}: shard vanished during the merge")
-            continue
-        table, meta = stored[cell]
-        name = cell.stem
-        if table.schema.remove_metadata() != schema.remove_metadata():
-            problems.append(f"{name}: columns/types differ from the table schema")
-            continue
-        cols = table.select(["config_id", "z", "seed", "epoch", "status", "hardware",
-                             "versions"]).to_pydict()
-        keys = {Cell(*k) for k in zip(cols["config_id"], cols["z"], cols["seed"])}
-        if keys != {cell}:
-            problems.append(f"{name}: holds rows of cells {sorted(k.stem for k in keys)}")
-            continue
-        status = state.done[cell]
-        if set(cols["status"]) != {status}:
-            problems.append(f"{name}: status column {set(cols['status'])} != {status!r}")
-            continue
-        got = sorted(cols["epoch"])
-        if status == "ok" and got != epochs:
-            problems.append(f"{name}: epochs {got}, expected all of {epochs}")
-            continue
-        if status == "diverged" and (len(set(got)) != len(got) or not set(got) <= set(epochs)):
-            problems.append(f"{name}: diverged cell with epochs {got}")
-            continue
-        statuses[status] += 1
+        item = stored[cell]
+        meta = item.provenance
+        statuses[item.status] += 1
         hardware[f"{meta.get('cpu', '?')} | {meta.get('device', '?')}"] += 1
-        provenance["cpu"][cols["hardware"][0]] += 1
-        provenance["versions"][cols["versions"][0]] += 1
+        first = item.rows.slice(0, 1).select(["hardware", "versions"]).to_pydict()
+        provenance["cpu"][first["hardware"][0]] += 1
+        provenance["versions"][first["versions"][0]] += 1
         versions.add(str(meta.get("code_version", "unknown")))
-        tables.append(table)
-    if problems:
-        raise MergeError(f"{spec.benchmark}: {len(problems)} bad shards:\n  "
-                         + "\n  ".join(problems[:30]))
+        tables.append(item.rows)
     if not tables:
         raise MergeError(f"{spec.benchmark}: no shards to merge in {store.root}")
     check_code_versions(versions, allow_mixed=allow_code_versions)
@@ -171,7 +202,6 @@ def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
     validate(frame, grid)  # schema, statuses, z range, no duplicate (config, z, epoch, seed)
     final = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
 
-    dest_dir = Path(dest)
     dest_dir.mkdir(parents=True, exist_ok=True)
     tmp = dest_dir / f".{TABLE_NAME}.{os.getpid()}.tmp"
     pq.write_table(final, tmp, compression="zstd")
@@ -183,7 +213,7 @@ def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
     for c in missing:
         rec = store.failure(c) or {}
         failed_cells.append({"config_id": c.config_id, "z": c.z, "seed": c.seed,
-                             "status": "failed" if c in state.failed else "missing",
+                             "status": "failed" if c in failed_before else "missing",
                              "error": rec.get("error", "")})
     manifest = Manifest(
         benchmark=spec.benchmark,

@@ -46,6 +46,7 @@ invalid grid spec <dict>:
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -88,6 +89,10 @@ RESOURCE_KEYS: dict[str, Any] = {
     "max_requeues": 3,
 }
 PACKING_KEYS: dict[str, Any] = {"cells_per_job": 16, "concurrent": 1}
+
+
+#: A benchmark name: it becomes a directory name, so no separator, no leading dot, no '..'.
+PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 class SpecError(InvalidValueError):
@@ -224,6 +229,9 @@ class GridSpec:
         chk.keys("", data, TOP_KEYS)
         task = chk.string("task", data.get("task", ""))
         benchmark = chk.string("benchmark", data.get("benchmark", "")) or task
+        if benchmark and not PLAIN_NAME.fullmatch(benchmark):
+            chk.errors.append(f"benchmark {benchmark!r} is not a plain name (letters, digits, "
+                              "'.', '_', '-'; starting with a letter or digit)")
 
         configs: str | tuple[int, int] = "all"
         raw_configs = data.get("configs", "all")

@@ -7,6 +7,8 @@ Layout of an output directory::
     OUT/shards/c00017-z03-s0.ok.parquet     a finished cell (status in the name: ok | diverged)
     OUT/packs/pack-0003.parquet             finished cells compacted (:meth:`ShardStore.compact`)
     OUT/failed/c00017-z03-s0.json           the last failure of a cell (exception + traceback)
+    OUT/locks/c00017-z03-s0.lock            a cell being trained (see generation.lock)
+    OUT/quarantine/                         shards and packs that failed verification
     OUT/logs/                               submitit's job folders
 
 Workers write per-cell shards; :meth:`ShardStore.compact` moves finished shards into a new
@@ -16,8 +18,15 @@ of files. A cell in a pack is done exactly like a cell with a shard.
 
 Every file is written to a temporary name in the same directory and renamed into place
 (``os.replace``), so a killed worker leaves either a whole shard or none: a killed job loses at
-most the cells in flight. A cell is done exactly when its shard exists, so rerunning skips it and
-nothing is counted twice, even when two jobs raced on the same cell (the rename is atomic).
+most the cells in flight. A cell is done exactly when its shard exists and verifies
+(:mod:`~frozenbench.generation.integrity`: a checksum of its rows in the metadata key
+:data:`ROWS_SHA256`, and value checks), so rerunning skips it and nothing is counted twice; a
+shard that fails verification is quarantined by ``run`` and trained again (:meth:`repair`).
+Two runs on one directory do not train the same cell twice: a worker holds the cell's lock
+while it trains it (:mod:`~frozenbench.generation.lock`).
+
+The format is stable: shards written before checksums existed (no :data:`ROWS_SHA256`) are
+read and checked by their values only.
 
 >>> import tempfile
 >>> store = ShardStore(tempfile.mkdtemp())
@@ -42,6 +51,7 @@ from typing import Any
 
 from frozenbench.cell import Cell, CellKey, CellResult
 from frozenbench.errors import InvalidValueError
+from frozenbench.generation.integrity import CellCheck, rows_digest
 from frozenbench.provenance import cpu_model
 from frozenbench.schema import STATUSES, to_arrow
 
@@ -53,6 +63,8 @@ _FAILED = re.compile(r"^(c\d+-z\d+-s\d+)\.json$")
 CELL_METADATA = b"frozenbench_cell"
 #: Parquet metadata key of a pack's index: {cell name: {"status": ..., "provenance": {...}}}.
 PACK_METADATA = b"frozenbench_pack"
+#: Parquet metadata key of a shard's checksum: sha256 of its rows (:func:`rows_digest`).
+ROWS_SHA256 = b"frozenbench_rows_sha256"
 
 def _atomic_write(path: Path, write: Callable[[str], object]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -63,6 +75,41 @@ def _atomic_write(path: Path, write: Callable[[str], object]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@dataclass(frozen=True)
+class StoredCell:
+    """A finished cell as stored: its rows (an Arrow table without metadata), provenance, the
+    checksum of its rows, and the file it came from (a shard or a pack)."""
+
+    cell: Cell
+    status: str
+    rows: Any  # pyarrow.Table
+    provenance: Mapping[str, Any]
+    digest: str
+    source: Path = Path()
+
+
+@dataclass(frozen=True)
+class BadShard:
+    """A stored cell that fails verification, or a pack that cannot be read (``cell`` None)."""
+
+    cell: Cell | None
+    path: Path
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.cell.stem if self.cell else self.path.name}: {self.reason}"
+
+
+def _pack_index(path: Path) -> dict[str, dict[str, Any]] | None:
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(path).metadata or {}
+        return dict(json.loads(meta[PACK_METADATA]))
+    except Exception:  # a damaged footer: the pack's cells are not done
+        return None
 
 
 @dataclass(frozen=True)
@@ -95,6 +142,7 @@ class ShardStore:
         self.packs = self.root / "packs"
         self.failures = self.root / "failed"
         self.logs = self.root / "logs"
+        self.locks = self.root / "locks"
 
     def init(self, identity: Mapping[str, Any]) -> None:
         """Create the directories and record which benchmark the shards belong to.
@@ -144,38 +192,82 @@ class ShardStore:
         return sorted(p for p in self.packs.iterdir() if _PACK.match(p.name))
 
     def pack_indexes(self) -> dict[Path, dict[str, dict[str, Any]]]:
-        """Each pack's index (read from its Parquet footer only, not its rows)."""
-        import pyarrow.parquet as pq
-
+        """Each readable pack's index (read from its Parquet footer only, not its rows); a pack
+        whose footer cannot be read is left out (:meth:`read_cells` reports it)."""
         out = {}
         for path in self.pack_paths():
-            meta = pq.read_schema(path).metadata or {}
-            out[path] = json.loads(meta.get(PACK_METADATA, b"{}"))
+            index = _pack_index(path)
+            if index is not None:
+                out[path] = index
         return out
 
-    def read_cells(self) -> dict[Cell, tuple[Any, dict[str, Any]]]:
-        """Every finished cell's rows (an Arrow table without metadata) and provenance, from
-        packs and shards alike (a shard wins over a pack entry of the same cell)."""
+    def read_cells(self, check: CellCheck) -> tuple[dict[Cell, StoredCell], list[BadShard]]:
+        """Every stored cell, verified by ``check`` (see :mod:`~.integrity`), from packs and
+        shards alike (a shard wins over a pack entry of the same cell); and the cells or files
+        that failed verification. Never raises for a corrupt file."""
+        good: dict[Cell, StoredCell] = {}
+        bad: dict[Cell | Path, BadShard] = {}
+        for path in self.pack_paths():
+            for item in self._read_pack(path, check):
+                if isinstance(item, StoredCell):
+                    good[item.cell] = item
+                else:
+                    bad[item.cell or item.path] = item
+        for cell, status in sorted(self.scan_shards().items()):
+            shard = self.shard_path(cell)
+            if shard is None:  # removed since the listing
+                continue
+            item = self._read_shard(cell, status, shard, check)
+            if isinstance(item, StoredCell):
+                good[cell] = item
+                bad.pop(cell, None)  # a sound shard replaces a bad pack entry
+            else:
+                good.pop(cell, None)
+                bad[cell] = item
+        return good, list(bad.values())
+
+    def _read_shard(self, cell: Cell, status: str, path: Path,
+                    check: CellCheck) -> StoredCell | BadShard:
         import pyarrow.parquet as pq
 
-        out: dict[Cell, tuple[Any, dict[str, Any]]] = {}
-        for path, index in self.pack_indexes().items():
-            table = pq.read_table(path).replace_schema_metadata(None)
-            rows_of: dict[Cell, list[int]] = {}
-            keys = zip(table["config_id"].to_pylist(), table["z"].to_pylist(),
-                       table["seed"].to_pylist())
-            for i, key in enumerate(keys):
-                rows_of.setdefault(Cell(*key), []).append(i)
-            for name, entry in index.items():
-                cell = Cell.from_stem(name)
-                out[cell] = (table.take(rows_of.get(cell, [])), dict(entry.get("provenance", {})))
-        for cell in self.scan_shards():
-            shard = self.shard_path(cell)
-            if shard is None:
-                continue
-            table = pq.read_table(shard)
-            meta = json.loads((table.schema.metadata or {}).get(CELL_METADATA, b"{}"))
-            out[cell] = (table.replace_schema_metadata(None), meta)
+        try:
+            table = pq.read_table(path)
+            meta = table.schema.metadata or {}
+            prov = json.loads(meta.get(CELL_METADATA, b"{}"))
+        except Exception as exc:  # any decoding error of a damaged file (ArrowInvalid, OSError...)
+            return BadShard(cell, path, f"unreadable ({type(exc).__name__}: {exc})")
+        rows = table.replace_schema_metadata(None)
+        digest = meta.get(ROWS_SHA256)
+        problems = check.problems(cell, status, rows, digest.decode() if digest else None)
+        if problems:
+            return BadShard(cell, path, "; ".join(problems))
+        return StoredCell(cell, status, rows, prov, rows_digest(rows), path)
+
+    def _read_pack(self, path: Path, check: CellCheck) -> list[StoredCell | BadShard]:
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(path)
+            index = json.loads((table.schema.metadata or {})[PACK_METADATA])
+        except Exception as exc:  # any decoding error of a damaged file
+            return [BadShard(None, path, f"unreadable pack ({type(exc).__name__}: {exc})")]
+        table = table.replace_schema_metadata(None)
+        rows_of: dict[tuple[int, int, int], list[int]] = {}
+        keys = zip(table["config_id"].to_pylist(), table["z"].to_pylist(),
+                   table["seed"].to_pylist())
+        for i, key in enumerate(keys):
+            rows_of.setdefault(key, []).append(i)
+        out: list[StoredCell | BadShard] = []
+        for name, entry in index.items():
+            cell = Cell.from_stem(name)
+            rows = table.take(rows_of.get((cell.config_id, cell.z, cell.seed), []))
+            status = str(entry.get("status"))
+            problems = check.problems(cell, status, rows, entry.get("rows_sha256"))
+            if problems:
+                out.append(BadShard(cell, path, "; ".join(problems)))
+            else:
+                out.append(StoredCell(cell, status, rows, dict(entry.get("provenance", {})),
+                                      rows_digest(rows), path))
         return out
 
     def scan_shards(self) -> dict[Cell, str]:
@@ -188,29 +280,60 @@ class ShardStore:
                     done[Cell.from_stem(m[1])] = m[2]
         return done
 
+    def repair(self, check: CellCheck) -> list[BadShard]:
+        """Quarantine every stored cell that fails verification, so that it is trained again.
+
+        A bad shard is moved to ``quarantine/``. A pack with a bad entry has its sound cells
+        written back as shards first (same rows, provenance and checksum), then the pack is
+        moved to ``quarantine/`` as a whole. Returns what was quarantined.
+        """
+        good, bad = self.read_cells(check)
+        bad_packs = {b.path for b in bad if b.path.parent == self.packs}
+        for item in good.values():
+            if self.shard_path(item.cell) is None and item.source in bad_packs:
+                self._write_shard(item.cell, item.status, item.rows, item.provenance)
+        for path in sorted({b.path for b in bad}):
+            self._quarantine(path)
+        return bad
+
+    def _quarantine(self, path: Path) -> Path:
+        qdir = self.root / "quarantine"
+        qdir.mkdir(parents=True, exist_ok=True)
+        dest = qdir / f"{path.name}.{time.strftime('%Y%m%dT%H%M%S')}.{os.getpid()}"
+        os.replace(path, dest)
+        return dest
+
     def compact(self) -> Path | None:
         """Move every per-cell shard into one new pack and delete the shards.
 
-        The pack is written atomically before any shard is deleted: a kill at any point leaves
-        each cell in a shard, a pack, or both (both is harmless: the rows are identical).
+        Each cell's entry in the pack's index keeps its status, provenance and checksum. The
+        pack is written atomically before any shard is deleted: a kill at any point leaves each
+        cell in a shard, a pack, or both (both is harmless: the rows are identical). A shard
+        that cannot be read is left where it is (``run`` quarantines and retrains it).
         Returns the new pack's path, or None when there was no shard to compact.
         """
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        shards = self.scan_shards()
-        if not shards:
-            return None
         tables, index, paths = [], {}, []
-        for cell, status in sorted(shards.items()):
+        for cell in sorted(self.scan_shards()):
             path = self.shard_path(cell)
             if path is None:
                 continue
-            table = pq.read_table(path)
-            meta = json.loads((table.schema.metadata or {}).get(CELL_METADATA, b"{}"))
+            try:
+                table = pq.read_table(path)
+            except Exception:  # a damaged shard stays a shard
+                continue
+            meta = table.schema.metadata or {}
+            entry: dict[str, Any] = {"status": _SHARD.match(path.name)[2],  # type: ignore[index]
+                                     "provenance": json.loads(meta.get(CELL_METADATA, b"{}"))}
+            if ROWS_SHA256 in meta:
+                entry["rows_sha256"] = meta[ROWS_SHA256].decode()
             tables.append(table.replace_schema_metadata(None))
-            index[cell.stem] = {"status": status, "provenance": meta}
+            index[cell.stem] = entry
             paths.append(path)
+        if not tables:
+            return None
         merged = pa.concat_tables(tables)
         merged = merged.replace_schema_metadata(
             {**(tables[0].schema.metadata or {}), PACK_METADATA: json.dumps(index).encode()})
@@ -242,17 +365,26 @@ class ShardStore:
     # ------------------------------------------------------------------ writing
     def write_result(self, result: CellResult, grid: Mapping[str, Sequence[object]],
                      provenance: Mapping[str, Any]) -> Path:
-        """Write a finished cell (ok or diverged) atomically and clear its failure record."""
+        """Write a finished cell (ok or diverged) atomically, with the checksum of its rows,
+        and clear its failure record."""
+        rows = to_arrow(result.to_frame(), grid, cell=True)
+        path = self._write_shard(result.key.cell, result.status, rows, provenance)
+        (self.failures / f"{result.key.cell.stem}.json").unlink(missing_ok=True)
+        return path
+
+    def _write_shard(self, cell: Cell, status: str, rows: Any,
+                     provenance: Mapping[str, Any]) -> Path:
         import pyarrow.parquet as pq
 
-        cell = result.key.cell
-        table = to_arrow(result.to_frame(), grid, cell=True)
-        meta = dict(table.schema.metadata or {})
-        meta[CELL_METADATA] = json.dumps(dict(provenance), default=str).encode()
-        table = table.replace_schema_metadata(meta)
-        path = self.shards / f"{cell.stem}.{result.status}.parquet"
+        from frozenbench.schema import SCHEMA_VERSION
+
+        table = rows.replace_schema_metadata({
+            b"frozenbench_schema_version": str(SCHEMA_VERSION).encode(),
+            CELL_METADATA: json.dumps(dict(provenance), default=str).encode(),
+            ROWS_SHA256: rows_digest(rows.replace_schema_metadata(None)).encode(),
+        })
+        path = self.shards / f"{cell.stem}.{status}.parquet"
         _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
-        (self.failures / f"{cell.stem}.json").unlink(missing_ok=True)
         return path
 
     def write_failure(self, key: CellKey, error: BaseException, tb: str,

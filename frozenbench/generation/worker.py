@@ -25,6 +25,7 @@ import submitit  # the generation extra; launch.run checks for it with a clear e
 
 from frozenbench.cell import Cell, CellKey
 from frozenbench.extras import require
+from frozenbench.generation.lock import CellLock
 from frozenbench.generation.store import ShardStore, provenance
 
 #: Outcomes of one cell in a worker.
@@ -35,12 +36,25 @@ def run_one(out: str, task_module: str, task_name: str, grid: Mapping[str, Seque
             cell: Cell, device: str, code_version: str) -> str:
     """Train one cell and write its shard (or its failure record); return the outcome.
 
-    A cell that already has a shard is skipped. Exceptions are recorded, not raised, so one bad
-    cell does not take the rest of the chunk down with it.
+    A cell that already has a shard, or that another run is training (its lock is held, see
+    :mod:`~frozenbench.generation.lock`), is skipped. Exceptions are recorded, not raised, so
+    one bad cell does not take the rest of the chunk down with it.
     """
     store = ShardStore(out)
     if store.is_done(cell):
         return "skipped"
+    lock = CellLock.acquire(store.locks, cell)
+    if lock is None:
+        return "skipped"
+    with lock:
+        if store.is_done(cell):  # finished by another run between the check and the lock
+            return "skipped"
+        return _train(store, task_module, task_name, grid, cell, device, code_version)
+
+
+def _train(store: ShardStore, task_module: str, task_name: str,
+           grid: Mapping[str, Sequence[object]], cell: Cell, device: str,
+           code_version: str) -> str:
     api = require(task_module)
     key = CellKey(task_name, cell.config_id, cell.z, cell.seed)
     started = time.time()

@@ -36,5 +36,5 @@ def test_diagonal_paths_by_name():
     bench = make_benchmark(n_configs=6, n_z=6, n_epochs=6)
     f = bench.fidelity_values
     assert fidelity_levels(f, "z+epoch-linear") == [(z, z) for z in range(1, 7)]
-    assert fidelity_levels(f, "z+epoch-geometric") == [(1, 1), (2, 2), (6, 6)]
+    assert fidelity_levels(f, "z+epoch-geometric") == [(2, 2), (6, 6)]  # eta 3: 6, 2
     assert fidelity_levels(f, "z+epoch") == fidelity_levels(f, "z+epoch-geometric")

@@ -176,7 +176,11 @@ def plot_costs(profile: pd.DataFrame, path: str | os.PathLike[str], *, title: st
     for column, label in COST_COLUMNS.items():
         if column in profile:
             ax.plot(profile["z"], profile[column], marker="o", label=label)
+    from matplotlib.ticker import FuncFormatter
+
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
     ax.axhline(1.0, color="black", lw=0.8)
     ax.set_xticks(profile["z"])
     ax.set_xlabel("z (trailing layers trained)")

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import argparse
 
-from frozenbench.cli.args import add_benchmark, add_config, add_seed, config_of, raise_problems
+from frozenbench.cli.args import (
+    add_benchmark,
+    add_config,
+    add_seed,
+    config_of,
+    device_problem,
+    raise_problems,
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
                         "(NAME=VALUE, --config or --config-id)")
     if args.sample is not None and args.sample < 1:
         problems.append(f"--sample {args.sample} must be at least 1")
+    bad_device = device_problem(args.device)
+    if bad_device:
+        problems.append(bad_device)
     raise_problems(problems)
     if config is not None:
         cells = [Cell(bench.config_id(config), bench.fidelity_values.check_z(args.z),

@@ -1,52 +1,43 @@
-"""Cost of the layer-freezing fidelity, side by side per z: step time, peak memory, FLOPs.
+"""Cost of the layer-freezing fidelity per z: step time, peak memory, FLOPs (appendix E).
 
 Not a test: a benchmark and the project's GPU profiling script.
 
-CPU (default; ``make demo``)::
+Every model is built EXACTLY as its task builds it: ``resolve(task.model)(**task.model_args)``
+from the task registry, split with the task's unwrap/merge rules, stepped with the task's loss
+(:data:`frozenbench.tasks.runner.KINDS`) and AdamW on the trainable parameters only. The paper's
+larger cost-profile shapes (a ~600M GPT and a Pythia-1.4B-shaped model, n = 26) go through the
+same builder (:func:`frozenbench.tasks.models.gpt2`, :data:`LARGE_SHAPES`) on synthetic tokens.
 
-    .venv/bin/python scripts/freezing_cost.py --out out/demo
-
-    torchvision ResNet-18 (32x32 input, 100 classes, batch 128) and a small GPT-2 (transformers,
-    6 layers, d=128, 2 heads, vocab 256, context 256, batch 32), one torch thread, z in
-    {1, 2, 3, n/2, n} (``--z all`` for every z), 3 warm-up and 5 measured steps per z (``--warmup``,
-    ``--iters``). Step time is wall clock (median, p10, p90 of the measured steps). Peak memory
-    on CPU is the analytic estimate of :func:`frozenbench.costs.cpu_memory_estimate` (params +
-    grads + AdamW state + saved-for-backward bytes, measured with saved-tensor hooks); no
-    allocator statistic is used (``memory_method`` column says so).
-
-GPU (one run on the H200 of the appendix-E profile)::
+GPU (the paper's protocol; one prepared call, under 8 minutes on one H200)::
 
     PYTHONPATH=. python3 scripts/freezing_cost.py --device cuda --out $OUT
 
-    every z, batch sizes 1, 32 and 128, 20 warm-up and 50 measured steps per z, bf16 autocast;
-    ResNet-18 (CIFAR-100: 100 classes, 32x32) and the GPT-2 14M model (d=128, 8 layers, 2
-    heads, context 1024, vocab 50257), then a larger GPT-2 (d=768, 12 layers, 12 heads, context
-    1024, vocab 50257; batch 1 and 32, z in {1, 2, 3, n/2, n}) while the time budget
-    (``--time-budget``, default 300 s) lasts. Timing uses CUDA events; peak memory is
-    ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats`` per (model, batch, z).
+    resnet18-cifar100 and gpt2-14m-slimpajama at every z and batch 1, 32, 128; gpt2-600m and
+    pythia-1.4b-shaped at batch 1, z in {1, 2, 3, n/2, n}; 100 warm-up + 100 measured steps per
+    z; bf16 autocast as the tasks train; CUDA events per step; peak allocated memory reset per
+    z. Order: batch 1 of every model first (the paper's memory/runtime claims), then 32, 128.
 
-A step is what the cell runner does: forward, loss, backward, AdamW step on the trainable
-parameters only, ``zero_grad(set_to_none=True)``. At batch size 1 ResNet's BatchNorm layers run in
-eval mode (one 32x32 image leaves a 1x1 map in the last stage, where batch statistics are
-undefined); the ``note`` column says so. Dropout is 0 in the GPT-2 models (it would
-dominate CPU time and is not part of the freezing cost). FLOPs per step come from
-:func:`frozenbench.costs.measure_step` (FlopCounterMode, forward + backward) on one extra step.
+CPU (``--device cpu``, default): the CPU-scale tasks (mnist-resnet, kjv-gpt2) at batch 32, z in
+{1, 2, 3, n/2, n}, wall-clock steps, the analytic memory estimate of
+:func:`frozenbench.costs.cpu_memory_estimate`. ``--plan gpu`` on CPU runs the GPU plan's models
+(the tests do, with tiny step counts and ``--context``).
 
-Output: a per-z table printed and written as Parquet (``DIR/freezing_cost.parquet``), and the
-ratio of full z to the lowest z for time and memory per model and batch size. Needs only torch,
-torchvision, transformers, numpy, pandas and pyarrow.
+A time guard (``--time-budget``, default 420 s) skips a z whose steps would pass the deadline,
+estimated from the previous z of the same model and batch. The table is written after every
+row (temp file + ``os.replace``), so a run cut short still leaves a valid Parquet file.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,69 +46,74 @@ import pandas as pd
 import torch
 
 from frozenbench.costs import StepCost, cpu_memory_estimate, measure_step
-from frozenbench.freezing import freeze, split, trainable_parameters
+from frozenbench.freezing import freeze, trainable_parameters
+from frozenbench.tasks import get_task
+from frozenbench.tasks.base import resolve
+from frozenbench.tasks.runner import KINDS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+TABLE = "freezing_cost.parquet"
+
+#: The paper's larger GPT shapes for the cost claims, built by the tasks' own GPT-2 builder.
+LARGE_SHAPES: dict[str, dict[str, Any]] = {
+    # 24 x 12 x 1280^2 + 2 x 50257 x 1280 + 1024 x 1280 = 602M parameters
+    "gpt2-600m": {"vocab_size": 50257, "n_positions": 1024, "n_embd": 1280, "n_layer": 24,
+                  "n_head": 20},
+    # Pythia-1.4B's shape (d=2048, 24 layers, 16 heads, context 2048, vocab 50304): n = 26
+    "pythia-1.4b-shaped": {"vocab_size": 50304, "n_positions": 2048, "n_embd": 2048,
+                           "n_layer": 24, "n_head": 16},
+}
+GPT2_BUILDER = "frozenbench.tasks.models:gpt2"
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model to profile: a builder, the batch it eats, and the batch sizes / z to use."""
+    """One model to profile: its builder reference and arguments, kind, input, sizes, z."""
 
     name: str
-    build: Callable[[], Any]
-    make_batch: Callable[[int, str], tuple[Any, Any]]
-    loss: Callable[[Any, Any, Any], Any]
+    builder: str
+    model_args: Mapping[str, Any]
+    kind: str  # "image" or "lm" (the task's loss)
+    input_shape: tuple[int, ...]  # (C, H, W) or (context,)
+    n_classes: int  # classes or vocabulary
     batch_sizes: tuple[int, ...]
     z_choice: str  # "all" or "spread"
-    input_desc: str
+    n_layers: int = 0  # the task's n (checked against the split); 0 for the large shapes
+    source: str = field(default="task registry")
 
 
-def _resnet18(num_classes: int = 100) -> ModelSpec:
-    def build() -> Any:
-        import torchvision
-
-        return torchvision.models.resnet18(num_classes=num_classes)
-
-    def make_batch(b: int, device: str) -> tuple[Any, Any]:
-        x = torch.randn(b, 3, 32, 32, device=device)
-        y = torch.randint(0, num_classes, (b,), device=device)
-        return x, y
-
-    def loss(model: Any, x: Any, y: Any) -> Any:
-        return torch.nn.functional.cross_entropy(model(x), y)
-
-    return ModelSpec(
-        "resnet18-cifar100", build, make_batch, loss, (128,), "spread", "3x32x32, 100 classes"
-    )
+def from_task(name: str, batch_sizes: tuple[int, ...], z_choice: str) -> ModelSpec:
+    """The model of a registered task, exactly as its cells build it."""
+    task = get_task(name)
+    if task.kind == "lm":
+        shape: tuple[int, ...] = (int(task.data_args["context"]),)
+        classes = int(task.model_args["vocab_size"])
+    else:
+        size = int(task.data_args.get("size", 32))
+        shape = (int(task.model_args.get("in_channels", 3)), size, size)
+        classes = int(task.model_args["num_classes"])
+    return ModelSpec(name, str(task.model), dict(task.model_args), task.kind, shape, classes,
+                     batch_sizes, z_choice, task.n_layers, f"task {name}")
 
 
-def _gpt2(name: str, *, n_layer: int, d: int, heads: int, ctx: int, vocab: int) -> ModelSpec:
-    def build() -> Any:
-        from transformers import GPT2Config, GPT2LMHeadModel
+def large(name: str, batch_sizes: tuple[int, ...], z_choice: str) -> ModelSpec:
+    args = LARGE_SHAPES[name]
+    return ModelSpec(name, GPT2_BUILDER, args, "lm", (int(args["n_positions"]),),
+                     int(args["vocab_size"]), batch_sizes, z_choice, 0, "paper shape")
 
-        config = GPT2Config(
-            n_layer=n_layer,
-            n_embd=d,
-            n_head=heads,
-            n_positions=ctx,
-            vocab_size=vocab,
-            resid_pdrop=0.0,
-            embd_pdrop=0.0,
-            attn_pdrop=0.0,
-            bos_token_id=vocab - 1,
-            eos_token_id=vocab - 1,
-        )
-        return GPT2LMHeadModel(config)
 
-    def make_batch(b: int, device: str) -> tuple[Any, Any]:
-        ids = torch.randint(0, vocab, (b, ctx), device=device)
-        return ids, ids
-
-    def loss(model: Any, x: Any, y: Any) -> Any:
-        return model(input_ids=x, labels=y).loss
-
-    return ModelSpec(name, build, make_batch, loss, (32,), "spread", f"{ctx} tokens, vocab {vocab}")
+def plan(name: str, *, z_choice: str | None, large_models: bool) -> list[tuple[ModelSpec, int]]:
+    """(model, batch size) pairs in run order."""
+    if name == "cpu":
+        specs = [from_task("mnist-resnet", (32,), z_choice or "spread"),
+                 from_task("kjv-gpt2", (32,), z_choice or "spread")]
+    else:
+        specs = [from_task("resnet18-cifar100", (1, 32, 128), z_choice or "all"),
+                 from_task("gpt2-14m-slimpajama", (1, 32, 128), z_choice or "all")]
+        if large_models:
+            specs += [large(n, (1,), z_choice or "spread") for n in LARGE_SHAPES]
+    sizes = sorted({b for s in specs for b in s.batch_sizes})
+    return [(s, b) for b in sizes for s in specs if b in s.batch_sizes]
 
 
 def _z_values(n: int, choice: str) -> list[int]:
@@ -126,24 +122,38 @@ def _z_values(n: int, choice: str) -> list[int]:
     return sorted({1, 2, 3, max(1, n // 2), n} & set(range(1, n + 1)), reverse=True)
 
 
-def _quantile(values: list[float], q: float) -> float:
-    return float(np.quantile(np.asarray(values), q))
+def _batch(spec: ModelSpec, b: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(0)
+    if spec.kind == "lm":
+        ids = torch.randint(0, spec.n_classes, (b, spec.input_shape[0] + 1), generator=gen)
+        return ids[:, :-1].contiguous().to(device), ids[:, 1:].contiguous().to(device)
+    x = torch.randn(b, *spec.input_shape, generator=gen)
+    y = torch.randint(0, spec.n_classes, (b,), generator=gen)
+    return x.to(device), y.to(device)
 
 
-def profile(
-    spec: ModelSpec,
-    *,
-    device: str,
-    batch_size: int,
-    warmup: int,
-    iters: int,
-    autocast: str,
-    deadline: float,
-) -> list[dict[str, Any]]:
-    """Profile one model at one batch size for its z values; one row per z."""
+def _write(rows: list[dict[str, Any]], out: Path) -> None:
+    tmp = out / f".{TABLE}.tmp"
+    pd.DataFrame(rows).to_parquet(tmp, index=False)
+    os.replace(tmp, out / TABLE)
+
+
+@dataclass(frozen=True)
+class Settings:
+    device: str
+    warmup: int
+    iters: int
+    autocast: str
+    deadline: float
+
+
+def profile(spec: ModelSpec, batch_size: int, s: Settings, rows: list[dict[str, Any]],
+            out: Path) -> None:
+    """Profile one model at one batch size at its z values; appends and writes one row per z."""
+    cuda = s.device.startswith("cuda")
     torch.manual_seed(0)
-    model = spec.build().to(device)
-    model.train()
+    built = resolve(spec.builder)(**spec.model_args)
+    model = built.model.to(s.device).train()
     note = ""
     norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     if batch_size == 1 and norms:
@@ -152,76 +162,61 @@ def profile(
         for m in norms:
             m.eval()
         note = "batch 1: BatchNorm in eval mode"
-    n = len(split(model))
-    rows: list[dict[str, Any]] = []
-    x, y = spec.make_batch(batch_size, device)
-    use_amp = autocast == "bf16"
-    cuda = device.startswith("cuda")
-
+    n = freeze(model, 1, built.unwrap, merge=built.merge).n
+    if spec.n_layers and n != spec.n_layers:
+        raise RuntimeError(f"{spec.name}: the model splits into n={n}, the task says "
+                           f"{spec.n_layers}")
+    x, y = _batch(spec, batch_size, s.device)
+    per_step = 0.0
     for z in _z_values(n, spec.z_choice):
-        if time.monotonic() > deadline:
-            print(f"  time budget spent: skipping {spec.name} b={batch_size} z<={z}", flush=True)
+        needed = per_step * (s.warmup + s.iters + 1)
+        if time.monotonic() + needed > s.deadline:
+            print(f"  time guard: skipping {spec.name} b={batch_size} z<={z}", flush=True)
             break
-        record = freeze(model, z)
-        cost, times_ms, peak, status = _measure_z(
-            spec, model, x, y, warmup=warmup, iters=iters, use_amp=use_amp, cuda=cuda
-        )
-        row = {
-            "schema_version": SCHEMA_VERSION,
-            "model": spec.name,
-            "input": spec.input_desc,
-            "device": device,
+        record = freeze(model, z, built.unwrap, merge=built.merge)
+        cost, times_ms, peak, status = _measure_z(spec, model, x, y, s, cuda)
+        if times_ms and not math.isnan(times_ms[0]):
+            per_step = statistics.median(times_ms) / 1000.0
+        rows.append({
+            "schema_version": SCHEMA_VERSION, "model": spec.name, "source": spec.source,
+            "builder": spec.builder, "input": "x".join(map(str, spec.input_shape)),
+            "device": s.device,
             "device_name": torch.cuda.get_device_name() if cuda else platform.processor() or "cpu",
-            "batch_size": batch_size,
-            "z": z,
-            "n_layers": n,
+            "batch_size": batch_size, "z": z, "n_layers": n,
             "step_time_ms_median": statistics.median(times_ms),
-            "step_time_ms_p10": _quantile(times_ms, 0.1),
-            "step_time_ms_p90": _quantile(times_ms, 0.9),
+            "step_time_ms_p10": float(np.quantile(times_ms, 0.1)),
+            "step_time_ms_p90": float(np.quantile(times_ms, 0.9)),
+            "timer": "cuda.Event" if cuda else "perf_counter",
             "peak_memory_bytes": peak,
-            "memory_method": "cuda.max_memory_allocated" if cuda else "estimate",
+            "memory_method": "cuda.max_memory_allocated, reset per z" if cuda else "estimate",
             "memory_estimate_bytes": cpu_memory_estimate(cost) if cost else -1,
             "saved_bytes": cost.saved_bytes if cost else -1,
-            "trainable_params": record.trainable_params,
-            "total_params": record.total_params,
+            "trainable_params": record.trainable_params, "total_params": record.total_params,
             "flops_per_step": cost.flops if cost else -1,
-            "warmup": warmup,
-            "iters": iters,
-            "autocast": autocast,
-            "torch_threads": torch.get_num_threads(),
-            "torch_version": torch.__version__,
-            "status": status,
-            "note": note,
-        }
-        rows.append(row)
-        print(
-            f"  {spec.name:<22} b={batch_size:<4} z={z:>2}/{n:<2} "
-            f"{row['step_time_ms_median']:9.1f} ms  peak {peak / 2**20:9.1f} MiB  "
-            f"{(cost.flops if cost else 0) / 1e9:9.2f} GFLOP  {status}",
-            flush=True,
-        )
-    return rows
+            "warmup": s.warmup, "iters": s.iters, "autocast": s.autocast,
+            "torch_threads": torch.get_num_threads(), "torch_version": torch.__version__,
+            "status": status, "note": note,
+        })
+        _write(rows, out)
+        print(f"  {spec.name:<20} b={batch_size:<4} z={z:>2}/{n:<2} "
+              f"{rows[-1]['step_time_ms_median']:9.2f} ms  peak {peak / 2**20:9.1f} MiB  "
+              f"trainable {record.trainable_params / record.total_params:6.1%}  {status}",
+              flush=True)
+    del model, built
+    if cuda:
+        torch.cuda.empty_cache()
 
 
-def _measure_z(
-    spec: ModelSpec,
-    model: Any,
-    x: Any,
-    y: Any,
-    *,
-    warmup: int,
-    iters: int,
-    use_amp: bool,
-    cuda: bool,
-) -> tuple[StepCost | None, list[float], int, str]:
+def _measure_z(spec: ModelSpec, model: Any, x: Any, y: Any, s: Settings,
+               cuda: bool) -> tuple[StepCost | None, list[float], int, str]:
     """FLOPs step, warm-up, measured steps at the model's current freezing level."""
     opt = torch.optim.AdamW(trainable_parameters(model), lr=1e-4)
+    loss_fn = KINDS[spec.kind].loss
 
     def fwd_bwd() -> None:
-        with torch.autocast(
-            device_type="cuda" if cuda else "cpu", dtype=torch.bfloat16, enabled=use_amp
-        ):
-            loss = spec.loss(model, x, y)
+        with torch.autocast(device_type="cuda" if cuda else "cpu", dtype=torch.bfloat16,
+                            enabled=s.autocast == "bf16"):
+            loss = loss_fn(model, x, y)
         loss.backward()
 
     def step() -> None:
@@ -234,11 +229,12 @@ def _measure_z(
         opt.zero_grad(set_to_none=True)
         if cuda:
             torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-        for _ in range(warmup):
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats()  # per z: this z's peak only
+        for _ in range(s.warmup):
             step()
         times_ms: list[float] = []
-        for _ in range(iters):
+        for _ in range(s.iters):
             if cuda:
                 start = torch.cuda.Event(enable_timing=True)
                 end = torch.cuda.Event(enable_timing=True)
@@ -252,7 +248,7 @@ def _measure_z(
                 step()
                 times_ms.append((time.perf_counter() - t0) * 1000.0)
         peak = int(torch.cuda.max_memory_allocated()) if cuda else cpu_memory_estimate(cost)
-        return cost, times_ms, peak, "ok"
+        return cost, times_ms or [math.nan], peak, "ok"
     except torch.OutOfMemoryError:
         return None, [math.nan], -1, "oom"
     except Exception as exc:  # one failing configuration must not lose the whole profile
@@ -260,29 +256,20 @@ def _measure_z(
         return None, [math.nan], -1, f"error: {type(exc).__name__}"
     finally:
         model.zero_grad(set_to_none=True)
-        if cuda:
-            torch.cuda.empty_cache()
 
 
 def ratios(table: pd.DataFrame) -> pd.DataFrame:
     """Full z over lowest z, per model and batch size, for time, memory and FLOPs."""
     out: list[dict[str, Any]] = []
-    if table.empty:
-        return pd.DataFrame(out)
-    for (model, batch), group in table[table["status"] == "ok"].groupby(["model", "batch_size"]):
+    ok = table[table["status"] == "ok"] if not table.empty else table
+    for (model, batch), group in (ok.groupby(["model", "batch_size"]) if not ok.empty else []):
         ordered = group.sort_values("z")
         low, full = ordered.iloc[0], ordered.iloc[-1]
-        out.append(
-            {
-                "model": model,
-                "batch_size": batch,
-                "z_full": int(full["z"]),
-                "z_low": int(low["z"]),
-                "time_ratio": full["step_time_ms_median"] / low["step_time_ms_median"],
-                "memory_ratio": full["peak_memory_bytes"] / low["peak_memory_bytes"],
-                "flops_ratio": full["flops_per_step"] / low["flops_per_step"],
-            }
-        )
+        out.append({"model": model, "batch_size": batch, "z_full": int(full["z"]),
+                    "z_low": int(low["z"]),
+                    "time_ratio": full["step_time_ms_median"] / low["step_time_ms_median"],
+                    "memory_ratio": full["peak_memory_bytes"] / low["peak_memory_bytes"],
+                    "flops_ratio": full["flops_per_step"] / low["flops_per_step"]})
     return pd.DataFrame(out)
 
 
@@ -290,55 +277,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--out", default="out/freezing_cost", help="output directory")
-    parser.add_argument(
-        "--plan",
-        choices=["cpu", "gpu"],
-        help="which models and batch sizes: cpu (small, default on cpu) or gpu (appendix E)",
-    )
-    parser.add_argument("--warmup", type=int, help="warm-up steps per z (cpu 3, cuda 20)")
-    parser.add_argument("--iters", type=int, help="measured steps per z (cpu 5, cuda 50)")
-    parser.add_argument(
-        "--z",
-        choices=["spread", "all"],
-        help="z values: spread = {1,2,3,n/2,n} (cpu plan default), all (gpu plan default)",
-    )
+    parser.add_argument("--plan", choices=["cpu", "gpu"],
+                        help="cpu: the CPU-scale tasks; gpu: the paper's (default on cuda)")
+    parser.add_argument("--warmup", type=int, default=100, help="warm-up steps per z (100)")
+    parser.add_argument("--iters", type=int, default=100, help="measured steps per z (100)")
+    parser.add_argument("--z", choices=["spread", "all"], help="override every model's z choice")
     parser.add_argument("--batch-sizes", help="comma list overriding every model's batch sizes")
-    parser.add_argument(
-        "--autocast",
-        choices=["none", "bf16"],
-        help="bf16 autocast (cuda default) or none (cpu default)",
-    )
-    parser.add_argument(
-        "--time-budget",
-        type=float,
-        default=300.0,
-        help="seconds (default 300); later configurations are skipped once it is spent",
-    )
+    parser.add_argument("--context", type=int,
+                        help="override the LM context (CPU tests only; not the paper's shape)")
+    parser.add_argument("--autocast", choices=["none", "bf16"],
+                        help="bf16 autocast as the tasks train (cuda default) or none (cpu)")
+    parser.add_argument("--time-budget", type=float, default=420.0,
+                        help="seconds (default 420); a z that would pass it is skipped")
     parser.add_argument("--threads", type=int, default=1, help="torch threads on cpu")
-    parser.add_argument("--no-large", action="store_true", help="gpu plan: no larger GPT-2")
+    parser.add_argument("--no-large", action="store_true", help="gpu plan: no 600M / 1.4B")
     return parser
-
-
-def plan(name: str, *, z_choice: str | None, large: bool) -> list[ModelSpec]:
-    """The models, batch sizes and z values of the cpu or gpu plan."""
-    if name == "cpu":
-        specs = [
-            _resnet18(),
-            _gpt2("gpt2-small-cpu", n_layer=6, d=128, heads=2, ctx=256, vocab=256),
-        ]
-        return [replace(s, z_choice=z_choice or "spread") for s in specs]
-    specs = [
-        replace(_resnet18(), batch_sizes=(1, 32, 128)),
-        replace(
-            _gpt2("gpt2-14m", n_layer=8, d=128, heads=2, ctx=1024, vocab=50257),
-            batch_sizes=(1, 32, 128),
-        ),
-    ]
-    specs = [replace(s, z_choice=z_choice or "all") for s in specs]
-    if large:
-        big = _gpt2("gpt2-124m", n_layer=12, d=768, heads=12, ctx=1024, vocab=50257)
-        specs.append(replace(big, batch_sizes=(1, 32), z_choice=z_choice or "spread"))
-    return specs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -348,71 +301,41 @@ def main(argv: list[str] | None = None) -> int:
         print("--device cuda but torch.cuda.is_available() is False", file=sys.stderr)
         return 2
     if cuda:
-        torch.set_float32_matmul_precision("high")  # TF32 where fp32 remains
         torch.backends.cudnn.benchmark = True
     else:
         torch.set_num_threads(args.threads)
-    warmup = args.warmup if args.warmup is not None else (20 if cuda else 3)
-    iters = args.iters if args.iters is not None else (50 if cuda else 5)
-    autocast = args.autocast or ("bf16" if cuda else "none")
-    specs = plan(args.plan or ("gpu" if cuda else "cpu"), z_choice=args.z, large=not args.no_large)
-    if args.batch_sizes:
-        sizes = tuple(int(b) for b in args.batch_sizes.split(","))
-        specs = [replace(s, batch_sizes=sizes) for s in specs]
-
     started = time.monotonic()
-    deadline = started + args.time_budget
+    s = Settings(args.device, args.warmup, args.iters, args.autocast or
+                 ("bf16" if cuda else "none"), started + args.time_budget)
+    runs = plan(args.plan or ("gpu" if cuda else "cpu"), z_choice=args.z,
+                large_models=not args.no_large)
+    if args.batch_sizes:
+        sizes = [int(b) for b in args.batch_sizes.split(",")]
+        specs = list({spec.name: spec for spec, _ in runs}.values())
+        runs = [(spec, b) for b in sizes for spec in specs]
+    if args.context:
+        runs = [(replace(spec, input_shape=(args.context,)) if spec.kind == "lm" else spec, b)
+                for spec, b in runs]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    print(
-        f"freezing cost on {args.device}: warmup {warmup}, iters {iters}, autocast {autocast}, "
-        f"torch {torch.__version__}, threads {torch.get_num_threads()}",
-        flush=True,
-    )
+    print(f"freezing cost on {args.device}: warmup {s.warmup}, iters {s.iters}, autocast "
+          f"{s.autocast}, torch {torch.__version__}, budget {args.time_budget:.0f} s", flush=True)
     rows: list[dict[str, Any]] = []
-    for spec in specs:
-        for batch_size in spec.batch_sizes:
-            if time.monotonic() > deadline:
-                print(f"time budget spent: skipping {spec.name} b={batch_size}", flush=True)
-                continue
-            rows += profile(
-                spec,
-                device=args.device,
-                batch_size=batch_size,
-                warmup=warmup,
-                iters=iters,
-                autocast=autocast,
-                deadline=deadline,
-            )
-            # Written after every (model, batch): a run cut short still leaves its table.
-            pd.DataFrame(rows).to_parquet(out / "freezing_cost.parquet", index=False)
+    for spec, batch_size in runs:
+        if time.monotonic() > s.deadline:
+            print(f"time guard: skipping {spec.name} b={batch_size}", flush=True)
+            continue
+        profile(spec, batch_size, s, rows, out)
     table = pd.DataFrame(rows)
-    table.to_parquet(out / "freezing_cost.parquet", index=False)
     if table.empty:
         print("nothing measured (time budget too small?)")
         return 1
     summary = ratios(table)
     summary.to_parquet(out / "freezing_cost_ratios.parquet", index=False)
-    method = "cuda.max_memory_allocated" if cuda else "estimate: params+grads+AdamW+saved"
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        cols = [
-            "model",
-            "batch_size",
-            "z",
-            "n_layers",
-            "step_time_ms_median",
-            "peak_memory_bytes",
-            "trainable_params",
-            "flops_per_step",
-            "status",
-        ]
-        print(table[cols].to_string(index=False))
-        print(f"\nfull z / lowest z (time: median step; memory: {method}):")
+        print("\nfull z / lowest z:")
         print(summary.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    print(
-        f"\nwrote {out / 'freezing_cost.parquet'} ({len(table)} rows) in "
-        f"{time.monotonic() - started:.0f} s"
-    )
+    print(f"\nwrote {out / TABLE} ({len(table)} rows) in {time.monotonic() - started:.0f} s")
     return 0
 
 

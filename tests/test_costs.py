@@ -131,8 +131,7 @@ def test_costs_module_is_light():
     assert out.strip() == "False"
 
 
-@pytest.mark.slow
-def test_benchmark_script_writes_its_table(tmp_path, capsys, monkeypatch):
+def _script(monkeypatch):
     import sys
 
     spec = importlib.util.spec_from_file_location("freezing_cost", ROOT / "scripts" /
@@ -140,16 +139,31 @@ def test_benchmark_script_writes_its_table(tmp_path, capsys, monkeypatch):
     script = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "freezing_cost", script)  # dataclasses look it up
     spec.loader.exec_module(script)
+    return script
+
+
+@pytest.mark.slow
+def test_benchmark_script_profiles_the_task_models_and_writes_its_table(tmp_path, capsys,
+                                                                        monkeypatch):
+    import pandas as pd
+
+    from frozenbench.tasks import get_task
+    from frozenbench.tasks.base import resolve
+
+    script = _script(monkeypatch)
     rc = script.main(["--out", str(tmp_path), "--batch-sizes", "2", "--warmup", "1",
                       "--iters", "2"])
     assert rc == 0
-    import pandas as pd
-
     table = pd.read_parquet(tmp_path / "freezing_cost.parquet")
-    assert set(table["model"]) == {"resnet18-cifar100", "gpt2-small-cpu"}
+    assert set(table["model"]) == {"mnist-resnet", "kjv-gpt2"}
     assert {"step_time_ms_median", "step_time_ms_p10", "step_time_ms_p90", "peak_memory_bytes",
             "trainable_params", "flops_per_step", "n_layers", "batch_size", "z"} <= set(table)
-    for _, group in table.groupby("model"):
+    assert (table[["warmup", "iters"]] == [1, 2]).all().all()
+    for name, group in table.groupby("model"):
+        task = get_task(name)
+        built = resolve(task.model)(**task.model_args)  # exactly the task's model
+        assert (group["total_params"] == sum(p.numel() for p in built.model.parameters())).all()
+        assert (group["n_layers"] == task.n_layers).all()
         group = group.sort_values("z")
         assert group["flops_per_step"].is_monotonic_increasing
         assert group["peak_memory_bytes"].is_monotonic_increasing
@@ -159,25 +173,42 @@ def test_benchmark_script_writes_its_table(tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.slow
-def test_gpu_plan_runs_its_models_on_cpu(tmp_path, monkeypatch):
-    """The GPU profiling run (appendix E plan) minus the CUDA-only calls: every model of the plan
-    builds, freezes at each z and steps, so the one GPU call a task may get is not its first."""
-    import sys
-
+def test_gpu_plan_runs_the_paper_task_models_on_cpu(tmp_path, monkeypatch):
+    """The GPU profile (appendix E plan) minus the CUDA-only calls, at a short context: the
+    paper tasks' own models (untied 14.58M GPT: 44% trainable at z=1), every z, in order."""
     import pandas as pd
 
-    spec = importlib.util.spec_from_file_location("freezing_cost", ROOT / "scripts" /
-                                                  "freezing_cost.py")
-    script = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "freezing_cost", script)
-    spec.loader.exec_module(script)
+    script = _script(monkeypatch)
+    assert [(s.name, b) for s, b in script.plan("gpu", z_choice=None, large_models=True)] == [
+        ("resnet18-cifar100", 1), ("gpt2-14m-slimpajama", 1), ("gpt2-600m", 1),
+        ("pythia-1.4b-shaped", 1), ("resnet18-cifar100", 32), ("gpt2-14m-slimpajama", 32),
+        ("resnet18-cifar100", 128), ("gpt2-14m-slimpajama", 128)]
+    defaults = script.build_parser().parse_args([])
+    assert (defaults.warmup, defaults.iters, defaults.time_budget) == (100, 100, 420.0)
     rc = script.main(["--plan", "gpu", "--batch-sizes", "1", "--warmup", "0", "--iters", "1",
-                      "--z", "spread", "--no-large", "--time-budget", "120",
+                      "--z", "spread", "--no-large", "--context", "16", "--time-budget", "600",
                       "--out", str(tmp_path)])
     assert rc == 0
     table = pd.read_parquet(tmp_path / "freezing_cost.parquet")
-    assert set(table["model"]) == {"resnet18-cifar100", "gpt2-14m"}
     assert (table["status"] == "ok").all()
     n = table.groupby("model")["n_layers"].first().to_dict()
-    assert n == {"resnet18-cifar100": 11, "gpt2-14m": 10}
+    assert n == {"resnet18-cifar100": 11, "gpt2-14m-slimpajama": 10}
+    gpt = table[table["model"] == "gpt2-14m-slimpajama"].set_index("z")
+    assert 14_500_000 < gpt.loc[10, "total_params"] < 14_700_000  # untied head
+    assert 0.40 < gpt.loc[1, "trainable_params"] / gpt.loc[1, "total_params"] < 0.48
     assert table.groupby("model")["z"].nunique().min() >= 5
+
+
+def test_large_shapes_are_the_papers_sizes(monkeypatch):
+    from frozenbench.freezing import split
+    from frozenbench.tasks.models import gpt2
+
+    script = _script(monkeypatch)
+    sizes = {"gpt2-600m": (5.8e8, 6.2e8), "pythia-1.4b-shaped": (1.35e9, 1.5e9)}
+    assert set(script.LARGE_SHAPES) == set(sizes)
+    for name, (lo, hi) in sizes.items():
+        with torch.device("meta"):  # shapes only: no memory, no initialisation cost
+            built = gpt2(**script.LARGE_SHAPES[name])
+        total = sum(p.numel() for p in built.model.parameters())
+        assert lo < total < hi, (name, total)
+        assert len(split(built.model)) == 26

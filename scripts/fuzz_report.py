@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from fuzz_cases import (
+from fuzz_cases import (  # type: ignore[import-not-found]
     BUGS,
     GOOD,
     cli_argv,
@@ -32,6 +32,12 @@ from fuzz_cases import (
 )
 
 from frozenbench.synthetic import write_benchmark
+
+
+def remember(seen: list[list[str]], argv: list[str]) -> list[str]:
+    """Keep a generated command line (to print the failing ones) and return it."""
+    seen.append(argv)
+    return argv
 
 
 def main() -> int:
@@ -53,7 +59,7 @@ def main() -> int:
             "parquet (verified)": lambda r: table_case(source, root / "w", r, verify=True),
             "parquet (unverified)": lambda r: table_case(source, root / "w", r, verify=False),
             "manifest": lambda r: manifest_case(source, root / "w", r),
-            "cli": lambda r: cli_case(argvs.append(cli_argv(source, r)) or argvs[-1]),
+            "cli": lambda r: cli_case(remember(argvs, cli_argv(source, r))),
         }
         argvs: list[list[str]] = []
         for name, make in targets.items():

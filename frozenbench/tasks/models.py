@@ -134,7 +134,8 @@ def vit(*, image_size: int, patch_size: int, num_layers: int, num_heads: int, hi
         conv = nn.Conv2d(in_channels, hidden_dim, kernel_size=patch_size, stride=patch_size)
         fan_in = in_channels * patch_size * patch_size
         nn.init.trunc_normal_(conv.weight, std=(1.0 / fan_in) ** 0.5)
-        nn.init.zeros_(conv.bias)
+        if conv.bias is not None:
+            nn.init.zeros_(conv.bias)
         model.conv_proj = conv
     return Built(model)
 

@@ -395,7 +395,7 @@ class Benchmark:
         >>> make_benchmark(n_configs=4, n_z=2, n_epochs=2).common_seeds()
         (0, 1)
         """
-        have: list[bool] = self._present[:, -1, -1, :].all(axis=0).tolist()
+        have = [bool(v) for v in np.asarray(self._present[:, -1, -1, :]).all(axis=0)]
         return tuple(int(s) for s, ok in zip(self.index.seeds, have) if ok)
 
     def full_fidelity_scores(self, metric: str | None = None) -> np.ndarray:

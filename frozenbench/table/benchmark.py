@@ -395,8 +395,8 @@ class Benchmark:
         >>> make_benchmark(n_configs=4, n_z=2, n_epochs=2).common_seeds()
         (0, 1)
         """
-        have = [bool(v) for v in np.asarray(self._present[:, -1, -1, :]).all(axis=0)]
-        return tuple(int(s) for s, ok in zip(self.index.seeds, have) if ok)
+        full = self._present[:, -1, -1, :]
+        return tuple(int(s) for k, s in enumerate(self.index.seeds) if bool(full[:, k].all()))
 
     def full_fidelity_scores(self, metric: str | None = None) -> np.ndarray:
         """Objective of every table config at the largest z and the last epoch: the mean over

@@ -66,7 +66,7 @@ def test_a_tampered_table_is_caught(table_dir, tmp_path, capsys):
 
 def test_cells_missing_from_the_table_are_refused(table_dir):
     bench = Benchmark.from_directory(table_dir)
-    with pytest.raises(ValueError, match="no result for config 0 at z=3"):
+    with pytest.raises(ValueError, match=r"z=3 is out of range for debug-mnist \(z in \[1, 6\]\)"):
         verify_cells(bench, [Cell(int(bench.config_ids[0]), 3, 0)])
     with pytest.raises(ValueError, match="n=99 cells"):
         sample_cells(bench, 99)

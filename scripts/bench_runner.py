@@ -27,8 +27,8 @@ import dataclasses, json, sys, time, torch
 torch.set_num_threads(1)
 from frozenbench.tasks import get_task, run_cell
 from frozenbench.space import Fidelities
-models = sys.modules["frozenbench.tasks"].__file__.replace("__init__.py", "models.py")
-new = "Built" in open(models).read()
+import os
+new = os.path.exists(sys.modules["frozenbench.tasks"].__file__.replace("__init__.py", "image.py"))
 out = {}
 for name in ("mnist-resnet", "kjv-gpt2"):
     task = get_task(name)
@@ -61,7 +61,9 @@ print(json.dumps(out))
 def side(root: Path) -> dict[str, list[float]]:
     env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
     res = subprocess.run([sys.executable, "-c", CHILD], env=env, cwd=root, capture_output=True,
-                         text=True, check=True)
+                         text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"the runner in {root} failed:\n{res.stderr[-3000:]}")
     return dict(json.loads(res.stdout.strip().splitlines()[-1]))
 
 

@@ -127,7 +127,7 @@ def test_killed_and_cancelled_jobs_resume_without_duplicates(slurm_cluster, writ
     t_rerun = time.monotonic()
     res2 = run(spec, "slurm", progress=False, poll_s=0.5)
     print(f"rerun of {res2.submitted_cells} cells: {time.monotonic() - t_rerun:.1f}s")
-    assert res2.job_errors == [] and res2.complete
+    assert res2.job_errors == () and res2.complete
     assert res2.submitted_cells == n - done_before  # only the cells without a shard ran again
     df = merged_frame(spec, tmp_path / "dest")
     assert df.groupby(["config_id", "z", "seed"]).ngroups == n

@@ -21,6 +21,7 @@ lists it, ``merge`` refuses it. Every problem of a shard is reported, not only t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -73,14 +74,20 @@ class CellCheck:
                    epochs=tuple(sorted(task.fidelities.epoch)),
                    n_layers=int(task.fidelities.n_layers), metric=str(task.metric))
 
-    def problems(self, cell: Cell, status: str, rows: pa.Table,
-                 checksum: str | None = None) -> list[str]:
+    @functools.cached_property
+    def schema(self) -> pa.Schema:
+        """The schema of a shard's rows (without metadata)."""
+        return arrow_schema(self.grid, cell=True).remove_metadata()
+
+    def problems(self, cell: Cell, status: str, rows: pa.Table, checksum: str | None = None,
+                 *, digest: str | None = None) -> list[str]:
         """Every problem of ``rows`` as the stored cell ``cell`` with ``status``; empty when it
-        is sound. ``checksum``: the digest stored with the rows (None: written without one)."""
+        is sound. ``checksum``: the digest stored with the rows (None: written without one);
+        ``digest``: :func:`rows_digest` of ``rows`` when the caller has it already."""
         out: list[str] = []
-        if checksum is not None and checksum != rows_digest(rows):
+        if checksum is not None and checksum != (digest or rows_digest(rows)):
             out.append("checksum mismatch: the rows changed after they were written")
-        if rows.schema.remove_metadata() != arrow_schema(self.grid, cell=True).remove_metadata():
+        if rows.schema.remove_metadata() != self.schema:
             return [*out, "columns/types differ from the table schema"]
         cols = rows.to_pydict()
         try:

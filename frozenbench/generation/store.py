@@ -237,11 +237,12 @@ class ShardStore:
         except Exception as exc:  # any decoding error of a damaged file (ArrowInvalid, OSError...)
             return BadShard(cell, path, f"unreadable ({type(exc).__name__}: {exc})")
         rows = table.replace_schema_metadata(None)
-        digest = meta.get(ROWS_SHA256)
-        problems = check.problems(cell, status, rows, digest.decode() if digest else None)
+        stored, digest = meta.get(ROWS_SHA256), rows_digest(rows)
+        problems = check.problems(cell, status, rows, stored.decode() if stored else None,
+                                  digest=digest)
         if problems:
             return BadShard(cell, path, "; ".join(problems))
-        return StoredCell(cell, status, rows, prov, rows_digest(rows), path)
+        return StoredCell(cell, status, rows, prov, digest, path)
 
     def _read_pack(self, path: Path, check: CellCheck) -> list[StoredCell | BadShard]:
         import pyarrow.parquet as pq
@@ -261,13 +262,14 @@ class ShardStore:
         for name, entry in index.items():
             cell = Cell.from_stem(name)
             rows = table.take(rows_of.get((cell.config_id, cell.z, cell.seed), []))
-            status = str(entry.get("status"))
-            problems = check.problems(cell, status, rows, entry.get("rows_sha256"))
+            status, digest = str(entry.get("status")), rows_digest(rows)
+            problems = check.problems(cell, status, rows, entry.get("rows_sha256"),
+                                      digest=digest)
             if problems:
                 out.append(BadShard(cell, path, "; ".join(problems)))
             else:
                 out.append(StoredCell(cell, status, rows, dict(entry.get("provenance", {})),
-                                      rows_digest(rows), path))
+                                      digest, path))
         return out
 
     def scan_shards(self) -> dict[Cell, str]:

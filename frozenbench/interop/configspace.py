@@ -1,0 +1,92 @@
+"""The search space and fidelities of a table as ConfigSpace objects (extra ``configspace``).
+
+Numeric grids become :class:`~ConfigSpace.OrdinalHyperparameter` (the order of the values is
+kept; a log-spaced grid carries ``meta={"log": True}``), strings and booleans
+:class:`~ConfigSpace.CategoricalHyperparameter`. The fidelities ``z`` (trained layers) and
+``epoch`` are ordinal hyperparameters of their own space.
+
+>>> from frozenbench.synthetic import make_benchmark
+>>> bench = make_benchmark(n_configs=4, n_z=3, n_epochs=4)
+>>> cs = search_space(bench)
+>>> sorted(cs.keys())
+['beta1', 'beta2', 'lr', 'optimizer', 'weight_decay']
+>>> cs["lr"].meta
+{'log': True}
+>>> list(fidelity_space(bench)["z"].sequence)
+[1, 2, 3]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from frozenbench.extras import require
+from frozenbench.space import Hyperparameter
+
+if TYPE_CHECKING:
+    from frozenbench.table import Benchmark
+
+
+
+def is_log(h: Hyperparameter) -> bool:
+    """Whether a numeric grid is log-spaced: declared so, or positive, spanning two orders of
+    magnitude, with ratios between neighbours more even than differences."""
+    if h.log:
+        return True
+    vals = h.values
+    if len(vals) < 3 or any(isinstance(v, (str, bool)) for v in vals):
+        return False
+    x = np.sort(np.asarray(vals, dtype=float))
+    if x[0] <= 0 or x[-1] / x[0] < 100:
+        return False
+    ratios, diffs = np.diff(np.log(x)), np.diff(x)
+    return bool(np.std(ratios) / np.mean(ratios) < np.std(diffs) / np.mean(diffs))
+
+
+def _hyperparameter(h: Hyperparameter) -> Any:
+    cs = require("ConfigSpace")
+    values = list(h.values)
+    if any(isinstance(v, (str, bool)) for v in values):
+        return cs.CategoricalHyperparameter(h.name, values)
+    order = sorted(values)
+    meta = {"log": True} if is_log(h) else None
+    return cs.OrdinalHyperparameter(h.name, [v.item() if isinstance(v, np.generic) else v
+                                             for v in order], meta=meta)
+
+
+def search_space(bench: Benchmark, *, seed: int | None = None) -> Any:
+    """The table's hyperparameters as a ``ConfigSpace.ConfigurationSpace``."""
+    cs = require("ConfigSpace")
+    space = cs.ConfigurationSpace(name=bench.name, seed=seed)
+    space.add([_hyperparameter(h) for h in bench.space.hyperparameters])
+    return space
+
+
+def fidelity_space(bench: Benchmark) -> Any:
+    """The fidelities ``z`` and ``epoch`` as ordinal hyperparameters of their own space."""
+    cs = require("ConfigSpace")
+    space = cs.ConfigurationSpace(name=f"{bench.name}-fidelities")
+    fid = bench.fidelities
+    space.add([cs.OrdinalHyperparameter("z", [int(z) for z in fid["z"]]),
+               cs.OrdinalHyperparameter("epoch", [int(e) for e in fid["epoch"]])])
+    return space
+
+
+def config_id(bench: Benchmark, configuration: Mapping[str, Any]) -> int:
+    """The grid index (``config_id``) of a ConfigSpace configuration (or any mapping)."""
+    return bench.config_id({k: configuration[k] for k in bench.space.names})
+
+
+def configuration(bench: Benchmark, config_id: int, space: Any) -> Any:
+    """The ConfigSpace configuration of a table config."""
+    cs = require("ConfigSpace")
+    return cs.Configuration(space, values=bench.space.config(config_id))
+
+
+def grid_values(bench: Benchmark) -> dict[str, Sequence[Any]]:
+    """Each hyperparameter's values in the order a space built here lists them."""
+    return {h.name: list(h.values) if any(isinstance(v, (str, bool)) for v in h.values)
+            else sorted(h.values) for h in bench.space.hyperparameters}

@@ -1,0 +1,89 @@
+"""An Optuna study replayed on a table's simulated clock (extra ``optuna``).
+
+:class:`OptunaOptimizer` is a stopping-style optimizer
+(:class:`~frozenbench.optimizers.StoppingOptimizer`): each trial of the study is one training
+run of (config, z); after every epoch it calls ``trial.report(score, epoch)`` and asks
+``trial.should_prune()``, so any sampler and any pruner (``HyperbandPruner``,
+``SuccessiveHalvingPruner``, ``MedianPruner`` ...) works unchanged. A pruned trial is told
+``PRUNED`` and pays for no further epoch; a trial that reaches its last epoch is told its
+score. With ``n_workers`` > 1, as many Optuna trials are open at once, and results reach the
+study in simulated-time order.
+
+>>> import optuna, frozenbench as fb
+>>> from frozenbench.synthetic import make_benchmark
+>>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+>>> bench = make_benchmark(n_configs=None, grid={"lr": [1e-4, 1e-3, 1e-2], "wd": [0, 1e-4]},
+...                        n_z=3, n_epochs=4)
+>>> study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0),
+...                             pruner=optuna.pruners.SuccessiveHalvingPruner())
+>>> traj = fb.simulate(bench, OptunaOptimizer(study, bench), n_workers=2, max_evaluations=30)
+>>> len(traj), len(study.trials) > 0
+(30, True)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from frozenbench.errors import InvalidValueError
+from frozenbench.extras import require
+from frozenbench.interop.configspace import grid_values
+from frozenbench.optimizers.base import Observation
+from frozenbench.optimizers.stopping import Start
+
+if TYPE_CHECKING:
+    from frozenbench.table import Benchmark
+
+
+
+class OptunaOptimizer:
+    """Drive ``study`` on ``bench``: ``z`` fixes the number of trained layers (default: all of
+    them), or ``z="search"`` lets the sampler choose it as a hyperparameter named ``"z"``.
+    ``max_epoch`` caps each trial (default: the table's last epoch).
+    """
+
+    def __init__(self, study: Any, bench: Benchmark, *, z: int | str | None = None,
+                 max_epoch: int | None = None) -> None:
+        self.optuna = require("optuna")
+        self.study = study
+        self.bench = bench
+        self.name = f"optuna:{type(study.sampler).__name__}+{type(study.pruner).__name__}"
+        zs = [int(v) for v in bench.fidelities["z"]]
+        if z == "search":
+            self.z: int | None = None
+        elif z is None:
+            self.z = max(zs)
+        else:
+            self.z = bench.fidelity_values.check_z(z)
+        self.zs = zs
+        epochs = [int(e) for e in bench.fidelities["epoch"]]
+        if max_epoch is not None and max_epoch not in epochs:
+            raise InvalidValueError(f"max_epoch={max_epoch!r} is not an epoch of {bench.name}; "
+                                    f"valid: {epochs}")
+        self.last = epochs[-1] if max_epoch is None else int(max_epoch)
+        self.grid = grid_values(bench)
+        # the optuna trial of each suggest() call; the simulator's stopping driver numbers a
+        # trial's jobs with that call's index (Job.bracket), whatever order they finish in
+        self._suggested: list[Any] = []
+
+    def suggest(self, rng: np.random.Generator) -> Start | None:
+        trial = self.study.ask()
+        config = {name: trial.suggest_categorical(name, values)
+                  for name, values in self.grid.items()}
+        z = self.z if self.z is not None else int(trial.suggest_categorical("z", self.zs))
+        self._suggested.append(trial)
+        return Start(self.bench.config_id(config), z, self.last)
+
+    def report(self, observation: Observation) -> bool:
+        trial = self._suggested[observation.job.bracket]
+        epoch = observation.job.epoch
+        trial.report(observation.score, epoch)
+        if epoch >= self.last:
+            self.study.tell(trial, observation.score)
+            return False
+        if trial.should_prune():
+            self.study.tell(trial, state=self.optuna.trial.TrialState.PRUNED)
+            return False
+        return True

@@ -1,0 +1,104 @@
+"""ConfigSpace and Optuna adapters, run against the real libraries."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import ConfigSpace as CS
+import optuna
+import pytest
+
+import frozenbench as fb
+from frozenbench.interop.configspace import config_id, configuration, fidelity_space, search_space
+from frozenbench.interop.optuna import OptunaOptimizer
+from frozenbench.synthetic import make_benchmark
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+GRID = {"lr": [1e-4, 1e-3, 1e-2, 1e-1], "wd": [0.0, 1e-4, 1e-3], "opt": ["adam", "sgd"]}
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return make_benchmark(n_configs=None, grid=GRID, n_z=4, n_epochs=9, diverge_frac=0.0,
+                          seed=2)
+
+
+def test_configspace_space_and_fidelities(bench):
+    cs = search_space(bench, seed=0)
+    assert isinstance(cs["lr"], CS.OrdinalHyperparameter) and cs["lr"].meta == {"log": True}
+    assert isinstance(cs["opt"], CS.CategoricalHyperparameter)
+    assert list(cs["wd"].sequence) == [0.0, 1e-4, 1e-3] and cs["wd"].meta is None
+    fid = fidelity_space(bench)
+    assert list(fid["z"].sequence) == [1, 2, 3, 4]
+    assert list(fid["epoch"].sequence) == list(range(1, 10))
+    # every sampled configuration is a table config, and back again
+    for conf in cs.sample_configuration(20):
+        cid = config_id(bench, conf)
+        assert dict(configuration(bench, cid, cs)) == dict(conf)
+        value = bench.query(dict(conf), 4, 9).val_error
+        assert value == bench.query(cid, 4, 9).val_error
+
+
+@pytest.mark.parametrize("pruner", [optuna.pruners.SuccessiveHalvingPruner(),
+                                    optuna.pruners.HyperbandPruner(min_resource=1,
+                                                                   max_resource=9),
+                                    optuna.pruners.MedianPruner(n_warmup_steps=2)])
+def test_optuna_reports_per_epoch_pruned_trials_stop_paying(bench, pruner):
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0), pruner=pruner)
+    traj = fb.simulate(bench, OptunaOptimizer(study, bench), n_workers=4, max_evaluations=200,
+                       seed=1, cell_seed=0)
+    assert len(traj) == 200
+    trials = {t.number: t for t in study.trials}
+    states = {t.state for t in trials.values()}
+    assert optuna.trial.TrialState.PRUNED in states and optuna.trial.TrialState.COMPLETE in states
+    # the values Optuna saw are the table's, and a trial paid exactly the epochs it trained
+    by_trial = traj.groupby("trial")
+    assert by_trial.ngroups <= len(trials)
+    seen = {}
+    for t in trials.values():
+        if t.intermediate_values:
+            seen[(t.params["lr"], t.params["wd"], t.params["opt"])] = t
+    for _, rows in by_trial:
+        rows = rows.sort_values("time")
+        cid = int(rows["config_id"].iloc[0])
+        conf = bench.configs[list(bench.config_ids).index(cid)]
+        last = int(rows["epoch"].max())
+        assert rows["epoch"].tolist() == list(range(1, last + 1))
+        cum = bench.query(cid, 4, last, seed=0)._asdict()[bench.default_cost]
+        assert rows["cost"].sum() == pytest.approx(cum)
+        for e, score in zip(rows["epoch"], rows["score"]):
+            assert score == pytest.approx(bench.query(cid, 4, int(e), seed=0).val_error)
+        assert (conf["lr"], conf["wd"], conf["opt"]) in seen
+    for t in trials.values():
+        if t.state == optuna.trial.TrialState.PRUNED:
+            assert max(t.intermediate_values) < 9  # stopped before the end
+        if t.state == optuna.trial.TrialState.COMPLETE:
+            assert max(t.intermediate_values) == 9
+            assert t.value == t.intermediate_values[9]
+
+
+def test_optuna_matches_trial_to_values_with_many_workers(bench):
+    """Every value reported to an Optuna trial is the table's value of that trial's params."""
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3),
+                                pruner=optuna.pruners.SuccessiveHalvingPruner())
+    fb.simulate(bench, OptunaOptimizer(study, bench, z="search"), n_workers=8,
+                max_evaluations=300, seed=0, cell_seed="mean")
+    checked = 0
+    for t in study.trials:
+        conf = {k: t.params[k] for k in GRID}
+        for epoch, value in t.intermediate_values.items():
+            expect = bench.objective()[list(bench.config_ids).index(bench.config_id(conf)),
+                                       t.params["z"] - 1, epoch - 1]
+            assert value == pytest.approx(float(expect))
+            checked += 1
+    assert checked > 100
+
+
+def test_importing_frozenbench_imports_no_hpo_library():
+    code = ("import sys, frozenbench, frozenbench.sim, frozenbench.interop; "
+            "print(sorted(m for m in ('optuna', 'ConfigSpace', 'smac', 'dehb', 'syne_tune', "
+            "'neps', 'carps') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"

@@ -7,6 +7,7 @@ import sys
 
 import ConfigSpace as CS
 import optuna
+import pandas as pd
 import pytest
 
 import frozenbench as fb
@@ -102,3 +103,39 @@ def test_importing_frozenbench_imports_no_hpo_library():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_conditional_space_covers_exactly_a_distinct_table():
+    """mnist-resnet keeps one SGD config per beta2-duplicate group: every configuration the
+    space can produce is a table config, and Optuna never proposes one outside the table."""
+    bench = fb.load("mnist-resnet")
+    cs = search_space(bench, seed=3)
+    assert [(c.child.name, c.parent.name) for c in cs.conditions] == [("beta2", "optimizer")]
+    seen = {config_id(bench, conf) for conf in cs.sample_configuration(400)}
+    assert seen <= set(bench.config_ids) and len(seen) > 100
+    sgd = next(cid for cid in bench.config_ids if bench.space.config(cid)["optimizer"] == "sgd")
+    assert "beta2" not in dict(configuration(bench, sgd, cs))
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0),
+                                pruner=optuna.pruners.NopPruner())
+    traj = fb.simulate(bench, OptunaOptimizer(study, bench), max_evaluations=300, seed=0)
+    assert set(traj["config_id"]) <= set(bench.config_ids)
+    assert all("beta2" not in t.params for t in study.trials if t.params["optimizer"] == "sgd")
+
+
+def test_simulate_cli_compares_a_library_with_frozenbench(tmp_path):
+    """`frozenbench simulate` takes an HPO library's optimizer by name beside its own."""
+    out = subprocess.run(
+        [sys.executable, "-m", "frozenbench", "simulate", "mnist-resnet", "--optimizers",
+         "optuna:tpe+hyperband", "hyperband:z", "--runs", "2", "--workers", "4",
+         "--no-progress", "--out", str(tmp_path)], capture_output=True, text=True, check=True)
+    assert "optuna:tpe+hyperband" in out.stdout and "hyperband:z" in out.stdout
+    bench = fb.load("mnist-resnet")  # the values it recorded are the table's
+    runs = pd.read_parquet(tmp_path / "trajectories.parquet")
+    opt = runs[runs["label"] == "optuna:tpe+hyperband"]
+    assert set(opt["run_seed"]) == {0, 1} and len(opt) > 10
+    row = opt.iloc[-1]
+    assert row["score"] == bench.query(int(row["config_id"]), int(row["z"]), int(row["epoch"]),
+                                      seed=int(row["seed"])).val_error
+    bad = subprocess.run([sys.executable, "-m", "frozenbench", "simulate", "mnist-resnet",
+                          "--optimizers", "optuna:nope"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "optuna:tpe+hyperband" in bad.stderr

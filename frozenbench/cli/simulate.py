@@ -5,6 +5,11 @@ and writes into ``--out``: ``trajectories.parquet`` (every run, with ``label`` a
 ``run_seed`` columns), ``summary.csv`` and ``incumbent.png``. Run ``r`` of each optimizer uses
 the simulator seed ``r``; ``--seed`` says which table seed a trial reads (default: one drawn per
 trial). Every argument is checked before the first replay starts.
+
+``--optimizers`` also takes HPO libraries' optimizers by name (``optuna:tpe+hyperband``,
+``smac:hyperband`` ..., :data:`frozenbench.interop.methods.METHODS`), built afresh for every
+run with the run's seed, so one command compares them with frozenbench's own on the same
+clock and budget.
 """
 
 from __future__ import annotations
@@ -51,7 +56,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimizers", nargs="+", default=["asha:z+epoch", "random:full"],
                         metavar="NAME[:FIDELITY]",
                         help="optimizer (random, sh, hyperband, asha) and fidelity (epoch, z, "
-                             "z+epoch, full, or a path like 1@2,4@7,11@20)")
+                             "z+epoch, full, or a path like 1@2,4@7,11@20), or an HPO "
+                             "library's optimizer (optuna:tpe+hyperband, smac:hyperband, ...: "
+                             "see frozenbench.interop.methods)")
     parser.add_argument("--runs", type=int, default=10,
                         help="runs per optimizer (simulator seeds 0..N-1)")
     parser.add_argument("--workers", type=int, default=4)
@@ -93,14 +100,19 @@ def _checked(args: argparse.Namespace, bench: Any) -> tuple[list[tuple[str, Any]
     positive(problems, "--eta", args.eta)
     if not 0.0 <= args.target_quantile <= 1.0:
         problems.append(f"--target-quantile {args.target_quantile} must be in [0, 1]")
+    from frozenbench.interop.methods import METHODS
+
     specs: list[tuple[str, Any]] = []
     for text in args.optimizers:
+        if text in METHODS:
+            specs.append((text, None))  # an HPO library's optimizer: no fidelity path
+            continue
         try:
             name, fid = parse_spec(text)
             if name not in OPTIMIZERS:
                 from frozenbench.errors import unknown_name
 
-                raise unknown_name("optimizer", name, OPTIMIZERS)
+                raise unknown_name("optimizer", name, [*OPTIMIZERS, *METHODS])
             fidelity_levels(bench.fidelity_values, fid, args.eta)
             specs.append((name, fid))
         except FrozenbenchError as exc:
@@ -159,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from frozenbench.analysis import summarize
+    from frozenbench.interop.methods import build
     from frozenbench.registry import load
     from frozenbench.sim import default_budget, simulate
     from frozenbench.table import cost_column
@@ -179,11 +192,12 @@ def run(args: argparse.Namespace) -> int:
     bar = tqdm(total=len(specs) * args.runs, desc="simulate", file=sys.stderr,
                disable=args.no_progress)
     for name, fid in specs:
-        label = f"{name}:{fid}" if isinstance(fid, str) else \
+        label = name if fid is None else f"{name}:{fid}" if isinstance(fid, str) else \
             f"{name}:" + ",".join(f"{z}@{e}" for z, e in fid)
         runs[label] = []
         for s in range(args.runs):
-            traj = simulate(bench, name, fid, n_workers=args.workers, budget=budget,
+            optimizer = name if fid is not None else build(name, bench, seed=s, eta=args.eta)
+            traj = simulate(bench, optimizer, fid or "full", n_workers=args.workers, budget=budget,
                             cost_budget=args.cost_budget, max_evaluations=args.max_evaluations,
                             seed=s, eta=args.eta, metric=args.metric, cost=args.cost,
                             cell_seed=cell_seed, memory=memory)

@@ -3,7 +3,10 @@
 Numeric grids become :class:`~ConfigSpace.OrdinalHyperparameter` (the order of the values is
 kept; a log-spaced grid carries ``meta={"log": True}``), strings and booleans
 :class:`~ConfigSpace.CategoricalHyperparameter`. The fidelities ``z`` (trained layers) and
-``epoch`` are ordinal hyperparameters of their own space.
+``epoch`` are ordinal hyperparameters of their own space. A task's conditions (SGD has no
+``beta2``: :class:`frozenbench.tasks.base.Condition`) become ConfigSpace conditions, and a
+configuration without its inactive hyperparameters maps to the table's config that holds them
+at their first grid value (the one a ``configs = "distinct"`` table keeps).
 
 >>> from frozenbench.synthetic import make_benchmark
 >>> bench = make_benchmark(n_configs=4, n_z=3, n_epochs=4)
@@ -19,6 +22,7 @@ kept; a log-spaced grid carries ``meta={"log": True}``), strings and booleans
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,6 +50,37 @@ def is_log(h: Hyperparameter) -> bool:
     return bool(np.std(ratios) / np.mean(ratios) < np.std(diffs) / np.mean(diffs))
 
 
+@dataclass(frozen=True)
+class Active:
+    """``child`` acts only when ``parent`` is one of ``values`` (else it sits at ``fixed``)."""
+
+    child: str
+    parent: str
+    values: tuple[Any, ...]
+    fixed: Any
+
+    def on(self, config: Mapping[str, Any]) -> bool:
+        """Whether ``child`` is active in ``config``."""
+        return config.get(self.parent) in self.values
+
+
+def conditions(bench: Benchmark) -> tuple[Active, ...]:
+    """The conditions of the task that made ``bench`` (none for an unknown task).
+
+    >>> import frozenbench as fb
+    >>> conditions(fb.load("mnist-resnet"))
+    (Active(child='beta2', parent='optimizer', values=('adam',), fixed=0.9),)
+    """
+    from frozenbench.tasks.catalog import TASKS
+
+    task = TASKS.get(bench.manifest.task)
+    names = set(bench.space.names)
+    if task is None:
+        return ()
+    return tuple(Active(c.child, c.parent, tuple(c.values), bench.space[c.child].values[0])
+                 for c in task.conditions if c.child in names and c.parent in names)
+
+
 def _hyperparameter(h: Hyperparameter) -> Any:
     cs = require("ConfigSpace")
     values = list(h.values)
@@ -62,6 +97,10 @@ def search_space(bench: Benchmark, *, seed: int | None = None) -> Any:
     cs = require("ConfigSpace")
     space = cs.ConfigurationSpace(name=bench.name, seed=seed)
     space.add([_hyperparameter(h) for h in bench.space.hyperparameters])
+    for c in conditions(bench):
+        values = list(c.values)
+        space.add(cs.EqualsCondition(space[c.child], space[c.parent], values[0])
+                  if len(values) == 1 else cs.InCondition(space[c.child], space[c.parent], values))
     return space
 
 
@@ -76,14 +115,23 @@ def fidelity_space(bench: Benchmark) -> Any:
 
 
 def config_id(bench: Benchmark, configuration: Mapping[str, Any]) -> int:
-    """The grid index (``config_id``) of a ConfigSpace configuration (or any mapping)."""
-    return bench.config_id({k: configuration[k] for k in bench.space.names})
+    """The grid index (``config_id``) of a ConfigSpace configuration (or any mapping); an
+    inactive hyperparameter, present or not, is read at its fixed value."""
+    values = dict(configuration)
+    for c in conditions(bench):
+        if not c.on(values):
+            values[c.child] = c.fixed
+    return bench.config_id({k: values.get(k) for k in bench.space.names})
 
 
 def configuration(bench: Benchmark, config_id: int, space: Any) -> Any:
-    """The ConfigSpace configuration of a table config."""
+    """The ConfigSpace configuration of a table config (without its inactive hyperparameters)."""
     cs = require("ConfigSpace")
-    return cs.Configuration(space, values=bench.space.config(config_id))
+    values = bench.space.config(config_id)
+    for c in conditions(bench):
+        if not c.on(values):
+            del values[c.child]
+    return cs.Configuration(space, values=values)
 
 
 def grid_values(bench: Benchmark) -> dict[str, Sequence[Any]]:

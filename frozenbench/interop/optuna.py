@@ -29,7 +29,7 @@ import numpy as np
 
 from frozenbench.errors import InvalidValueError
 from frozenbench.extras import require
-from frozenbench.interop.configspace import grid_values
+from frozenbench.interop.configspace import conditions, config_id, grid_values
 from frozenbench.optimizers.base import Observation
 from frozenbench.optimizers.stopping import Start
 
@@ -64,17 +64,21 @@ class OptunaOptimizer:
                                     f"valid: {epochs}")
         self.last = epochs[-1] if max_epoch is None else int(max_epoch)
         self.grid = grid_values(bench)
+        self.rules = {c.child: c for c in conditions(bench)}
         # the optuna trial of each suggest() call; the simulator's stopping driver numbers a
         # trial's jobs with that call's index (Job.bracket), whatever order they finish in
         self._suggested: list[Any] = []
 
     def suggest(self, rng: np.random.Generator) -> Start | None:
         trial = self.study.ask()
-        config = {name: trial.suggest_categorical(name, values)
-                  for name, values in self.grid.items()}
+        config: dict[str, Any] = {}
+        for name, values in self.grid.items():  # parents come before children in the grid
+            rule = self.rules.get(name)
+            if rule is None or rule.on(config):
+                config[name] = trial.suggest_categorical(name, values)
         z = self.z if self.z is not None else int(trial.suggest_categorical("z", self.zs))
         self._suggested.append(trial)
-        return Start(self.bench.config_id(config), z, self.last)
+        return Start(config_id(self.bench, config), z, self.last)
 
     def report(self, observation: Observation) -> bool:
         trial = self._suggested[observation.job.bracket]

@@ -1,0 +1,84 @@
+"""HPO libraries' optimizers by name, for ``frozenbench simulate --optimizers`` beside
+frozenbench's own (``asha:z+epoch``, ``hyperband:z`` ...).
+
+A name is ``LIBRARY:VARIANT``; :func:`build` makes a fresh optimizer object for one replay seed
+(the library's own random state is seeded from it), which :func:`frozenbench.simulate` then
+drives on the table's simulated clock like any other. Each library is imported only when its
+method is built, and a missing one raises :class:`~frozenbench.errors.MissingExtraError` naming
+the pip command.
+
+>>> sorted(METHODS)[:2]
+['optuna:tpe+hyperband', 'optuna:tpe+median']
+>>> METHODS["optuna:tpe+hyperband"].extra
+'optuna'
+>>> from frozenbench.synthetic import make_benchmark
+>>> bench = make_benchmark(n_configs=12, n_z=3, n_epochs=9, diverge_frac=0.0)
+>>> build("optuna:tpe+hyperband", bench, seed=0).name
+'optuna:TPESampler+HyperbandPruner'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from frozenbench.errors import unknown_name
+from frozenbench.extras import require
+
+if TYPE_CHECKING:
+    from frozenbench.table import Benchmark
+
+#: (bench, replay seed, eta) -> an optimizer object for :func:`frozenbench.simulate`.
+Factory = Callable[["Benchmark", int, float], Any]
+
+
+@dataclass(frozen=True)
+class ExternalMethod:
+    """One library's optimizer: its name, the extra that installs it and how to build it."""
+
+    name: str
+    extra: str
+    description: str
+    factory: Factory
+
+
+def _optuna(pruner: str) -> Factory:
+    def make(bench: Benchmark, seed: int, eta: float) -> Any:
+        optuna = require("optuna")
+        from frozenbench.interop.optuna import OptunaOptimizer
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        last = int(bench.fidelities["epoch"][-1])
+        first = int(bench.fidelities["epoch"][0])
+        pruners = {
+            "hyperband": lambda: optuna.pruners.HyperbandPruner(
+                min_resource=first, max_resource=last, reduction_factor=round(eta)),
+            "sh": lambda: optuna.pruners.SuccessiveHalvingPruner(
+                min_resource=first, reduction_factor=round(eta)),
+            "median": lambda: optuna.pruners.MedianPruner(n_warmup_steps=first),
+        }
+        # the study name fixes HyperbandPruner's bracket assignment (it hashes the name)
+        study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed),
+                                    pruner=pruners[pruner](), study_name=f"frozenbench-{seed}")
+        return OptunaOptimizer(study, bench)
+    return make
+
+
+METHODS: dict[str, ExternalMethod] = {m.name: m for m in [
+    ExternalMethod("optuna:tpe+hyperband", "optuna",
+                   "Optuna's TPE sampler with its HyperbandPruner over epochs, all layers "
+                   "trained", _optuna("hyperband")),
+    ExternalMethod("optuna:tpe+sh", "optuna",
+                   "Optuna's TPE sampler with its SuccessiveHalvingPruner over epochs",
+                   _optuna("sh")),
+    ExternalMethod("optuna:tpe+median", "optuna",
+                   "Optuna's TPE sampler with its MedianPruner over epochs", _optuna("median")),
+]}
+
+
+def build(name: str, bench: Benchmark, *, seed: int, eta: float = 3.0) -> Any:
+    """A fresh optimizer object of the method ``name`` for replay seed ``seed`` on ``bench``."""
+    if name not in METHODS:
+        raise unknown_name("external optimizer", name, METHODS)
+    return METHODS[name].factory(bench, seed, eta)

@@ -139,3 +139,11 @@ def test_simulate_cli_compares_a_library_with_frozenbench(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "frozenbench", "simulate", "mnist-resnet",
                           "--optimizers", "optuna:nope"], capture_output=True, text=True)
     assert bad.returncode != 0 and "optuna:tpe+hyperband" in bad.stderr
+
+
+def test_optuna_n_trials_ends_the_replay_like_study_optimize(bench):
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0))
+    fb.simulate(bench, OptunaOptimizer(study, bench, n_trials=7), max_evaluations=10_000)
+    assert len(study.trials) == 7
+    with pytest.raises(fb.InvalidValueError, match="n_trials=0"):
+        OptunaOptimizer(study, bench, n_trials=0)

@@ -41,11 +41,13 @@ if TYPE_CHECKING:
 class OptunaOptimizer:
     """Drive ``study`` on ``bench``: ``z`` fixes the number of trained layers (default: all of
     them), or ``z="search"`` lets the sampler choose it as a hyperparameter named ``"z"``.
-    ``max_epoch`` caps each trial (default: the table's last epoch).
+    ``max_epoch`` caps each trial (default: the table's last epoch); ``n_trials`` ends the
+    replay after that many trials, as ``study.optimize(n_trials=...)`` would (default: the
+    simulator's stopping rule alone).
     """
 
     def __init__(self, study: Any, bench: Benchmark, *, z: int | str | None = None,
-                 max_epoch: int | None = None) -> None:
+                 max_epoch: int | None = None, n_trials: int | None = None) -> None:
         self.optuna = require("optuna")
         self.study = study
         self.bench = bench
@@ -63,6 +65,10 @@ class OptunaOptimizer:
             raise InvalidValueError(f"max_epoch={max_epoch!r} is not an epoch of {bench.name}; "
                                     f"valid: {epochs}")
         self.last = epochs[-1] if max_epoch is None else int(max_epoch)
+        if n_trials is not None and (isinstance(n_trials, bool) or not isinstance(n_trials, int)
+                                     or n_trials < 1):
+            raise InvalidValueError(f"n_trials={n_trials!r} must be a positive integer or None")
+        self.n_trials = n_trials
         self.grid = grid_values(bench)
         self.rules = {c.child: c for c in conditions(bench)}
         # the optuna trial of each suggest() call; the simulator's stopping driver numbers a
@@ -70,6 +76,8 @@ class OptunaOptimizer:
         self._suggested: list[Any] = []
 
     def suggest(self, rng: np.random.Generator) -> Start | None:
+        if self.n_trials is not None and len(self._suggested) >= self.n_trials:
+            return None
         trial = self.study.ask()
         config: dict[str, Any] = {}
         for name, values in self.grid.items():  # parents come before children in the grid

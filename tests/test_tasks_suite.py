@@ -29,9 +29,9 @@ _VIT_BLOCK = 2 * 32 + (32 * 96 + 96) + (32 * 32 + 32) + 2 * 32 + (32 * 64 + 64) 
 _CNN_BLOCK = 16 * 16 * 5 + 2 * 16
 _LLAMA_BLOCK = 4 * 16 * 16 + 3 * 16 * 48 + 2 * 16
 EXPECTED_LAYERS = {
-    # conv_proj (49 pixels -> 32) + class token; block 0 + position embedding (5 x 32); ...;
-    # final LayerNorm + head
-    "vit-mnist": [49 * 32 + 32 + 32, _VIT_BLOCK + 5 * 32, *[_VIT_BLOCK] * 5, 64 + 330],
+    # conv_proj (49 pixels -> 32) + class token + position embedding (5 x 32) + block 0;
+    # six blocks; final LayerNorm + head
+    "vit-mnist": [49 * 32 + 32 + 32 + 5 * 32 + _VIT_BLOCK, *[_VIT_BLOCK] * 6, 64 + 330],
     # first conv block (1 input channel), six 16-channel blocks, linear head
     "mnist1d-cnn": [1 * 16 * 5 + 2 * 16, *[_CNN_BLOCK] * 6, 16 * 10 + 10],
     # byte embeddings + decoder layer 0, six decoder layers, RMSNorm + untied head
@@ -64,40 +64,42 @@ def test_task_splits_into_its_declared_layers_with_the_expected_sizes(name):
     assert "lr" in task.space.names and task.n_records >= 6
 
 
-def test_vit_class_token_joins_the_patch_projection_and_position_embedding_the_first_block():
+def test_vit_class_token_and_position_embedding_join_the_patch_projection_and_first_block():
     _, built = _built("vit-mnist")
     model = built.model
     assert type(model).__name__ == "VisionTransformer"  # the library's preset, for real
     layers = freezing.split(model, built.unwrap, merge=built.merge)
-    assert layers[0].name == "conv_proj" and "class_token" in layers[0].param_names
-    assert layers[1].name == "encoder.layers.encoder_layer_0"
-    assert "encoder.pos_embedding" in layers[1].param_names
+    assert layers[0].name == "conv_proj+encoder.layers.encoder_layer_0"
+    assert {"class_token", "encoder.pos_embedding", "conv_proj.weight"} <= \
+        set(layers[0].param_names)
+    assert layers[1].name == "encoder.layers.encoder_layer_1"
     assert layers[-1].name == "encoder.ln+heads"
+    # The preset alone (no merge) keeps the rules the merge builds on: the class token joins
+    # the patch projection, the position embedding the first block, which consumes it.
+    alone = freezing.split(model, built.unwrap)
+    assert alone[0].name == "conv_proj" and "class_token" in alone[0].param_names
+    assert "encoder.pos_embedding" in alone[1].param_names
 
 
-def test_vit_freezing_trains_the_position_embedding_with_block0_and_never_the_frozen_stem():
+def test_vit_freezing_the_first_layer_freezes_class_token_and_position_embedding():
     _, built = _built("vit-mnist")
     model, n = built.model, get_task("vit-mnist").n_layers
     x = torch.randn(4, 1, 14, 14)
 
     record = freezing.freeze(model, n - 1, built.unwrap, merge=built.merge)
-    assert record.frozen_layer_names == ("conv_proj",)
+    assert record.frozen_layer_names == ("conv_proj+encoder.layers.encoder_layer_0",)
     assert not model.class_token.requires_grad and not model.conv_proj.weight.requires_grad
-    assert model.encoder.pos_embedding.requires_grad
-    model(x).sum().backward()
-    # The position embedding is added after the detached stem output: it still learns.
-    assert model.encoder.pos_embedding.grad is not None
-    assert model.class_token.grad is None and model.conv_proj.weight.grad is None
-
-    model.zero_grad(set_to_none=True)
-    freezing.freeze(model, n - 2, built.unwrap, merge=built.merge)
     assert not model.encoder.pos_embedding.requires_grad
     model(x).sum().backward()
-    assert model.encoder.pos_embedding.grad is None
+    assert model.encoder.pos_embedding.grad is None and model.class_token.grad is None
     assert model.encoder.layers.encoder_layer_1.mlp[0].weight.grad is not None
 
+    model.zero_grad(set_to_none=True)
     freezing.freeze(model, n, built.unwrap, merge=built.merge)
     assert all(p.requires_grad for p in model.parameters())
+    model(x).sum().backward()
+    # Trained fully, the class token and the position embedding learn.
+    assert model.class_token.grad is not None and model.encoder.pos_embedding.grad is not None
 
 
 def _short(name: str):

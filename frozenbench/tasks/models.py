@@ -117,13 +117,19 @@ def gpt2(*, vocab_size: int, n_positions: int, n_embd: int, n_layer: int, n_head
 
 
 def vit(*, image_size: int, patch_size: int, num_layers: int, num_heads: int, hidden_dim: int,
-        mlp_dim: int, in_channels: int = 1, num_classes: int = 10) -> Built:
+        mlp_dim: int, in_channels: int = 1, num_classes: int = 10,
+        stem_joins_first_block: bool = False) -> Built:
     """torchvision's ``VisionTransformer`` (class token, learned position embedding, pre-norm
     encoder blocks, no dropout) with a patch projection for ``in_channels`` channels.
 
     Split by the library's ViT preset: ``conv_proj`` with the class token, each encoder block
     (the first with the position embedding), the final norm with the head:
     n = ``num_layers`` + 2.
+
+    ``stem_joins_first_block``: with one input channel, training the patch projection on top of
+    every block adds under 1% of a step's FLOPs: a fidelity level that costs the same as full
+    training. Joined with the first block (class token, position embedding and all),
+    n = ``num_layers`` + 1.
     """
     tv = require("torchvision.models")
     model = tv.VisionTransformer(image_size=image_size, patch_size=patch_size,
@@ -137,7 +143,10 @@ def vit(*, image_size: int, patch_size: int, num_layers: int, num_heads: int, hi
         if conv.bias is not None:
             nn.init.zeros_(conv.bias)
         model.conv_proj = conv
-    return Built(model)
+    if not stem_joins_first_block:
+        return Built(model)
+    return Built(model, merge=(("conv_proj", "encoder.layers.encoder_layer_0"),
+                               ("encoder.ln", "heads")))
 
 
 class ConvBlock1d(nn.Module):

@@ -4,7 +4,12 @@
   objects (``pip install 'frozenbench[configspace]'``);
 - :mod:`frozenbench.interop.optuna`: an Optuna study (any sampler, any pruner) replayed on the
   simulated clock, one report per epoch, pruned trials stop paying
-  (``pip install 'frozenbench[optuna]'``).
+  (``pip install 'frozenbench[optuna]'``);
+- :mod:`frozenbench.interop.smac`: SMAC3's Hyperband and multi-fidelity facades on the
+  simulated clock, one budget axis over epochs, z or the z+epoch diagonal
+  (``pip install 'frozenbench[smac]'``);
+- :mod:`frozenbench.interop.dehb`: DEHB on the simulated clock, the same budget axes
+  (``pip install 'frozenbench[dehb]'``, then DEHB itself with ``--no-deps``).
 
 ``import frozenbench`` imports none of these libraries; each module imports its library when
 used (:func:`frozenbench.extras.require`) and raises

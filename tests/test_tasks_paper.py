@@ -165,7 +165,7 @@ def test_slimpajama_real_layout_streams_through_datasets_and_prefetch(tmp_path, 
                                batch_size=2, tokens_per_param=1e-5, fidelities=fid)
     config = {"weight_decay": 1e-4, "beta1": 0.9, "beta2": 0.95, "warmup_frac": 0.25,
               "cooldown_frac": 0.5}
-    with pytest.raises(DataNotPrefetchedError, match=r"python -m frozenbench\.tasks\.prefetch"):
+    with pytest.raises(DataNotPrefetchedError, match=r"frozenbench generate prefetch"):
         run_cell(tiny, config, 10, seed=1)  # a worker never streams
 
     done = prefetch.prefetch_task(tiny)
@@ -228,3 +228,16 @@ def test_every_deviation_from_the_paper_is_listed_and_in_the_card(name, topics, 
     card = render(d, repo_id="ns/x", analysis=False)
     assert f"- task: `{name}`" in card and "deviations from the paper's setup" in card
     assert all(f"  - {dev}" in card for dev in task.deviations)
+
+
+def test_generate_prefetch_command_fills_the_cache_of_a_spec(capsys):
+    """`frozenbench generate prefetch SPEC` is the command every "not prefetched" error names."""
+    from frozenbench.cli import main as cli
+    from frozenbench.tasks.prefetch import PREFETCH_COMMAND, prefetch_hint
+
+    assert cli(["generate", "prefetch", "debug-mnist", "kjv-gpt2"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["debug-mnist: nothing to fetch",
+                                                    "kjv-gpt2: nothing to fetch"]
+    assert prefetch_hint("x").startswith(f"run `{PREFETCH_COMMAND} x`")
+    assert cli(["generate", "prefetch", "no-such-task"]) == 1
+    assert "no-such-task" in capsys.readouterr().err

@@ -57,6 +57,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     cp.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     cp.add_argument("--out", help=OUT_HELP)
 
+    pf = sub.add_parser("prefetch", help="download and tokenize each dataset once into the "
+                        "shared cache ($FROZENBENCH_DATA) before any job starts")
+    pf.add_argument("spec", metavar="SPEC", nargs="+",
+                    help=SPEC_HELP + "; or a task name")
+
 
 def format_counts(counts: Mapping[str, int]) -> str:
     """``{"ok": 8, "failed": 1}`` -> ``'ok 8, failed 1'``.
@@ -70,6 +75,8 @@ def format_counts(counts: Mapping[str, int]) -> str:
 def run(args: argparse.Namespace) -> int:
     from frozenbench.generation.spec import load_spec
 
+    if args.generate_command == "prefetch":
+        return _prefetch(args.spec)
     spec = load_spec(args.spec)
     action = {"run": _run, "status": _status, "merge": _merge, "compact": _compact}
     return action[args.generate_command](spec, args)
@@ -129,4 +136,13 @@ def _compact(spec: Any, args: argparse.Namespace) -> int:
 
     pack = ShardStore(spec.output_dir(args.out)).compact()
     print(f"{spec.benchmark}: " + (f"compacted into {pack}" if pack else "no shard to compact"))
+    return 0
+
+
+def _prefetch(names: list[str]) -> int:
+    from frozenbench.tasks.prefetch import prefetch_name
+
+    for name in names:
+        done = prefetch_name(name)
+        print(f"{done.task}: {', '.join(str(p) for p in done.paths) or 'nothing to fetch'}")
     return 0

@@ -11,7 +11,7 @@ same keywords, which writes into a temporary name and ``os.replace``-s it into p
 Run it on a node with network access, with ``FROZENBENCH_DATA`` pointing at the cache that
 every job sees::
 
-    python -m frozenbench.tasks.prefetch gpt2-14m-slimpajama resnet18-cifar100
+    frozenbench generate prefetch gpt2-14m-slimpajama resnet18-cifar100
 
 Tasks whose data ships with a package (mnist-resnet, kjv-gpt2) have nothing to fetch.
 """
@@ -28,7 +28,7 @@ from typing import Any
 from frozenbench.tasks.base import Ref, Task, resolve
 
 #: The command that fills the cache (named by every "not prefetched" error).
-PREFETCH_COMMAND = "python -m frozenbench.tasks.prefetch"
+PREFETCH_COMMAND = "frozenbench generate prefetch"
 
 #: Loaders that read downloaded data -> the function that fills their cache (same keywords).
 FETCHERS: dict[str, str] = {
@@ -42,7 +42,7 @@ def prefetch_hint(name: str) -> str:
     """The sentence a "not prefetched" error ends with.
 
     >>> prefetch_hint("resnet18-cifar100")  # doctest: +ELLIPSIS
-    'run `python -m frozenbench.tasks.prefetch resnet18-cifar100` once before any job starts...'
+    'run `frozenbench generate prefetch resnet18-cifar100` once before any job starts...'
     """
     return (f"run `{PREFETCH_COMMAND} {name}` once before any job starts, with "
             f"FROZENBENCH_DATA set to a cache that every job sees")
@@ -119,7 +119,8 @@ def prefetch_spec(spec: str | Path) -> Prefetched:
     return prefetch_task(loaded.tasks_api().get_task(loaded.task))
 
 
-def _prefetch_name(name: str) -> Prefetched:
+def prefetch_name(name: str) -> Prefetched:
+    """Fill the shared cache for a task name, a shipped spec's name or a spec file."""
     from frozenbench.generation.spec import SpecError, spec_path
 
     try:
@@ -130,13 +131,14 @@ def _prefetch_name(name: str) -> Prefetched:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m frozenbench.tasks.prefetch NAME...``: tasks, shipped specs or spec files."""
+    """``python -m frozenbench.tasks.prefetch NAME...`` (what ``frozenbench generate prefetch``
+    runs): tasks, shipped specs or spec files."""
     names = list(sys.argv[1:] if argv is None else argv)
     if not names or any(n.startswith("-") for n in names):
         print(f"usage: {PREFETCH_COMMAND} TASK_OR_SPEC [...]\n\n{__doc__}", file=sys.stderr)
         return 2
     for name in names:
-        done = _prefetch_name(name)
+        done = prefetch_name(name)
         where = ", ".join(str(p) for p in done.paths) or "nothing to fetch"
         print(f"{done.task}: {where}")
     return 0

@@ -45,6 +45,7 @@ from frozenbench.errors import InvalidValueError
 from frozenbench.provenance import cpu_model, library_versions
 from frozenbench.tasks import get_task, image, lm
 from frozenbench.tasks.base import Task, resolve
+from frozenbench.tasks.prefetch import loader_arguments
 
 #: Relative tolerance on losses when a CUDA cell is rerun (same GPU model and software).
 CUDA_RTOL = 1e-2
@@ -107,9 +108,7 @@ def _load(ref: str | Callable[..., Any], args: tuple[tuple[str, Any], ...],
 def load_data(task: Task, device: torch.device, total_params: int = 0) -> Any:
     """The task's data on ``device``; loaded once per process for a given loader, arguments and
     device (a worker that trains many cells reads, decodes and splits the data once)."""
-    args = dict(task.data_args)
-    if task.kind == "lm":
-        args["train_tokens"] = lm.train_tokens(task, total_params)
+    args = loader_arguments(task, total_params)
     return _load(task.data, tuple(sorted(args.items())), str(device))
 
 

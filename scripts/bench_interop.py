@@ -11,7 +11,8 @@ For each library, side by side in one process on the same shipped table:
 - *replay*: the same optimizer, same seed, driven by :func:`frozenbench.simulate` through its
   adapter (:mod:`frozenbench.interop`), one worker, the same number of trials.
 
-The overhead is ``replay / own - 1`` per trial (target: below 20%). Libraries that are not
+The same trials are checked too: each pair of runs must see the same (z, epoch, value)
+sequence. The overhead is ``replay / own - 1`` per trial (target: below 20%). Libraries that are not
 installed are skipped with a line that says so. Each figure is the best of ``--repeat`` runs.
 """
 
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import logging
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -115,8 +118,71 @@ def optuna_timing(bench: fb.Benchmark, trials: int, repeat: int) -> Timing:
                   replay_s / len(b.trials), same)
 
 
+def cell_value(bench: fb.Benchmark, configuration: Any, z: int, epoch: int) -> float:
+    """The table's score of a library's configuration at (z, epoch), seed 0."""
+    return float(getattr(bench.query(config_id(bench, configuration), z, epoch, seed=0),
+                         bench.metric))
+
+
+def smac_timing(bench: fb.Benchmark, trials: int, repeat: int) -> Timing:
+    from smac.runhistory.dataclasses import TrialValue
+
+    from frozenbench.interop.smac import SMACOptimizer
+
+    def own() -> list[Any]:
+        opt = SMACOptimizer(bench, budget="epoch", seed=0)  # its facade, driven directly
+        seen = []
+        for _ in range(trials):
+            info = opt.smac.ask()
+            z, epoch = opt.axis.levels[opt.axis.rung(info.budget)]
+            value = cell_value(bench, info.config, z, epoch)
+            opt.smac.tell(info, TrialValue(cost=value), save=False)
+            seen.append((z, epoch, value))
+        return seen
+
+    def replay() -> list[Any]:
+        opt = SMACOptimizer(bench, budget="epoch", seed=0)
+        traj = fb.simulate(bench, opt, n_workers=1, max_evaluations=trials, seed=0,
+                           cell_seed=0)
+        return list(zip(traj["z"].tolist(), traj["epoch"].tolist(), traj["score"].tolist(),
+                        strict=True))
+
+    own_s, a = best_of(repeat, own)
+    replay_s, b = best_of(repeat, replay)
+    return Timing("smac (HyperbandFacade, epochs)", trials, own_s / trials, replay_s / trials,
+                  a == b)
+
+
+def dehb_timing(bench: fb.Benchmark, trials: int, repeat: int) -> Timing:
+    from frozenbench.interop.dehb import DEHBOptimizer
+
+    def own() -> list[Any]:
+        opt = DEHBOptimizer(bench, budget="epoch", seed=0)  # its DEHB, driven directly
+        seen = []
+        for _ in range(trials):
+            info = opt.dehb.ask()
+            z, epoch = opt.axis.levels[opt.axis.rung(info["fidelity"])]
+            value = cell_value(bench, info["config"], z, epoch)
+            opt.dehb.tell(info, {"fitness": value, "cost": 1.0})
+            seen.append((z, epoch, value))
+        return seen
+
+    def replay() -> list[Any]:
+        opt = DEHBOptimizer(bench, budget="epoch", seed=0)
+        traj = fb.simulate(bench, opt, n_workers=1, max_evaluations=trials, seed=0,
+                           cell_seed=0)
+        return list(zip(traj["z"].tolist(), traj["epoch"].tolist(), traj["score"].tolist(),
+                        strict=True))
+
+    own_s, a = best_of(repeat, own)
+    replay_s, b = best_of(repeat, replay)
+    return Timing("dehb (epochs)", trials, own_s / trials, replay_s / trials, a == b)
+
+
 LIBRARIES: dict[str, Callable[[fb.Benchmark, int, int], Timing]] = {
     "optuna": optuna_timing,
+    "smac": smac_timing,
+    "dehb": dehb_timing,
 }
 
 
@@ -126,6 +192,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    logging.getLogger("smac").setLevel(logging.ERROR)  # "could not return a new config..."
+    warnings.simplefilter("ignore", DeprecationWarning)  # DEHB 0.1.2 on ConfigSpace 1.x
     bench = fb.load(args.benchmark)
     print(f"{bench.name}: {len(bench)} configs; {args.trials} trials per library, best of "
           f"{args.repeat}; overhead = replay / own - 1 per trial (target < 20%)")

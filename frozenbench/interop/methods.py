@@ -7,8 +7,8 @@ drives on the table's simulated clock like any other. Each library is imported o
 method is built, and a missing one raises :class:`~frozenbench.errors.MissingExtraError` naming
 the pip command.
 
->>> sorted(METHODS)[:2]
-['optuna:tpe+hyperband', 'optuna:tpe+median']
+>>> sorted(METHODS)[:4]
+['dehb:epoch', 'dehb:z', 'dehb:z+epoch', 'optuna:tpe+hyperband']
 >>> METHODS["optuna:tpe+hyperband"].extra
 'optuna'
 >>> from frozenbench.synthetic import make_benchmark
@@ -65,6 +65,25 @@ def _optuna(pruner: str) -> Factory:
     return make
 
 
+def _smac(facade: str, budget: str) -> Factory:
+    def make(bench: Benchmark, seed: int, eta: float) -> Any:
+        from frozenbench.interop.smac import SMACOptimizer
+
+        return SMACOptimizer(bench, budget=budget, facade=facade, seed=seed, eta=round(eta))
+    return make
+
+
+def _dehb(budget: str) -> Factory:
+    def make(bench: Benchmark, seed: int, eta: float) -> Any:
+        from frozenbench.interop.dehb import DEHBOptimizer
+
+        return DEHBOptimizer(bench, budget=budget, seed=seed, eta=eta)
+    return make
+
+
+_BUDGETS = {"epoch": "epochs at full z", "z": "z at the last epoch",
+            "z+epoch": "the linear diagonal of (z, epoch)"}
+
 METHODS: dict[str, ExternalMethod] = {m.name: m for m in [
     ExternalMethod("optuna:tpe+hyperband", "optuna",
                    "Optuna's TPE sampler with its HyperbandPruner over epochs, all layers "
@@ -74,6 +93,13 @@ METHODS: dict[str, ExternalMethod] = {m.name: m for m in [
                    _optuna("sh")),
     ExternalMethod("optuna:tpe+median", "optuna",
                    "Optuna's TPE sampler with its MedianPruner over epochs", _optuna("median")),
+    *(ExternalMethod(f"smac:hyperband-{b}", "smac", f"SMAC3's HyperbandFacade, budget: {what}",
+                     _smac("hyperband", b)) for b, what in _BUDGETS.items()),
+    *(ExternalMethod(f"smac:mf-{b}", "smac",
+                     f"SMAC3's MultiFidelityFacade (random forest), budget: {what}",
+                     _smac("multifidelity", b)) for b, what in _BUDGETS.items()),
+    *(ExternalMethod(f"dehb:{b}", "dehb", f"DEHB, budget: {what}", _dehb(b))
+      for b, what in _BUDGETS.items()),
 ]}
 
 

@@ -32,13 +32,16 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from frozenbench import freezing
-    from frozenbench.registry import benchmarks, load, query
+    from frozenbench.info import BenchmarkInfo
+    from frozenbench.registry import benchmark_names, benchmarks, load, query
     from frozenbench.sim import simulate
     from frozenbench.table import Benchmark
 
 # Public names resolved on first use, so that importing the package stays cheap.
 _LAZY: dict[str, str] = {
     "benchmarks": "frozenbench.registry",
+    "benchmark_names": "frozenbench.registry",
+    "BenchmarkInfo": "frozenbench.info",
     "load": "frozenbench.registry",
     "query": "frozenbench.registry",
     "Benchmark": "frozenbench.table",
@@ -63,6 +66,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Benchmark",
+    "BenchmarkInfo",
     "Fidelities",
     "FidelityError",
     "FrozenbenchError",
@@ -73,6 +77,7 @@ __all__ = [
     "SearchSpace",
     "UnknownNameError",
     "__version__",
+    "benchmark_names",
     "benchmarks",
     "freezing",
     "load",

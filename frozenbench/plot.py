@@ -269,3 +269,57 @@ def plot_ranks(ranks: pd.DataFrame, path: str | os.PathLike[str], *, title: str 
     ax.set_title(title)
     ax.grid(alpha=0.3, axis="x")
     return _save(plt, fig, path)
+
+
+def plot_suite(aggregate: pd.DataFrame, path: str | os.PathLike[str], *,
+               per_task: pd.DataFrame | None = None, title: str = "") -> Path:
+    """One figure for a suite of tables (:func:`frozenbench.analysis.suite.run_suite`): per
+    method, the mean normalised regret over tasks (log axis, 95% interval; the per-task means
+    as small marks when ``per_task`` is given) and the average rank (95% interval, the Nemenyi
+    critical difference as a bar). Normalised regret 0 is drawn at a tenth of the smallest
+    positive value shown."""
+    plt = _pyplot()
+    a = aggregate.sort_values("average_rank", ascending=False, ignore_index=True)
+    y = np.arange(len(a))
+    values = [a[["normalized_regret_mean", "normalized_regret_low",
+                 "normalized_regret_high"]].to_numpy().ravel()]
+    if per_task is not None:
+        values.append(per_task["normalized_regret_mean"].to_numpy())
+    pos = np.concatenate(values)
+    pos = pos[np.isfinite(pos) & (pos > 0)]
+    floor = float(pos.min()) / 10 if pos.size else 1e-6
+    fig, (left, right) = plt.subplots(1, 2, sharey=True, figsize=(10, 1.2 + 0.45 * len(a)))
+    mean = np.maximum(a["normalized_regret_mean"].to_numpy(), floor)
+    err = np.vstack([mean - np.maximum(a["normalized_regret_low"].to_numpy(), floor),
+                     np.maximum(a["normalized_regret_high"].to_numpy(), floor) - mean])
+    left.errorbar(mean, y, xerr=np.clip(err, 0, None), fmt="o", capsize=3, color="C0",
+                  label="mean over tasks")
+    if per_task is not None:
+        row = {label: i for i, label in enumerate(a["label"])}
+        for k, (table, g) in enumerate(per_task.groupby("table", sort=False)):
+            ys = np.array([row[label] for label in g["label"]]) + 0.18
+            left.plot(np.maximum(g["normalized_regret_mean"].to_numpy(), floor), ys,
+                      ls="none", marker="x", ms=5, alpha=0.7, color=f"C{k % 9 + 1}",
+                      label=str(table))
+    left.set_xscale("log")
+    left.axvline(floor, color="grey", lw=0.6, ls=":")
+    left.set_yticks(y, a["label"])
+    left.set_xlabel(f"normalised final regret (0 drawn at {floor:.1g})")
+    left.grid(alpha=0.3, axis="x", which="both")
+    left.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=4,
+                frameon=False)
+    rank = a["average_rank"].to_numpy()
+    right.errorbar(rank, y, xerr=np.clip(np.vstack([rank - a["rank_low"], a["rank_high"] - rank]),
+                                         0, None), fmt="o", capsize=3, color="C0")
+    cd = float(a["critical_difference"].iloc[0])
+    if np.isfinite(cd):
+        best = float(rank.min())
+        right.plot([best, best + cd], [len(a) - 0.4] * 2, color="C3", lw=3)
+        right.text(best + cd / 2, len(a) - 0.3, f"CD = {cd:.2f} (Nemenyi, 0.05)", ha="center",
+                   fontsize=8, color="C3")
+    right.set_ylim(-0.6, len(a) + 0.1)
+    right.set_xlabel(f"average rank (1 = best; {int(a['problems'].iloc[0])} task x seed "
+                     "problems)")
+    right.grid(alpha=0.3, axis="x")
+    fig.suptitle(title)
+    return _save(plt, fig, path)

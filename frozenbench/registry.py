@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from frozenbench import hub
-from frozenbench.errors import UnknownNameError, format_choices
+from frozenbench.errors import FrozenbenchError, UnknownNameError, format_choices
+from frozenbench.info import BenchmarkInfo, describe
 from frozenbench.manifest import MANIFEST_NAME
 from frozenbench.table import Benchmark, Result
 
@@ -51,15 +52,47 @@ def is_path(name: str | os.PathLike[str]) -> bool:
         "/" in name or os.sep in name or name.startswith("~") or name in (".", ".."))
 
 
-def benchmarks() -> list[str]:
+def benchmark_names() -> list[str]:
     """Benchmark names: shipped with the package, then those published on the Hub
-    (:data:`frozenbench.hub.PUBLISHED`; no network access).
+    (:data:`frozenbench.hub.PUBLISHED`; no network access, no file read).
 
-    >>> isinstance(benchmarks(), list)
+    >>> "mnist-resnet" in benchmark_names()
     True
     """
     names = shipped()
     return names + [n for n in hub.published() if n not in names]
+
+
+def benchmarks() -> list[BenchmarkInfo]:
+    """Every benchmark with its shape (:class:`~frozenbench.info.BenchmarkInfo`: family, n,
+    configs, seeds, epochs, z, metric, size), in the order of :func:`benchmark_names`.
+
+    Only manifests are read. A Hub table is described from the local Hugging Face cache when
+    it was downloaded before; otherwise its shape fields are ``None`` (no network access).
+    :func:`benchmark_names` is the cheap way to get the names alone.
+
+    >>> info = {b.name: b for b in benchmarks()}["mnist-resnet"]
+    >>> info.where, info.family, info.n_layers, info.n_configs, info.metric
+    ('shipped', 'ResNet', 10, 144, 'val_error')
+    """
+    out = [describe(DATA_DIR / name, where="shipped", name=name) for name in shipped()]
+    local = {b.name for b in out}
+    return out + [_hub_info(name) for name in hub.published() if name not in local]
+
+
+def _hub_info(name: str) -> BenchmarkInfo:
+    """A published table's info from the Hugging Face cache, or one with unknown fields."""
+    from huggingface_hub import try_to_load_from_cache
+
+    ref = hub.PUBLISHED[name]
+    try:
+        cached = try_to_load_from_cache(ref.repo_id, MANIFEST_NAME, revision=ref.revision,
+                                        repo_type="dataset")
+        if isinstance(cached, str):
+            return describe(Path(cached).parent, where="hub", name=name)
+    except (FrozenbenchError, OSError, ValueError):
+        pass  # not cached, or a cached copy that does not read: shown as not downloaded
+    return BenchmarkInfo(name=name, where="hub")
 
 
 def resolve(name: str | os.PathLike[str]) -> Path:
@@ -85,7 +118,7 @@ def resolve(name: str | os.PathLike[str]) -> Path:
     if name.startswith(hub.PREFIX) or name in hub.PUBLISHED:
         return Path(hub.fetch(name))
     raise UnknownNameError(
-        f"unknown benchmark {name!r}; valid: {format_choices(benchmarks())}, a directory "
+        f"unknown benchmark {name!r}; valid: {format_choices(benchmark_names())}, a directory "
         f"holding {MANIFEST_NAME} (as a path: ./NAME), or 'hub:namespace/name@revision'")
 
 

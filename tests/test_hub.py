@@ -157,7 +157,9 @@ def test_pinned_revisions_download_their_own_table(server, published, tmp_path):
         OUT["main"] = cli("download", "{REPO}")
         OUT["pinned_cli"] = cli("download", "hub:{REPO}", "--revision", "{published['v1']}")
         hub.register("tiny-v1", "hub:{REPO}@{published['v1']}")
-        OUT["names"] = fb.benchmarks()
+        OUT["names"] = fb.benchmark_names()
+        OUT["infos"] = [[b.name, b.n_configs, b.known] for b in fb.benchmarks()
+                        if b.where == "hub"]  # read from the HF cache, no network
         OUT["via_registry"] = same(fb.load("tiny-v1"), a)
         OUT["fb_load"] = error(lambda: fb.load("hub:{REPO}@{published['v1']}")) or \
             same(fb.load("hub:{REPO}@{published['v1']}"), a)
@@ -169,6 +171,8 @@ def test_pinned_revisions_download_their_own_table(server, published, tmp_path):
     rc, text = out["pinned_cli"]
     assert rc == 0 and f"hub:{REPO}@{published['v1']}" in text and "verified" in text
     assert "tiny-v1" in out["names"] and out["via_registry"]
+    assert ["tiny-v1", len(Manifest.read(published["a"]).config_ids), True] \
+        in out["infos"]
     # offline with the filled cache: no server needed at all
     t0 = time.time()
     off = client(server, hf, f"""

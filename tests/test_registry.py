@@ -1,4 +1,4 @@
-"""load() / query() / benchmarks(): names, directories, caching, errors."""
+"""load() / query() / benchmarks() / benchmark_names(): names, directories, caching, errors."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def test_fb_query_by_path_matches_bench(bench_dir):
 def test_unknown_name_lists_valid(monkeypatch, tmp_path):
     monkeypatch.setattr(registry, "DATA_DIR", tmp_path)
     write_benchmark(tmp_path / "tiny", name="tiny", n_configs=3, n_z=2, n_epochs=2)
-    assert fb.benchmarks() == ["tiny"]
+    assert fb.benchmark_names() == ["tiny"]
+    assert [(b.name, b.where, b.n_configs) for b in fb.benchmarks()] == [("tiny", "shipped", 3)]
     with pytest.raises(UnknownNameError, match=r"unknown benchmark 'tinny'; valid: \['tiny'\]"):
         fb.load("tinny")
     with pytest.raises(KeyError):  # also a built-in KeyError
@@ -60,7 +61,9 @@ def test_published_names_are_fetched_from_the_hub(monkeypatch, bench_dir):
         return bench_dir
 
     monkeypatch.setattr(hub, "fetch", fetch)
-    assert "from-hub" in fb.benchmarks()
+    assert "from-hub" in fb.benchmark_names()
+    info = {b.name: b for b in fb.benchmarks()}["from-hub"]  # not downloaded: shape unknown
+    assert info.where == "hub" and not info.known and info.n_configs is None
     assert fb.load("from-hub").name == "synthetic"
 
 

@@ -17,7 +17,9 @@ def bench_dir(tmp_path_factory):
 def test_list(bench_dir, capsys):
     assert main(["list", str(bench_dir)]) == 0
     out = capsys.readouterr().out
-    assert "8/216 configs, z 1..3, epochs 1..4" in out
+    line = next(r for r in out.splitlines() if r.startswith(str(bench_dir)))
+    assert line.split()[1:] == ["directory", "?", "3", "8/216", "0..2", "1..4", "1..3",
+                                "val_error", *line.split()[-2:]]
 
 
 def test_query_cell_and_curve(bench_dir, capsys):

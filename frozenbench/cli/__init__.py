@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("list_", "list shipped and published benchmarks"),
     "query": ("query", "print the metrics of one cell or its learning curve"),
     "simulate": ("simulate", "replay HPO optimizers on a table with a simulated clock"),
+    "suite": ("suite", "replay optimizers across tables: per-task and aggregate regret and ranks"),
     "correlate": ("correlate", "rank correlation of each fidelity with full training"),
     "report": ("report", "write one self-contained HTML report of a benchmark"),
     "verify": ("verify", "re-run cells live and compare them with the table"),

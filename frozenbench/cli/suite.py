@@ -1,0 +1,226 @@
+"""``frozenbench suite``: replay optimizers across many tables and compare them over tasks.
+
+Every method (``--optimizers``, spelt as for ``frozenbench simulate``, HPO libraries'
+optimizers included) runs ``--runs`` times on every table (``--benchmarks``, default: every
+shipped table) with a budget of ``--budget`` x the table's median full-fidelity cost. Prints
+the tasks, a per-task summary (final regret, normalised regret with its 95% interval over
+seeds, average rank) and the aggregate over tasks (mean normalised regret and average rank
+with 95% intervals); see :mod:`frozenbench.analysis.suite` for the definitions. ``--out``
+receives ``per_task.csv``, ``aggregate.csv``, ``finals.csv`` (one row per task, method and
+seed), ``trajectories.parquet`` and ``suite.png``. Every argument is checked before the first
+replay.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from frozenbench.cli.args import positive, raise_problems
+from frozenbench.errors import FrozenbenchError
+from frozenbench.sim.replay import DEFAULT_BUDGET_FACTOR
+from frozenbench.table import COST_ALIASES, COSTS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from frozenbench.analysis.suite import SuiteResult
+    from frozenbench.table import Benchmark
+
+EXAMPLE = ("frozenbench suite --optimizers random:full hyperband:epoch hyperband:z "
+           "asha:z+epoch-linear --runs 20 --out out/suite")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = f"example: {EXAMPLE}"
+    parser.add_argument("--benchmarks", nargs="+", default=["all"], metavar="BENCHMARK",
+                        help="tables to replay on: shipped names, paths (./dir) or "
+                             "hub:namespace/name@revision; 'all' (default): every shipped table")
+    parser.add_argument("--optimizers", nargs="+", default=None, metavar="NAME[:FIDELITY]",
+                        help="optimizer (random, sh, hyperband, asha) and fidelity (epoch, z, "
+                             "z+epoch-geometric, z+epoch-linear, full, or a path like "
+                             "1@2,4@7,11@20), or an HPO library's optimizer (optuna:tpe+"
+                             "hyperband, ...: see frozenbench.interop.methods); default: the "
+                             "methods of frozenbench.analysis.hpo.DEFAULT_METHODS")
+    parser.add_argument("--runs", type=int, default=20,
+                        help="runs per optimizer and table (simulator seeds 0..N-1)")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET_FACTOR,
+                        help="simulated time per run in units of each table's median "
+                             f"full-fidelity cost (default {DEFAULT_BUDGET_FACTOR:g})")
+    parser.add_argument("--eta", type=float, default=3.0)
+    parser.add_argument("--cost", default=None,
+                        help=f"cost column or alias: {', '.join([*COSTS, *COST_ALIASES])} "
+                             "(default: each table's contention-robust train_cost_s)")
+    parser.add_argument("--n-boot", type=int, default=1000,
+                        help="bootstrap resamples of the 95%% intervals")
+    parser.add_argument("--out", default=None, help="directory for csv, parquet and png")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def _checked(args: argparse.Namespace) -> tuple[list[Benchmark], dict[str, tuple[str, Any]]]:
+    """Load the benchmarks and check every argument; returns the tables and the methods by
+    label, or raises one error listing every problem."""
+    from frozenbench.analysis.hpo import DEFAULT_METHODS
+    from frozenbench.analysis.suite import method_label, method_problems
+    from frozenbench.cli.simulate import parse_spec
+    from frozenbench.interop.methods import METHODS
+    from frozenbench.registry import load, shipped
+    from frozenbench.table import cost_column
+
+    problems: list[str] = []
+    positive(problems, "--runs", args.runs)
+    positive(problems, "--workers", args.workers)
+    positive(problems, "--budget", args.budget)
+    positive(problems, "--n-boot", args.n_boot)
+    if not args.eta > 1:
+        problems.append(f"--eta {args.eta:g} must be > 1")
+    if args.cost is not None:
+        try:
+            cost_column(args.cost)
+        except FrozenbenchError as exc:
+            problems.append(f"--cost: {exc}")
+    names = [n for name in args.benchmarks for n in (shipped() if name == "all" else [name])]
+    if not names:
+        problems.append("--benchmarks all: no table is shipped in this installation; name "
+                        "tables or directories")
+    benches = []
+    for name in dict.fromkeys(names):  # a table named twice runs once
+        try:
+            benches.append(load(name))
+        except FrozenbenchError as exc:
+            problems.append(f"--benchmarks {name}: {exc}")
+    methods: dict[str, tuple[str, Any]] = {}
+    specs = args.optimizers or [method_label(*m) for m in DEFAULT_METHODS.values()]
+    for text in specs:
+        try:  # an HPO library's optimizer by name, or frozenbench's NAME[:FIDELITY]
+            optimizer, fidelity = (text, None) if text in METHODS else parse_spec(text)
+        except FrozenbenchError as exc:
+            problems.append(f"--optimizers {text}: {exc}")
+            continue
+        label = method_label(optimizer, fidelity)
+        if label in methods:
+            problems.append(f"--optimizers {text}: {label} is given twice")
+        methods[label] = (optimizer, fidelity)
+    if args.eta > 1:
+        problems += [f"--optimizers {p}" for p in method_problems(benches, methods, args.eta)]
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        problems.append(f"--out {args.out} is a file; give a directory (new or existing)")
+    raise_problems(problems)
+    return benches, methods
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from frozenbench.analysis.suite import run_suite
+
+    benches, methods = _checked(args)
+    print(f"budget: {args.budget:g} x each table's median full-fidelity cost per run; "
+          f"{args.runs} runs, {args.workers} workers, {len(methods)} methods on "
+          f"{len(benches)} tables")
+    bar = tqdm(total=len(benches) * len(methods), desc="suite", file=sys.stderr,
+               disable=args.no_progress)
+
+    def replayed(table: str, label: str) -> None:
+        bar.set_postfix_str(f"{table} {label}", refresh=False)
+        bar.update(1)
+
+    try:
+        result = run_suite(benches, methods, runs=args.runs, budget_units=args.budget,
+                           n_workers=args.workers, eta=args.eta, cost=args.cost,
+                           n_boot=args.n_boot, on_replayed=replayed)
+    finally:
+        bar.close()
+    print()
+    print(_tasks_table(result).to_string(index=False))
+    print(f"\nper task: mean over {result.runs} runs [95% CI over seeds]; normalised regret = "
+          "final regret / (worst - best) reference score of the task")
+    print(_per_task_table(result).to_string(index=False))
+    agg = result.aggregate
+    print(f"\nover {len(result.tables)} tasks: normalised regret = mean of the per-task means "
+          f"[95% CI, seeds resampled within tasks]; average rank within each (task, seed) "
+          f"[95% CI over {int(agg['problems'].iloc[0])} problems]")
+    print(_aggregate_table(result).to_string(index=False))
+    cd = float(agg["critical_difference"].iloc[0])
+    if cd == cd:  # not NaN: two or more methods
+        print(f"Nemenyi critical difference (alpha 0.05): {cd:.2f} (average ranks closer than "
+              "this are not told apart)")
+    if args.out:
+        paths = _write(result, Path(args.out))
+        print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _ci(frame: pd.DataFrame, mean: str, low: str, high: str, digits: str = ".4g"
+        ) -> list[str]:
+    """``mean [low, high]`` per row of ``frame``, from the three named columns."""
+    return [f"{m:{digits}} [{lo:{digits}}, {hi:{digits}}]" for m, lo, hi in
+            zip(frame[mean].to_numpy(float), frame[low].to_numpy(float),
+                frame[high].to_numpy(float), strict=True)]
+
+
+def _tasks_table(result: SuiteResult) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
+    rows = []
+    for cmp in result.comparisons:
+        ref = cmp.reference[np.isfinite(cmp.reference)]
+        rows.append({"task": cmp.table, "configs": int(np.isfinite(cmp.reference).sum()),
+                     "best": f"{ref.min():.4g}", "worst - best": f"{ref.max() - ref.min():.4g}",
+                     "budget unit": f"{cmp.unit:.4g}"})
+    return pd.DataFrame(rows)
+
+
+def _per_task_table(result: SuiteResult) -> pd.DataFrame:
+    import pandas as pd
+
+    p = result.per_task
+    first = ~p["table"].duplicated()
+    return pd.DataFrame({
+        "task": p["table"].where(first, ""),
+        "optimizer:fidelity": p["label"],
+        "final regret": [f"{v:.4g}" for v in p["final_regret_mean"]],
+        "normalised regret": _ci(p, "normalized_regret_mean", "normalized_regret_low",
+                                 "normalized_regret_high"),
+        "average rank": _ci(p, "average_rank", "rank_low", "rank_high", ".2f"),
+    })
+
+
+def _aggregate_table(result: SuiteResult) -> pd.DataFrame:
+    import pandas as pd
+
+    a = result.aggregate
+    return pd.DataFrame({
+        "optimizer:fidelity": a["label"],
+        "tasks": a["tasks"],
+        "normalised regret": _ci(a, "normalized_regret_mean", "normalized_regret_low",
+                                 "normalized_regret_high"),
+        "average rank": _ci(a, "average_rank", "rank_low", "rank_high", ".2f"),
+    })
+
+
+def _write(result: SuiteResult, out: Path) -> list[Path]:
+    import pandas as pd
+
+    from frozenbench.plot import plot_suite
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, frame in (("per_task", result.per_task), ("aggregate", result.aggregate),
+                        ("finals", result.finals)):
+        paths.append(out / f"{name}.csv")
+        frame.to_csv(paths[-1], index=False)
+    trajs = pd.concat([t.assign(table=cmp.table, label=label, run_seed=s)
+                       for cmp in result.comparisons for label, ts in cmp.runs.items()
+                       for s, t in enumerate(ts)], ignore_index=True)
+    trajs.attrs = {}
+    paths.append(out / "trajectories.parquet")
+    trajs.to_parquet(paths[-1], index=False)
+    paths.append(plot_suite(result.aggregate, out / "suite.png", per_task=result.per_task,
+                            title=f"{len(result.tables)} tasks, {result.runs} runs, budget "
+                                  f"{result.budget_units:g} x median full-fidelity cost"))
+    return paths

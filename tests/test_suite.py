@@ -1,0 +1,187 @@
+"""The suite: ``fb.benchmarks()`` / ``frozenbench list`` describe every table, and
+``run_suite`` / ``frozenbench suite`` compare optimizers over tasks (numbers checked by hand)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import rankdata
+
+import frozenbench as fb
+from frozenbench import registry
+from frozenbench.analysis.seeds import reference_scores
+from frozenbench.analysis.suite import run_suite, stratified_mean_ci
+from frozenbench.cli import main
+from frozenbench.errors import InvalidValueError, UnknownNameError
+from frozenbench.manifest import Manifest
+from frozenbench.synthetic import write_benchmark
+from frozenbench.tasks import get_task
+
+METHODS = {"random:full": ("random", "full"), "hyperband:z": ("hyperband", "z"),
+           "asha:z+epoch-linear": ("asha", "z+epoch-linear")}
+RUNS = 4
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    root = tmp_path_factory.mktemp("suite")
+    return [write_benchmark(root / "ta", name="ta", n_configs=24, n_z=3, n_epochs=6, seed=1),
+            write_benchmark(root / "tb", name="tb", n_configs=18, n_z=4, n_epochs=6, seed=2,
+                            metric="val_loss")]
+
+
+@pytest.fixture(scope="module")
+def result(tables):
+    return run_suite(tables, METHODS, runs=RUNS, budget_units=4, n_workers=2, n_boot=200)
+
+
+# ---------------------------------------------------------------------- the numbers
+def test_normalised_regret_is_regret_over_the_score_range(result, tables):
+    f = result.finals
+    assert len(f) == 2 * len(METHODS) * RUNS
+    for path in tables:
+        bench = fb.load(path)
+        ref = reference_scores(bench)
+        mine = f[f["table"] == bench.name]
+        assert np.allclose(mine["scale"], ref.max() - ref.min())
+        np.testing.assert_allclose(mine["normalized_regret"],
+                                   mine["regret"] / (ref.max() - ref.min()))
+        assert ((mine["normalized_regret"] >= 0) & (mine["normalized_regret"] <= 1)).all()
+
+
+def test_aggregate_is_the_mean_of_the_per_task_means(result):
+    f, per, agg = result.finals, result.per_task, result.aggregate
+    by_hand = f.groupby(["table", "label"])["normalized_regret"].mean()
+    for r in per.itertuples():
+        assert r.normalized_regret_mean == pytest.approx(by_hand[(r.table, r.label)])
+        assert r.runs == RUNS
+    over_tasks = by_hand.groupby("label").mean()
+    for r in agg.itertuples():
+        assert r.normalized_regret_mean == pytest.approx(over_tasks[r.label])
+        assert r.tasks == 2
+
+
+def test_ranks_within_task_and_seed(result):
+    f, agg = result.finals, result.aggregate
+    m = len(METHODS)
+    wide = f.pivot_table(index=["table", "run"], columns="label", values="regret")
+    by_hand = pd.Series(rankdata(wide.to_numpy(), axis=1).mean(axis=0), index=wide.columns)
+    for r in agg.itertuples():
+        assert r.average_rank == pytest.approx(by_hand[r.label])
+        assert r.problems == 2 * RUNS
+    assert agg["average_rank"].between(1, m).all()
+    assert agg["average_rank"].mean() == pytest.approx((m + 1) / 2)
+    for _, g in result.per_task.groupby("table"):
+        assert g["average_rank"].between(1, m).all()
+        assert g["average_rank"].mean() == pytest.approx((m + 1) / 2)
+    assert list(agg["average_rank"]) == sorted(agg["average_rank"])  # best first
+
+
+def test_intervals_hold_the_estimates(result):
+    for frame in (result.per_task, result.aggregate):
+        assert (frame["normalized_regret_low"] <= frame["normalized_regret_mean"]).all()
+        assert (frame["normalized_regret_mean"] <= frame["normalized_regret_high"]).all()
+        assert (frame["rank_low"] <= frame["average_rank"]).all()
+        assert (frame["average_rank"] <= frame["rank_high"]).all()
+    mean, low, high = stratified_mean_ci([np.array([0.1, 0.3]), np.array([1.0, 1.0, np.nan])])
+    assert mean == pytest.approx(0.6) and low < mean < high
+
+
+def test_library_errors_name_the_valid_values(tables):
+    with pytest.raises(InvalidValueError) as err:
+        run_suite(tables, {"x": ("bohb", "z"), "y": ("sh", [(9, 6)])}, runs=0)
+    text = str(err.value)
+    assert "runs=0 must be a positive integer" in text
+    assert "x: unknown optimizer 'bohb'; valid: ['random', 'sh', 'hyperband', 'asha', " \
+        "'optuna:tpe+hyperband'" in text
+    assert "y on ta: z=9 is out of range for ta (z in 1..3)" in text
+    with pytest.raises(InvalidValueError, match="benchmarks named twice: \\['ta'\\]"):
+        run_suite([tables[0], tables[0]], METHODS)
+    with pytest.raises(UnknownNameError, match="unknown benchmark 'nope'; valid: "):
+        run_suite(["nope"], METHODS)
+
+
+# ---------------------------------------------------------------------- the CLI
+def test_suite_cli_end_to_end(tables, tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = main(["suite", "--benchmarks", *map(str, tables), "--optimizers", "random:full",
+               "hyperband:z", "sh:1@2,3@6", "--runs", "3", "--workers", "2", "--budget", "4",
+               "--n-boot", "100", "--out", str(out), "--no-progress"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    for word in ("ta", "tb", "random:full", "hyperband:z", "sh:1@2,3@6", "normalised regret",
+                 "average rank", "over 2 tasks", "Nemenyi"):
+        assert word in text
+    agg = pd.read_csv(out / "aggregate.csv")
+    assert sorted(agg["label"]) == ["hyperband:z", "random:full", "sh:1@2,3@6"]
+    assert len(pd.read_csv(out / "per_task.csv")) == 6
+    assert len(pd.read_csv(out / "finals.csv")) == 18
+    traj = pd.read_parquet(out / "trajectories.parquet")
+    assert set(traj["table"]) == {"ta", "tb"} and set(traj["run_seed"]) == {0, 1, 2}
+    assert (out / "suite.png").stat().st_size > 1000
+
+
+def test_suite_cli_reports_every_bad_input_at_once(tables, capsys):
+    rc = main(["suite", "--benchmarks", str(tables[0]), "nope", "--optimizers", "bohb:z",
+               "random", "--runs", "0", "--no-progress"])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "--runs 0 must be positive" in err
+    assert "unknown benchmark 'nope'; valid: [" in err and "mnist-resnet" in err
+    assert "--optimizers bohb:z: unknown optimizer 'bohb'; valid: ['random', 'sh', " in err
+    rc = main(["suite", "--benchmarks", str(tables[0]), "--optimizers", "sh:1@2,7@6",
+               "--no-progress"])
+    assert rc == 1
+    assert "z=7 is out of range for ta (z in 1..3)" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- listing
+def test_benchmarks_describe_the_shipped_tables():
+    infos = {b.name: b for b in fb.benchmarks()}
+    assert [b for b in fb.benchmark_names() if b in infos] == list(infos)
+    shipped = registry.shipped()
+    assert {"mnist-resnet", "kjv-gpt2"} <= set(shipped)
+    for name in shipped:
+        b, m = infos[name], Manifest.read(registry.DATA_DIR / name)
+        task = get_task(m.task)
+        assert b.where == "shipped" and b.task == m.task and b.known
+        assert b.n_layers == task.n_layers and b.z == tuple(m.fidelities["z"])
+        assert b.n_configs == len(m.config_ids) and b.seeds == tuple(m.seeds)
+        assert b.rows == m.rows and b.metric == m.metric == task.metric
+        table_bytes = sum(int(meta["bytes"]) for meta in m.files.values())
+        assert table_bytes < b.size_bytes < table_bytes + 100_000
+    assert infos["mnist-resnet"].family == "ResNet" and infos["kjv-gpt2"].family == "GPT-2"
+    assert (infos["mnist-resnet"].n_configs, infos["mnist-resnet"].grid_size) == (144, 216)
+
+
+def test_list_prints_family_n_configs_seeds_and_size(tables, monkeypatch, capsys):
+    from frozenbench import hub
+
+    monkeypatch.setitem(hub.PUBLISHED, "not-downloaded", hub.HubRef("ns/x", "0" * 40))
+    assert main(["list", str(tables[1]), "./nowhere"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["name", "where", "family", "n", "configs", "seeds", "epochs",
+                                "z", "metric", "size"]
+    rows = {line.split()[0]: line.split() for line in lines[1:]}
+    assert rows["mnist-resnet"][1:6] == ["shipped", "ResNet", "10", "144/216", "0..2"]
+    assert rows["mnist-resnet"][-1] == "KiB"
+    assert rows["kjv-gpt2"][1:5] == ["shipped", "GPT-2", "5", "36"]
+    assert rows[str(tables[1])][1:9] == ["directory", "?", "4", "18/216", "0..2", "1..6",
+                                         "1..4", "val_loss"]
+    assert rows["not-downloaded"][1:] == ["hub"] + ["?"] * 8
+    assert "./nowhere: unreadable: no manifest.json" in "\n".join(lines)
+
+
+def test_hpo_library_optimizers_are_spelt_as_for_simulate(tmp_path, capsys):
+    pytest.importorskip("optuna")
+    d = write_benchmark(tmp_path / "full", name="full", n_z=3, n_epochs=6,
+                        grid={"lr": [1e-4, 1e-3, 1e-2, 1e-1], "wd": [0.0, 0.1, 0.2]})
+    rc = main(["suite", "--benchmarks", str(d), "--optimizers", "optuna:tpe+median",
+               "random:full", "--runs", "2", "--n-boot", "50", "--no-progress"])
+    assert rc == 0
+    assert "optuna:tpe+median" in capsys.readouterr().out
+    with pytest.raises(InvalidValueError, match=re.escape("optuna:tpe+median takes no fidelity")):
+        run_suite([d], {"x": ("optuna:tpe+median", "z")})

@@ -28,13 +28,23 @@ def final_regrets(bench: fb.Benchmark, method: str, budget: float, runs: int) ->
     optimizer, _, fidelity = method.partition(":")
     out = []
     for seed in range(runs):
-        traj = fb.simulate(bench, optimizer, fidelity, n_workers=4, budget=budget, seed=seed)
+        try:
+            traj = fb.simulate(bench, optimizer, fidelity, n_workers=4, budget=budget,
+                               seed=seed)
+        except fb.InvalidValueError as exc:  # the budget ends before a first job: no incumbent
+            if "before any job finished" not in str(exc):
+                raise
+            out.append(math.nan)
+            continue
         out.append(float(traj["regret"].iloc[-1]) if len(traj) else math.nan)
     return np.asarray(out)
 
 
 def interval(x: np.ndarray) -> tuple[float, float, float]:
+    """Mean and 95% interval over the runs that found an incumbent (NaN when none did)."""
     x = x[np.isfinite(x)]
+    if not len(x):
+        return math.nan, math.nan, math.nan
     mean = float(x.mean())
     half = 1.96 * float(x.std(ddof=1)) / math.sqrt(len(x)) if len(x) > 1 else math.inf
     return mean, mean - half, mean + half
@@ -54,14 +64,19 @@ def main() -> None:
               f"final regret over {args.runs} runs, mean [95% CI]")
         verdicts = []
         for k in BUDGETS:
-            rows = {m: interval(final_regrets(bench, m, k * full, args.runs)) for m in METHODS}
-            best = min((m for m in METHODS if m != "random:full"), key=lambda m: rows[m][0])
+            regrets = {m: final_regrets(bench, m, k * full, args.runs) for m in METHODS}
+            rows = {m: interval(r) for m, r in regrets.items()}
+            best = min((m for m in METHODS if m != "random:full" and math.isfinite(rows[m][0])),
+                       key=lambda m: rows[m][0])
             rnd = rows["random:full"]
             separate = rows[best][2] < rnd[1] or rnd[2] < rows[best][1]
             verdicts.append(separate)
             cells = "  ".join(f"{m} {v[0]:.4f} [{v[1]:.4f}, {v[2]:.4f}]"
                               for m, v in rows.items())
             print(f"  {k:4g}x: {cells}")
+            empty = {m: int(np.isnan(r).sum()) for m, r in regrets.items() if np.isnan(r).any()}
+            if empty:
+                print(f"        runs without any finished job (left out): {empty}")
             print(f"        best multi-fidelity: {best}; random:full vs {best}: "
                   f"{'SEPARATE' if separate else 'overlap'}")
         print(f"  {name}: {'discriminates' if any(verdicts) else 'DOES NOT discriminate'} "

@@ -56,7 +56,9 @@ COLUMNS: tuple[Column, ...] = (
            "cumulative CPU time of the training thread (one torch thread): contention-robust"),
     Column("train_cost_s", pa.float64(),
            "the default cost: median train_cpu_s of all the table's cells at this (z, epoch) "
-           "and cost factors (e.g. optimizer); contention-robust and monotone in epoch"),
+           "and cost factors (e.g. optimizer), made non-decreasing in z (adjacent z whose "
+           "medians fall share their pooled median); contention-robust, monotone in z and "
+           "epoch"),
     Column("eval_time_s", pa.float64(), "wall time of this row's evaluation"),
     Column("eval_cpu_s", pa.float64(), "CPU time of the training thread for this evaluation"),
     Column("peak_memory_bytes", pa.int64(), "peak training memory, see memory_method"),

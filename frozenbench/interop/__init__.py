@@ -9,7 +9,15 @@
   simulated clock, one budget axis over epochs, z or the z+epoch diagonal
   (``pip install 'frozenbench[smac]'``);
 - :mod:`frozenbench.interop.dehb`: DEHB on the simulated clock, the same budget axes
-  (``pip install 'frozenbench[dehb]'``, then DEHB itself with ``--no-deps``).
+  (``pip install 'frozenbench[dehb]'``, then DEHB itself with ``--no-deps``);
+- :mod:`frozenbench.interop.synetune`: the table as a Syne Tune tabular blackbox (in memory or
+  in Syne Tune's on-disk format), Syne Tune's own simulator run on it, and any Syne Tune
+  scheduler that stops trials on the simulated clock (``pip install 'frozenbench[syne-tune]'``);
+- :mod:`frozenbench.interop.neps`: NePS multi-fidelity optimizers (hyperband, priorband, asha
+  ...) through ``neps.AskAndTell`` on the simulated clock, the same budget axes
+  (``pip install 'frozenbench[neps]'``);
+- :mod:`frozenbench.interop.carps`: the table as a CARP-S objective function and task, so any
+  CARP-S optimizer runs on it (``pip install 'frozenbench[carps]'``).
 
 ``import frozenbench`` imports none of these libraries; each module imports its library when
 used (:func:`frozenbench.extras.require`) and raises

@@ -9,7 +9,11 @@ Each shipped benchmark must (issues 4 and 8):
   with no fidelity level that costs the same as the next one;
 - follow the one seed design: a common set of >= 2 seeds at full fidelity for every config, and
   >= 3 seeds at every (z, epoch) on >= 10% of the configs;
-- rank: seed-noise ceiling >= 0.9 over >= 30 configs, best and worst configs far apart.
+- rank: seed-noise ceiling >= 0.9 over >= 30 configs, best and worst configs far apart;
+- be a suite table (issue 9): n >= 6 layers, every z from 1 to n, >= 6 epochs, >= 64 configs,
+  about one core-hour or less of training, and a current data card in ``data_cards/``.
+  Tables made before that standard are listed in :data:`BEFORE_SUITE` with exactly what they
+  lack.
 """
 
 from __future__ import annotations
@@ -39,6 +43,14 @@ COST_TOLERANCE = 0.005
 #: Adjacent fidelity levels must differ by at least this fraction of the FLOPs (otherwise the
 #: task merges the two levels into one layer).
 MIN_LEVEL_STEP = 0.02
+#: The suite's training budget per table: about one core-hour (CPU seconds of every cell).
+MAX_CORE_SECONDS = 1.25 * 3600
+#: Shipped tables made to the tables issue's standard before the suite's, and exactly the
+#: suite criteria they miss (kjv-gpt2: a CPU-sized GPT-2 with the embeddings joined to the first
+#: block, and the paper's GPT grid without weight decay; mnist-resnet: 1869 cells, 1.6
+#: core-hours).
+BEFORE_SUITE: dict[str, set[str]] = {"kjv-gpt2": {"n >= 6", ">= 64 configs"},
+                                     "mnist-resnet": {"about one core-hour"}}
 
 
 def test_the_default_table_is_shipped():
@@ -89,6 +101,29 @@ def test_best_and_worst_configs_are_far_apart(bench):
     seeds = bench.objective(per_seed=True)[:, -1, -1, common]
     noise = np.nanmean(np.abs(seeds[:, 0] - seeds[:, 1]))
     assert spread > 5 * noise
+
+
+def suite_shortfalls(bench: fb.Benchmark) -> set[str]:
+    """The suite criteria (issue 9) that ``bench`` misses."""
+    cells = bench.to_frame().groupby(["config_id", "z", "seed"])
+    # train_cpu_s is cumulative over a cell's rows, eval_cpu_s is each row's own evaluation
+    core_seconds = cells["train_cpu_s"].max().sum() + cells["eval_cpu_s"].sum().sum()
+    checks = {"n >= 6": bench.fidelity_values.n_layers >= 6,
+              ">= 6 epochs": len(bench.fidelities["epoch"]) >= 6,
+              ">= 64 configs": len(bench.config_ids) >= 64,
+              "about one core-hour": core_seconds <= MAX_CORE_SECONDS}
+    return {name for name, ok in checks.items() if not ok}
+
+
+def test_suite_standard(current):
+    bench = current
+    n = bench.fidelity_values.n_layers
+    assert bench.fidelities["z"] == list(range(1, n + 1)), "every z from 1 to n"
+    card = REPO / "data_cards" / f"{bench.name}.md"
+    assert card.is_file(), f"no data card: frozenbench card {bench.name} --out {card}"
+    assert bench.manifest.files[TABLE_NAME]["sha256"] in card.read_text(), \
+        f"the card is of another table: frozenbench card {bench.name} --out {card}"
+    assert suite_shortfalls(bench) == BEFORE_SUITE.get(bench.name, set())
 
 
 def test_made_by_one_committed_code_version_with_provenance(current):

@@ -26,6 +26,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "smac": "smac",
     "dehb": "dehb",
     "syne_tune": "syne-tune",
+    "fastparquet": "syne-tune",  # Syne Tune's blackbox (de)serialisation
     "neps": "neps",
     "carps": "carps",
 }

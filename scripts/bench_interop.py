@@ -125,6 +125,7 @@ def cell_value(bench: fb.Benchmark, configuration: Any, z: int, epoch: int) -> f
 
 
 def smac_timing(bench: fb.Benchmark, trials: int, repeat: int) -> Timing:
+    from smac.main.exceptions import ConfigurationSpaceExhaustedException
     from smac.runhistory.dataclasses import TrialValue
 
     from frozenbench.interop.smac import SMACOptimizer
@@ -133,7 +134,10 @@ def smac_timing(bench: fb.Benchmark, trials: int, repeat: int) -> Timing:
         opt = SMACOptimizer(bench, budget="epoch", seed=0)  # its facade, driven directly
         seen = []
         for _ in range(trials):
-            info = opt.smac.ask()
+            try:
+                info = opt.smac.ask()
+            except ConfigurationSpaceExhaustedException:  # the adapter's replay ends there too
+                break
             z, epoch = opt.axis.levels[opt.axis.rung(info.budget)]
             value = cell_value(bench, info.config, z, epoch)
             opt.smac.tell(info, TrialValue(cost=value), save=False)
@@ -149,7 +153,7 @@ def smac_timing(bench: fb.Benchmark, trials: int, repeat: int) -> Timing:
 
     own_s, a = best_of(repeat, own)
     replay_s, b = best_of(repeat, replay)
-    return Timing("smac (HyperbandFacade, epochs)", trials, own_s / trials, replay_s / trials,
+    return Timing("smac (HyperbandFacade, epochs)", len(a), own_s / len(a), replay_s / len(b),
                   a == b)
 
 

@@ -7,8 +7,8 @@ drives on the table's simulated clock like any other. Each library is imported o
 method is built, and a missing one raises :class:`~frozenbench.errors.MissingExtraError` naming
 the pip command.
 
->>> sorted(METHODS)[:4]
-['dehb:epoch', 'dehb:z', 'dehb:z+epoch', 'optuna:tpe+hyperband']
+>>> sorted({name.split(":")[0] for name in METHODS})
+['dehb', 'neps', 'optuna', 'smac', 'synetune']
 >>> METHODS["optuna:tpe+hyperband"].extra
 'optuna'
 >>> from frozenbench.synthetic import make_benchmark
@@ -81,6 +81,26 @@ def _dehb(budget: str) -> Factory:
     return make
 
 
+def _neps(algorithm: str, budget: str) -> Factory:
+    def make(bench: Benchmark, seed: int, eta: float) -> Any:
+        from frozenbench.interop.neps import NePSOptimizer
+
+        # NePS draws from the global generators; the adapter seeds them from the replay's
+        return NePSOptimizer(bench, algorithm, fidelity=budget, eta=round(eta))
+    return make
+
+
+def _synetune_asha(bench: Benchmark, seed: int, eta: float) -> Any:
+    from frozenbench.interop.synetune import SyneTuneOptimizer, config_space
+
+    baselines = require("syne_tune.optimizer.baselines")
+    epochs = [int(e) for e in bench.fidelities["epoch"]]
+    scheduler = baselines.ASHA(config_space(bench), metric=bench.metric, time_attr="epoch",
+                     max_t=epochs[-1], grace_period=epochs[0], reduction_factor=eta,
+                     random_seed=seed)
+    return SyneTuneOptimizer(scheduler, bench)
+
+
 _BUDGETS = {"epoch": "epochs at full z", "z": "z at the last epoch",
             "z+epoch": "the linear diagonal of (z, epoch)"}
 
@@ -100,6 +120,12 @@ METHODS: dict[str, ExternalMethod] = {m.name: m for m in [
                      _smac("multifidelity", b)) for b, what in _BUDGETS.items()),
     *(ExternalMethod(f"dehb:{b}", "dehb", f"DEHB, budget: {what}", _dehb(b))
       for b, what in _BUDGETS.items()),
+    *(ExternalMethod(f"neps:{a}-{b}", "neps", f"NePS's {a} (AskAndTell), budget: {what}",
+                     _neps(a, b)) for a in ("hyperband", "priorband", "asha")
+      for b, what in _BUDGETS.items()),
+    ExternalMethod("synetune:asha", "syne-tune",
+                   "Syne Tune's ASHA (stopping type) over epochs, all layers trained",
+                   _synetune_asha),
 ]}
 
 

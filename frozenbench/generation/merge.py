@@ -7,6 +7,11 @@ corrupt one stops the merge with a list of them. The destination is explicit and
 another benchmark's table. Failed or
 missing cells stop the merge with a list of them, unless ``allow_missing`` records them in the
 manifest instead. Rows are sorted by (config_id, z, seed, epoch) and written with zstd.
+
+The default cost ``train_cost_s`` is :func:`robust_cost`, unless the output directory holds an
+isolated per-z cost profile (:mod:`~frozenbench.generation.cost_profile`, written by packed GPU
+generation): then it comes from that profile, which is copied next to the table. The manifest's
+``provenance.default_cost`` says which.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import pandas as pd
 
 from frozenbench.cell import Cell
 from frozenbench.errors import SchemaError
+from frozenbench.generation.cost_profile import PROFILE_NAME, CostProfile
 from frozenbench.generation.integrity import CellCheck
 from frozenbench.generation.spec import GridSpec
 from frozenbench.generation.store import ShardStore
@@ -113,6 +119,15 @@ def pooled_levels(frame: pd.DataFrame, factors: Sequence[str] = ()) -> list[tupl
     by_z = fit.groupby(level=0).first()
     runs = by_z.index.to_series().groupby(by_z.to_numpy(), sort=False).agg(tuple)
     return [tuple(int(z) for z in run) for run in runs if len(run) > 1]
+
+
+def robust_cost_note(factors: Sequence[str] = ()) -> dict[str, Any]:
+    """What the manifest records about a cost column made by :func:`robust_cost`."""
+    return {"column": "train_cost_s", "source": "train_cpu_s",
+            "method": "robust_cost (frozenbench.generation.merge): the median train_cpu_s of "
+                      "the table's cells at the row's (z, epoch) and cost factors, made "
+                      "non-decreasing in z",
+            "cost_factors": list(factors)}
 
 
 def check_code_versions(versions: set[str], *, allow_mixed: bool) -> None:
@@ -251,7 +266,20 @@ def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
     merged = pa.concat_tables(tables)
     frame = merged.to_pandas()
     frame = frame.sort_values(SORT_COLUMNS, kind="stable").reset_index(drop=True)
-    frame["train_cost_s"] = robust_cost(frame, getattr(task, "cost_factors", ()))
+    factors = getattr(task, "cost_factors", ())
+    profile = CostProfile.find(store.root)
+    if profile is None:
+        frame["train_cost_s"] = robust_cost(frame, factors)
+        cost_note = robust_cost_note(factors)
+    else:
+        problems = [f"no entry for {m}" for m in profile.missing(frame)]
+        if (profile.benchmark, profile.task) != (spec.benchmark, task.name):
+            problems.insert(0, f"it is the profile of {profile.benchmark} ({profile.task})")
+        if problems:
+            raise MergeError(f"{store.root / PROFILE_NAME} cannot cost the cells of "
+                             f"{spec.benchmark}: {'; '.join(problems[:10])}")
+        frame["train_cost_s"] = profile.cost_column(frame)
+        cost_note = profile.describe()
     schema = arrow_schema(grid)
     validate(frame, grid)  # schema, statuses, z range, no duplicate (config, z, epoch, seed)
     final = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
@@ -260,6 +288,10 @@ def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
     tmp = dest_dir / f".{TABLE_NAME}.{os.getpid()}.tmp"
     pq.write_table(final, tmp, compression="zstd")
     os.replace(tmp, dest_dir / TABLE_NAME)
+    files = [TABLE_NAME]
+    if profile is not None:
+        profile.write(dest_dir)
+        files.append(PROFILE_NAME)
 
     cell_counts = {"ok": statuses["ok"], "diverged": statuses["diverged"],
                    "failed": len(failed), "missing": len(missing) - len(failed)}
@@ -277,7 +309,7 @@ def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
         metric=task.metric,
         config_ids=list(plan.config_ids),
         seeds=plan.seeds,
-        files=describe_files(dest_dir, [TABLE_NAME]),
+        files=describe_files(dest_dir, files),
         rows=final.num_rows,
         cells=cell_counts,
         log_scale=[h.name for h in task.space.hyperparameters if h.log],
@@ -289,6 +321,7 @@ def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
             "code_versions": sorted(versions),
             "code_versions_override": allow_code_versions,
             "merged_by": code_version(),
+            "default_cost": cost_note,
             "hardware": [{"cells": n, **json.loads(hw)}
                          for hw, n in provenance["cpu"].most_common()],
             "libraries": [{"cells": n, **json.loads(v)}

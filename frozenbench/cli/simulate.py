@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from frozenbench.analysis import summarize
-    from frozenbench.interop.methods import build
+    from frozenbench.interop.methods import build, quiet_libraries
     from frozenbench.registry import load
     from frozenbench.sim import default_budget, simulate
     from frozenbench.table import cost_column
@@ -196,11 +196,14 @@ def run(args: argparse.Namespace) -> int:
             f"{name}:" + ",".join(f"{z}@{e}" for z, e in fid)
         runs[label] = []
         for s in range(args.runs):
-            optimizer = name if fid is not None else build(name, bench, seed=s, eta=args.eta)
-            traj = simulate(bench, optimizer, fid or "full", n_workers=args.workers, budget=budget,
-                            cost_budget=args.cost_budget, max_evaluations=args.max_evaluations,
-                            seed=s, eta=args.eta, metric=args.metric, cost=args.cost,
-                            cell_seed=cell_seed, memory=memory)
+            with quiet_libraries():  # an HPO library warns on every exhausted grid
+                optimizer = name if fid is not None else build(name, bench, seed=s,
+                                                                eta=args.eta)
+                traj = simulate(bench, optimizer, fid or "full", n_workers=args.workers,
+                                budget=budget, cost_budget=args.cost_budget,
+                                max_evaluations=args.max_evaluations, seed=s, eta=args.eta,
+                                metric=args.metric, cost=args.cost, cell_seed=cell_seed,
+                                memory=memory)
             runs[label].append(traj)
             frames.append(traj.assign(label=label, optimizer=name, run_seed=s))
             bar.update(1)

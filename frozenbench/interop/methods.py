@@ -19,7 +19,10 @@ the pip command.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import logging
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -134,3 +137,24 @@ def build(name: str, bench: Benchmark, *, seed: int, eta: float = 3.0) -> Any:
     if name not in METHODS:
         raise unknown_name("external optimizer", name, METHODS)
     return METHODS[name].factory(bench, seed, eta)
+
+
+#: The loggers of the libraries: they warn on every exhausted grid or ignored keyword.
+LIBRARY_LOGGERS = ("smac", "syne_tune", "neps", "dehb", "optuna", "ConfigSpace")
+
+
+@contextlib.contextmanager
+def quiet_libraries() -> Iterator[None]:
+    """Only errors from the libraries' loggers, and none of their warnings, inside the block
+    (a command line that replays hundreds of runs prints its own summary instead)."""
+    saved = {name: logging.getLogger(name).level for name in LIBRARY_LOGGERS}
+    try:
+        for name in LIBRARY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.ERROR)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+

@@ -124,6 +124,14 @@ def cell_value(bench: fb.Benchmark, configuration: Any, z: int, epoch: int) -> f
                          bench.metric))
 
 
+def replayed(bench: fb.Benchmark, optimizer: Any, trials: int) -> list[Any]:
+    """``optimizer`` replayed for ``trials`` jobs on one worker: each job's (z, epoch, score)."""
+    traj = fb.simulate(bench, optimizer, n_workers=1, max_evaluations=trials, seed=0,
+                       cell_seed=0)
+    return list(zip(traj["z"].tolist(), traj["epoch"].tolist(), traj["score"].tolist(),
+                    strict=True))
+
+
 def smac_timing(bench: fb.Benchmark, trials: int, repeat: int) -> Timing:
     from smac.main.exceptions import ConfigurationSpaceExhaustedException
     from smac.runhistory.dataclasses import TrialValue
@@ -145,11 +153,7 @@ def smac_timing(bench: fb.Benchmark, trials: int, repeat: int) -> Timing:
         return seen
 
     def replay() -> list[Any]:
-        opt = SMACOptimizer(bench, budget="epoch", seed=0)
-        traj = fb.simulate(bench, opt, n_workers=1, max_evaluations=trials, seed=0,
-                           cell_seed=0)
-        return list(zip(traj["z"].tolist(), traj["epoch"].tolist(), traj["score"].tolist(),
-                        strict=True))
+        return replayed(bench, SMACOptimizer(bench, budget="epoch", seed=0), trials)
 
     own_s, a = best_of(repeat, own)
     replay_s, b = best_of(repeat, replay)
@@ -172,11 +176,7 @@ def dehb_timing(bench: fb.Benchmark, trials: int, repeat: int) -> Timing:
         return seen
 
     def replay() -> list[Any]:
-        opt = DEHBOptimizer(bench, budget="epoch", seed=0)
-        traj = fb.simulate(bench, opt, n_workers=1, max_evaluations=trials, seed=0,
-                           cell_seed=0)
-        return list(zip(traj["z"].tolist(), traj["epoch"].tolist(), traj["score"].tolist(),
-                        strict=True))
+        return replayed(bench, DEHBOptimizer(bench, budget="epoch", seed=0), trials)
 
     own_s, a = best_of(repeat, own)
     replay_s, b = best_of(repeat, replay)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import traceback
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -37,16 +36,16 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
-from frozenbench.cell import Cell, CellKey
+from frozenbench.cell import Cell
 from frozenbench.errors import InvalidValueError
 from frozenbench.extras import require
 from frozenbench.generation import portable
 from frozenbench.generation.cost_profile import CostProfile
 from frozenbench.generation.integrity import CellCheck
 from frozenbench.generation.launch import chunk_cells, prepare
-from frozenbench.generation.lock import CellLock
+from frozenbench.generation.one_cell import run_one
 from frozenbench.generation.spec import GridSpec, load_spec
-from frozenbench.generation.store import BadShard, ShardStore, provenance
+from frozenbench.generation.store import BadShard
 from frozenbench.provenance import code_version as current_code_version
 
 #: Outcomes of one cell in a worker (those of :mod:`~frozenbench.generation.worker`).
@@ -66,39 +65,10 @@ class CellJob:
 
 
 def train_cell(job: CellJob, cell: Cell) -> str:
-    """Train one cell and write its shard (or its failure record); return the outcome.
-
-    The submitit-free twin of :func:`frozenbench.generation.worker.run_one` (that module
-    imports submitit, which a GPU machine may not have): the same skip rules (a shard or pack
-    entry exists, or another run holds the cell's lock), the same shard and provenance, and an
-    exception is recorded, never raised.
-    """
-    store = ShardStore(job.out)
-    if store.is_done(cell):
-        return "skipped"
-    lock = CellLock.acquire(store.locks, cell)
-    if lock is None:
-        return "skipped"
-    with lock:
-        if store.is_done(cell):
-            return "skipped"
-        api = require(job.task_module)
-        started = time.time()
-        try:
-            task = api.get_task(job.task_name)
-            config = task.space.config(cell.config_id)
-            result = api.run_cell(task, config, cell.z, cell.seed, device=job.device, threads=1)
-            prov = provenance(job.code_version, result.device)
-            prov["started"] = started
-            prov["wall_s"] = time.time() - started
-            store.write_result(result, job.grid, prov)
-            return str(result.status)
-        except Exception as exc:
-            prov = provenance(job.code_version, job.device)
-            prov["started"] = started
-            store.write_failure(CellKey(job.task_name, cell.config_id, cell.z, cell.seed), exc,
-                                traceback.format_exc(), prov)
-            return "failed"
+    """Train one cell and write its shard (or its failure record); return the outcome
+    (:func:`frozenbench.generation.one_cell.run_one`, the same for every executor)."""
+    return run_one(job.out, job.task_module, job.task_name, job.grid, cell, job.device,
+                   job.code_version)
 
 
 def _init_worker(data_dir: str) -> None:

@@ -14,9 +14,9 @@ from omegaconf import OmegaConf
 
 import frozenbench as fb
 from frozenbench.errors import InvalidValueError, MissingExtraError, UnknownNameError
+from frozenbench.interop.budget import BudgetAxis
 from frozenbench.interop.carps import FrozenbenchObjectiveFunction
 from frozenbench.interop.neps import NePSOptimizer
-from frozenbench.interop.smac import BudgetAxis
 from frozenbench.synthetic import make_benchmark
 
 GRID = {"lr": [1e-4, 1e-3, 1e-2, 1e-1], "wd": [0.0, 1e-4, 1e-3], "opt": ["adam", "sgd"]}

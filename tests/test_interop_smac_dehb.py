@@ -10,9 +10,10 @@ import pytest
 
 import frozenbench as fb
 from frozenbench.errors import InvalidValueError, MissingExtraError, UnknownNameError
+from frozenbench.interop.budget import BudgetAxis
 from frozenbench.interop.configspace import config_id
 from frozenbench.interop.dehb import DEHBOptimizer
-from frozenbench.interop.smac import BudgetAxis, SMACOptimizer
+from frozenbench.interop.smac import SMACOptimizer
 from frozenbench.synthetic import make_benchmark
 
 # DEHB 0.1.2 calls ConfigSpace methods that ConfigSpace 1.x deprecates

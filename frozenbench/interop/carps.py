@@ -51,9 +51,9 @@ import numpy as np
 
 from frozenbench.errors import unknown_name
 from frozenbench.extras import require
+from frozenbench.interop.budget import BUDGETS, BudgetAxis
 from frozenbench.interop.configspace import search_space
 from frozenbench.interop.neps import fixed_z
-from frozenbench.interop.smac import BUDGETS, BudgetAxis
 from frozenbench.table.result import cost_column
 
 if TYPE_CHECKING:

@@ -40,8 +40,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from frozenbench.extras import require
+from frozenbench.interop.budget import TrialBook, argument_problems, raise_problems
 from frozenbench.interop.configspace import config_id, search_space
-from frozenbench.interop.smac import TrialBook, argument_problems, raise_problems
 from frozenbench.optimizers.base import Job, Observation
 
 if TYPE_CHECKING:

@@ -42,7 +42,7 @@ import numpy as np
 
 from frozenbench.errors import InvalidValueError, format_choices, unknown_name
 from frozenbench.extras import require
-from frozenbench.interop.smac import BUDGETS, BudgetAxis, TrialBook
+from frozenbench.interop.budget import BUDGETS, BudgetAxis, TrialBook
 from frozenbench.optimizers.base import Job, Observation
 
 if TYPE_CHECKING:

@@ -7,7 +7,8 @@ around SMAC's ask/tell interface: ``HyperbandFacade`` (random configs, Hyperband
 starts further brackets instead of waiting), and results reach SMAC in simulated-time order.
 
 SMAC sees one budget axis; ``budget`` says which (z, epoch) level a budget stands for
-(:class:`BudgetAxis`; a budget SMAC asks is read as the nearest level):
+(:class:`~frozenbench.interop.budget.BudgetAxis`; a budget SMAC asks is read as the nearest
+level):
 
 - ``"epoch"``: the budget is the epoch, all layers trained (largest z);
 - ``"z"``: the budget is z, the number of trained layers, trained to the last epoch;
@@ -16,7 +17,8 @@ SMAC sees one budget axis; ``budget`` says which (z, epoch) level a budget stand
   layers for z/n of the epochs (n = the largest z).
 
 A request for a config at a higher epoch with the same z continues that config's earlier
-trial, so it pays only the new epochs, as a Hyperband promotion does (:class:`TrialBook`); a
+trial, so it pays only the new epochs, as a Hyperband promotion does
+(:class:`~frozenbench.interop.budget.TrialBook`); a
 new z is a new training run. SMAC is told ``cost=score`` and, as the trial's time, what the
 simulator charged (``time``, ``starttime`` and ``endtime`` are on the simulated clock), with
 the table cell read in ``additional_info``. SMAC draws its configs from its own seed
@@ -26,7 +28,8 @@ random draws of configs it has tried, so on a small grid it runs out before ever
 tried (192 configs: after about 130 with the multi-fidelity facade); then
 :meth:`SMACOptimizer.ask` returns None and the replay ends (``stop_reason`` ``"optimizer"``).
 
-The budget mapping and the trial book here are shared with :mod:`frozenbench.interop.dehb`.
+The budget mapping and the trial book (:mod:`frozenbench.interop.budget`) are shared with
+the DEHB, NePS and CARP-S adapters.
 
 >>> import frozenbench as fb
 >>> from frozenbench.synthetic import make_benchmark
@@ -44,174 +47,22 @@ True
 from __future__ import annotations
 
 import tempfile
-from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from frozenbench.errors import FrozenbenchError, InvalidValueError, unknown_name
+from frozenbench.errors import unknown_name
 from frozenbench.extras import require
+from frozenbench.interop.budget import TrialBook, argument_problems, raise_problems
 from frozenbench.interop.configspace import config_id, search_space
 from frozenbench.optimizers.base import Job, Observation
-from frozenbench.optimizers.fidelity import Level, linear_diagonal
 
 if TYPE_CHECKING:
     from frozenbench.table import Benchmark
 
-#: What one budget axis of a library can stand for; see :class:`BudgetAxis`.
-BUDGETS = ("epoch", "z", "z+epoch")
-
 #: SMAC's multi-fidelity facades by the name :class:`SMACOptimizer` takes.
 FACADES = {"hyperband": "HyperbandFacade", "multifidelity": "MultiFidelityFacade"}
-
-
-@dataclass(frozen=True, slots=True)
-class BudgetAxis:
-    """The table levels a library's one budget axis stands for: ``levels[k]`` is the
-    ``(z, epoch)`` of budget ``values[k]`` (both rising). :meth:`rung` reads any budget as
-    the level with the nearest value (ties: the lower one), so the geometric budgets a library
-    computes (``9 / 3**k``, ``4 / 3``) land on table levels.
-
-    >>> from frozenbench.synthetic import make_benchmark
-    >>> bench = make_benchmark(n_configs=3, n_z=4, n_epochs=9)
-    >>> axis = BudgetAxis.of(bench, "z+epoch")
-    >>> axis.values, axis.levels
-    ((1, 2, 3, 4), ((1, 2), (2, 4), (3, 7), (4, 9)))
-    >>> axis.rung(4 / 3), axis.rung(1.5), axis.rung(4.0)
-    (0, 0, 3)
-    >>> BudgetAxis.of(bench, "epoch").levels[:2], BudgetAxis.of(bench, "z").levels[0]
-    (((4, 1), (4, 2)), (1, 9))
-    """
-
-    kind: str
-    values: tuple[int, ...]
-    levels: tuple[Level, ...]
-
-    @classmethod
-    def of(cls, bench: Benchmark, kind: object) -> BudgetAxis:
-        """The axis ``kind`` (one of :data:`BUDGETS`) of ``bench``'s fidelities."""
-        if not isinstance(kind, str) or kind not in BUDGETS:
-            raise unknown_name("budget", kind, BUDGETS)
-        fid = bench.fidelity_values
-        zs, epochs = sorted(int(z) for z in fid.z), sorted(int(e) for e in fid.epoch)
-        levels: list[Level]
-        if kind == "epoch":
-            levels = [(zs[-1], e) for e in epochs]
-            values = epochs
-        elif kind == "z":
-            levels = [(z, epochs[-1]) for z in zs]
-            values = zs
-        else:
-            levels = linear_diagonal(fid)
-            values = [z for z, _ in levels]
-        if len(levels) < 2:
-            axis = "epoch" if kind == "epoch" else "z"
-            raise InvalidValueError(
-                f"budget={kind!r} needs at least two {axis} values in {bench.name}; it has "
-                f"{values}: a multi-fidelity optimizer needs a lower budget than the full one")
-        return cls(kind, tuple(values), tuple(levels))
-
-    @property
-    def min_budget(self) -> int:
-        return self.values[0]
-
-    @property
-    def max_budget(self) -> int:
-        return self.values[-1]
-
-    def rung(self, budget: float) -> int:
-        """The index of the level nearest to ``budget``."""
-        b = float(budget)
-        return min(range(len(self.values)), key=lambda k: (abs(self.values[k] - b), k))
-
-
-class TrialBook:
-    """The library's requests in flight and the trials they run in.
-
-    :meth:`job` turns a request for (config, z, epoch) into a :class:`Job`: it continues the
-    idle trial of the same config and z that reached the highest epoch below ``epoch`` (so
-    it pays only the new epochs, as a Hyperband promotion does), else it starts a new trial
-    (a request at or below an epoch already reached is a new evaluation: the library asked
-    for one, and no checkpoint of an earlier epoch is kept). :meth:`answer` finds the request
-    an observation answers; identical jobs are interchangeable, so requests wait per job in
-    the order they were made.
-
-    >>> book = TrialBook()
-    >>> job = book.job("first", 5, 4, 3, rung=0)
-    >>> job.trial is None
-    True
-    >>> book.answer(Observation(job, trial=0, score=0.5, cost=1.0, time=1.0, worker=0, seed=0))
-    'first'
-    >>> book.job("promoted", 5, 4, 9, rung=2).trial  # continues trial 0: pays epochs 4..9
-    0
-    >>> book.job("again", 5, 4, 9, rung=2).trial is None  # trial 0 is running
-    True
-    """
-
-    __slots__ = ("_idle", "_waiting")
-
-    def __init__(self) -> None:
-        self._idle: dict[tuple[int, int], dict[int, int]] = {}  # (config, z) -> trial: epoch
-        self._waiting: dict[Job, deque[Any]] = {}
-
-    def job(self, request: Any, config: int, z: int, epoch: int, *, rung: int = 0,
-            bracket: int = 0) -> Job:
-        idle = self._idle.get((config, z), {})
-        below = [(e, -t) for t, e in idle.items() if e < epoch]
-        trial = None
-        if below:
-            trial = -max(below)[1]
-            del idle[trial]
-        job = Job(config, z, epoch, trial, rung, bracket)
-        self._waiting.setdefault(job, deque()).append(request)
-        return job
-
-    def answer(self, observation: Observation) -> Any:
-        """The request ``observation`` answers; its trial is idle again."""
-        job = observation.job
-        queue = self._waiting.get(job)
-        if not queue:
-            raise InvalidValueError(f"an observation of {job} answers no request in flight")
-        request = queue.popleft()
-        if not queue:
-            del self._waiting[job]
-        # a trial is only ever continued upwards, so this job's epoch is the trial's highest
-        self._idle.setdefault((job.config_id, job.z), {})[observation.trial] = job.epoch
-        return request
-
-
-def argument_problems(bench: Benchmark, *, budget: object, seed: object, eta: object,
-                      integer_eta: bool) -> tuple[BudgetAxis | None, list[str | FrozenbenchError]]:
-    """The budget axis (None if ``budget`` is bad) and every problem with the arguments the
-    adapters share, for :func:`raise_problems` to report at once."""
-    problems: list[str | FrozenbenchError] = []
-    axis = None
-    try:
-        axis = BudgetAxis.of(bench, budget)
-    except FrozenbenchError as exc:
-        problems.append(exc)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        problems.append(f"seed={seed!r:.80} must be a non-negative integer")
-    if integer_eta:
-        if isinstance(eta, bool) or not isinstance(eta, (int, np.integer)) or eta < 2:
-            problems.append(f"eta={eta!r:.80} must be an integer >= 2")
-    elif isinstance(eta, bool) or not isinstance(eta, (int, float, np.integer, np.floating)) \
-            or not eta > 1:
-        problems.append(f"eta={eta!r:.80} must be a number > 1")
-    return axis, problems
-
-
-def raise_problems(owner: str, problems: Sequence[str | FrozenbenchError]) -> None:
-    """Raise the one problem as it is, or all of them in one :class:`InvalidValueError`."""
-    if len(problems) == 1:
-        one = problems[0]
-        raise one if isinstance(one, FrozenbenchError) else InvalidValueError(one)
-    if problems:
-        raise InvalidValueError(f"{len(problems)} problems with the arguments of {owner}:\n"
-                                + "\n".join(f"  - {p}" for p in problems))
 
 
 class SMACOptimizer:

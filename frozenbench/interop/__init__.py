@@ -17,7 +17,12 @@
   ...) through ``neps.AskAndTell`` on the simulated clock, the same budget axes
   (``pip install 'frozenbench[neps]'``);
 - :mod:`frozenbench.interop.carps`: the table as a CARP-S objective function and task, so any
-  CARP-S optimizer runs on it (``pip install 'frozenbench[carps]'``).
+  CARP-S optimizer runs on it (``pip install 'frozenbench[carps]'``);
+- :mod:`frozenbench.interop.budget`: the one budget axis and the trial book the SMAC, DEHB,
+  NePS and CARP-S adapters share;
+- :mod:`frozenbench.interop.methods`: these libraries' optimizers by name
+  (``optuna:tpe+hyperband``, ``smac:hyperband-epoch`` ...) for ``frozenbench simulate`` and
+  ``frozenbench suite``.
 
 ``import frozenbench`` imports none of these libraries; each module imports its library when
 used (:func:`frozenbench.extras.require`) and raises

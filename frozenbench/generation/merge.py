@@ -105,29 +105,32 @@ def non_decreasing(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def pooled_levels(frame: pd.DataFrame, factors: Sequence[str] = ()) -> list[tuple[int, ...]]:
-    """The runs of adjacent z that share one cost in :func:`robust_cost` (at the last epoch,
-    for the first combination of cost factors): empty when the medians rise along z.
+    """The runs of adjacent z that share one cost in :func:`robust_cost` at the last epoch
+    (for any combination of cost factors): empty when the medians rise along z.
 
     >>> f = pd.DataFrame({"z": [1, 2, 3], "epoch": [1, 1, 1], "train_cpu_s": [1.0, 3.0, 2.0]})
     >>> pooled_levels(f)
     [(2, 3)]
     """
     last = frame[frame["epoch"] == frame["epoch"].max()]
-    for column in factors:
-        last = last[last[column] == last[column].iloc[0]]
-    fit = pd.Series(robust_cost(last, factors).to_numpy(), index=last["z"].to_numpy())
-    by_z = fit.groupby(level=0).first()
-    runs = by_z.index.to_series().groupby(by_z.to_numpy(), sort=False).agg(tuple)
-    return [tuple(int(z) for z in run) for run in runs if len(run) > 1]
+    cost = pd.Series(robust_cost(last, factors).to_numpy(), index=last.index)
+    runs: set[tuple[int, ...]] = set()
+    for _, part in last.groupby(list(factors), sort=False) if factors else [(None, last)]:
+        by_z = cost[part.index].groupby(part["z"].to_numpy()).first()
+        same = by_z.index.to_series().groupby(by_z.to_numpy(), sort=False).agg(tuple)
+        runs |= {tuple(int(z) for z in run) for run in same if len(run) > 1}
+    return sorted(runs)
 
 
-def robust_cost_note(factors: Sequence[str] = ()) -> dict[str, Any]:
-    """What the manifest records about a cost column made by :func:`robust_cost`."""
+def robust_cost_note(frame: pd.DataFrame, factors: Sequence[str] = ()) -> dict[str, Any]:
+    """What the manifest records about a cost column made by :func:`robust_cost` of
+    ``frame``, including the z levels whose medians were pooled."""
     return {"column": "train_cost_s", "source": "train_cpu_s",
             "method": "robust_cost (frozenbench.generation.merge): the median train_cpu_s of "
                       "the table's cells at the row's (z, epoch) and cost factors, made "
                       "non-decreasing in z",
-            "cost_factors": list(factors)}
+            "cost_factors": list(factors),
+            "pooled_z_at_last_epoch": [list(run) for run in pooled_levels(frame, factors)]}
 
 
 def check_code_versions(versions: set[str], *, allow_mixed: bool) -> None:
@@ -270,7 +273,7 @@ def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
     profile = CostProfile.find(store.root)
     if profile is None:
         frame["train_cost_s"] = robust_cost(frame, factors)
-        cost_note = robust_cost_note(factors)
+        cost_note = robust_cost_note(frame, factors)
     else:
         problems = [f"no entry for {m}" for m in profile.missing(frame)]
         if (profile.benchmark, profile.task) != (spec.benchmark, task.name):

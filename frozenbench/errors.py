@@ -7,7 +7,7 @@ and what would have been valid.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 
 class FrozenbenchError(Exception):
@@ -70,3 +70,24 @@ def unknown_name(kind: str, name: object, valid: Iterable[object]) -> UnknownNam
     "unknown benchmark 'mnits'; valid: ['mnist-resnet', 'kjv-gpt2']"
     """
     return UnknownNameError(f"unknown {kind} {name!r}; valid: {format_choices(valid)}")
+
+
+def raise_problems(owner: str, problems: Sequence[str | FrozenbenchError]) -> None:
+    """Report every problem with the arguments of ``owner`` at once: the one problem as it is
+    (a string becomes an :class:`InvalidValueError`), several in one error; none: return.
+
+    >>> raise_problems("f", [])
+    >>> raise_problems("f", ["x=1 must be even", "y=-1 must be positive"])
+    Traceback (most recent call last):
+    ...
+    frozenbench.errors.InvalidValueError: 2 problems with the arguments of f:
+      - x=1 must be even
+      - y=-1 must be positive
+    """
+    if len(problems) == 1:
+        one = problems[0]
+        raise one if isinstance(one, FrozenbenchError) else InvalidValueError(one)
+    if problems:
+        raise InvalidValueError(f"{len(problems)} problems with the arguments of {owner}:\n"
+                                + "\n".join(f"  - {p}" for p in problems))
+

@@ -171,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from frozenbench.analysis import summarize
+    from frozenbench.analysis.suite import method_label
     from frozenbench.interop.methods import build, quiet_libraries
     from frozenbench.registry import load
     from frozenbench.sim import default_budget, simulate
@@ -192,8 +193,7 @@ def run(args: argparse.Namespace) -> int:
     bar = tqdm(total=len(specs) * args.runs, desc="simulate", file=sys.stderr,
                disable=args.no_progress)
     for name, fid in specs:
-        label = name if fid is None else f"{name}:{fid}" if isinstance(fid, str) else \
-            f"{name}:" + ",".join(f"{z}@{e}" for z, e in fid)
+        label = method_label(name, fid)
         runs[label] = []
         for s in range(args.runs):
             with quiet_libraries():  # an HPO library warns on every exhausted grid

@@ -283,7 +283,7 @@ def _measure_z(task: Any, config_id: int, z: int, dev: Any, warmup: int,
 
     from frozenbench import freezing
     from frozenbench.tasks.base import resolve
-    from frozenbench.tasks.runner import KINDS, load_data, lr_factor, measure_step
+    from frozenbench.tasks.runner import KINDS, load_data, lr_factor, measure_step, train_step
 
     kind, config = KINDS[task.kind], task.space.config(config_id)
     hp, cuda = task.hyperparameters(config), dev.type == "cuda"
@@ -310,15 +310,9 @@ def _measure_z(task: Any, config_id: int, z: int, dev: Any, warmup: int,
                         probe, amp)
     loss_sum = torch.zeros((), device=dev)
 
-    def step() -> None:  # the runner's step, as in frozenbench.tasks.runner._train
+    def step() -> None:  # the runner's own step
         x, y = next(batches)
-        with amp:
-            loss = kind.loss(model, x, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        loss_sum.add_(loss.detach())
+        loss_sum.add_(train_step(kind, model, x, y, opt, sched, amp))
 
     for _ in range(warmup):
         step()

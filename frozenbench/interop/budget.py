@@ -4,14 +4,13 @@ what the adapters of libraries with a single scalar budget (SMAC, DEHB, NePS, CA
 :class:`BudgetAxis` maps the budgets a library computes onto table levels (epochs at full z, z
 at the last epoch, or the linear z+epoch diagonal); :class:`TrialBook` turns a request at a
 level into a :class:`~frozenbench.optimizers.base.Job` that continues the trial a promotion
-extends, so it pays only the new epochs; :func:`argument_problems` and :func:`raise_problems`
-check the arguments the adapters share and report every problem at once.
+extends, so it pays only the new epochs; :func:`argument_problems` checks the arguments the
+adapters share (reported with :func:`frozenbench.errors.raise_problems`).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -145,7 +144,7 @@ class TrialBook:
 def argument_problems(bench: Benchmark, *, budget: object, seed: object, eta: object,
                       integer_eta: bool) -> tuple[BudgetAxis | None, list[str | FrozenbenchError]]:
     """The budget axis (None if ``budget`` is bad) and every problem with the arguments the
-    adapters share, for :func:`raise_problems` to report at once."""
+    adapters share, for :func:`frozenbench.errors.raise_problems` to report at once."""
     problems: list[str | FrozenbenchError] = []
     axis = None
     try:
@@ -161,13 +160,3 @@ def argument_problems(bench: Benchmark, *, budget: object, seed: object, eta: ob
             or not eta > 1:
         problems.append(f"eta={eta!r:.80} must be a number > 1")
     return axis, problems
-
-
-def raise_problems(owner: str, problems: Sequence[str | FrozenbenchError]) -> None:
-    """Raise the one problem as it is, or all of them in one :class:`InvalidValueError`."""
-    if len(problems) == 1:
-        one = problems[0]
-        raise one if isinstance(one, FrozenbenchError) else InvalidValueError(one)
-    if problems:
-        raise InvalidValueError(f"{len(problems)} problems with the arguments of {owner}:\n"
-                                + "\n".join(f"  - {p}" for p in problems))

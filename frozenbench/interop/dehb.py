@@ -39,8 +39,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from frozenbench.errors import raise_problems
 from frozenbench.extras import require
-from frozenbench.interop.budget import TrialBook, argument_problems, raise_problems
+from frozenbench.interop.budget import TrialBook, argument_problems
 from frozenbench.interop.configspace import config_id, search_space
 from frozenbench.optimizers.base import Job, Observation
 

@@ -33,7 +33,13 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from frozenbench.errors import FrozenbenchError, InvalidValueError, format_choices, unknown_name
+from frozenbench.errors import (
+    FrozenbenchError,
+    InvalidValueError,
+    format_choices,
+    raise_problems,
+    unknown_name,
+)
 from frozenbench.optimizers import OPTIMIZERS, Optimizer, make_optimizer
 from frozenbench.optimizers.fidelity import Level, fidelity_levels
 from frozenbench.optimizers.stopping import Stopping, StoppingOptimizer, is_stopping
@@ -172,12 +178,7 @@ def simulate(
             f"optimizer must be one of {format_choices(OPTIMIZERS)}, an object with ask(rng) "
             f"and tell(observation) (promotion style) or one with suggest(rng) and "
             f"report(observation) (stopping style), got {optimizer!r:.80}")
-    if len(problems) == 1:
-        one = problems[0]
-        raise one if isinstance(one, FrozenbenchError) else InvalidValueError(one)
-    if problems:
-        raise InvalidValueError(f"{len(problems)} problems with the arguments of simulate:\n"
-                                + "\n".join(f"  - {p}" for p in problems))
+    raise_problems("simulate", problems)
 
     full = bench.full_fidelity_scores(metric_name)
     full_ok = full[np.isfinite(full)]

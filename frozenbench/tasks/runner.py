@@ -112,6 +112,20 @@ def load_data(task: Task, device: torch.device, total_params: int = 0) -> Any:
     return _load(task.data, tuple(sorted(args.items())), str(device))
 
 
+def train_step(kind: ModuleType, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
+               opt: torch.optim.Optimizer, sched: torch.optim.lr_scheduler.LRScheduler,
+               amp: AbstractContextManager[Any]) -> torch.Tensor:
+    """One optimisation step of a cell (the task kind's loss under ``amp``, backward, optimizer
+    and schedule); returns the detached loss. The cost profile times exactly this step."""
+    with amp:
+        loss = kind.loss(model, x, y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    sched.step()
+    return loss.detach()
+
+
 def measure_step(task: Task, model: torch.nn.Module, optimizer: str,
                  batch: tuple[torch.Tensor, torch.Tensor],
                  amp: AbstractContextManager[Any]) -> costs.StepCost:
@@ -223,13 +237,7 @@ def _train(task: Task, config: Mapping[str, Any], key: CellKey, dev: torch.devic
         t0, c0 = time.perf_counter(), time.thread_time()
         for _ in range(n_steps):
             x, y = next(batches)
-            with amp:
-                loss = kind.loss(model, x, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            loss_sum += loss.detach()
+            loss_sum += train_step(kind, model, x, y, opt, sched, amp)
             samples += kind.samples(x)
             flops += flops_per_sample * x.shape[0]
         step = end

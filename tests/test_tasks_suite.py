@@ -111,8 +111,7 @@ def _short(name: str):
 CONFIGS = {
     "vit-mnist": {"lr": 3e-3, "optimizer": "adam", "beta1": 0.5, "weight_decay": 1e-3},
     "mnist1d-cnn": {"lr": 3e-3, "optimizer": "adam", "beta1": 0.9, "weight_decay": 1e-3},
-    "pystdlib-llama": {"lr": 1e-2, "beta1": 0.95, "beta2": 0.999, "warmup_frac": 0.05,
-                       "cooldown_frac": 0.2},
+    "pystdlib-llama": {"lr": 8e-3, "beta1": 0.9, "warmup_frac": 0.0, "cooldown_frac": 0.4},
 }
 
 

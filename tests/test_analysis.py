@@ -105,3 +105,32 @@ def test_grid_variants_and_ceiling(bench):
     low = grid.at(1, 2, "cross")
     assert low["spearman_low"] < low["spearman"] < low["spearman_high"]
     assert low["n_seed_pairs"] == 1  # z=1: seed 0 only; full: seeds 0 and 1 -> pair (0, 1)
+
+
+def test_effects_from_scores_separates_a_real_effect_from_a_null_one():
+    from frozenbench.analysis.effects import MEASURABLE, effects_from_scores
+
+    rng = np.random.default_rng(0)
+    configs = [{"lr": lr, "wd": wd} for lr in (1e-3, 1e-2, 1e-1) for wd in (0.0, 0.1)]
+    truth = np.array([1.0 if c["lr"] == 1e-3 else 0.5 if c["lr"] == 1e-2 else 0.2
+                      for c in configs])  # lr matters, wd does not
+    a, b = truth + rng.normal(0, 0.01, 6), truth + rng.normal(0, 0.01, 6)
+    out = effects_from_scores(configs, a, b, names=["lr", "wd"]).set_index("hyperparameter")
+    assert out.loc["lr", "effect_over_noise"] > 10 * MEASURABLE
+    assert out.loc["wd", "effect_over_noise"] < MEASURABLE
+    with pytest.raises(fb.InvalidValueError, match="6 configs but 5 and 6 scores"):
+        effects_from_scores(configs, a[:5], b, names=["lr", "wd"])
+
+
+def test_discrimination_separates_methods_on_a_table_with_an_informative_low_fidelity():
+    from frozenbench.analysis.discrimination import discrimination
+
+    bench = make_benchmark(n_configs=60, n_z=4, n_epochs=4, seed=1)
+    out = discrimination(bench, runs=30, methods=("random:full", "hyperband:z"),
+                         budgets=(1.0, 10.0))
+    assert [b.multiple for b in out.budgets] == [1.0, 10.0]
+    for b in out.budgets:
+        rnd, mf = b.regret["random:full"], b.regret["hyperband:z"]
+        assert b.separate == (mf.high < rnd.low or rnd.high < mf.low)
+    with pytest.raises(fb.InvalidValueError, match="random:full"):
+        discrimination(bench, runs=2, methods=("hyperband:z",))

@@ -370,10 +370,11 @@ def _effects(bench: Benchmark) -> str:
              f"at least {MEASURABLE:g}x the seed noise for every hyperparameter:\n",
              "| hyperparameter | config pairs | mean effect | seed noise | effect / noise |",
              "|---|---|---|---|---|"]
-    lines += [f"| `{r.hyperparameter}` | {r.pairs} | {r.mean_abs_effect:.4f} | "
-              f"{r.seed_noise:.4f} | {r.effect_over_noise:.1f}"
-              f"{'' if r.effect_over_noise >= MEASURABLE else ' (below the standard)'} |"
-              for r in eff.itertuples()]
+    for r in eff.to_dict("records"):
+        ratio = float(r["effect_over_noise"])
+        lines.append(f"| `{r['hyperparameter']}` | {r['pairs']} | {r['mean_abs_effect']:.4f} | "
+                     f"{r['seed_noise']:.4f} | {ratio:.1f}"
+                     f"{'' if ratio >= MEASURABLE else ' (below the standard)'} |")
     return "\n".join(lines) + "\n"
 
 

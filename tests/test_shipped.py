@@ -11,9 +11,13 @@ Each shipped benchmark must (issues 4 and 8):
   >= 3 seeds at every (z, epoch) on >= 10% of the configs;
 - rank: seed-noise ceiling >= 0.9 over >= 30 configs, best and worst configs far apart;
 - be a suite table (issue 9): n >= 6 layers, every z from 1 to n, >= 6 epochs, >= 64 configs,
-  about one core-hour or less of training, and a current data card in ``data_cards/``.
-  Tables made before that standard are listed in :data:`BEFORE_SUITE` with exactly what they
-  lack.
+  about one core-hour or less of training, every hyperparameter's effect at least twice the
+  seed noise, a cross-seed rank correlation at the lowest z clearly below the seed ceiling (the
+  ceiling outside its interval) that rises with z, a discrimination check that separates random
+  search from the best multi-fidelity method at one budget, and a current data card in
+  ``data_cards/``.
+  Tables made before that standard (and one suite table that still misses one criterion) are
+  listed in :data:`BEFORE_SUITE` with exactly what they lack.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ import pandas as pd
 import pytest
 
 import frozenbench as fb
-from frozenbench.analysis import seed_ceiling
+from frozenbench.analysis import correlation_grid, seed_ceiling
+from frozenbench.analysis.discrimination import discrimination
+from frozenbench.analysis.effects import MEASURABLE, hyperparameter_effects
 from frozenbench.generation.merge import merge
 from frozenbench.generation.spec import load_spec
 from frozenbench.manifest import TABLE_NAME
@@ -48,9 +54,16 @@ MAX_CORE_SECONDS = 1.25 * 3600
 #: Shipped tables made to the tables issue's standard before the suite's, and exactly the
 #: suite criteria they miss (kjv-gpt2: a CPU-sized GPT-2 with the embeddings joined to the first
 #: block, and the paper's GPT grid without weight decay; mnist-resnet: 1869 cells, 1.6
-#: core-hours).
-BEFORE_SUITE: dict[str, set[str]] = {"kjv-gpt2": {"n >= 6", ">= 64 configs"},
-                                     "mnist-resnet": {"about one core-hour"}}
+#: core-hours, and the paper's ResNet grid, whose weight decay, beta1 and beta2 have effects
+#: of 0.2-1.2x the seed noise at this scale: the paper's grid for the family says otherwise).
+#: pystdlib-llama (suite, still open in issue 9): below lr 1e-2 (where its seeds stop being
+#: chaotic) the lr orders the configs so strongly that z=1 already ranks at 0.980 [0.951,
+#: 0.991] against a ceiling of 0.991: the lowest z is not clearly below the ceiling.
+BEFORE_SUITE: dict[str, set[str]] = {
+    "kjv-gpt2": {"n >= 6", ">= 64 configs"},
+    "mnist-resnet": {"about one core-hour", "every hyperparameter matters"},
+    "pystdlib-llama": {"lowest z below the ceiling"},
+}
 
 
 def test_the_default_table_is_shipped():
@@ -108,10 +121,20 @@ def suite_shortfalls(bench: fb.Benchmark) -> set[str]:
     cells = bench.to_frame().groupby(["config_id", "z", "seed"])
     # train_cpu_s is cumulative over a cell's rows, eval_cpu_s is each row's own evaluation
     core_seconds = cells["train_cpu_s"].max().sum() + cells["eval_cpu_s"].sum().sum()
+    effects = hyperparameter_effects(bench)["effect_over_noise"]
+    grid = correlation_grid(bench)
+    frame, last = grid.frame, bench.fidelities["epoch"][-1]
+    cross = frame[(frame["variant"] == "cross") & (frame["epoch"] == last)].set_index("z")
+    zs = bench.fidelities["z"]
+    lowest, below_full = cross.loc[zs[0]], cross.loc[zs[-2]]
     checks = {"n >= 6": bench.fidelity_values.n_layers >= 6,
               ">= 6 epochs": len(bench.fidelities["epoch"]) >= 6,
               ">= 64 configs": len(bench.config_ids) >= 64,
-              "about one core-hour": core_seconds <= MAX_CORE_SECONDS}
+              "about one core-hour": core_seconds <= MAX_CORE_SECONDS,
+              "every hyperparameter matters": bool((effects >= MEASURABLE).all()),
+              "lowest z below the ceiling": lowest["spearman_high"] < grid.ceiling.spearman.value,
+              "rises with z": below_full["spearman"] > lowest["spearman"],
+              "discriminates": discrimination(bench, runs=100).discriminates}
     return {name for name, ok in checks.items() if not ok}
 
 

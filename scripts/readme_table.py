@@ -20,12 +20,10 @@ from frozenbench.analysis.seeds import reference_scores
 def row(name: str) -> str:
     bench = fb.load(name)
     grid = correlation_grid(bench)
-    frame = grid.frame
     last = bench.fidelities["epoch"][-1]
-    cross = frame[(frame["variant"] == "cross") & (frame["epoch"] == last)].set_index("z")
 
     def at(z: int) -> str:
-        r = cross.loc[z]
+        r = grid.at(z, last, "cross")
         return f"{r['spearman']:.3f} [{r['spearman_low']:.3f}, {r['spearman_high']:.3f}]"
 
     c = grid.ceiling.spearman

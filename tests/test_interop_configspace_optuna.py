@@ -9,20 +9,18 @@ import ConfigSpace as CS
 import optuna
 import pandas as pd
 import pytest
+from interop_tables import GRID, full_table
 
 import frozenbench as fb
 from frozenbench.interop.configspace import config_id, configuration, fidelity_space, search_space
 from frozenbench.interop.optuna import OptunaOptimizer
-from frozenbench.synthetic import make_benchmark
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-GRID = {"lr": [1e-4, 1e-3, 1e-2, 1e-1], "wd": [0.0, 1e-4, 1e-3], "opt": ["adam", "sgd"]}
 
 
 @pytest.fixture(scope="module")
 def bench():
-    return make_benchmark(n_configs=None, grid=GRID, n_z=4, n_epochs=9, diverge_frac=0.0,
-                          seed=2)
+    return full_table()
 
 
 def test_configspace_space_and_fidelities(bench):

@@ -10,6 +10,7 @@ import pytest
 from carps.optimizers.dehb import DEHBOptimizer
 from carps.optimizers.random_search import RandomSearchOptimizer
 from carps.utils.trials import StatusType, TrialInfo
+from interop_tables import GRID, full_table, subset_table
 from omegaconf import OmegaConf
 
 import frozenbench as fb
@@ -17,21 +18,16 @@ from frozenbench.errors import InvalidValueError, MissingExtraError, UnknownName
 from frozenbench.interop.budget import BudgetAxis
 from frozenbench.interop.carps import FrozenbenchObjectiveFunction
 from frozenbench.interop.neps import NePSOptimizer
-from frozenbench.synthetic import make_benchmark
-
-GRID = {"lr": [1e-4, 1e-3, 1e-2, 1e-1], "wd": [0.0, 1e-4, 1e-3], "opt": ["adam", "sgd"]}
 
 
 @pytest.fixture(scope="module")
 def bench():
-    return make_benchmark(n_configs=None, grid=GRID, n_z=4, n_epochs=9, diverge_frac=0.0,
-                          seed=2)
+    return full_table()
 
 
 @pytest.fixture(scope="module")
 def subset():
-    """10 of the grid's 24 configs, as shipped tables may hold a subset."""
-    return make_benchmark(n_configs=10, grid=GRID, n_z=3, n_epochs=9, diverge_frac=0.0, seed=4)
+    return subset_table()
 
 
 def _conf(config):

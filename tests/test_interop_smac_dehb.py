@@ -7,6 +7,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from interop_tables import full_table
 
 import frozenbench as fb
 from frozenbench.errors import InvalidValueError, MissingExtraError, UnknownNameError
@@ -26,8 +27,7 @@ SEED = 0  # the table seed every replay here reads (cell_seed=SEED), so values a
 
 @pytest.fixture(scope="module")
 def bench():
-    return make_benchmark(n_configs=None, grid=GRID, n_z=4, n_epochs=9, diverge_frac=0.0,
-                          seed=2)
+    return full_table(GRID)
 
 
 def cumulative(bench, cid, z, epoch):

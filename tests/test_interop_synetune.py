@@ -7,6 +7,8 @@ import sys
 
 import numpy as np
 import pytest
+from interop_tables import GRID as INTEROP_GRID
+from interop_tables import full_table, subset_table
 from syne_tune.blackbox_repository.blackbox_tabular import deserialize
 from syne_tune.optimizer.baselines import ASHA
 from syne_tune.optimizer.scheduler import TrialSuggestion
@@ -21,19 +23,18 @@ from frozenbench.interop.synetune import (
 )
 from frozenbench.synthetic import make_benchmark
 
-GRID = {"lr": [1e-4, 1e-3, 1e-2, 1e-1], "wd": [0, 1e-4, 1e-3], "opt": ["adam", "sgd"]}
+#: wd mixes an int and floats: Syne Tune's domain must hold floats throughout
+GRID = {**INTEROP_GRID, "wd": [0, 1e-4, 1e-3]}
 
 
 @pytest.fixture(scope="module")
 def bench():
-    return make_benchmark(n_configs=None, grid=GRID, n_z=4, n_epochs=9, diverge_frac=0.0,
-                          seed=2)
+    return full_table(GRID)
 
 
 @pytest.fixture(scope="module")
 def subset():
-    """A table holding 10 of the grid's 24 configs, as shipped tables may."""
-    return make_benchmark(n_configs=10, grid=GRID, n_z=3, n_epochs=9, diverge_frac=0.0, seed=4)
+    return subset_table(GRID)
 
 
 def test_export_holds_the_table_values_per_seed_and_mean(bench):

@@ -123,10 +123,8 @@ def suite_shortfalls(bench: fb.Benchmark) -> set[str]:
     core_seconds = cells["train_cpu_s"].max().sum() + cells["eval_cpu_s"].sum().sum()
     effects = hyperparameter_effects(bench)["effect_over_noise"]
     grid = correlation_grid(bench)
-    frame, last = grid.frame, bench.fidelities["epoch"][-1]
-    cross = frame[(frame["variant"] == "cross") & (frame["epoch"] == last)].set_index("z")
-    zs = bench.fidelities["z"]
-    lowest, below_full = cross.loc[zs[0]], cross.loc[zs[-2]]
+    zs, last = bench.fidelities["z"], bench.fidelities["epoch"][-1]
+    lowest, below_full = grid.at(zs[0], last, "cross"), grid.at(zs[-2], last, "cross")
     checks = {"n >= 6": bench.fidelity_values.n_layers >= 6,
               ">= 6 epochs": len(bench.fidelities["epoch"]) >= 6,
               ">= 64 configs": len(bench.config_ids) >= 64,

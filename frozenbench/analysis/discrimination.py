@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from frozenbench.analysis.correlation import Estimate
+from frozenbench.analysis.hpo import budget_unit
 from frozenbench.errors import InvalidValueError
 from frozenbench.sim import simulate
 from frozenbench.table import Benchmark
@@ -102,7 +103,7 @@ def discrimination(bench: Benchmark, runs: int = 100,
     if "random:full" not in methods or len(methods) < 2:
         raise InvalidValueError(f"methods={list(methods)}: need 'random:full' and at least one "
                                 "multi-fidelity method")
-    full = float(np.nanmedian(bench.cost_array()[:, -1, -1]))
+    full = budget_unit(bench)
     verdicts = []
     for k in budgets:
         regrets = {m: final_regrets(bench, m, k * full, runs) for m in methods}

@@ -111,7 +111,7 @@ def _short(name: str):
 CONFIGS = {
     "vit-mnist": {"lr": 3e-3, "optimizer": "adam", "beta1": 0.5, "weight_decay": 1e-3},
     "mnist1d-cnn": {"lr": 3e-3, "optimizer": "adam", "beta1": 0.9, "weight_decay": 1e-3},
-    "pystdlib-llama": {"lr": 8e-3, "beta1": 0.9, "warmup_frac": 0.0, "cooldown_frac": 0.4},
+    "pystdlib-llama": {"lr": 8e-3, "beta1": 0.9, "warmup_frac": 0.0, "cooldown_frac": 0.8},
 }
 
 
@@ -181,3 +181,14 @@ def test_pystdlib_reads_the_real_standard_library():
     assert len(stdlib_files()) > 100 and len(data.train) > 1_000_000
     assert b"def " in data.train[:100_000].tobytes()
     assert len(data.val) > data.val_tokens
+
+
+@pytest.mark.parametrize("scale", [0.02, 0.25])
+def test_llama_weights_start_at_the_initializer_range(scale):
+    task = get_task("pystdlib-llama")
+    args = {**task.model_args, "initializer_range": scale}
+    model = resolve(task.model)(**args).model
+    for name in ("model.layers.3.self_attn.q_proj.weight", "model.layers.3.mlp.up_proj.weight",
+                 "lm_head.weight"):
+        std = float(model.get_parameter(name).detach().std())
+        assert std == pytest.approx(scale, rel=0.15), name

@@ -181,7 +181,7 @@ def cnn1d(*, channels: Sequence[int], kernel_size: int = 5, strides: Sequence[in
 
 def llama(*, vocab_size: int, hidden_size: int, intermediate_size: int, num_hidden_layers: int,
           num_attention_heads: int, max_position_embeddings: int,
-          embeddings_join_first_block: bool = False) -> Built:
+          embeddings_join_first_block: bool = False, initializer_range: float = 0.02) -> Built:
     """A transformers ``LlamaForCausalLM`` (RMSNorm, rotary position embeddings, SwiGLU MLP),
     untied output head, no dropout, no biases, eager attention.
 
@@ -189,6 +189,9 @@ def llama(*, vocab_size: int, hidden_size: int, intermediate_size: int, num_hidd
     with the head: n = ``num_hidden_layers`` + 2. ``embeddings_join_first_block``: with a byte
     vocabulary freezing only the embeddings saves almost nothing (a fidelity level that costs
     what full training costs), so they join the first decoder layer: n = num_hidden_layers + 1.
+    ``initializer_range``: the standard deviation of every weight matrix at initialisation
+    (transformers' default 0.02 suits widths in the thousands; near 1/sqrt(hidden_size) a
+    narrow model's frozen layers transform their input instead of passing it on almost unchanged).
     """
     transformers = require("transformers")
     config = transformers.LlamaConfig(
@@ -196,6 +199,7 @@ def llama(*, vocab_size: int, hidden_size: int, intermediate_size: int, num_hidd
         num_hidden_layers=num_hidden_layers, num_attention_heads=num_attention_heads,
         num_key_value_heads=num_attention_heads, max_position_embeddings=max_position_embeddings,
         hidden_act="silu", attention_dropout=0.0, tie_word_embeddings=False,
+        initializer_range=initializer_range,
         bos_token_id=None, eos_token_id=None, pad_token_id=None,
         # Eager attention: at a context of tens of bytes the fused CPU kernels cost more
         # than the plain matrix products.

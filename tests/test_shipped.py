@@ -56,13 +56,9 @@ MAX_CORE_SECONDS = 1.25 * 3600
 #: block, and the paper's GPT grid without weight decay; mnist-resnet: 1869 cells, 1.6
 #: core-hours, and the paper's ResNet grid, whose weight decay, beta1 and beta2 have effects
 #: of 0.2-1.2x the seed noise at this scale: the paper's grid for the family says otherwise).
-#: pystdlib-llama (suite, still open in issue 9): below lr 1e-2 (where its seeds stop being
-#: chaotic) the lr orders the configs so strongly that z=1 already ranks at 0.980 [0.951,
-#: 0.991] against a ceiling of 0.991: the lowest z is not clearly below the ceiling.
 BEFORE_SUITE: dict[str, set[str]] = {
     "kjv-gpt2": {"n >= 6", ">= 64 configs"},
     "mnist-resnet": {"about one core-hour", "every hyperparameter matters"},
-    "pystdlib-llama": {"lowest z below the ceiling"},
 }
 
 

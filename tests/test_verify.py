@@ -91,3 +91,61 @@ def test_verdicts_judge_differences_in_seed_noise_units():
     assert verdict(pd.DataFrame([noisy, far])) == "differs"
     flops = {**noisy, "train_flops_absdiff": 1.0}  # FLOPs do not depend on the seed
     assert verdict(pd.DataFrame([flops])) == "differs"
+
+
+def test_a_metric_absent_on_both_sides_agrees_and_one_missing_value_differs():
+    # Bug: a language-model table has no val_error (NaN in the table and in the re-run), so
+    # its difference was NaN, counted as infinitely many seed deviations, and a re-run within
+    # seed noise (1e-7 off on another CPU) was judged "differs". Absent on both sides is
+    # agreement; a value present on one side only is a difference.
+    import numpy as np
+    import pandas as pd
+
+    from frozenbench.verify import compare_curves, verdict
+
+    epochs = pd.Index([1, 2], name="epoch")
+    table = pd.DataFrame({"train_loss": [4.6, 3.2], "val_loss": [3.5, 3.0],
+                          "val_error": [np.nan, np.nan], "train_flops": [1e9, 2e9]},
+                         index=epochs)
+    live = table.assign(val_loss=[3.5 + 2e-7, 3.0])
+    spread = {"train_loss": np.array([0.05, 0.05]), "val_loss": np.array([0.05, 0.05]),
+              "val_error": np.array([np.nan, np.nan])}
+    out = compare_curves(table, live, spread)
+    assert out["val_error_absdiff"].tolist() == [0.0, 0.0]
+    assert verdict(out) == "within seed noise"
+    assert verdict(compare_curves(table, table, spread)) == "identical"
+
+    lost = compare_curves(table, table.assign(val_loss=[3.5, np.nan]), spread)
+    assert lost["val_loss_absdiff"].tolist() == [0.0, np.inf]
+    assert verdict(lost) == "differs"
+
+
+@pytest.mark.parametrize("name", ["mnist1d-cnn", "pystdlib-llama"])
+def test_another_seed_is_within_seed_noise_and_a_shift_is_not(name):
+    # Bug: on an AMD EPYC a re-run of a shipped table (made on another CPU) follows another
+    # trajectory, as another seed would, and was judged "differs": the threshold (2 median
+    # seed standard deviations at every epoch) was exceeded by most of the table's own seed
+    # pairs. Seed 1 of a cell, compared as if it were a re-run of seed 0, must be judged
+    # within seed noise for (nearly) every config; the same curve shifted by 1.0 (a visible tamper) must not.
+    import numpy as np
+
+    from frozenbench.registry import load
+    from frozenbench.verify import NOISY, compare_curves, noise_threshold, seed_spread, verdict
+
+    bench = load(name)
+    threshold = noise_threshold(bench)
+    full = len(bench.fidelities["z"]) - 1
+    spread = {m: seed_spread(bench, m)[full] for m in NOISY}  # all NaN: no val_error (LM)
+    judged = []
+    shifted = []
+    for config_id in bench.config_ids:
+        config = bench.space.config(int(config_id))
+        z = int(bench.fidelities["z"][full])
+        table = bench.curve(config, z, seed=0)
+        other = bench.curve(config, z, seed=1)
+        judged.append(verdict(compare_curves(table, other, spread), threshold))
+        moved = other.assign(val_loss=other["val_loss"] + 1.0)
+        shifted.append(verdict(compare_curves(table, moved, spread), threshold))
+    within = np.mean([v == "within seed noise" for v in judged])
+    assert within >= 0.9, (within, threshold)
+    assert np.mean([v == "differs" for v in shifted]) >= 0.9, threshold

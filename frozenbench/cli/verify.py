@@ -33,7 +33,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from frozenbench.cell import Cell
     from frozenbench.registry import load
-    from frozenbench.verify import NOISE_UNITS, sample_cells, verdict, verify_cells
+    from frozenbench.verify import (
+        NOISE_QUANTILE,
+        noise_threshold,
+        sample_cells,
+        verdict,
+        verify_cells,
+    )
 
     bench = load(args.benchmark)
     config = config_of(args, bench.space)
@@ -62,14 +68,16 @@ def run(args: argparse.Namespace) -> int:
             "val_loss_absdiff", "val_loss_units", "time_ratio"]
     print(result[cols].to_string(index=False, float_format=lambda v: f"{v:.6g}"))
     print()
+    threshold = noise_threshold(bench)
     verdicts = []
     for (c, z, s), rows in result.groupby(["config_id", "z", "seed"], sort=False):
-        verdicts.append(verdict(rows))
+        verdicts.append(verdict(rows, threshold))
         worst = float(rows[[k for k in rows.columns if k.endswith("_units")]].max().max())
         print(f"config {c} z={z} seed {s}: {verdicts[-1]} (largest difference {worst:.3g} "
               f"seed standard deviations)")
     overall = max(verdicts, key=("identical", "within seed noise", "differs").index)
-    print(f"\n{len(cells)} cell(s) re-run: {overall} (within seed noise = every loss and error "
-          f"within {NOISE_UNITS:g} seed standard deviations of the table, FLOPs equal); median "
-          f"time ratio live/table {result['time_ratio'].median():.2f}")
+    print(f"\n{len(cells)} cell(s) re-run: {overall} (within seed noise: FLOPs equal and every "
+          f"loss and error within {threshold:.3g} seed standard deviations of the table, as close "
+          f"as the seeds of {NOISE_QUANTILE:.0%} of the table's repeated cells); median time "
+          f"ratio live/table {result['time_ratio'].median():.2f}")
     return 1 if overall == "differs" else 0

@@ -2,11 +2,11 @@
 
 The table and the re-run share one code path (:func:`frozenbench.tasks.run_cell`), so on the
 same CPU instruction-set level, library versions and thread count a CPU re-run reproduces the
-table's losses bit for bit. On another machine rounding can differ (a second AMD EPYC with the
-same torch gave losses 1e-7 apart) and training can amplify it: the same code then gives a
-curve that differs from the table's as a curve of another seed would. So each difference is
-measured in units of the seed-to-seed spread at that z and epoch (:func:`seed_spread`), and the
-re-run's largest difference is compared with how far the table's own seeds of one cell lie
+table's losses bit for bit. Elsewhere rounding can differ (the shipped tables ran torch's AVX2
+kernels; AVX-512 ones gave losses 1e-7 apart) and training can amplify it: the same code then
+gives a curve that differs from the table's as a curve of another seed would. So each difference
+is measured in units of the seed-to-seed spread at that z and epoch (:func:`seed_spread`), and
+the re-run's largest difference is compared with how far the table's own seeds of one cell lie
 apart in the same units (:func:`noise_threshold`). A re-run gets one of three verdicts
 (:func:`verdict`):
 

@@ -54,7 +54,10 @@ def test_a_tampered_table_is_caught(table_dir, tmp_path, capsys):
     table = table.set_column(table.schema.get_field_index("val_loss"), "val_loss", shifted)
     pq.write_table(table, tmp_path / "table.parquet")
     manifest = Manifest.read(table_dir)
-    data = {**manifest.__dict__, "files": describe_files(tmp_path, ["table.parquet"])}
+    # Say the table ran other CPU kernels than this machine's: the CLI must tell.
+    hardware = [{**h, "cpu_capability": "DEFAULT"} for h in manifest.provenance["hardware"]]
+    data = {**manifest.__dict__, "files": describe_files(tmp_path, ["table.parquet"]),
+            "provenance": {**manifest.provenance, "hardware": hardware}}
     Manifest(**data).write(tmp_path)
 
     code = cli(["verify", str(tmp_path), "--config-id", str(config_id),
@@ -62,6 +65,7 @@ def test_a_tampered_table_is_caught(table_dir, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 1
     assert "1 cell(s) re-run: differs" in out and "0.25" in out
+    assert "the table's cells ran torch's DEFAULT CPU kernels" in out
 
 
 def test_cells_missing_from_the_table_are_refused(table_dir):

@@ -80,4 +80,12 @@ def run(args: argparse.Namespace) -> int:
           f"loss and error within {threshold:.3g} seed standard deviations of the table, as close "
           f"as the seeds of {NOISE_QUANTILE:.0%} of the table's repeated cells); median time "
           f"ratio live/table {result['time_ratio'].median():.2f}")
+    made_on = sorted({h.get("cpu_capability", "?")
+                      for h in bench.manifest.provenance.get("hardware", [])})
+    import torch
+
+    here = torch.backends.cpu.get_cpu_capability()
+    if args.device == "cpu" and made_on and made_on != [here]:
+        print(f"the table's cells ran torch's {'/'.join(made_on)} CPU kernels, this re-run "
+              f"{here}: rounding differs, so expect 'within seed noise' rather than 'identical'")
     return 1 if overall == "differs" else 0

@@ -95,6 +95,10 @@ def test_verdicts_judge_differences_in_seed_noise_units():
     assert verdict(pd.DataFrame([noisy, far])) == "differs"
     flops = {**noisy, "train_flops_absdiff": 1.0}  # FLOPs do not depend on the seed
     assert verdict(pd.DataFrame([flops])) == "differs"
+    from frozenbench.verify import noise_threshold
+
+    with pytest.raises(ValueError, match=r"quantile=1.5 must lie in \(0, 1\]"):
+        noise_threshold(bench, quantile=1.5)
 
 
 def test_a_metric_absent_on_both_sides_agrees_and_one_missing_value_differs():

@@ -19,6 +19,7 @@ Timing columns are compared as ratios (they depend on the machine, not on the co
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Sequence
 
@@ -54,7 +55,23 @@ def seed_spread(bench: Benchmark, metric: str) -> np.ndarray:
     >>> spread.shape, bool((spread[-1] > 0).all())
     ((2, 3), True)
     """
-    vals = bench.objective(metric, per_seed=True)  # [config, z, epoch, seed], NaN = absent
+    return _pooled_sd(bench.objective(metric, per_seed=True))
+
+
+def _noisy_values(bench: Benchmark) -> dict[str, np.ndarray]:
+    """``[config, z, epoch, seed]`` values (NaN = absent) of each metric of :data:`NOISY` that
+    the table has."""
+    values = {}
+    for metric in NOISY:
+        try:
+            values[metric] = bench.objective(metric, per_seed=True)
+        except ValueError:  # a metric the table does not have
+            continue
+    return values
+
+
+def _pooled_sd(vals: np.ndarray) -> np.ndarray:
+    """:func:`seed_spread` of ``[config, z, epoch, seed]`` values."""
     n = np.isfinite(vals).sum(axis=3)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -77,17 +94,12 @@ def noise_threshold(bench: Benchmark, quantile: float = NOISE_QUANTILE) -> float
     if not 0.0 < quantile <= 1.0:
         raise InvalidValueError(f"quantile={quantile!r} must lie in (0, 1]")
     largest = None
-    for metric in NOISY:
-        try:
-            vals = bench.objective(metric, per_seed=True)  # [config, z, epoch, seed]
-        except ValueError:  # a metric the table does not have
-            continue
-        sd = seed_spread(bench, metric)[None]
-        for i in range(vals.shape[3]):
-            for j in range(i + 1, vals.shape[3]):
-                with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    units = np.nanmax(np.abs(vals[..., i] - vals[..., j]) / sd, axis=2)
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for vals in _noisy_values(bench).values():
+            sd = _pooled_sd(vals)[None]
+            for i, j in itertools.combinations(range(vals.shape[3]), 2):
+                units = np.nanmax(np.abs(vals[..., i] - vals[..., j]) / sd, axis=2)
                 largest = units if largest is None else np.fmax(largest, units)
     finite = largest[np.isfinite(largest)] if largest is not None else np.array([])
     if not finite.size:
@@ -191,12 +203,7 @@ def verify_cells(
 
     z_pos = {z: i for i, z in enumerate(bench.fidelities["z"])}
     e_pos = {e: i for i, e in enumerate(bench.fidelities["epoch"])}
-    spreads = {}
-    for col in NOISY:
-        try:
-            spreads[col] = seed_spread(bench, col)
-        except ValueError:  # a metric the table does not have
-            continue
+    spreads = {metric: _pooled_sd(vals) for metric, vals in _noisy_values(bench).items()}
     frames = []
     for cell in cells:
         config = bench.space.config(cell.config_id)
@@ -213,3 +220,24 @@ def verify_cells(
         out.insert(0, "config_id", cell.config_id)
         frames.append(out.reset_index())
     return pd.concat(frames, ignore_index=True)
+
+
+def kernel_note(bench: Benchmark, device: str = "cpu") -> str | None:
+    """A note when ``bench``'s cells ran other torch CPU kernels (the instruction-set level its
+    provenance records) than a re-run on ``device`` here would: rounding differs then, so
+    expect ``within seed noise`` rather than ``identical``. None when they match, on a GPU, or
+    when the table does not record it. Needs the ``train`` extra.
+    """
+    made_on = sorted({h.get("cpu_capability", "?")
+                      for h in bench.manifest.provenance.get("hardware", [])})
+    if device != "cpu" or not made_on:
+        return None
+    import torch
+
+    from frozenbench.tasks.runner import hardware
+
+    here = hardware(torch.device("cpu"))["cpu_capability"]
+    if made_on == [here]:
+        return None
+    return (f"the table's cells ran torch's {'/'.join(made_on)} CPU kernels, this re-run "
+            f"{here}: rounding differs, so expect 'within seed noise' rather than 'identical'")

@@ -134,7 +134,8 @@ def test_another_seed_is_within_seed_noise_and_a_shift_is_not(name):
     # trajectory, as another seed would, and was judged "differs": the threshold (2 median
     # seed standard deviations at every epoch) was exceeded by most of the table's own seed
     # pairs. Seed 1 of a cell, compared as if it were a re-run of seed 0, must be judged
-    # within seed noise for (nearly) every config; the same curve shifted by 1.0 (a visible tamper) must not.
+    # within seed noise for (nearly) every config; the same curve shifted by 1.0 (a visible
+    # tamper) must not.
     import numpy as np
 
     from frozenbench.registry import load

@@ -35,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
     from frozenbench.registry import load
     from frozenbench.verify import (
         NOISE_QUANTILE,
+        VERDICTS,
+        kernel_note,
         noise_threshold,
         sample_cells,
         verdict,
@@ -75,17 +77,12 @@ def run(args: argparse.Namespace) -> int:
         worst = float(rows[[k for k in rows.columns if k.endswith("_units")]].max().max())
         print(f"config {c} z={z} seed {s}: {verdicts[-1]} (largest difference {worst:.3g} "
               f"seed standard deviations)")
-    overall = max(verdicts, key=("identical", "within seed noise", "differs").index)
+    overall = max(verdicts, key=VERDICTS.index)
     print(f"\n{len(cells)} cell(s) re-run: {overall} (within seed noise: FLOPs equal and every "
           f"loss and error within {threshold:.3g} seed standard deviations of the table, as close "
           f"as the seeds of {NOISE_QUANTILE:.0%} of the table's repeated cells); median time "
           f"ratio live/table {result['time_ratio'].median():.2f}")
-    made_on = sorted({h.get("cpu_capability", "?")
-                      for h in bench.manifest.provenance.get("hardware", [])})
-    import torch
-
-    here = torch.backends.cpu.get_cpu_capability()
-    if args.device == "cpu" and made_on and made_on != [here]:
-        print(f"the table's cells ran torch's {'/'.join(made_on)} CPU kernels, this re-run "
-              f"{here}: rounding differs, so expect 'within seed noise' rather than 'identical'")
+    note = kernel_note(bench, args.device)
+    if note:
+        print(note)
     return 1 if overall == "differs" else 0

@@ -268,8 +268,8 @@ def test_cli_run_status_merge_with_the_local_executor(write_spec, tmp_path):
     spec = write_spec(**FAKE, z=[1, 3], seeds={"base": [0]}, packing={"cells_per_job": 6})
     env = {**os.environ, "PYTHONPATH": str(REPO)}
 
-    def cli(*args, command=("frozenbench", "generate")):
-        return subprocess.run([sys.executable, "-m", *command, *args], capture_output=True,
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "frozenbench", "generate", *args], capture_output=True,
                               text=True, env=env, cwd=REPO, timeout=600)
 
     proc = cli("run", str(spec), "--executor", "local", "--max-jobs", "1", "--quiet")
@@ -282,10 +282,6 @@ def test_cli_run_status_merge_with_the_local_executor(write_spec, tmp_path):
     assert Manifest.read(tmp_path / "dest").rows == 8 * 3 + 4
     proc = cli("run", str(tmp_path / "nope.toml"), "--executor", "local")
     assert proc.returncode == 1 and "no grid spec" in proc.stderr
-    # the old entry point still works for one release, and says so
-    proc = cli("status", str(spec), command=("generation",))
-    assert proc.returncode == 0 and "12 cells: ok 8, diverged 4" in proc.stdout
-    assert "deprecated; use `frozenbench generate`" in proc.stderr
 
 
 @pytest.mark.slow

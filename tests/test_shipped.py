@@ -1,7 +1,7 @@
 """The shipped CPU tables: made by the pipeline from committed code, and fit to rank.
 
 Each shipped benchmark must (issues 4 and 8):
-- be the merge (``python -m generation merge``) of the packs committed in
+- be the merge (``frozenbench generate merge``) of the packs committed in
   ``generation/output/<name>`` (re-merged here and compared);
 - come from ONE committed code version, with the CPU model, torch's instruction-set level,
   thread count and library versions in its manifest;

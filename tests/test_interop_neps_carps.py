@@ -17,7 +17,8 @@ import frozenbench as fb
 from frozenbench.errors import InvalidValueError, MissingExtraError, UnknownNameError
 from frozenbench.interop.budget import BudgetAxis
 from frozenbench.interop.carps import FrozenbenchObjectiveFunction
-from frozenbench.interop.neps import NePSOptimizer
+from frozenbench.interop.neps import NePSOptimizer, pipeline_space
+from frozenbench.priors import priors
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,7 @@ def test_neps_hyperband_sees_the_table_and_promotions_resume(bench):
 
 
 def test_neps_priorband_searching_z_on_a_subset_table(subset):
-    opt = NePSOptimizer(subset, "priorband", z="search")
+    opt = NePSOptimizer(subset, "priorband", z="search", prior=priors(subset)["good"])
     traj = fb.simulate(subset, opt, n_workers=3, max_evaluations=50, seed=0, cell_seed="mean")
     assert set(traj["config_id"]) <= {int(i) for i in subset.config_ids}
     assert traj["z"].nunique() > 1
@@ -194,3 +195,17 @@ def test_carps_checks_and_missing_extra(bench):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode != 0
     assert "MissingExtraError" in out.stderr and "pip install 'frozenbench[carps]'" in out.stderr
+
+
+def test_priorband_starts_from_the_given_prior_and_refuses_to_run_without_one(subset):
+    with pytest.raises(InvalidValueError, match="priorband needs a prior"):
+        NePSOptimizer(subset, "priorband")
+    for p in priors(subset).values():
+        space = pipeline_space(subset, prior=p)
+        for h in subset.space.hyperparameters:
+            if len(h.values) > 1:
+                assert space[h.name].prior == p.config[h.name]
+                assert space[h.name].prior_confidence == p.confidence
+    opt = NePSOptimizer(subset, "priorband", prior=priors(subset)["bad"])
+    traj = fb.simulate(subset, opt, n_workers=2, max_evaluations=20, seed=0, cell_seed="mean")
+    assert len(traj) == 20

@@ -84,12 +84,14 @@ def _dehb(budget: str) -> Factory:
     return make
 
 
-def _neps(algorithm: str, budget: str) -> Factory:
+def _neps(algorithm: str, budget: str, prior: str | None = None) -> Factory:
     def make(bench: Benchmark, seed: int, eta: float) -> Any:
         from frozenbench.interop.neps import NePSOptimizer
+        from frozenbench.priors import priors
 
         # NePS draws from the global generators; the adapter seeds them from the replay's
-        return NePSOptimizer(bench, algorithm, fidelity=budget, eta=round(eta))
+        belief = None if prior is None else priors(bench)[prior]
+        return NePSOptimizer(bench, algorithm, fidelity=budget, eta=round(eta), prior=belief)
     return make
 
 
@@ -124,8 +126,13 @@ METHODS: dict[str, ExternalMethod] = {m.name: m for m in [
     *(ExternalMethod(f"dehb:{b}", "dehb", f"DEHB, budget: {what}", _dehb(b))
       for b, what in _BUDGETS.items()),
     *(ExternalMethod(f"neps:{a}-{b}", "neps", f"NePS's {a} (AskAndTell), budget: {what}",
-                     _neps(a, b)) for a in ("hyperband", "priorband", "asha")
+                     _neps(a, b)) for a in ("hyperband", "asha")
       for b, what in _BUDGETS.items()),
+    # priorband with the table's good prior under the old name; -medium and -bad beside it
+    *(ExternalMethod(f"neps:priorband{'' if p == 'good' else '+' + p}-{b}", "neps",
+                     f"NePS's priorband from the table's {p} prior (frozenbench.priors), "
+                     f"budget: {what}", _neps("priorband", b, p))
+      for p in ("good", "medium", "bad") for b, what in _BUDGETS.items()),
     ExternalMethod("synetune:asha", "syne-tune",
                    "Syne Tune's ASHA (stopping type) over epochs, all layers trained",
                    _synetune_asha),

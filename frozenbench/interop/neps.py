@@ -46,6 +46,7 @@ from frozenbench.interop.budget import BUDGETS, BudgetAxis, TrialBook
 from frozenbench.optimizers.base import Job, Observation
 
 if TYPE_CHECKING:
+    from frozenbench.priors import Prior
     from frozenbench.table import Benchmark
 
 #: The name of the fidelity parameter in the NePS space, per ``fidelity``.
@@ -75,11 +76,13 @@ def fixed_z(bench: Benchmark, fidelity: str, z: int | str | None) -> int | None:
 
 
 def pipeline_space(bench: Benchmark, *, fidelity: str = "epoch",
-                   z: int | str | None = None) -> Any:
+                   z: int | str | None = None, prior: Prior | None = None) -> Any:
     """The table as a NePS ``SearchSpace``: one ``HPOCategorical`` per hyperparameter (an
     ``HPOConstant`` where the grid has one value), the fidelity an ``HPOInteger`` with
     ``is_fidelity=True`` over the budget axis (named :data:`PARAMETER` ``[fidelity]``), and
-    with ``z="search"`` the trained layers as an ``HPOCategorical`` ``"z"``.
+    with ``z="search"`` the trained layers as an ``HPOCategorical`` ``"z"``. With ``prior``
+    (one of :func:`frozenbench.priors.priors`), each hyperparameter's NePS ``prior`` is the
+    prior config's value, believed with the prior's ``confidence``.
 
     >>> from frozenbench.synthetic import make_benchmark
     >>> space = pipeline_space(make_benchmark(n_configs=4, n_z=3, n_epochs=5), z="search")
@@ -92,8 +95,13 @@ def pipeline_space(bench: Benchmark, *, fidelity: str = "epoch",
     elements: dict[str, Any] = {}
     for h in bench.space.hyperparameters:
         values = [v.item() if isinstance(v, np.generic) else v for v in h.values]
-        elements[h.name] = space.HPOCategorical(values) if len(values) > 1 else \
-            space.HPOConstant(values[0])
+        if len(values) == 1:
+            elements[h.name] = space.HPOConstant(values[0])
+        elif prior is None:
+            elements[h.name] = space.HPOCategorical(values)
+        else:
+            elements[h.name] = space.HPOCategorical(values, prior=prior.config[h.name],
+                                                    prior_confidence=prior.confidence)
     if searched:
         zs = [int(v) for v in bench.fidelities["z"]]
         elements["z"] = space.HPOCategorical(zs) if len(zs) > 1 else space.HPOConstant(zs[0])
@@ -126,17 +134,24 @@ class NePSOptimizer:
     ``algorithm``: the name of a NePS optimizer (``neps.algorithms``, e.g. ``"hyperband"``,
     ``"priorband"``, ``"asha"``), built on :func:`pipeline_space` with ``**options``
     (e.g. ``eta=3``), or a function from that space to a NePS optimizer. ``fidelity`` and
-    ``z`` are described in the module docstring. The NePS trials are ``self.neps.trials``.
+    ``z`` are described in the module docstring. ``prior``: the belief a prior-aware optimizer
+    (``"priorband"``) starts from, one of :func:`frozenbench.priors.priors` (e.g.
+    ``priors(bench)["good"]``); ``"priorband"`` refuses to run without one. The NePS trials
+    are ``self.neps.trials``.
     """
 
     def __init__(self, bench: Benchmark, algorithm: str | Callable[[Any], Any] = "hyperband",
                  *, fidelity: str = "epoch", z: int | str | None = None,
-                 **options: Any) -> None:
+                 prior: Prior | None = None, **options: Any) -> None:
         neps = require("neps")
+        if algorithm == "priorband" and prior is None:
+            raise InvalidValueError("NePS's priorband needs a prior: pass prior= one of "
+                                    "frozenbench.priors.priors(bench) ('good', 'medium', 'bad')")
         self.bench = bench
         self.fidelity = fidelity
         self.z = fixed_z(bench, fidelity, z)
-        self.space = pipeline_space(bench, fidelity=fidelity, z=z)
+        self.prior = prior
+        self.space = pipeline_space(bench, fidelity=fidelity, z=z, prior=prior)
         self.axis = BudgetAxis.of(bench, fidelity)
         known = neps.algorithms.PredefinedOptimizers
         if isinstance(algorithm, str):

@@ -145,3 +145,36 @@ def test_optuna_n_trials_ends_the_replay_like_study_optimize(bench):
     assert len(study.trials) == 7
     with pytest.raises(fb.InvalidValueError, match="n_trials=0"):
         OptunaOptimizer(study, bench, n_trials=0)
+
+
+def _user_study_regret(bench, seed):
+    """A user's own study, as Optuna's docs build it (no study name), replayed with seed."""
+    last = int(bench.fidelities["epoch"][-1])
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed),
+                                pruner=optuna.pruners.HyperbandPruner(min_resource=1,
+                                                                      max_resource=last))
+    traj = fb.simulate(bench, OptunaOptimizer(study, bench), n_workers=4, seed=seed,
+                       max_evaluations=150)
+    return study, traj
+
+
+@pytest.mark.parametrize("name", fb.benchmark_names())
+def test_a_users_optuna_study_is_reproducible_and_carries_the_simulated_clock(name):
+    bench = fb.load(name)
+    runs = [_user_study_regret(bench, 0) for _ in range(3)]
+    firsts = [[(t.params, t.state, t.intermediate_values) for t in study.trials]
+              for study, _ in runs]
+    assert firsts[0] == firsts[1] == firsts[2]
+    study, traj = runs[0]
+    assert study.study_name == f"frozenbench:{name}"
+    by_trial = traj.groupby("trial")
+    for t in study.trials:
+        if not t.intermediate_values:
+            continue
+        a = t.user_attrs
+        assert {"sim_start", "sim_end", "sim_cost", "z", "epochs_trained"} <= set(a)
+        assert 0.0 <= a["sim_start"] <= a["sim_end"] and a["sim_cost"] > 0
+        assert a["epochs_trained"] == max(t.intermediate_values)
+    assert traj["cost"].sum() == pytest.approx(
+        sum(t.user_attrs.get("sim_cost", 0.0) for t in study.trials))
+    assert len(by_trial) > 0

@@ -9,6 +9,15 @@ run of (config, z); after every epoch it calls ``trial.report(score, epoch)`` an
 score. With ``n_workers`` > 1, as many Optuna trials are open at once, and results reach the
 study in simulated-time order.
 
+Reproducible from the seeds the user passes: Optuna's ``HyperbandPruner`` assigns a trial to
+a bracket by hashing the study's name, and a study created without a name gets a random one,
+so the adapter renames a fresh study of that kind (``no-name-...``, no trials yet) to
+``frozenbench:<table name>`` in its storage (a named study keeps its name; an unnamed one that
+already holds trials is refused, as its brackets could not be reproduced). Each trial carries the
+simulated clock in ``user_attrs``: ``sim_start`` and ``sim_end`` (simulated seconds),
+``sim_cost`` (the cost paid, in the table's cost unit), ``z`` and ``epochs_trained``; Optuna's
+own ``datetime_start``/``datetime_complete`` are real wall-clock times of the replay.
+
 >>> import optuna, frozenbench as fb
 >>> from frozenbench.synthetic import make_benchmark
 >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -23,6 +32,7 @@ study in simulated-time order.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,6 +48,27 @@ if TYPE_CHECKING:
 
 
 
+def _rename(study: Any, name: str) -> None:
+    """Give a fresh ``study`` the name ``name`` in its storage (Optuna has no rename: a study
+    of that name is created with the same directions, the old empty one deleted, and the
+    ``Study`` object rebound to it); a study of that name already there is left alone."""
+    storage = study._storage
+    if storage.get_all_trials(study._study_id, deepcopy=False):
+        raise InvalidValueError(
+            f"the Optuna study {study.study_name!r} has a random name and already holds trials: "
+            f"its HyperbandPruner brackets (a hash of the name) cannot be reproduced; create it "
+            f"with optuna.create_study(study_name=...)")
+    with contextlib.suppress(KeyError):
+        storage.get_study_id_from_name(name)
+        raise InvalidValueError(
+            f"the Optuna study {study.study_name!r} has a random name, and its storage already "
+            f"holds a study named {name!r}: create yours with optuna.create_study(study_name=...)"
+            f" so that its HyperbandPruner brackets (a hash of the name) are reproducible")
+    new_id = storage.create_new_study(study.directions, name)
+    storage.delete_study(study._study_id)
+    study._study_id, study.study_name = new_id, name
+
+
 class OptunaOptimizer:
     """Drive ``study`` on ``bench``: ``z`` fixes the number of trained layers (default: all of
     them), or ``z="search"`` lets the sampler choose it as a hyperparameter named ``"z"``.
@@ -50,6 +81,8 @@ class OptunaOptimizer:
                  max_epoch: int | None = None, n_trials: int | None = None) -> None:
         self.optuna = require("optuna")
         self.study = study
+        if str(study.study_name).startswith("no-name-"):
+            _rename(study, f"frozenbench:{bench.name}")  # the pruner hashes it: see above
         self.bench = bench
         self.name = f"optuna:{type(study.sampler).__name__}+{type(study.pruner).__name__}"
         zs = [int(v) for v in bench.fidelities["z"]]
@@ -91,6 +124,13 @@ class OptunaOptimizer:
     def report(self, observation: Observation) -> bool:
         trial = self._suggested[observation.job.bracket]
         epoch = observation.job.epoch
+        start = observation.time - observation.cost
+        attrs = trial.user_attrs
+        trial.set_user_attr("sim_start", min(float(attrs.get("sim_start", start)), start))
+        trial.set_user_attr("sim_end", float(observation.time))
+        trial.set_user_attr("sim_cost", float(attrs.get("sim_cost", 0.0)) + observation.cost)
+        trial.set_user_attr("z", int(observation.job.z))
+        trial.set_user_attr("epochs_trained", int(epoch))
         trial.report(observation.score, epoch)
         if epoch >= self.last:
             self.study.tell(trial, observation.score)

@@ -71,3 +71,25 @@ def test_simulate_lists_every_bad_argument_at_once(bench_dir, capsys):
     err = capsys.readouterr().err
     assert "--runs 0 must be positive" in err and "unknown optimizer 'bohb'" in err
     assert "--seed '99'" in err
+
+
+def test_query_json_is_machine_readable_and_matches_the_table(bench_dir, capsys):
+    import json
+
+    bench = fb.load(bench_dir)
+    cid = int(bench.config_ids[1])
+    assert main(["query", str(bench_dir), "--config-id", str(cid), "--z", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    expected = bench.query(cid, 2)
+    assert out["config_id"] == cid and out["z"] == 2 and out["epoch"] == bench.fidelities["epoch"][-1]
+    assert out["val_error"] == pytest.approx(expected.val_error)
+    assert main(["query", str(bench_dir), "--config-id", str(cid), "--z", "2", "--curve",
+                 "--json"]) == 0
+    curve = json.loads(capsys.readouterr().out)["curve"]
+    assert [row["epoch"] for row in curve] == bench.fidelities["epoch"]
+
+
+def test_download_of_a_shipped_table_says_where_it_is(capsys):
+    assert main(["download", "mnist-resnet"]) == 0
+    out = capsys.readouterr().out
+    assert "ships inside the package" in out and "frozenbench/data/mnist-resnet" in out

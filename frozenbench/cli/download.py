@@ -2,7 +2,8 @@
 
 NAME is a published name (``frozenbench list``), ``namespace/repo[@revision]`` or
 ``hub:namespace/repo@revision``. Files go to the Hugging Face cache (``HF_HOME``); the
-command prints the directory and the pinned reference to load it with.
+command prints the directory and the pinned reference to load it with. A table that ships
+inside the package needs no download: the command says where it is.
 """
 
 from __future__ import annotations
@@ -20,9 +21,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from frozenbench.hub import HubRef, fetch, lookup
+    from frozenbench.hub import PUBLISHED, HubRef, fetch, lookup
     from frozenbench.manifest import Manifest
+    from frozenbench.registry import resolve, shipped
 
+    if args.name in shipped() and args.name not in PUBLISHED:
+        print(f"{args.name} ships inside the package: nothing to download")
+        print(f"directory: {resolve(args.name)}")
+        print(f"load it:   fb.load({args.name!r})")
+        return 0
     ref = lookup(args.name, args.revision)
     path = fetch(args.name, revision=args.revision, force=args.force)
     manifest = Manifest.read(path)

@@ -3,8 +3,7 @@
 BENCHMARK is a path (``./dir``) or a shipped name. Its directory is validated (loaded, sha256
 checked) and only read: the ``README.md`` dataset card is rendered from the manifest into a
 temporary folder, and the table, manifest and card are committed from there. The printed
-commit sha is what to pin
-(``hub:namespace/repo@<sha>``, or an entry in ``frozenbench.hub.PUBLISHED``).
+commit sha is what to pin: ``fb.load("hub:namespace/repo@<sha>")`` loads exactly that version.
 Authentication is huggingface_hub's: ``HF_TOKEN`` or ``hf auth login``.
 """
 
@@ -25,15 +24,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from frozenbench.hub import publish
-    from frozenbench.manifest import Manifest
     from frozenbench.registry import resolve
 
     directory = resolve(args.benchmark)
     res = publish(directory, args.repo, revision=args.revision, private=args.private,
                   message=args.message)
-    name = Manifest.read(directory).benchmark
     print(f"published {args.benchmark} to {res.url} (branch {res.revision})")
     print(f"commit: {res.commit}")
     print(f"pin it: fb.load({str(res.ref)!r})")
-    print(f"index:  PUBLISHED[{name!r}] = HubRef({res.repo_id!r}, {res.commit!r})")
     return 0

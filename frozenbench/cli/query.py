@@ -21,6 +21,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_seed(parser, help="training seed of the cell (default: the mean over the seeds the "
                           "table has for it)")
     parser.add_argument("--curve", action="store_true", help="print every epoch")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object (config, fidelity, metrics; a curve's "
+                             "rows under 'curve') instead of text")
+
+
+def to_json(value: Any) -> str:
+    """``value`` as JSON: numpy scalars as numbers, non-finite floats as null (strict JSON)."""
+    import json
+    import math
+
+    import numpy as np
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {str(k): plain(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        if isinstance(v, np.generic):
+            v = v.item()
+        return None if isinstance(v, float) and not math.isfinite(v) else v
+
+    return json.dumps(plain(value), allow_nan=False)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,13 +60,21 @@ def run(args: argparse.Namespace) -> int:
         bench.fidelity_values.check_epoch(args.epoch)
     header = (f"{bench.name}: config {cid} {bench.space.config(cid)}, z={args.z}, "
               f"seed={'mean' if args.seed is None else args.seed}")
+    cell = {"benchmark": bench.name, "config_id": cid, "config": bench.space.config(cid),
+            "z": args.z, "seed": args.seed}
     if args.curve:
         curve = bench.curve(config, args.z, seed=args.seed)
+        if args.json:
+            print(to_json({**cell, "curve": curve.reset_index().to_dict(orient="records")}))
+            return 0
         print(header)
         print(curve.to_string())
         return 0
     result = bench.query(config, args.z, args.epoch, seed=args.seed)
     epoch = args.epoch if args.epoch is not None else bench.fidelities["epoch"][-1]
+    if args.json:
+        print(to_json({**cell, "epoch": epoch, **result._asdict()}))
+        return 0
     print(f"{header}, epoch {epoch}:")
     for key, value in result._asdict().items():
         print(f"  {key:<18} {value:.6g}" if isinstance(value, float) else f"  {key:<18} {value}")

@@ -10,7 +10,7 @@ OUT    ?= out/demo
 # pytest workers; tests train real (small) models with one torch thread each.
 WORKERS ?= 2
 
-.PHONY: demo test lint setup-core setup-dev slurm browser clean
+.PHONY: demo test lint setup-core setup-dev slurm browser data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,11 @@ slurm:
 browser:
 	bash scripts/install_test_deps.sh
 
-test: $(VENV)/.dev slurm browser
+# the suite's offline data sources from Debian's archive (frozenbench/tasks/sources.py)
+data:
+	bash scripts/install_data.sh
+
+test: $(VENV)/.dev slurm browser data
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(WORKERS) --junitxml=out/junit.xml $(PYTEST_ARGS)

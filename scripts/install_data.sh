@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The suite's offline data sources from Debian's archive (frozenbench/tasks/sources.py):
+# Fashion-MNIST as a package; the R data packages' .deb files extracted (no R installed) under
+# ${FROZENBENCH_DATA:-~/.cache/frozenbench}/debian, where pyreadr reads their data/*.rda.
+# Debian/Ubuntu; run as root or with sudo. Idempotent.
+set -euo pipefail
+ROOT="${FROZENBENCH_DATA:-$HOME/.cache/frozenbench}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+if ! dpkg -s dataset-fashion-mnist >/dev/null 2>&1; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq dataset-fashion-mnist
+fi
+mkdir -p "$ROOT/debian"
+for pkg in r-cran-mlbench r-cran-kernlab; do
+    stamp="$ROOT/debian/.$pkg"
+    [ -e "$stamp" ] && continue
+    work=$(mktemp -d)
+    (cd "$work" && apt-get download -qq "$pkg" 2>/dev/null || \
+        { $SUDO apt-get update -qq && apt-get download -qq "$pkg"; })
+    dpkg-deb -x "$work"/"$pkg"_*.deb "$ROOT/debian"
+    rm -rf "$work"
+    touch "$stamp"
+done

@@ -31,7 +31,7 @@ def test_each_source_reads_offline_with_its_documented_shape(name):
 
 def test_a_missing_source_names_the_install_command(monkeypatch, tmp_path):
     monkeypatch.setenv("FROZENBENCH_DATA", str(tmp_path))
-    with pytest.raises(DataNotPrefetchedError, match="bash scripts/install_data.sh"):
+    with pytest.raises(DataNotPrefetchedError, match=r"bash scripts/install_data\.sh"):
         sources.read("letter")
     monkeypatch.setattr(sources, "FASHION_MNIST_DIR", tmp_path / "none")
     with pytest.raises(DataNotPrefetchedError, match="dataset-fashion-mnist"):

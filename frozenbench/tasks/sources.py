@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from frozenbench.errors import InvalidValueError, DataNotPrefetchedError, unknown_name
+from frozenbench.errors import DataNotPrefetchedError, InvalidValueError, unknown_name
 
 #: The command that installs every Debian source (idempotent).
 INSTALL = "bash scripts/install_data.sh"

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # The suite's offline data sources from Debian's archive (frozenbench/tasks/sources.py):
-# Fashion-MNIST as a package; the R data packages' .deb files extracted (no R installed) under
+# Fashion-MNIST, GCIDE and the Go and Rust standard library sources as packages; the R data packages' .deb files extracted (no R installed) under
 # ${FROZENBENCH_DATA:-~/.cache/frozenbench}/debian, where pyreadr reads their data/*.rda.
 # Debian/Ubuntu; run as root or with sudo. Idempotent.
 set -euo pipefail
 ROOT="${FROZENBENCH_DATA:-$HOME/.cache/frozenbench}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-if ! dpkg -s dataset-fashion-mnist >/dev/null 2>&1; then
+# images; text and code corpora (frozenbench.tasks.sources.CORPORA)
+PACKAGES="dataset-fashion-mnist dict-gcide golang-1.19-src rust-src"
+missing=""
+for pkg in $PACKAGES; do dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"; done
+if [ -n "$missing" ]; then
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq dataset-fashion-mnist
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
 fi
 mkdir -p "$ROOT/debian"
 for pkg in r-cran-mlbench r-cran-kernlab; do

@@ -51,3 +51,12 @@ def test_three_way_split_is_disjoint_stratified_and_fixed_by_its_seed():
         assert np.abs(np.bincount(labels[part], minlength=len(share)) / len(part) - share).max() < 0.01
     with pytest.raises(InvalidValueError, match="n_val=5000"):
         sources.three_way_split(labels, n_val=5000, n_test=2000, seed=0)
+
+
+@pytest.mark.parametrize("name", sorted(sources.CORPORA))
+def test_each_corpus_reads_offline_as_megabytes_of_bytes(name):
+    c = sources.corpus(name)
+    assert c.data.dtype == np.uint8 and c.data.size > 5_000_000 and c.files >= 1
+    assert c.licence
+    with pytest.raises(UnknownNameError, match="'klingon'"):
+        sources.corpus("klingon")

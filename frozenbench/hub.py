@@ -29,22 +29,25 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from frozenbench.errors import (
+    FrozenbenchError,
     HubError,
     InvalidValueError,
     SchemaError,
     UnknownNameError,
     format_choices,
 )
-from frozenbench.manifest import MANIFEST_NAME, Manifest
+from frozenbench.manifest import MANIFEST_NAME, PLAIN_NAME, Manifest
 
 if TYPE_CHECKING:
     from frozenbench.table import Benchmark
@@ -91,6 +94,9 @@ def register(name: str, ref: HubRef | str) -> HubRef:
     True
     >>> del PUBLISHED["my-table"]
     """
+    if not isinstance(name, str) or not PLAIN_NAME.fullmatch(name):
+        raise InvalidValueError(f"{name!r:.120} is not a plain benchmark name (letters, digits, "
+                                "'.', '_', '-', starting with a letter or digit, no '..')")
     parsed = ref if isinstance(ref, HubRef) else parse(ref)
     if parsed is None:
         raise InvalidValueError(f"{ref!r} is not a Hub reference like 'hub:namespace/name@rev'")
@@ -157,21 +163,17 @@ def fetch(
     """Download a benchmark (or find it in the cache) and verify it; returns its directory.
 
     ``name`` is a published name or a repo reference (see the module docstring); ``revision``
-    overrides the one it names. Every file listed in the manifest is checked against its
-    sha256; a corrupt or partial cached file raises :class:`~frozenbench.errors.SchemaError`
-    that says to re-download with ``force=True`` (which fetches every file again).
+    overrides the one it names. Only ``manifest.json`` and the files it lists are downloaded
+    (:func:`download`): a repo's other files are never fetched, and a listed file whose size
+    on the Hub is not the size the manifest states is refused before it is downloaded. Every
+    listed file is then checked against its sha256; a corrupt or partial cached file raises
+    :class:`~frozenbench.errors.SchemaError` that says to re-download with ``force=True``
+    (which fetches every file again).
 
     :func:`frozenbench.load` calls it for ``hub:`` references and names in :data:`PUBLISHED`.
     """
     ref = lookup(name, revision)
-    path = _snapshot(ref, force=force, token=token, cache_dir=cache_dir)
-    try:
-        manifest = Manifest.read(path)
-    except SchemaError as exc:
-        files = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file())
-        raise SchemaError(
-            f"{ref} is not a frozenbench benchmark: {exc} (files: {format_choices(files)})"
-        ) from exc
+    path, manifest = download(ref, force=force, token=token, cache_dir=cache_dir)
     try:
         manifest.verify(path)
     except SchemaError as exc:
@@ -192,10 +194,82 @@ def load(name: str, *, revision: str | None = None, force: bool = False) -> Benc
     return Benchmark.from_directory(fetch(name, revision=revision, force=force), verify=False)
 
 
-def _snapshot(ref: HubRef, *, force: bool, token: str | bool | None,
-              cache_dir: str | os.PathLike[str] | None) -> Path:
-    """snapshot_download with Hub errors translated into frozenbench errors."""
-    from huggingface_hub import snapshot_download
+#: The largest ``manifest.json`` :func:`download` accepts (the shipped ones are about 4 KB).
+MAX_MANIFEST_BYTES = 16 << 20
+
+
+def download(ref: HubRef, *, force: bool = False, token: str | bool | None = None,
+             cache_dir: str | os.PathLike[str] | None = None) -> tuple[Path, Manifest]:
+    """Download ``manifest.json`` of ``ref``, then exactly the files it lists, into the
+    Hugging Face cache; returns the snapshot directory and the parsed manifest (the files'
+    sha256 are not checked here: :func:`fetch` does that).
+
+    A branch or tag is resolved to its commit first, so the manifest and its files come from
+    one commit. Online, every size is asked of the Hub before the download: a manifest over
+    :data:`MAX_MANIFEST_BYTES`, or a listed file whose size is not the one the manifest
+    states, is refused (:class:`~frozenbench.errors.HubError`) without being downloaded.
+    Offline (``HF_HUB_OFFLINE=1``) the files come from the cache.
+    """
+    from huggingface_hub import HfApi, hf_hub_download
+
+    api = HfApi(token=token)
+    online = not _offline()
+    with _hub_errors(ref, cache_dir):
+        commit = ref.revision
+        if online and not ref.pinned:
+            commit = str(api.dataset_info(ref.repo_id, revision=ref.revision).sha)
+        if online:
+            _check_sizes(api, ref, commit, {MANIFEST_NAME: MAX_MANIFEST_BYTES}, exact=False)
+
+        def get(rel: str) -> Path:
+            return Path(hf_hub_download(
+                ref.repo_id, rel, repo_type="dataset", revision=commit, force_download=force,
+                token=token, cache_dir=None if cache_dir is None else Path(cache_dir)))
+
+        directory = get(MANIFEST_NAME).parent
+        commit = directory.name  # offline, a branch is resolved by the cache
+        manifest = _manifest_of(ref, directory)
+        listed = {str(rel): int(meta["bytes"]) for rel, meta in manifest.files.items()}
+        if online:
+            _check_sizes(api, ref, commit, listed, exact=True)
+        for rel in listed:
+            if get(rel) != directory / rel:
+                raise HubError(f"{ref}: {rel} was not stored in the snapshot {directory}")
+    return directory, manifest
+
+
+def _manifest_of(ref: HubRef, directory: Path) -> Manifest:
+    try:
+        return Manifest.read(directory)
+    except SchemaError as exc:
+        raise SchemaError(f"{ref} is not a frozenbench benchmark: {exc}") from exc
+
+
+def _check_sizes(api: Any, ref: HubRef, commit: str, sizes: dict[str, int], *,
+                 exact: bool) -> None:
+    """Refuse before downloading: a file missing at ``commit``, larger than ``sizes`` says, or
+    (``exact``) of any other size."""
+    found = {}
+    for item in api.get_paths_info(ref.repo_id, list(sizes), revision=commit,
+                                   repo_type="dataset"):
+        found[item.path] = getattr(item, "size", None)  # a folder has no size
+    problems = []
+    for rel, stated in sizes.items():
+        size = found.get(rel)
+        if size is None:
+            problems.append(f"{rel} is not a file in the repo")
+        elif size > stated or (exact and size != stated):
+            problems.append(f"{rel} is {size} bytes on the Hub, "
+                            + (f"the manifest states {stated}" if exact
+                               else f"more than the {stated} accepted"))
+    if problems:
+        raise HubError(f"{ref} (commit {commit[:12]}) was refused before downloading: "
+                       + "; ".join(problems[:10]))
+
+
+@contextlib.contextmanager
+def _hub_errors(ref: HubRef, cache_dir: str | os.PathLike[str] | None) -> Iterator[None]:
+    """Translate the Hub client's errors into frozenbench errors."""
     from huggingface_hub.errors import (
         EntryNotFoundError,
         HfHubHTTPError,
@@ -205,10 +279,9 @@ def _snapshot(ref: HubRef, *, force: bool, token: str | bool | None,
     )
 
     try:
-        return Path(snapshot_download(
-            ref.repo_id, repo_type="dataset", revision=ref.revision, force_download=force,
-            token=token, cache_dir=None if cache_dir is None else Path(cache_dir),
-        ))
+        yield
+    except FrozenbenchError:
+        raise
     except RepositoryNotFoundError as exc:
         raise UnknownNameError(
             f"no dataset repo {ref.repo_id!r} on {_endpoint()} (misspelt, or private and your "
@@ -225,10 +298,14 @@ def _snapshot(ref: HubRef, *, force: bool, token: str | bool | None,
         raise HubError(f"could not download {ref} from {_endpoint()} and it is not cached: "
                        f"{_first_line(exc)}") from exc
     except EntryNotFoundError as exc:  # after its subclass LocalEntryNotFoundError
-        raise HubError(f"{ref}: a file listed by the Hub is missing: {exc}") from exc
+        raise HubError(f"{ref}: a file the manifest lists is missing on the Hub: "
+                       f"{_first_line(exc)}") from exc
     except (HfHubHTTPError, OSError) as exc:
         raise HubError(f"download of {ref} from {_endpoint()} failed: {_first_line(exc)}; "
                        "partial files were discarded, run the download again") from exc
+    except ValueError as exc:  # the client refusing a file name or an answer of the server
+        raise HubError(f"{ref}: the Hub client refused the download: {_first_line(exc)}") \
+            from exc
     except Exception as exc:  # transport errors of the HTTP client (connection dropped...)
         if type(exc).__module__.split(".")[0] not in ("httpx", "httpx2", "httpcore", "hf_xet"):
             raise

@@ -49,6 +49,9 @@ DIGEST_KEY = "manifest_sha256"
 #: The first schema version whose manifests must carry :data:`DIGEST_KEY`.
 DIGEST_REQUIRED_FROM = 2
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
+#: A benchmark name is a plain name: tools build file and directory names from it (a generation
+#: output folder, a card), so it has no path separator, no leading dot and no '..'.
+PLAIN_NAME = re.compile(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
@@ -94,9 +97,7 @@ class Manifest:
     def __post_init__(self) -> None:
         problems = field_problems(self)
         if problems:
-            name = self.benchmark if isinstance(self.benchmark, str) and self.benchmark \
-                else "a benchmark"
-            raise SchemaError(_listing(f"the manifest of {name}", problems))
+            raise SchemaError(_listing(f"the manifest of {_shown(self.benchmark)}", problems))
 
     @property
     def space(self) -> SearchSpace:
@@ -130,7 +131,7 @@ class Manifest:
         required = [f.name for f in fields(cls)
                     if f.default is MISSING and f.default_factory is MISSING]
         name = data.get("benchmark")
-        where = f"{source} of {name}" if isinstance(name, str) and name else source
+        where = source if _shown(name) == _UNNAMED else f"{source} of {name}"
         stored = data.pop(DIGEST_KEY, None)
         problems = []
         unknown = sorted(set(data) - set(known))
@@ -156,7 +157,8 @@ class Manifest:
         try:
             return cls(**data)
         except SchemaError as exc:
-            raise SchemaError(str(exc).replace(f"the manifest of {name}", where, 1)) from None
+            raise SchemaError(str(exc).replace(f"the manifest of {_shown(name)}", where, 1)) \
+                from None
 
     def write(self, directory: str | os.PathLike[str]) -> Path:
         """Write ``manifest.json`` atomically into ``directory``."""
@@ -199,6 +201,15 @@ def content_digest(data: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+_UNNAMED = "a benchmark"
+
+
+def _shown(name: object) -> str:
+    """``name`` where it is a plain name, else a neutral word (a message never echoes a hostile
+    name as if it were one)."""
+    return name if isinstance(name, str) and PLAIN_NAME.fullmatch(name) else _UNNAMED
+
+
 def _listing(where: str, problems: Sequence[str]) -> str:
     if len(problems) == 1:
         return f"{where}: {problems[0]}"
@@ -234,8 +245,9 @@ def field_problems(m: Manifest) -> list[str]:
     for name in ("benchmark", "task", "description", "code_version", "hardware", "created"):
         if not isinstance(getattr(m, name), str):
             p.append(f"{name} must be a string, got {getattr(m, name)!r:.60}")
-    if isinstance(m.benchmark, str) and not m.benchmark:
-        p.append("benchmark must be a non-empty name")
+    if isinstance(m.benchmark, str) and not PLAIN_NAME.fullmatch(m.benchmark):
+        p.append(f"benchmark {m.benchmark!r:.120} is not a plain name (1 to 100 letters, "
+                 "digits, '.', '_', '-', starting with a letter or digit, no '..')")
     if not _is_int(m.schema_version) or m.schema_version not in READABLE_VERSIONS:
         p.append(f"schema version {m.schema_version!r} is not supported (this frozenbench reads "
                  f"versions {list(READABLE_VERSIONS)}); upgrade frozenbench")

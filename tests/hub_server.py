@@ -15,7 +15,9 @@ It speaks just enough of the protocol for the real ``huggingface_hub`` client (a
 Commits are immutable snapshots ({path: bytes}); branches point at commits, so a test can pin
 an old commit sha after pushing a new one. Fault injection for download tests:
 ``server.drop[path] = n`` makes the next ``n`` GETs of ``path`` send half the body and close the
-connection; ``server.corrupt.add(path)`` serves the file with its first byte flipped.
+connection; ``server.corrupt.add(path)`` serves the file with its first byte flipped;
+``server.declared[path] = n`` makes the tree and paths-info listings state ``n`` bytes for
+``path`` (a repo that claims a huge file without the test holding one).
 
 >>> with HubServer() as hub:
 ...     hub.url.startswith("http://127.0.0.1:")
@@ -72,6 +74,7 @@ class HubServer:
         self.lock = threading.Lock()
         self.drop: dict[str, int] = {}
         self.corrupt: set[str] = set()
+        self.declared: dict[str, int] = {}
         self.requests: list[tuple[str, str]] = []
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -271,8 +274,8 @@ class _Handler(BaseHTTPRequestHandler):
                 out.setdefault(d, {"type": "directory", "oid": hashlib.sha1(d.encode())
                                    .hexdigest(), "size": 0, "path": d})
             if recursive or len(parts) == 1:
-                out[path] = {"type": "file", "oid": git_blob_sha1(data), "size": len(data),
-                             "path": path}
+                out[path] = {"type": "file", "oid": git_blob_sha1(data),
+                             "size": self.hub.declared.get(path, len(data)), "path": path}
         return list(out.values())
 
     def tree(self, repo: str, rev: str, query: Any, sub: str | None = None) -> None:
@@ -303,7 +306,7 @@ class _Handler(BaseHTTPRequestHandler):
             p = p.strip("/")
             if p in c.files:
                 out.append({"type": "file", "oid": git_blob_sha1(c.files[p]),
-                            "size": len(c.files[p]), "path": p})
+                            "size": self.hub.declared.get(p, len(c.files[p])), "path": p})
             elif any(f.startswith(p + "/") for f in c.files):
                 out.append({"type": "directory", "oid": hashlib.sha1(p.encode()).hexdigest(),
                             "size": 0, "path": p})

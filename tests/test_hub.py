@@ -335,3 +335,126 @@ def test_card_cli_single_and_all(tmp_path, monkeypatch, capsys):
 
 def test_git_blob_sha1_matches_git():
     assert git_blob_sha1(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
+
+
+# ---------------------------------------------------------------------- hostile repos
+def _repo(server: HubServer, repo_id: str, files: dict[str, bytes]) -> str:
+    """A dataset repo made directly on the server (no client): its commit sha."""
+    server.create_repo(repo_id)
+    return server.commit(repo_id, "main", dict(files), "hostile")
+
+
+def _resign(manifest: bytes, **changes: object) -> bytes:
+    from frozenbench.manifest import DIGEST_KEY, content_digest
+
+    data = {**json.loads(manifest), **changes}
+    data[DIGEST_KEY] = content_digest(data)
+    return json.dumps(data).encode()
+
+
+def _requested(server: HubServer, repo_id: str, name: str) -> list[tuple[str, str]]:
+    return [(m, p) for m, p in server.requests if repo_id in p and p.endswith("/" + name)]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> dict[str, bytes]:
+    d = write_benchmark(tmp_path_factory.mktemp("hostile") / "t", name="tiny", n_configs=4,
+                        n_z=2, n_epochs=2, seed=3)
+    return {"manifest.json": (d / "manifest.json").read_bytes(),
+            "table.parquet": (d / "table.parquet").read_bytes(), "dir": str(d).encode()}
+
+
+def test_only_the_manifest_and_the_files_it_lists_are_downloaded(server, tiny, tmp_path):
+    # Bug (issue 24, item 9): snapshot_download fetched every file of the repo, also a 200 MB
+    # file that no manifest names, and file names with '..' raised the client's ValueError.
+    table = {k: v for k, v in tiny.items() if k != "dir"}
+    extra = {"big.bin": bytes(1 << 20), "notes/README.txt": b"hi", "..\\evil.txt": b"x",
+             "a/../../evil.txt": b"x", "../evil.txt": b"x"}
+    server.declared["big.bin"] = 200 << 20
+    try:
+        commit = _repo(server, "fbtest/extra", {**table, **extra})
+        out = client(server, tmp_path / "hf", f"""
+            src = Benchmark.from_directory({tiny["dir"].decode()!r})
+            path = error(lambda: hub.fetch("hub:fbtest/extra@{commit}"))
+            if path is None:
+                path = hub.fetch("hub:fbtest/extra@{commit}")
+                OUT["files"] = sorted(str(p.relative_to(path)) for p in path.rglob("*"))
+                OUT["same"] = same(hub.load("hub:fbtest/extra@{commit}"), src)
+                OUT["main"] = same(hub.load("hub:fbtest/extra"), src)
+            else:
+                OUT["error"] = path
+        """)
+    finally:
+        server.declared.clear()
+    assert "error" not in out, out
+    assert out["files"] == ["manifest.json", "table.parquet"] and out["same"] and out["main"]
+    for name in ("big.bin", "README.txt", "..\\evil.txt", "evil.txt"):
+        assert _requested(server, "fbtest/extra", name) == [], name
+
+
+def test_a_listed_file_of_another_size_is_refused_before_it_is_downloaded(server, tiny,
+                                                                          tmp_path):
+    table = {k: v for k, v in tiny.items() if k != "dir"}
+    grown = _repo(server, "fbtest/grown",
+                  {**table, "table.parquet": table["table.parquet"] + bytes(1 << 20)})
+    claims = _repo(server, "fbtest/claims", table)
+    huge_manifest = _repo(server, "fbtest/huge-manifest", table)
+    missing = _repo(server, "fbtest/missing", {"manifest.json": table["manifest.json"]})
+    out = client(server, tmp_path / "hf", f"""
+        OUT["grown"] = error(lambda: hub.fetch("hub:fbtest/grown@{grown}"))
+        OUT["missing"] = error(lambda: hub.fetch("hub:fbtest/missing@{missing}"))
+    """)
+    try:
+        server.declared["table.parquet"] = 200 << 20
+        out["claims"] = client(server, tmp_path / "hf", f"""
+            OUT["e"] = error(lambda: hub.fetch("hub:fbtest/claims@{claims}"))
+        """)["e"]
+        server.declared = {"manifest.json": 1 << 30}
+        out["huge"] = client(server, tmp_path / "hf", f"""
+            OUT["e"] = error(lambda: hub.fetch("hub:fbtest/huge-manifest@{huge_manifest}"))
+        """)["e"]
+    finally:
+        server.declared.clear()
+    size = len(table["table.parquet"])
+    name, msg = out["grown"]
+    assert name == "HubError" and "refused before downloading" in msg
+    assert f"table.parquet is {size + (1 << 20)} bytes on the Hub, the manifest states {size}" \
+        in msg
+    assert out["claims"][0] == "HubError" and f"{200 << 20} bytes on the Hub" in out["claims"][1]
+    assert out["missing"][0] == "HubError" and "table.parquet is not a file in the repo" \
+        in out["missing"][1]
+    assert out["huge"][0] == "HubError" and "manifest.json is 1073741824 bytes" in out["huge"][1]
+    for repo in ("fbtest/grown", "fbtest/claims"):
+        assert [m for m, _ in _requested(server, repo, "table.parquet")] == [], repo
+    assert _requested(server, "fbtest/huge-manifest", "manifest.json") == []
+
+
+@pytest.mark.parametrize("bad", ["../table.parquet", "/etc/table.parquet", "a\\table.parquet"])
+def test_a_manifest_listing_a_path_outside_is_a_frozenbench_error(server, tiny, tmp_path, bad):
+    meta = json.loads(tiny["manifest.json"])["files"]["table.parquet"]
+    manifest = _resign(tiny["manifest.json"], files={bad: meta})
+    commit = _repo(server, f"fbtest/outside-{abs(hash(bad)) % 10**6}",
+                   {"manifest.json": manifest, "table.parquet": tiny["table.parquet"]})
+    repo = next(r for r in server.repos if commit in server.repos[r].commits)
+    out = client(server, tmp_path / "hf", f"""
+        OUT["e"] = error(lambda: hub.fetch("hub:{repo}@{commit}"))
+    """)
+    name, msg = out["e"]
+    assert name == "SchemaError" and "is not a frozenbench benchmark" in msg and repr(bad) in msg
+    assert _requested(server, repo, "table.parquet") == []
+
+
+def test_the_card_escapes_what_the_manifest_says(tmp_path):
+    # Bug (issue 24, item 9): the card copied the manifest's description into README.md as raw
+    # HTML, so a <script> survived; the report escapes it, the card now does too, and nothing
+    # from the manifest can close a code span, a code block or a table cell.
+    script = "<script>alert(1)</script>"
+    d = write_benchmark(tmp_path / "t", name="tiny", n_configs=4, n_z=2, n_epochs=2)
+    m = Manifest.read(d)
+    Manifest(**{**m.__dict__, "description": f"{script} `code` | cell",
+                "hardware": script, "code_version": script, "created": script,
+                "spec": {**m.spec, "note": "```\n<img src=x onerror=alert(1)>"}}).write(d)
+    text = render(d, repo_id=REPO)
+    assert "<script" not in text and "<img" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &#96;code&#96; | cell" in text
+    assert text.count("```") % 2 == 0 and "\\u0060\\u0060\\u0060" in text

@@ -85,7 +85,13 @@ def test_an_edited_manifest_is_detected(copy, changes):
 
 
 def test_an_edited_manifest_is_detected_in_the_hub_cache(copy, monkeypatch):
-    monkeypatch.setattr(hub, "_snapshot", lambda ref, **kw: copy)
+    import huggingface_hub
+    from huggingface_hub import constants
+
+    # Offline, with the copy standing in for the cached snapshot.
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download",
+                        lambda repo_id, filename, **kw: str(copy / filename))
     assert hub.fetch("hub:ns/table@main") == copy  # the untouched copy verifies
     edit_manifest(copy, metric="train_loss")
     with pytest.raises(SchemaError, match="modified after it was written"):

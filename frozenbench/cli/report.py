@@ -8,11 +8,15 @@ import argparse
 
 from frozenbench.cli.args import add_benchmark, positive, raise_problems
 
+#: Where ``report`` writes without ``--out``.
+DEFAULT_OUT = "report.html"
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_benchmark(parser)
     parser.add_argument("--out", default=None,
-                        help="the HTML file to write (default: report-BENCHMARK.html)")
+                        help="the HTML file to write (default: report.html in the current "
+                             "directory; never a name taken from the table)")
     parser.add_argument("--runs", type=int, default=10, help="replay seeds per method")
     parser.add_argument("--budget", type=float, default=20.0,
                         help="replay budget in units of the median full-fidelity cost")
@@ -33,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
         problems.append(f"--bootstrap {args.bootstrap} must be >= 10")
     raise_problems(problems)
     bench = load(args.benchmark)
-    path = write_report(bench, args.out or f"report-{bench.name}.html", runs=args.runs,
+    # The default is fixed: a path built from the table's contents could point anywhere.
+    path = write_report(bench, args.out or DEFAULT_OUT, runs=args.runs,
                         n_boot=args.bootstrap, budget_units=args.budget,
                         n_workers=args.workers)
     print(f"wrote {path}")

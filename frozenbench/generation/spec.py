@@ -46,7 +46,6 @@ invalid grid spec <dict>:
 from __future__ import annotations
 
 import math
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,6 +57,7 @@ import numpy as np
 from frozenbench.cell import Cell
 from frozenbench.errors import InvalidValueError, format_choices
 from frozenbench.extras import require
+from frozenbench.manifest import PLAIN_NAME
 
 GRIDS_DIR = Path(__file__).resolve().parent / "grids"
 
@@ -91,8 +91,6 @@ RESOURCE_KEYS: dict[str, Any] = {
 PACKING_KEYS: dict[str, Any] = {"cells_per_job": 16, "concurrent": 1}
 
 
-#: A benchmark name: it becomes a directory name, so no separator, no leading dot, no '..'.
-PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 class SpecError(InvalidValueError):
@@ -231,7 +229,7 @@ class GridSpec:
         benchmark = chk.string("benchmark", data.get("benchmark", "")) or task
         if benchmark and not PLAIN_NAME.fullmatch(benchmark):
             chk.errors.append(f"benchmark {benchmark!r} is not a plain name (letters, digits, "
-                              "'.', '_', '-'; starting with a letter or digit)")
+                              "'.', '_', '-'; starting with a letter or digit; no '..')")
 
         configs: str | tuple[int, int] = "all"
         raw_configs = data.get("configs", "all")

@@ -17,7 +17,6 @@ generation): then it comes from that profile, which is copied next to the table.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import time
 from collections import Counter
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from frozenbench.atomic import atomic_file
 from frozenbench.cell import Cell
 from frozenbench.errors import SchemaError
 from frozenbench.generation.cost_profile import PROFILE_NAME, CostProfile
@@ -288,9 +288,8 @@ def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
     final = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
 
     dest_dir.mkdir(parents=True, exist_ok=True)
-    tmp = dest_dir / f".{TABLE_NAME}.{os.getpid()}.tmp"
-    pq.write_table(final, tmp, compression="zstd")
-    os.replace(tmp, dest_dir / TABLE_NAME)
+    with atomic_file(dest_dir / TABLE_NAME) as f:
+        pq.write_table(final, f, compression="zstd")
     files = [TABLE_NAME]
     if profile is not None:
         profile.write(dest_dir)

@@ -16,9 +16,9 @@ pack (one Parquet file whose metadata lists its cells with their status and prov
 deletes them, so an output directory that is committed while generation runs stays a handful
 of files. A cell in a pack is done exactly like a cell with a shard.
 
-Every file is written to a temporary name in the same directory and renamed into place
-(``os.replace``), so a killed worker leaves either a whole shard or none: a killed job loses at
-most the cells in flight. A cell is done exactly when its shard exists and verifies
+Every file is written through :mod:`frozenbench.atomic` (a fresh temporary name in the same
+directory, created exclusively, renamed into place; mode from the umask), so a killed worker
+leaves either a whole shard or none: a killed job loses at most the cells in flight. A cell is done exactly when its shard exists and verifies
 (:mod:`~frozenbench.generation.integrity`: a checksum of its rows in the metadata key
 :data:`ROWS_SHA256`, and value checks), so rerunning skips it and nothing is counted twice; a
 shard that fails verification is quarantined by ``run`` and trained again (:meth:`repair`).
@@ -42,13 +42,13 @@ import json
 import os
 import re
 import socket
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from frozenbench.atomic import atomic_file, write_text_atomic
 from frozenbench.cell import Cell, CellKey, CellResult
 from frozenbench.errors import InvalidValueError
 from frozenbench.generation.integrity import CellCheck, rows_digest
@@ -65,17 +65,6 @@ CELL_METADATA = b"frozenbench_cell"
 PACK_METADATA = b"frozenbench_pack"
 #: Parquet metadata key of a shard's checksum: sha256 of its rows (:func:`rows_digest`).
 ROWS_SHA256 = b"frozenbench_rows_sha256"
-
-def _atomic_write(path: Path, write: Callable[[str], object]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
 
 @dataclass(frozen=True)
 class StoredCell:
@@ -161,7 +150,7 @@ class ShardStore:
                         f"{identity.get(key)!r}; use another output directory (--out)"
                     )
         text = json.dumps(dict(identity), indent=1, sort_keys=True, default=str) + "\n"
-        _atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+        write_text_atomic(path, text)
 
     # ------------------------------------------------------------------ reading the state
     def scan(self) -> StoreState:
@@ -342,8 +331,8 @@ class ShardStore:
         self.packs.mkdir(parents=True, exist_ok=True)
         numbers = [int(_PACK.match(p.name)[1]) for p in self.pack_paths()]  # type: ignore[index]
         dest = self.packs / f"pack-{max(numbers, default=-1) + 1:04d}.parquet"
-        _atomic_write(dest, lambda tmp: pq.write_table(merged, tmp, compression="zstd",
-                                                       compression_level=19))
+        with atomic_file(dest) as f:
+            pq.write_table(merged, f, compression="zstd", compression_level=19)
         for path in paths:
             path.unlink(missing_ok=True)
         return dest
@@ -386,7 +375,8 @@ class ShardStore:
             ROWS_SHA256: rows_digest(rows.replace_schema_metadata(None)).encode(),
         })
         path = self.shards / f"{cell.stem}.{status}.parquet"
-        _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+        with atomic_file(path) as f:
+            pq.write_table(table, f, compression="zstd")
         return path
 
     def write_failure(self, key: CellKey, error: BaseException, tb: str,
@@ -403,7 +393,7 @@ class ShardStore:
             **provenance,
         }
         text = json.dumps(record, indent=1, default=str) + "\n"
-        _atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+        write_text_atomic(path, text)
         return path
 
 

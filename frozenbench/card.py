@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from frozenbench.atomic import write_text_atomic
 from frozenbench.manifest import MANIFEST_NAME, Manifest
 
 if TYPE_CHECKING:
@@ -124,10 +125,7 @@ def write_card(
     path = Path(out) if out is not None else Path(directory) / "README.md"
     text = render(directory, bench=bench, repo_id=repo_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, text)
 
 
 def write_all(out_dir: str | os.PathLike[str], names: Sequence[str] | None = None) -> list[Path]:

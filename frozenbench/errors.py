@@ -37,6 +37,11 @@ class HubError(FrozenbenchError, ConnectionError):
     """A Hub download or upload that failed (network, offline cache miss, permissions)."""
 
 
+class StorageError(FrozenbenchError, OSError):
+    """A file that cannot be written or read (no space left, permission denied, a read-only
+    folder); the message names the file and the cause, and says what was left as it was."""
+
+
 class MissingExtraError(FrozenbenchError, ImportError):
     """An optional dependency is missing; the message names the pip command that installs it."""
 

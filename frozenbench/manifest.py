@@ -36,6 +36,7 @@ from numbers import Integral, Real
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from frozenbench.atomic import write_text_atomic
 from frozenbench.errors import SchemaError, format_choices
 from frozenbench.schema import METRICS, READABLE_VERSIONS, SCHEMA_VERSION
 from frozenbench.space import Fidelities, SearchSpace
@@ -162,11 +163,7 @@ class Manifest:
 
     def write(self, directory: str | os.PathLike[str]) -> Path:
         """Write ``manifest.json`` atomically into ``directory``."""
-        path = Path(directory) / MANIFEST_NAME
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(self.to_json())
-        os.replace(tmp, path)
-        return path
+        return write_text_atomic(Path(directory) / MANIFEST_NAME, self.to_json())
 
     @classmethod
     def read(cls, directory: str | os.PathLike[str]) -> Manifest:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from frozenbench.analysis import aggregate
+from frozenbench.atomic import atomic_file
 from frozenbench.extras import require
 
 if TYPE_CHECKING:
@@ -28,9 +29,15 @@ def _save(plt: Any, fig: Any, path: str | os.PathLike[str]) -> Path:
     fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120, bbox_inches="tight")  # nothing clipped at the edges
+    _write_figure(fig, out)
     plt.close(fig)
     return out
+
+
+def _write_figure(fig: Any, out: Path) -> None:
+    with atomic_file(out) as f:  # the format from the name's suffix, as savefig(path) does
+        fig.savefig(f, format=out.suffix.lstrip(".").lower() or "png", dpi=120,
+                    bbox_inches="tight")  # nothing clipped at the edges
 
 
 def plot_incumbents(
@@ -161,7 +168,7 @@ def plot_heatmap(grid: CorrelationGrid, path: str | os.PathLike[str], *,
                  fontsize=10)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120, bbox_inches="tight")
+    _write_figure(fig, out)
     plt.close(fig)
     return out
 

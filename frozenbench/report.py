@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from frozenbench.atomic import write_text_atomic
 from frozenbench.table import Benchmark
 
 _CSS = """
@@ -151,7 +152,4 @@ intervals.</p>{_table(final, "{:.4f}")}{img['regret']}
             f"<style>{_CSS}</style></head><body>{body}</body></html>\n")
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = out.with_name(out.name + ".tmp")
-    tmp_out.write_text(page, encoding="utf-8")
-    os.replace(tmp_out, out)
-    return out
+    return write_text_atomic(out, page)

@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from frozenbench.atomic import atomic_file
 from frozenbench.errors import InvalidValueError
 from frozenbench.manifest import TABLE_NAME, Manifest, describe_files
 from frozenbench.schema import arrow_schema
@@ -205,7 +206,8 @@ def write_benchmark(
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
     table, ids, seeds = make_table(grid=grid, **kwargs)
-    pq.write_table(table, root / TABLE_NAME)
+    with atomic_file(root / TABLE_NAME) as f:
+        pq.write_table(table, f)
     status = table.column("status").to_numpy(zero_copy_only=False)
     keys = np.stack([table.column(k).to_numpy() for k in ("config_id", "z", "seed")], axis=1)
     cell_keys, first = np.unique(keys, axis=0, return_index=True)

@@ -199,7 +199,7 @@ def test_merge_refuses_missing_cells_and_bad_shards(write_spec, tmp_path):
 def test_shard_writes_are_atomic(write_spec, tmp_path, monkeypatch):
     spec = fake_spec(write_spec, seeds={"base": [0]}, z=[1])
     def crash(table, where, **kw):
-        Path(where).write_bytes(b"PAR1 half a file")
+        where.write(b"PAR1 half a file")  # the open temporary file (frozenbench.atomic)
         raise KeyboardInterrupt  # a kill in the middle of the write
 
     monkeypatch.setattr("pyarrow.parquet.write_table", crash)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from frozenbench.atomic import write_frame_atomic
 from frozenbench.cli.args import add_benchmark, raise_problems
 from frozenbench.errors import FrozenbenchError
 
@@ -125,11 +126,12 @@ def run(args: argparse.Namespace) -> int:
 
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        grid.frame.assign(seed_ceiling=c.spearman.value, seed_ceiling_low=c.spearman.low,
-                          seed_ceiling_high=c.spearman.high).to_csv(
-            out / "correlations.csv", index=False)
-        formalism.to_csv(out / "formalism.csv", index=False)
-        diag.to_csv(out / "diagonal.csv", index=False)
+        write_frame_atomic(grid.frame.assign(seed_ceiling=c.spearman.value,
+                                             seed_ceiling_low=c.spearman.low,
+                                             seed_ceiling_high=c.spearman.high),
+                           out / "correlations.csv")
+        write_frame_atomic(formalism, out / "formalism.csv")
+        write_frame_atomic(diag, out / "diagonal.csv")
         pngs = [plot_heatmap(grid, out / "heatmap.png"),
                 plot_correlations(grid, out / "correlations.png"),
                 plot_diagonal(diag, out / "diagonal.png", cost_label=cost_name,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 SPEC_HELP = "grid spec: a TOML file or the name of a shipped spec (e.g. debug-mnist)"
@@ -92,8 +92,7 @@ def _run(spec: Any, args: argparse.Namespace) -> int:
     res = run(spec, args.executor, out=args.out, max_jobs=args.max_jobs,
               wait=not args.no_wait, progress=not args.quiet)
     for bad in res.quarantined:
-        print(f"warning: quarantined (failed verification, trained again): {bad}",
-              file=sys.stderr)
+        print(f"warning: {set_aside(bad, res.retrained)}: {bad}", file=sys.stderr)
     for err in res.job_errors:
         print(f"warning: {err}", file=sys.stderr)
     if args.no_wait:
@@ -114,11 +113,41 @@ def _status(spec: Any, args: argparse.Namespace) -> int:
     if len(st.failures) > SHOW_FAILED:
         print(f"  ... and {len(st.failures) - SHOW_FAILED} more failed cells in "
               f"{st.out / 'failed'}")
-    for bad in st.corrupt[:SHOW_FAILED]:
-        print(f"  corrupt {bad} (counted pending; `run` quarantines and retrains it)")
-    if len(st.corrupt) > SHOW_FAILED:
-        print(f"  ... and {len(st.corrupt) - SHOW_FAILED} more corrupt cells")
-    return 0 if st.counts.get("failed", 0) == 0 and not st.corrupt else 1
+    for kind, items, note in (
+            ("corrupt", st.corrupt, "`run` quarantines them and trains their cells again "
+                                    "unless another verified copy holds them"),
+            ("unreadable", st.unreadable, "not judged: this user cannot read them; `run` and "
+                                          "`merge` stop until they are readable"),
+            ("duplicate", st.duplicates, "a verified copy of each cell is used; `run` sets "
+                                         "them aside")):
+        for bad in items[:SHOW_FAILED]:
+            print(f"  {kind} {bad}")
+        if len(items) > SHOW_FAILED:
+            print(f"  ... and {len(items) - SHOW_FAILED} more {kind} files")
+        if items:
+            print(f"  ({len(items)} {kind}: {note})")
+    trouble = st.counts.get("failed", 0) or st.corrupt or st.unreadable
+    return 1 if trouble else 0
+
+
+def set_aside(bad: Any, retrained: Collection[Any]) -> str:
+    """What ``run`` did with a stored file it moved to quarantine/, truthfully: whether the
+    cell is trained again or another verified copy of it is used.
+
+    >>> from pathlib import Path
+    >>> from frozenbench.cell import Cell
+    >>> from frozenbench.generation.store import BadShard
+    >>> set_aside(BadShard(Cell(0, 1, 0), Path("x.diverged.parquet"), "duplicate", "duplicate"),
+    ...           retrained=set())
+    'set aside (a verified copy of the cell is used; nothing to train)'
+    """
+    if bad.kind == "duplicate":
+        return "set aside (a verified copy of the cell is used; nothing to train)"
+    if bad.cell is None:
+        return "quarantined (failed verification; its sound cells were kept as shards)"
+    if bad.cell in retrained:
+        return "quarantined (failed verification); the cell is trained again"
+    return "quarantined (failed verification); a verified copy of the cell is used"
 
 
 def _merge(spec: Any, args: argparse.Namespace) -> int:

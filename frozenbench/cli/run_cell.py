@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from frozenbench.atomic import write_frame_atomic
 from frozenbench.cli.args import add_benchmark, add_config, add_seed, config_of
 
 
@@ -52,8 +53,5 @@ def run(args: argparse.Namespace) -> int:
                "eval_time_s", "peak_memory_bytes", "train_flops"]
     print(frame[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if args.out:
-        if str(args.out).endswith(".csv"):
-            frame.to_csv(args.out, index=False)
-        else:
-            frame.to_parquet(args.out, index=False)
+        write_frame_atomic(frame, args.out)
     return 0 if cell.status == "ok" else 1

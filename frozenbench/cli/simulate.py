@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from frozenbench.atomic import write_frame_atomic
 from frozenbench.cli.args import add_benchmark, positive, raise_problems
 from frozenbench.errors import FrozenbenchError, InvalidValueError
 from frozenbench.sim.replay import DEFAULT_BUDGET_FACTOR
@@ -236,8 +237,8 @@ def run(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         all_runs = pd.concat(frames, ignore_index=True)
         all_runs.attrs = {}
-        all_runs.to_parquet(out / "trajectories.parquet", index=False)
-        summary.to_csv(out / "summary.csv", index=False)
+        write_frame_atomic(all_runs, out / "trajectories.parquet")
+        write_frame_atomic(summary, out / "summary.csv")
         from frozenbench.plot import plot_incumbents
 
         png = plot_incumbents(runs, out / "incumbent.png", best=best,

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from frozenbench.atomic import write_frame_atomic
 from frozenbench.cli.args import positive, raise_problems
 from frozenbench.errors import FrozenbenchError
 from frozenbench.sim.replay import DEFAULT_BUDGET_FACTOR
@@ -213,13 +214,13 @@ def _write(result: SuiteResult, out: Path) -> list[Path]:
     for name, frame in (("per_task", result.per_task), ("aggregate", result.aggregate),
                         ("finals", result.finals)):
         paths.append(out / f"{name}.csv")
-        frame.to_csv(paths[-1], index=False)
+        write_frame_atomic(frame, paths[-1])
     trajs = pd.concat([t.assign(table=cmp.table, label=label, run_seed=s)
                        for cmp in result.comparisons for label, ts in cmp.runs.items()
                        for s, t in enumerate(ts)], ignore_index=True)
     trajs.attrs = {}
     paths.append(out / "trajectories.parquet")
-    trajs.to_parquet(paths[-1], index=False)
+    write_frame_atomic(trajs, paths[-1])
     paths.append(plot_suite(result.aggregate, out / "suite.png", per_task=result.per_task,
                             title=f"{len(result.tables)} tasks, {result.runs} runs, budget "
                                   f"{result.budget_units:g} x median full-fidelity cost"))

@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from frozenbench.atomic import write_text_atomic
 from frozenbench.errors import SchemaError
 
 #: The profile's file name, next to the shards (and next to the merged table).
@@ -209,11 +210,7 @@ class CostProfile:
 
     def write(self, directory: str | os.PathLike[str]) -> Path:
         """Write :data:`PROFILE_NAME` atomically into ``directory``."""
-        path = Path(directory) / PROFILE_NAME
-        tmp = path.with_name(f".{PROFILE_NAME}.{os.getpid()}.tmp")
-        tmp.write_text(self.to_json())
-        os.replace(tmp, path)
-        return path
+        return write_text_atomic(Path(directory) / PROFILE_NAME, self.to_json())
 
     @classmethod
     def find(cls, directory: str | os.PathLike[str]) -> CostProfile | None:

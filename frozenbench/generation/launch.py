@@ -1,8 +1,9 @@
 """Launch the cells of a spec as submitit jobs, and report progress.
 
 ``run`` is idempotent: it verifies the stored cells first (quarantining any that fail, see
-:meth:`~frozenbench.generation.store.ShardStore.repair`) and submits only the cells without a
-sound shard (failed cells included, so a rerun retries them). Cells are grouped into chunks of
+:meth:`~frozenbench.generation.store.ShardStore.repair`; it stops, moving nothing, when a stored
+file cannot be read) and submits only the cells without a sound shard (failed cells included,
+so a rerun retries them). Cells are grouped into chunks of
 ``packing.cells_per_job``, one chunk per job. Every executor goes through one submission path,
 ``Executor.submit_array``: on SLURM the chunks go out as one job array (its parallelism is
 ``max_jobs``); locally at most ``max_jobs`` jobs run at once and the rest are submitted as
@@ -27,7 +28,7 @@ from frozenbench.errors import unknown_name
 from frozenbench.extras import require
 from frozenbench.generation.integrity import CellCheck
 from frozenbench.generation.spec import GridSpec, Plan
-from frozenbench.generation.store import BadShard, ShardStore, StoreState
+from frozenbench.generation.store import BAD_KINDS, BadShard, ShardStore, StoreState
 from frozenbench.provenance import code_version
 
 EXECUTORS = ("slurm", "local", "debug")
@@ -93,9 +94,10 @@ def make_executor(kind: str, spec: GridSpec, folder: Path, *, max_jobs: int | No
 
 @dataclass(frozen=True)
 class RunResult:
-    """What :func:`run` did: the stored cells it quarantined (they failed verification), the
-    jobs it submitted, job-level errors, and the final counts (ok / diverged / failed / pending
-    among the spec's cells)."""
+    """What :func:`run` did: the stored files it set aside (:meth:`ShardStore.repair`: corrupt
+    or duplicate), which of their cells it submitted again (``retrained``), the jobs it
+    submitted, job-level errors, and the final counts (ok / diverged / failed / pending among
+    the spec's cells)."""
 
     out: Path
     submitted_cells: int
@@ -103,6 +105,7 @@ class RunResult:
     job_errors: tuple[str, ...] = ()
     counts: Mapping[str, int] | None = None
     quarantined: tuple[BadShard, ...] = ()
+    retrained: frozenset[Cell] = frozenset()
 
     @property
     def complete(self) -> bool:
@@ -161,7 +164,8 @@ def run(spec: GridSpec, executor: str = "local", *, out: str | Path | None = Non
             jobs = list(ex.submit_array(fns))
     return RunResult(out=store.root, submitted_cells=len(pending), jobs=tuple(jobs),
                      job_errors=tuple(errors), counts=store.scan().counts(plan.cells),
-                     quarantined=tuple(quarantined))
+                     quarantined=tuple(quarantined),
+                     retrained=frozenset(pending) & {b.cell for b in quarantined})
 
 
 def _job_error(job: Any) -> str | None:
@@ -221,9 +225,11 @@ class Failure:
 
 @dataclass(frozen=True)
 class GridStatus:
-    """Where a grid stands: counts of ok / diverged / failed / pending cells, the failures (in
-    cell order), and the stored cells that fail verification (counted pending: ``run``
-    quarantines and retrains them)."""
+    """Where a grid stands: counts of ok / diverged / failed / pending (and unreadable) cells,
+    the failures (in cell order), and the stored files that are not used, by kind
+    (:data:`~frozenbench.generation.store.BAD_KINDS`): ``corrupt`` (``run`` quarantines them
+    and retrains their cells), ``unreadable`` (this user cannot read them: never judged nor
+    moved) and ``duplicates`` (a verified copy of the cell wins; ``run`` sets them aside)."""
 
     benchmark: str
     out: Path
@@ -231,6 +237,8 @@ class GridStatus:
     counts: Mapping[str, int]
     failures: tuple[Failure, ...] = ()
     corrupt: tuple[BadShard, ...] = ()
+    unreadable: tuple[BadShard, ...] = ()
+    duplicates: tuple[BadShard, ...] = ()
 
     @property
     def done(self) -> int:
@@ -239,12 +247,14 @@ class GridStatus:
 
 
 def status(spec: GridSpec, out: str | Path | None = None) -> GridStatus:
-    """Counts of ok / diverged / failed / pending cells of ``spec``, its failed cells and its
-    corrupt ones (every stored cell is read and verified)."""
+    """Counts of ok / diverged / failed / pending cells of ``spec``, its failed cells and the
+    stored files that are not used (every stored cell is read and verified)."""
     plan = spec.plan()
     store = ShardStore(spec.output_dir(out))
     good, bad = store.read_cells(CellCheck.of(plan.task))
-    state = StoreState({c: s.status for c, s in good.items()}, store.scan().failed)
+    kinds = {kind: tuple(b for b in bad if b.kind == kind) for kind in BAD_KINDS}
+    state = StoreState({c: s.status for c, s in good.items()}, store.scan().failed,
+                       frozenset(b.cell for b in kinds["unreadable"] if b.cell is not None))
     failures = []
     for cell in plan.cells:
         if cell in state.failed and cell not in state.done:
@@ -252,4 +262,5 @@ def status(spec: GridSpec, out: str | Path | None = None) -> GridStatus:
             failures.append(Failure(cell, int(rec.get("attempts", 0)), str(rec.get("error", "?"))))
     return GridStatus(benchmark=spec.benchmark, out=store.root, cells=len(plan.cells),
                       counts=state.counts(plan.cells), failures=tuple(failures),
-                      corrupt=tuple(bad))
+                      corrupt=kinds["corrupt"], unreadable=kinds["unreadable"],
+                      duplicates=kinds["duplicate"])

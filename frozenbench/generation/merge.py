@@ -17,7 +17,6 @@ generation): then it comes from that profile, which is copied next to the table.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import time
 from collections import Counter
@@ -28,8 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from frozenbench.atomic import atomic_file
 from frozenbench.cell import Cell
-from frozenbench.errors import SchemaError
+from frozenbench.errors import InvalidValueError, SchemaError
 from frozenbench.generation.cost_profile import PROFILE_NAME, CostProfile
 from frozenbench.generation.integrity import CellCheck
 from frozenbench.generation.spec import GridSpec
@@ -160,13 +160,12 @@ def check_code_versions(versions: set[str], *, allow_mixed: bool) -> None:
 def check_sources(spec: GridSpec, out: Path) -> None:
     """The output directory must hold shards of ``spec``'s task and benchmark (as recorded in
     its ``spec.json`` by ``run``)."""
-    path = out / "spec.json"
     try:
-        recorded = json.loads(path.read_text())
-    except FileNotFoundError:
+        recorded = ShardStore(out).identity()
+    except InvalidValueError as exc:
+        raise MergeError(str(exc)) from None
+    if recorded is None:
         return  # nothing recorded (e.g. shards copied by hand): the cells are checked one by one
-    except ValueError as exc:
-        raise MergeError(f"{path} is not valid JSON ({exc})") from exc
     for key in ("benchmark", "task"):
         want = getattr(spec, key)
         if recorded.get(key) != want:
@@ -181,19 +180,26 @@ def check_dest(spec: GridSpec, dest: Path) -> None:
         return
     if not dest.is_dir():
         raise MergeError(f"--dest {dest} is a file, not a directory")
-    names = [p.name for p in dest.iterdir()]
-    if not names:
-        return
     manifest = dest / "manifest.json"
+    names: list[str] = []
     try:
+        names = [p.name for p in dest.iterdir()]
+        if not names:
+            return
         recorded = json.loads(manifest.read_text())
     except FileNotFoundError:
         raise MergeError(f"--dest {dest} is not empty and holds no frozenbench table "
                          f"({len(names)} entries, no manifest.json); choose a new or empty "
                          "directory") from None
-    except ValueError as exc:
+    except OSError as exc:
+        raise MergeError(f"--dest {dest}: cannot read what is there ({exc.strerror or exc}); "
+                         "refusing to overwrite it (choose another --dest)") from None
+    except (ValueError, RecursionError) as exc:
         raise MergeError(f"--dest {dest}: manifest.json is not valid JSON ({exc}); refusing "
-                         "to overwrite it") from exc
+                         "to overwrite it") from None
+    if not isinstance(recorded, dict):
+        raise MergeError(f"--dest {dest}: manifest.json holds a JSON {type(recorded).__name__}, "
+                         "not a frozenbench manifest; refusing to overwrite it")
     for key in ("benchmark", "task"):
         want = getattr(spec, key)
         if recorded.get(key) != want:
@@ -225,6 +231,15 @@ def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
     stored, bad = store.read_cells(CellCheck.of(task))
     wanted = set(cells)
     bad = [b for b in bad if b.cell is None or b.cell in wanted]
+    unreadable = [b for b in bad if b.kind == "unreadable"]
+    if unreadable:
+        raise MergeError(
+            f"{spec.benchmark}: {len(unreadable)} stored files in {store.root} cannot be read "
+            "by this user:\n  " + "\n  ".join(f"{b.path.name}: {b.reason}"
+                                            for b in unreadable[:30])
+            + ("\n  ..." if len(unreadable) > 30 else "")
+            + "\nmake them readable (their owner can run `chmod g+r` on them) and merge again")
+    bad = [b for b in bad if b.kind == "corrupt"]  # a duplicate loses to a verified copy
     if bad:
         raise MergeError(
             f"{spec.benchmark}: {len(bad)} corrupt shards in {store.root} (they fail "
@@ -288,9 +303,8 @@ def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
     final = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
 
     dest_dir.mkdir(parents=True, exist_ok=True)
-    tmp = dest_dir / f".{TABLE_NAME}.{os.getpid()}.tmp"
-    pq.write_table(final, tmp, compression="zstd")
-    os.replace(tmp, dest_dir / TABLE_NAME)
+    with atomic_file(dest_dir / TABLE_NAME) as f:
+        pq.write_table(final, f, compression="zstd")
     files = [TABLE_NAME]
     if profile is not None:
         profile.write(dest_dir)

@@ -40,7 +40,6 @@ import json
 import os
 import random
 import sys
-import tempfile
 import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -51,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from frozenbench.atomic import atomic_file
 from frozenbench.errors import MissingExtraError, unknown_name
 from frozenbench.extras import require
 
@@ -113,15 +113,8 @@ def _installed(package: str) -> bool:
 # --------------------------------------------------------------------------------- export
 def _atomic_savez(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
-    os.close(fd)
-    try:
-        np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the file from other users
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as f:
+        np.savez_compressed(f, **arrays)  # type: ignore[arg-type]
 
 
 def _meta(info: Mapping[str, Any]) -> np.ndarray:

@@ -16,12 +16,21 @@ pack (one Parquet file whose metadata lists its cells with their status and prov
 deletes them, so an output directory that is committed while generation runs stays a handful
 of files. A cell in a pack is done exactly like a cell with a shard.
 
-Every file is written to a temporary name in the same directory and renamed into place
-(``os.replace``), so a killed worker leaves either a whole shard or none: a killed job loses at
-most the cells in flight. A cell is done exactly when its shard exists and verifies
-(:mod:`~frozenbench.generation.integrity`: a checksum of its rows in the metadata key
-:data:`ROWS_SHA256`, and value checks), so rerunning skips it and nothing is counted twice; a
-shard that fails verification is quarantined by ``run`` and trained again (:meth:`repair`).
+Every file is written through :mod:`frozenbench.atomic` (a fresh temporary name in the same
+directory, created exclusively, renamed into place; mode from the umask), so a killed worker
+leaves either a whole shard or none: a killed job loses at most the cells in flight. A cell is
+done exactly when its shard exists and verifies (:mod:`~frozenbench.generation.integrity`: a
+checksum of its rows in the metadata key :data:`ROWS_SHA256`, and value checks), so rerunning
+skips it and nothing is counted twice. What is not used is told apart (:data:`BAD_KINDS`):
+
+- a file whose bytes fail verification is *corrupt*: ``run`` quarantines it, and trains the
+  cell again unless another verified copy holds it (:meth:`ShardStore.repair`);
+- a file this user cannot read (permissions, an I/O error) is *unreadable*: a read error
+  proves nothing about the file, so it is reported and never moved, and ``run`` and ``merge``
+  stop with a message that lists it;
+- of two verified copies of a cell, an ``ok`` one wins over a ``diverged`` one (two runs that
+  disagreed about the cell) and the other is a *duplicate*, set aside by ``run``.
+
 Two runs on one directory do not train the same cell twice: a worker holds the cell's lock
 while it trains it (:mod:`~frozenbench.generation.lock`).
 
@@ -42,15 +51,15 @@ import json
 import os
 import re
 import socket
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from frozenbench.atomic import atomic_file, write_text_atomic
 from frozenbench.cell import Cell, CellKey, CellResult
-from frozenbench.errors import InvalidValueError
+from frozenbench.errors import InvalidValueError, StorageError
 from frozenbench.generation.integrity import CellCheck, rows_digest
 from frozenbench.provenance import cpu_model
 from frozenbench.schema import STATUSES, to_arrow
@@ -66,17 +75,6 @@ PACK_METADATA = b"frozenbench_pack"
 #: Parquet metadata key of a shard's checksum: sha256 of its rows (:func:`rows_digest`).
 ROWS_SHA256 = b"frozenbench_rows_sha256"
 
-def _atomic_write(path: Path, write: Callable[[str], object]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @dataclass(frozen=True)
 class StoredCell:
     """A finished cell as stored: its rows (an Arrow table without metadata), provenance, the
@@ -90,16 +88,66 @@ class StoredCell:
     source: Path = Path()
 
 
+#: Why a stored file is not used (:attr:`BadShard.kind`): its rows fail verification (proven
+#: by its own bytes: quarantined by ``run``); the file cannot be read by this user (permissions,
+#: an I/O error: reported, never moved); a verified copy of a cell that another verified copy
+#: wins over (an ``ok`` copy wins over a ``diverged`` one, a shard over a pack entry).
+BAD_KINDS = ("corrupt", "unreadable", "duplicate")
+
+
 @dataclass(frozen=True)
 class BadShard:
-    """A stored cell that fails verification, or a pack that cannot be read (``cell`` None)."""
+    """A stored cell that is not used, and why (``kind``, one of :data:`BAD_KINDS`); ``cell``
+    is None for a pack that cannot be read or decoded as a whole."""
 
     cell: Cell | None
     path: Path
     reason: str
+    kind: str = "corrupt"
 
     def __str__(self) -> str:
         return f"{self.cell.stem if self.cell else self.path.name}: {self.reason}"
+
+
+def _rank(status: str) -> int:
+    """Order of preference of a cell's copies by status: ``ok`` first."""
+    return STATUSES.index(status) if status in STATUSES else len(STATUSES)
+
+
+def _names(directory: Path) -> list[str]:
+    """The names in ``directory`` (none when it does not exist)."""
+    try:
+        return [entry.name for entry in os.scandir(directory)]
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise StorageError(f"cannot list {directory}: {exc.strerror or exc}; its owner can "
+                           "make it readable (chmod g+rx)") from None
+
+
+def _unreadable_message(root: Path, files: Sequence[BadShard], limit: int = 20) -> str:
+    shown = "\n  ".join(f"{b.path.relative_to(root)}: {b.reason}" for b in files[:limit])
+    more = f"\n  ... ({len(files)} in all)" if len(files) > limit else ""
+    return (f"{len(files)} stored files in {root} cannot be read by this user:\n  {shown}{more}"
+            "\nthey may well be sound, so nothing was moved or trained; make them readable "
+            "(their owner can run `chmod g+r` on them, and generate with umask 002 in a "
+            "group-shared folder) and run again")
+
+
+class UnreadableFilesError(StorageError):
+    """Stored files this user cannot read: nothing is judged, moved or trained until they can
+    be read (they may well be sound)."""
+
+
+def read_bytes(path: Path) -> bytes:
+    """The whole content of ``path``: the one place the store reads a shard or a pack, so that
+    an error of the file system (``OSError``) is told apart from a damaged content."""
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _cannot_read(exc: OSError) -> str:
+    return f"cannot be read ({exc.strerror or type(exc).__name__})"
 
 
 def _pack_index(path: Path) -> dict[str, dict[str, Any]] | None:
@@ -114,22 +162,29 @@ def _pack_index(path: Path) -> dict[str, dict[str, Any]] | None:
 
 @dataclass(frozen=True)
 class StoreState:
-    """What is on disk: finished cells with their status, and cells whose last try failed."""
+    """What is on disk: finished cells with their status, cells whose last try failed, and
+    cells whose shard this user cannot read (their state is not known)."""
 
     done: Mapping[Cell, str] = field(default_factory=dict)
     failed: frozenset[Cell] = frozenset()
+    unreadable: frozenset[Cell] = frozenset()
 
     def counts(self, cells: Iterable[Cell]) -> dict[str, int]:
-        """Counts of ok / diverged / failed / pending among ``cells``."""
-        out = {"ok": 0, "diverged": 0, "failed": 0, "pending": 0}
+        """Counts of ok / diverged / failed / pending among ``cells``, and of unreadable ones
+        when there are any (a key only then)."""
+        out = {"ok": 0, "diverged": 0, "failed": 0, "pending": 0, "unreadable": 0}
         for cell in cells:
             status = self.done.get(cell)
             if status is not None:
-                out[status if status in out else "ok"] += 1
+                out[status if status in STATUSES else "ok"] += 1
+            elif cell in self.unreadable:
+                out["unreadable"] += 1
             elif cell in self.failed:
                 out["failed"] += 1
             else:
                 out["pending"] += 1
+        if not out["unreadable"]:
+            del out["unreadable"]
         return out
 
 
@@ -147,21 +202,47 @@ class ShardStore:
     def init(self, identity: Mapping[str, Any]) -> None:
         """Create the directories and record which benchmark the shards belong to.
 
-        Refuses an output directory that holds shards of another task or benchmark.
+        Refuses an output directory that holds shards of another task or benchmark. The record
+        is rewritten only when it changes, so that a colleague resumes a grid in a
+        group-shared folder without owning its files.
         """
         for d in (self.shards, self.failures, self.logs):
-            d.mkdir(parents=True, exist_ok=True)
-        path = self.root / "spec.json"
-        if path.is_file():
-            old = json.loads(path.read_text())
-            for key in ("task", "benchmark"):
-                if old.get(key) != identity.get(key):
-                    raise InvalidValueError(
-                        f"{self.root} holds shards of {key} {old.get(key)!r}, not "
-                        f"{identity.get(key)!r}; use another output directory (--out)"
-                    )
+            try:
+                d.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(f"cannot create {d}: {exc.strerror or exc}; choose an output "
+                                   "directory you can write to (--out)") from None
+        old = self.identity()
+        for key in ("task", "benchmark"):
+            if old is not None and old.get(key) != identity.get(key):
+                raise InvalidValueError(
+                    f"{self.root} holds shards of {key} {old.get(key)!r}, not "
+                    f"{identity.get(key)!r}; use another output directory (--out)"
+                )
         text = json.dumps(dict(identity), indent=1, sort_keys=True, default=str) + "\n"
-        _atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+        if old != json.loads(text):
+            write_text_atomic(self.root / "spec.json", text)
+
+    def identity(self) -> dict[str, Any] | None:
+        """What ``spec.json`` records (task, benchmark, spec); None when there is none."""
+        path = self.root / "spec.json"
+        try:
+            data = json.loads(read_bytes(path))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"cannot read {path}: {exc.strerror or exc}; its owner can make "
+                               "it readable (chmod g+r), or use another output directory "
+                               "(--out)") from None
+        except (ValueError, RecursionError) as exc:
+            raise InvalidValueError(f"{path} is not valid JSON ({type(exc).__name__}); it "
+                                    "records the task and benchmark of the shards beside it: "
+                                    "restore it, or use another output directory (--out)"
+                                    ) from None
+        if not isinstance(data, dict):
+            raise InvalidValueError(f"{path} holds a JSON {type(data).__name__}, not the "
+                                    "object that records the task and benchmark of the shards")
+        return data
 
     # ------------------------------------------------------------------ reading the state
     def scan(self) -> StoreState:
@@ -171,12 +252,7 @@ class ShardStore:
             for name, info in index.items():
                 done[Cell.from_stem(name)] = str(info["status"])
         done.update(self.scan_shards())
-        failed = set()
-        if self.failures.is_dir():
-            for entry in os.scandir(self.failures):
-                m = _FAILED.match(entry.name)
-                if m:
-                    failed.add(Cell.from_stem(m[1]))
+        failed = {Cell.from_stem(m[1]) for m in map(_FAILED.match, _names(self.failures)) if m}
         return StoreState(done, frozenset(failed))
 
     def is_done(self, cell: Cell) -> bool:
@@ -187,9 +263,7 @@ class ShardStore:
 
     def pack_paths(self) -> list[Path]:
         """The pack files, in order."""
-        if not self.packs.is_dir():
-            return []
-        return sorted(p for p in self.packs.iterdir() if _PACK.match(p.name))
+        return sorted(self.packs / n for n in _names(self.packs) if _PACK.match(n))
 
     def pack_indexes(self) -> dict[Path, dict[str, dict[str, Any]]]:
         """Each readable pack's index (read from its Parquet footer only, not its rows); a pack
@@ -203,38 +277,55 @@ class ShardStore:
 
     def read_cells(self, check: CellCheck) -> tuple[dict[Cell, StoredCell], list[BadShard]]:
         """Every stored cell, verified by ``check`` (see :mod:`~.integrity`), from packs and
-        shards alike (a shard wins over a pack entry of the same cell); and the cells or files
-        that failed verification. Never raises for a corrupt file."""
-        good: dict[Cell, StoredCell] = {}
-        bad: dict[Cell | Path, BadShard] = {}
+        shards alike; and the files or cells that are not used, each with its kind
+        (:data:`BAD_KINDS`). Never raises for a corrupt or unreadable file.
+
+        A cell stored more than once is taken from its best verified copy: ``ok`` before
+        ``diverged``, then a shard before a pack entry; a verified copy that differs from it is
+        a ``duplicate``. A pack entry that fails verification is not reported when the cell
+        has a sound shard (the shard supersedes it).
+        """
+        copies: dict[Cell, list[StoredCell]] = {}
+        bad: list[BadShard] = []
+        items: list[StoredCell | BadShard | None] = []
         for path in self.pack_paths():
-            for item in self._read_pack(path, check):
-                if isinstance(item, StoredCell):
-                    good[item.cell] = item
-                else:
-                    bad[item.cell or item.path] = item
-        for cell, status in sorted(self.scan_shards().items()):
-            shard = self.shard_path(cell)
-            if shard is None:  # removed since the listing
-                continue
-            item = self._read_shard(cell, status, shard, check)
+            items += self._read_pack(path, check)
+        for cell, files in sorted(self.shard_files().items()):
+            items += [self._read_shard(cell, status, path, check) for status, path in files]
+        for item in items:
             if isinstance(item, StoredCell):
-                good[cell] = item
-                bad.pop(cell, None)  # a sound shard replaces a bad pack entry
-            else:
-                good.pop(cell, None)
-                bad[cell] = item
-        return good, list(bad.values())
+                copies.setdefault(item.cell, []).append(item)
+            elif item is not None:
+                bad.append(item)
+        good: dict[Cell, StoredCell] = {}
+        for cell, found in copies.items():
+            best, *others = sorted(found, key=lambda s: (_rank(s.status),
+                                                         s.source.parent != self.shards))
+            good[cell] = best
+            bad += [BadShard(cell, o.source, f"duplicate: a {o.status} copy beside the verified "
+                             f"{best.status} one in {best.source.name}, which is used",
+                             "duplicate")
+                    for o in others if (o.status, o.digest) != (best.status, best.digest)]
+        superseded = {b for b in bad if b.kind == "corrupt" and b.path.parent == self.packs
+                      and b.cell in good and good[b.cell].source.parent == self.shards}
+        return good, [b for b in bad if b not in superseded]
 
     def _read_shard(self, cell: Cell, status: str, path: Path,
-                    check: CellCheck) -> StoredCell | BadShard:
+                    check: CellCheck) -> StoredCell | BadShard | None:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         try:
-            table = pq.read_table(path)
+            data = read_bytes(path)
+        except FileNotFoundError:  # moved since the listing (compacted, quarantined)
+            return None
+        except OSError as exc:  # the file system refused: nothing is known of its content
+            return BadShard(cell, path, _cannot_read(exc), "unreadable")
+        try:
+            table = pq.read_table(pa.BufferReader(data))
             meta = table.schema.metadata or {}
             prov = json.loads(meta.get(CELL_METADATA, b"{}"))
-        except Exception as exc:  # any decoding error of a damaged file (ArrowInvalid, OSError...)
+        except Exception as exc:  # any decoding error of the bytes read: a damaged file
             return BadShard(cell, path, f"unreadable ({type(exc).__name__}: {exc})")
         rows = table.replace_schema_metadata(None)
         stored, digest = meta.get(ROWS_SHA256), rows_digest(rows)
@@ -244,13 +335,20 @@ class ShardStore:
             return BadShard(cell, path, "; ".join(problems))
         return StoredCell(cell, status, rows, prov, digest, path)
 
-    def _read_pack(self, path: Path, check: CellCheck) -> list[StoredCell | BadShard]:
+    def _read_pack(self, path: Path, check: CellCheck) -> list[StoredCell | BadShard | None]:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         try:
-            table = pq.read_table(path)
+            data = read_bytes(path)
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            return [BadShard(None, path, _cannot_read(exc), "unreadable")]
+        try:
+            table = pq.read_table(pa.BufferReader(data))
             index = json.loads((table.schema.metadata or {})[PACK_METADATA])
-        except Exception as exc:  # any decoding error of a damaged file
+        except Exception as exc:  # any decoding error of the bytes read: a damaged file
             return [BadShard(None, path, f"unreadable pack ({type(exc).__name__}: {exc})")]
         table = table.replace_schema_metadata(None)
         rows_of: dict[tuple[int, int, int], list[int]] = {}
@@ -258,7 +356,7 @@ class ShardStore:
                    table["seed"].to_pylist())
         for i, key in enumerate(keys):
             rows_of.setdefault(key, []).append(i)
-        out: list[StoredCell | BadShard] = []
+        out: list[StoredCell | BadShard | None] = []
         for name, entry in index.items():
             cell = Cell.from_stem(name)
             rows = table.take(rows_of.get((cell.config_id, cell.z, cell.seed), []))
@@ -272,37 +370,55 @@ class ShardStore:
                                       digest, path))
         return out
 
+    def shard_files(self) -> dict[Cell, list[tuple[str, Path]]]:
+        """Per cell, its per-cell shard files with their status, ``ok`` first (two runs that
+        disagree about a cell can leave an ``ok`` and a ``diverged`` shard of it)."""
+        out: dict[Cell, list[tuple[str, Path]]] = {}
+        for name in sorted(_names(self.shards)):
+            m = _SHARD.match(name)
+            if m:
+                out.setdefault(Cell.from_stem(m[1]), []).append((m[2], self.shards / name))
+        for files in out.values():
+            files.sort(key=lambda f: _rank(f[0]))
+        return out
+
     def scan_shards(self) -> dict[Cell, str]:
-        """Cells that have a per-cell shard (not yet compacted) and their status."""
-        done: dict[Cell, str] = {}
-        if self.shards.is_dir():
-            for entry in os.scandir(self.shards):
-                m = _SHARD.match(entry.name)
-                if m:
-                    done[Cell.from_stem(m[1])] = m[2]
-        return done
+        """Cells that have a per-cell shard (not yet compacted) and their status (``ok`` when
+        a cell has shards of both statuses)."""
+        return {cell: files[0][0] for cell, files in self.shard_files().items()}
 
     def repair(self, check: CellCheck) -> list[BadShard]:
-        """Quarantine every stored cell that fails verification, so that it is trained again.
+        """Set aside, into ``quarantine/``, every stored file proven bad by its own content:
+        a shard that fails verification (its cell is trained again unless another verified
+        copy has it) or a duplicate shard (:meth:`read_cells`). A pack with a bad entry has
+        its sound cells written back as shards first (same rows, provenance and checksum),
+        then it is moved as a whole. Returns what was moved.
 
-        A bad shard is moved to ``quarantine/``. A pack with a bad entry has its sound cells
-        written back as shards first (same rows, provenance and checksum), then the pack is
-        moved to ``quarantine/`` as a whole. Returns what was quarantined.
+        Raises :class:`UnreadableFilesError`, before anything is moved, when a stored file
+        cannot be read: a read error proves nothing about a file.
         """
         good, bad = self.read_cells(check)
-        bad_packs = {b.path for b in bad if b.path.parent == self.packs}
+        unreadable = [b for b in bad if b.kind == "unreadable"]
+        if unreadable:
+            raise UnreadableFilesError(_unreadable_message(self.root, unreadable))
+        moved = [b for b in bad if b.kind == "corrupt"
+                 or (b.kind == "duplicate" and b.path.parent == self.shards)]
+        bad_packs = {b.path for b in moved if b.path.parent == self.packs}
         for item in good.values():
             if self.shard_path(item.cell) is None and item.source in bad_packs:
                 self._write_shard(item.cell, item.status, item.rows, item.provenance)
-        for path in sorted({b.path for b in bad}):
+        for path in sorted({b.path for b in moved}):
             self._quarantine(path)
-        return bad
+        return moved
 
     def _quarantine(self, path: Path) -> Path:
         qdir = self.root / "quarantine"
-        qdir.mkdir(parents=True, exist_ok=True)
         dest = qdir / f"{path.name}.{time.strftime('%Y%m%dT%H%M%S')}.{os.getpid()}"
-        os.replace(path, dest)
+        try:
+            qdir.mkdir(parents=True, exist_ok=True)
+            os.replace(path, dest)
+        except OSError as exc:
+            raise StorageError(f"cannot move {path} to {qdir}: {exc.strerror or exc}") from None
         return dest
 
     def compact(self) -> Path | None:
@@ -342,8 +458,8 @@ class ShardStore:
         self.packs.mkdir(parents=True, exist_ok=True)
         numbers = [int(_PACK.match(p.name)[1]) for p in self.pack_paths()]  # type: ignore[index]
         dest = self.packs / f"pack-{max(numbers, default=-1) + 1:04d}.parquet"
-        _atomic_write(dest, lambda tmp: pq.write_table(merged, tmp, compression="zstd",
-                                                       compression_level=19))
+        with atomic_file(dest) as f:
+            pq.write_table(merged, f, compression="zstd", compression_level=19)
         for path in paths:
             path.unlink(missing_ok=True)
         return dest
@@ -386,7 +502,8 @@ class ShardStore:
             ROWS_SHA256: rows_digest(rows.replace_schema_metadata(None)).encode(),
         })
         path = self.shards / f"{cell.stem}.{status}.parquet"
-        _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+        with atomic_file(path) as f:
+            pq.write_table(table, f, compression="zstd")
         return path
 
     def write_failure(self, key: CellKey, error: BaseException, tb: str,
@@ -403,7 +520,7 @@ class ShardStore:
             **provenance,
         }
         text = json.dumps(record, indent=1, default=str) + "\n"
-        _atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+        write_text_atomic(path, text)
         return path
 
 

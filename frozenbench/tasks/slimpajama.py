@@ -14,7 +14,6 @@ injectable so that tests run offline on stand-in text through exactly this code.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from frozenbench.atomic import atomic_file
 from frozenbench.errors import DataNotPrefetchedError, InvalidValueError
 from frozenbench.extras import require
 from frozenbench.tasks.cifar import data_root
@@ -87,9 +87,8 @@ def _split_sizes(val_tokens: int, train_tokens: int | None) -> dict[str, int]:
 
 def _write_atomic(path: Path, tokens: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tokens.tofile(tmp)
-    os.replace(tmp, path)  # atomic: a parallel reader never sees half a file
+    with atomic_file(path) as f:  # a parallel reader never sees half a file
+        tokens.tofile(f)
 
 
 def prefetch_slimpajama(*, context: int, val_tokens: int, train_tokens: int | None,

@@ -38,7 +38,7 @@ from typing import Any
 
 from frozenbench.atomic import write_text_atomic
 from frozenbench.errors import SchemaError, format_choices
-from frozenbench.schema import METRICS, READABLE_VERSIONS, SCHEMA_VERSION
+from frozenbench.schema import METRICS, READABLE_VERSIONS, SCHEMA_VERSION, key_range
 from frozenbench.space import Fidelities, SearchSpace
 
 #: The manifest's file name in a benchmark directory.
@@ -272,21 +272,34 @@ def field_problems(m: Manifest) -> list[str]:
     else:
         for k in ("z", "epoch"):
             v = m.fidelities[k]
+            top = key_range(k)[1]
             if not _int_list(v) or not v or min(v) < 1 \
                     or any(a >= b for a, b in itertools.pairwise(v)):
                 p.append(f"fidelities[{k!r}] must be increasing positive integers, got "
                          f"{v!r:.80}")
+            elif max(v) > top:
+                p.append(f"fidelities[{k!r}] lists {k}={max(v)}, more than the table's {k} "
+                         f"column holds ({k} in 1..{top})")
     if not _int_list(m.config_ids) or not m.config_ids:
         p.append(f"config_ids must be a non-empty list of grid indices, got "
                  f"{m.config_ids!r:.60}")
     elif grid_ok and not p:
         size = math.prod(len(v) for v in m.grid.values())
+        top = key_range("config_id")[1]
+        if size > top + 1:
+            p.append(f"the grid has {size} configs (the product of its value counts), more "
+                     f"than the table's config_id column can number (at most {top + 1})")
         bad = [c for c in m.config_ids if not 0 <= c < size]
         if bad or len(set(m.config_ids)) != len(m.config_ids):
             p.append(f"config_ids must be distinct grid indices in 0..{size - 1}, got "
                      f"{format_choices(bad or m.config_ids)}")
+    lo, hi = key_range("seed")
     if not _int_list(m.seeds) or not m.seeds or len(set(m.seeds)) != len(m.seeds):
         p.append(f"seeds must be a non-empty list of distinct integers, got {m.seeds!r:.60}")
+    elif not lo <= min(m.seeds) <= max(m.seeds) <= hi:
+        bad_seed = next(s for s in m.seeds if not lo <= s <= hi)
+        p.append(f"seeds lists seed={bad_seed}, which the table's seed column cannot hold "
+                 f"(seeds in {lo}..{hi})")
     if not isinstance(m.files, Mapping):
         p.append(f"files must be an object {{path: {{sha256, bytes}}}}, got {m.files!r:.60}")
     else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -85,6 +86,20 @@ KEY_COLUMNS = ("config_id", "z", "epoch", "seed")
 
 #: Metrics a benchmark can be queried and optimised for.
 METRICS = ("val_error", "val_loss", "train_loss")
+
+
+def key_range(name: str) -> tuple[int, int]:
+    """The values the integer column ``name`` can hold (from its Arrow type), so that a
+    manifest never lists a z, epoch, seed or config id that no table row could carry.
+
+    >>> key_range("z"), key_range("seed")
+    ((-32768, 32767), (-2147483648, 2147483647))
+    """
+    for c in COLUMNS:
+        if c.name == name and pa.types.is_integer(c.type):
+            info = np.iinfo(c.type.to_pandas_dtype())
+            return int(info.min), int(info.max)
+    raise SchemaError(f"{name!r} is not an integer column of the schema")
 
 
 def _hp_type(values: Sequence[object]) -> pa.DataType:

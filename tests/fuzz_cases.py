@@ -31,7 +31,7 @@ from frozenbench.manifest import MANIFEST_NAME, TABLE_NAME
 from frozenbench.table import Benchmark
 
 GOOD = ("ok", "frozenbench error", "usage error")
-BUGS = ("raw exception", "timeout", "wrong number")
+BUGS = ("raw exception", "timeout", "wrong number", "over memory")
 
 
 class CaseTimeout(BaseException):
@@ -235,3 +235,155 @@ def cli_case(argv: list[str]) -> Callable[[], str]:
 
 class CliError(FrozenbenchError):
     """The CLI reported a frozenbench error (exit status 1, a message on stderr)."""
+
+
+# ---------------------------------------------------------------------- allocation bombs
+# Issue 24, item 3: small hostile tables whose manifest or Parquet footer asks for huge arrays.
+# Each bomb is a valid-looking benchmark directory (the manifest's digest and the files'
+# sha256 recomputed, as a hostile publisher would); loading it must give a frozenbench error
+# within a memory limit (:func:`run_limited`: RLIMIT_AS in a forked child).
+
+#: What a load may use above what the process already holds: 10x the table's bytes on disk
+#: (the issue's bound: a load of a table under 10 MB uses at most 10x its data) plus a fixed
+#: floor for a table of a few rows (Arrow's buffers, numpy's temporaries).
+MEMORY_FACTOR = 10
+MEMORY_FLOOR = 64 << 20
+OVER_MEMORY = "over memory"
+
+
+def _rewrite_manifest(work: Path, **changes: Any) -> None:
+    """Replace manifest fields of ``work`` and write it with a valid digest, as a hostile
+    publisher would (no checks); ``files`` re-described (the Parquet file may have changed)."""
+    import dataclasses
+
+    from frozenbench.manifest import DIGEST_KEY, Manifest, content_digest, describe_files
+
+    m = Manifest.read(work)
+    data = {**dataclasses.asdict(m), "files": describe_files(work, list(m.files)), **changes}
+    data[DIGEST_KEY] = content_digest(data)
+    (work / MANIFEST_NAME).write_text(json.dumps(data))
+
+
+def _identical_rows(work: Path, n_rows: int, *, consistent: bool) -> None:
+    """``table.parquet`` holding one row ``n_rows`` times (compresses to almost nothing);
+    ``consistent``: the manifest's ``rows`` says so too."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = work / TABLE_NAME
+    one = pq.read_table(path).slice(0, 1)
+    batch = pa.concat_tables([one] * 10_000).combine_chunks()
+    with pq.ParquetWriter(path, one.schema) as writer:
+        for _ in range(n_rows // batch.num_rows):
+            writer.write_table(batch)
+    if consistent:
+        _rewrite_manifest(work, rows=n_rows)
+    else:
+        _rewrite_manifest(work)
+
+
+def _bigger_first_hyperparameter(work: Path, extra: int) -> None:
+    """The grid's first hyperparameter gets ``extra`` more values at its end: the table's
+    config ids keep their meaning, the grid grows ``extra``-fold (a dense config lookup)."""
+    from frozenbench.manifest import Manifest
+
+    m = Manifest.read(work)
+    first, values = next(iter(m.grid.items()))
+    more = [1000.0 + i for i in range(extra)] if not isinstance(values[0], str) else \
+        [f"v{i}" for i in range(extra)]
+    _rewrite_manifest(work, grid={**m.grid, first: [*values, *more]})
+
+
+def _fid(work: Path, key: str, values: list[int]) -> None:
+    from frozenbench.manifest import Manifest
+
+    m = Manifest.read(work)
+    _rewrite_manifest(work, fidelities={**m.fidelities, key: values})
+
+
+def _seeds(work: Path, seeds: list[int]) -> None:
+    _rewrite_manifest(work, seeds=seeds)
+
+
+def _add(values: list[int], new: int) -> list[int]:
+    return [*values, new]
+
+
+BOMBS: dict[str, Callable[[Path], None]] = {
+    "z level 10**13": lambda w: _fid(w, "z", _add([1, 2], 10**13)),
+    "z level 2**64": lambda w: _fid(w, "z", _add([1, 2], 2**64)),
+    "seed 2**70": lambda w: _seeds(w, [0, 1, 2, 2**70]),
+    "3M epochs": lambda w: _fid(w, "epoch", list(range(1, 3_000_001))),
+    "20k epochs": lambda w: _fid(w, "epoch", list(range(1, 20_001))),
+    "12k z x 12k epochs (200 KB manifest)": lambda w: (
+        _fid(w, "z", list(range(1, 12_001))), _fid(w, "epoch", list(range(1, 12_001)))),
+    "30k seeds": lambda w: _seeds(w, list(range(30_000))),
+    "grid 200k-fold": lambda w: _bigger_first_hyperparameter(w, 200_000),
+    "1M identical rows": lambda w: _identical_rows(w, 1_000_000, consistent=False),
+    "1M identical rows, manifest agrees": lambda w: _identical_rows(w, 1_000_000,
+                                                                    consistent=True),
+}
+
+
+def build_bomb(source: Path, work: Path, build: Callable[[Path], None]) -> Path:
+    """A copy of ``source`` at ``work`` made hostile by ``build``."""
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(source, work)
+    build(work)
+    return work
+
+
+def bomb_case(work: Path) -> Callable[[], str]:
+    """Load a bomb (built by :func:`build_bomb`): only a frozenbench error is right."""
+    def case() -> str:
+        Benchmark.from_directory(work)
+        return "wrong number: a hostile table loaded"
+    return case
+
+
+def _vm_size() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    raise OSError("no VmSize in /proc/self/status")
+
+
+def run_limited(case: Callable[[], str], limit: int, seconds: float = 20.0) -> Outcome:
+    """Run a case in a forked child whose address space may grow by ``limit`` bytes at most
+    (RLIMIT_AS). A MemoryError, or a child that dies on the way, is :data:`OVER_MEMORY`."""
+    import os
+    import pickle
+    import resource
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(read)
+        try:
+            size = _vm_size() + limit
+            resource.setrlimit(resource.RLIMIT_AS, (size, size))
+            outcome = run_case(case, seconds)
+            if outcome.kind == "raw exception" and outcome.detail.startswith("MemoryError"):
+                outcome = Outcome(OVER_MEMORY, f"{outcome.detail} (limit {limit} bytes)")
+        except BaseException as exc:  # reported to the parent, whatever it is
+            outcome = Outcome(OVER_MEMORY if isinstance(exc, MemoryError) else "raw exception",
+                              f"{type(exc).__name__}: {str(exc)[:200]}")
+        with os.fdopen(write, "wb") as f:
+            pickle.dump(outcome, f)
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as f:
+        data = f.read()
+    _, status = os.waitpid(pid, 0)
+    if not data:
+        return Outcome(OVER_MEMORY, f"the child ended with status {status} and no outcome")
+    outcome: Outcome = pickle.loads(data)
+    return outcome
+
+
+def directory_limit(work: Path) -> int:
+    """The memory a load of ``work`` may use: :data:`MEMORY_FACTOR` x its bytes on disk plus
+    :data:`MEMORY_FLOOR`."""
+    size = sum(p.stat().st_size for p in work.rglob("*") if p.is_file())
+    return MEMORY_FACTOR * size + MEMORY_FLOOR

@@ -193,7 +193,7 @@ def test_sha256_mismatch_is_caught(bench_dir, tmp_path):
 def test_duplicate_rows_and_bad_hyperparameters(bench_dir, long, tmp_path):
     dup = pd.concat([long, long.iloc[:1]])
     with pytest.raises(SchemaError, match="duplicate rows"):
-        Benchmark.from_directory(_rewrite(bench_dir, tmp_path / "dup", dup))
+        Benchmark.from_directory(_rewrite(bench_dir, tmp_path / "dup", dup, {"rows": len(dup)}))
     bad = long.copy()
     bad.loc[0, "optimizer"] = "sgd" if bad.loc[0, "optimizer"] == "adam" else "adam"
     with pytest.raises(SchemaError, match="but config_id"):

@@ -11,6 +11,9 @@ says. A diverged cell's missing epochs are filled here (:func:`fill_diverged`).
 
 from __future__ import annotations
 
+import contextlib
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,21 +67,105 @@ def table_files(root: Path, manifest: Manifest) -> list[Path]:
 
 def read_directory(root: Path, manifest: Manifest,
                    columns: list[str] | None = None) -> pa.Table:
-    """The long table of a benchmark directory (``columns``: a subset), schema-checked."""
-    files = table_files(root, manifest)
-    tables = []
-    for f in files:
+    """The long table of a benchmark directory (``columns``: a subset), schema-checked.
+
+    Nothing is read past the files' footers before their row counts agree with the manifest
+    and bound what the manifest asks for (:func:`check_sizes`)."""
+    files = [ParquetPart(root, f, manifest) for f in table_files(root, manifest)]
+    n_rows = sum(part.rows for part in files)
+    if n_rows != manifest.rows:
+        raise SchemaError(f"{manifest.benchmark}: the manifest says {manifest.rows} rows, the "
+                          f"table's Parquet footers {n_rows}")
+    check_sizes(manifest, n_rows)
+    tables = [part.read(columns) for part in files]
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
+class ParquetPart:
+    """One Parquet file of a table, opened at its footer: its schema checked, its row count
+    checked against its size (:data:`MIN_BYTES_PER_ROW`), nothing decoded yet."""
+
+    def __init__(self, root: Path, path: Path, manifest: Manifest) -> None:
+        self.path, self.manifest = path, manifest
+        self.where = str(path.relative_to(root))
+        with self._clear_errors():
+            self.file = pq.ParquetFile(path)
+            check_schema(self.file.schema_arrow, manifest, self.where)
+            self.rows = int(self.file.metadata.num_rows)
+            size = path.stat().st_size
+        if self.rows * MIN_BYTES_PER_ROW > size:
+            raise SchemaError(
+                f"{manifest.benchmark}: {self.where} says it holds {self.rows} rows in {size} "
+                f"bytes; a table's rows take at least {MIN_BYTES_PER_ROW} bytes each (real "
+                "tables: about 50), so this one would decode to far more than it is (a "
+                "decompression bomb, or a corrupt footer)")
+
+    def read(self, columns: list[str] | None) -> pa.Table:
+        """The rows (``columns``: a subset)."""
+        with self._clear_errors():
+            return self.file.read(columns=columns)
+
+    @contextlib.contextmanager
+    def _clear_errors(self) -> Iterator[None]:
         try:  # a corrupt file raises ArrowInvalid, OSError ("Couldn't deserialize thrift"), ...
-            schema = pq.read_schema(f)
-            check_schema(schema, manifest, str(f.relative_to(root)))
-            tables.append(pq.read_table(f, columns=columns))
+            yield
         except (pa.ArrowException, OSError, KeyError, ValueError) as exc:
             if isinstance(exc, SchemaError):
                 raise
-            raise SchemaError(f"{manifest.benchmark}: cannot read {f.relative_to(root)} "
+            raise SchemaError(f"{self.manifest.benchmark}: cannot read {self.where} "
                               f"({type(exc).__name__}: {str(exc)[:200]}); the file is corrupt "
                               "or not Parquet") from None
-    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
+#: The dense arrays hold a slot per (config, z, epoch, seed) the manifest lists; a table has
+#: at most this many slots per row present (the shipped tables: 2.1-2.3, as not every seed
+#: ran at every z), so that a manifest cannot size arrays far beyond the rows there are.
+SLOTS_PER_ROW = 8
+#: ... unless it has fewer slots than this (a table of a few rows, a sparse test table).
+MIN_SLOTS = 1 << 12
+#: The config lookup holds a position per grid config (8 bytes each): a grid has at most this
+#: many configs per row present, or :data:`MIN_GRID` (the shipped grids: 36 to 216).
+GRID_PER_ROW = 64
+MIN_GRID = 1 << 16
+#: A Parquet file takes at least this many bytes per row (the shipped tables: about 50; a row
+#: holds measured losses and times, which do not compress away).
+MIN_BYTES_PER_ROW = 4
+
+
+def check_sizes(manifest: Manifest, n_rows: int) -> None:
+    """Refuse a manifest that would size the in-memory arrays far beyond the ``n_rows`` rows
+    present (every allocation of a load is bounded by the rows): more rows than (config, z,
+    epoch, seed) combinations, more slots than :data:`SLOTS_PER_ROW` per row, a grid larger
+    than :data:`GRID_PER_ROW` per row. Checked before anything is allocated.
+
+    >>> from frozenbench.synthetic import make_benchmark
+    >>> m = make_benchmark(n_configs=4, n_z=2, n_epochs=2).manifest
+    >>> check_sizes(m, m.rows)
+    >>> check_sizes(m, 100)
+    Traceback (most recent call last):
+    ...
+    frozenbench.errors.SchemaError: synthetic: the manifest lists 4 configs x 2 z x 2 epochs ...\
+ = 48 (config, z, epoch, seed) slots, and the table has 100 rows: rows repeat or lie outside ...
+    """
+    f = manifest.fidelities
+    dims = (len(manifest.config_ids), len(f["z"]), len(f["epoch"]), len(manifest.seeds))
+    slots = math.prod(dims)
+    what = (f"the manifest lists {dims[0]} configs x {dims[1]} z x {dims[2]} epochs x "
+            f"{dims[3]} seeds = {slots} (config, z, epoch, seed) slots")
+    name = manifest.benchmark
+    if n_rows > slots:
+        raise SchemaError(f"{name}: {what}, and the table has {n_rows} rows: rows repeat or "
+                          "lie outside the manifest's lists")
+    if slots > max(MIN_SLOTS, SLOTS_PER_ROW * n_rows):
+        raise SchemaError(f"{name}: {what} for {n_rows} rows; the in-memory arrays hold a "
+                          f"slot for each, and a table has at most {SLOTS_PER_ROW} per row (or "
+                          f"{MIN_SLOTS} in all)")
+    grid = math.prod(len(v) for v in manifest.grid.values())
+    if grid > max(MIN_GRID, GRID_PER_ROW * n_rows):
+        raise SchemaError(f"{name}: the grid has {grid} configs (the product of its value "
+                          f"counts) for {n_rows} rows; the config lookup holds a position for "
+                          f"each, and a grid has at most {GRID_PER_ROW} per row (or {MIN_GRID} "
+                          "in all)")
 
 
 def query_columns(manifest: Manifest) -> list[str]:
@@ -95,6 +182,7 @@ def dense(table: pa.Table, manifest: Manifest, *, check_values: bool = True) -> 
     the invariants on purpose); keys, duplicates, hyperparameters and statuses are always
     checked."""
     name = manifest.benchmark
+    check_sizes(manifest, table.num_rows)
     index = index_of(manifest)
 
     def key(n: str) -> np.ndarray:

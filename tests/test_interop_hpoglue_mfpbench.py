@@ -3,6 +3,8 @@ every value and cost the library (or the mfpbench-style user) sees is the table'
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import sys
 
 import hpoglue
@@ -17,7 +19,9 @@ import frozenbench as fb
 from frozenbench.errors import InvalidValueError, MissingExtraError, UnknownNameError
 from frozenbench.interop.configspace import config_id
 from frozenbench.interop.hpoglue import PAID, description
+from frozenbench.interop.mfpbench import Metric, get
 from frozenbench.priors import priors
+from frozenbench.table.result import QUANTITIES
 
 NAMES = fb.benchmark_names()
 
@@ -188,3 +192,133 @@ def test_missing_hpoglue_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "hpoglue", None)
     with pytest.raises(MissingExtraError, match=r"pip install 'frozenbench\[hpoglue\]'"):
         description("vit-mnist")
+
+
+# ---------------------------------------------------------------------- mf-prior-bench style
+def _same_cell(result, cell):
+    # language-model tables hold no val_error (NaN): NaN equals NaN here
+    assert list(result.values) == list(QUANTITIES)
+    assert np.array_equal([result.values[q] for q in QUANTITIES],
+                          [getattr(cell, q) for q in QUANTITIES], equal_nan=True)
+    assert result.n_seeds == cell.n_seeds
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_mfpbench_query_and_trajectory_are_the_table(name):
+    table = fb.load(name)
+    bench = get(name)
+    epochs, top_z = table.fidelities["epoch"], max(table.fidelities["z"])
+    assert (bench.start, bench.end, bench.step) == (min(epochs), max(epochs), 1)
+    assert bench.fidelity_range == (min(epochs), max(epochs), 1)
+    assert bench.fidelity_name == "epoch" and bench.fixed == top_z
+    assert list(bench.iter_fidelities()) == sorted(epochs)
+    assert bench.value_metric == table.metric and bench.cost_metric == table.default_cost
+    configs = bench.sample(40, seed=0)
+    assert len(configs) == 40
+    for config in configs:
+        cid = config_id(table, config)
+        for at in epochs:
+            result = bench.query(config, at=at)
+            cell = table.query(cid, top_z, at)
+            _same_cell(result, cell)
+            assert result.fidelity == at and result.config is config
+            assert result.error == getattr(cell, table.metric)
+            assert result.cost == getattr(cell, table.default_cost)
+            score = (1 - result.error if table.metric == "val_error" else -result.error)
+            assert result.score == score == result.val_score
+        assert bench.query(config).fidelity == max(epochs)
+        trajectory = bench.trajectory(config, frm=2, to=max(epochs) - 1)
+        assert [r.fidelity for r in trajectory] == list(range(2, max(epochs)))
+        curve = table.curve(cid, top_z)
+        assert [r.error for r in trajectory] == curve.loc[2:max(epochs) - 1, table.metric].tolist()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_mfpbench_z_seed_and_z_fidelity_are_selectable(name):
+    table = fb.load(name)
+    low = get(name, z=1, seed=0, value_metric="train_loss", cost_metric="flops")
+    config = low.sample(seed=3)
+    cid = config_id(table, config)
+    for r in low.trajectory(config):
+        cell = table.query(cid, 1, r.fidelity, seed=0)
+        _same_cell(r, cell)
+        assert (r.z, r.epoch, r.n_seeds) == (1, r.fidelity, 1)
+        assert r.error == cell.train_loss and r.cost == cell.train_flops
+    over_z = get(name, fidelity="z", epoch=2)
+    assert list(over_z.iter_fidelities()) == sorted(table.fidelities["z"])
+    for r in over_z.trajectory(config, frm=2, step=2):
+        _same_cell(r, table.query(cid, r.fidelity, 2))
+        assert r.z == r.fidelity and r.epoch == 2 and r.fidelity % 2 == 0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_mfpbench_priors_are_frozenbench_priors(name):
+    table = fb.load(name)
+    named = priors(table)
+    for which in ("good", "medium", "bad"):
+        bench = get(name, prior=which)
+        assert bench.prior == dict(named[which].config)
+        assert bench.prior_spec == named[which]
+        assert {k: bench.space[k].default_value for k in bench.prior} == bench.prior
+        _same_cell(bench.query(bench.prior), table.query(named[which].config_id,
+                                                         max(table.fidelities["z"])))
+    assert get(name).prior is None
+    given = get(name, prior=table.configs[3]).prior
+    assert given == dict(table.configs[3])
+
+
+def test_mfpbench_sampling_is_seeded_like_mfpbench():
+    bench = get("mnist-resnet")
+    assert bench.sample(5, seed=1) == bench.sample(5, seed=1)
+    assert bench.sample(5, seed=1) != bench.sample(5, seed=2)
+    one = bench.sample(seed=np.random.RandomState(0))
+    assert isinstance(one, dict) and one == bench.sample(seed=np.random.RandomState(0))
+    assert len(bench.sample(1, seed=0)) == 1
+    sgd = [c for c in bench.sample(50, seed=0) if c["optimizer"] == "sgd"]
+    assert sgd and all("beta2" not in c for c in sgd)  # the condition holds in samples
+
+
+def test_mfpbench_results_are_frozen_and_read_by_name():
+    bench = get("kjv-gpt2")
+    result = bench.query(bench.sample(seed=0), at=2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.fidelity = 3
+    with pytest.raises(TypeError):
+        result.values["val_loss"] = 0.0
+    assert result["val_loss"] == result.error == result.as_dict()["val_loss"]
+    assert result.test_error is None and result.test_score is None
+    assert result.errors["val_loss"] == result.error and result.scores["val_loss"] == -result.error
+    with pytest.raises(UnknownNameError, match="unknown quantity 'accuracy'"):
+        result["accuracy"]
+    assert bench.metrics["val_error"] == Metric(minimize=True, bounds=(0.0, 1.0))
+    assert Metric(minimize=False, bounds=(0.0, 1.0)).error(0.75) == 0.25
+    assert Metric(minimize=False, bounds=(0.0, math.inf)).score(2.0) == 2.0
+    with pytest.raises(InvalidValueError, match="bounds"):
+        Metric(minimize=True, bounds=(1.0, 0.0))
+
+
+def test_mfpbench_arguments_are_checked():
+    with pytest.raises(UnknownNameError, match=r"fidelity 'steps'; valid: \['epoch', 'z'\]"):
+        get("vit-mnist", fidelity="steps")
+    with pytest.raises(InvalidValueError, match=r"z=99 is not in vit-mnist; valid: \[1, 2"):
+        get("vit-mnist", z=99)
+    with pytest.raises(InvalidValueError, match="give epoch= to fix the other fidelity"):
+        get("vit-mnist", fidelity="z", z=2)
+    with pytest.raises(UnknownNameError, match="unknown prior 'best'"):
+        get("vit-mnist", prior="best")
+    with pytest.raises(UnknownNameError, match="unknown metric 'accuracy'"):
+        get("vit-mnist", value_metric="accuracy")
+    with pytest.raises(UnknownNameError, match="unknown seed 5"):
+        get("vit-mnist", seed=5)
+    bench = get("vit-mnist")
+    config = bench.sample(seed=0)
+    with pytest.raises(InvalidValueError, match=r"at=7 is not a epoch of vit-mnist; valid: \[1,"):
+        bench.query(config, at=7)
+    with pytest.raises(InvalidValueError, match="frm=4 is above to=2"):
+        bench.trajectory(config, frm=4, to=2)
+    with pytest.raises(InvalidValueError, match="no test metric"):
+        bench.query(config, value_metric_test="test_error")
+    with pytest.raises(InvalidValueError, match="step=0"):
+        list(bench.iter_fidelities(step=0))
+    with pytest.raises(InvalidValueError, match=r"lr=0\.5 is not on the grid"):
+        bench.query({**config, "lr": 0.5})

@@ -276,6 +276,10 @@ def test_mfpbench_sampling_is_seeded_like_mfpbench():
     assert len(bench.sample(1, seed=0)) == 1
     sgd = [c for c in bench.sample(50, seed=0) if c["optimizer"] == "sgd"]
     assert sgd and all("beta2" not in c for c in sgd)  # the condition holds in samples
+    table = fb.load("mnist-resnet")
+    for configuration in bench.space.sample_configuration(20):  # ConfigSpace's own objects
+        _same_cell(bench.query(configuration, at=2),
+                   table.query(config_id(table, configuration), bench.fixed, 2))
 
 
 def test_mfpbench_results_are_frozen_and_read_by_name():

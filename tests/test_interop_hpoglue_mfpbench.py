@@ -186,6 +186,8 @@ def test_hpoglue_arguments_are_checked():
         loaded.query(hpoglue.Query(config=config, fidelity=("epoch", 2.5)))
     with pytest.raises(InvalidValueError, match="z=99"):
         loaded.query(hpoglue.Query(config=config, fidelity=("z", 99)))
+    with pytest.raises(InvalidValueError, match="a trajectory follows one fidelity"):
+        loaded.trajectory(query=hpoglue.Query(config=config, fidelity={"z": 2, "epoch": 3}))
 
 
 def test_missing_hpoglue_names_the_extra(monkeypatch):

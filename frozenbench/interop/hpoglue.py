@@ -210,6 +210,9 @@ class TableQueries:
                    to: float | None = None) -> pd.DataFrame:
         """The learning curve of a query's config over its one fidelity, ``frm`` to ``to``
         (default: the smallest value to the query's), read without charging anything."""
+        if not (isinstance(query.fidelity, tuple) and len(query.fidelity) == 2):
+            raise InvalidValueError(f"a trajectory follows one fidelity, a (name, value) pair; "
+                                    f"got fidelity={query.fidelity!r}")
         name, value = query.fidelity
         epoch, z = self.level(query.fidelity)
         lo = frm if frm is not None else min(self.bench.fidelities[name])

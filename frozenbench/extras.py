@@ -29,6 +29,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "fastparquet": "syne-tune",  # Syne Tune's blackbox (de)serialisation
     "neps": "neps",
     "carps": "carps",
+    "hpoglue": "hpoglue",
 }
 
 #: Installs that the extra alone does not complete.

@@ -18,6 +18,12 @@
   (``pip install 'frozenbench[neps]'``);
 - :mod:`frozenbench.interop.carps`: the table as a CARP-S objective function and task, so any
   CARP-S optimizer runs on it (``pip install 'frozenbench[carps]'``);
+- :mod:`frozenbench.interop.hpoglue`: the table as an hpoglue many-fidelity benchmark (epoch
+  and z as fidelities, the costs frozenbench charges), run by hposuite's optimizers and
+  studies (``pip install 'frozenbench[hpoglue]'``);
+- :mod:`frozenbench.interop.mfpbench`: mf-prior-bench's ``Benchmark`` names
+  (``query(config, at=)``, ``trajectory``, ``sample``, ``prior`` ...) on a table, so mfpbench
+  users can swap benchmarks (``pip install 'frozenbench[configspace]'``);
 - :mod:`frozenbench.interop.budget`: the one budget axis and the trial book the SMAC, DEHB,
   NePS and CARP-S adapters share;
 - :mod:`frozenbench.interop.methods`: these libraries' optimizers by name

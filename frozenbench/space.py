@@ -455,7 +455,10 @@ class SearchSpace:
             raise InvalidValueError(f"n={n!r}: a sample has a positive number of configs")
         hps = tuple(hyperparameters)
         by_name = {h.name: h for h in hps}
-        sobol = qmc.Sobol(len(hps), scramble=True, rng=np.random.default_rng(seed))
+        try:
+            sobol = qmc.Sobol(len(hps), scramble=True, rng=np.random.default_rng(seed))
+        except TypeError:  # scipy < 1.15 names the generator `seed`
+            sobol = qmc.Sobol(len(hps), scramble=True, seed=np.random.default_rng(seed))
         u = sobol.random_base2(max(0, math.ceil(math.log2(n))))[:n]
         columns = [h.from_unit(u[:, k]) for k, h in enumerate(hps)]
         configs = []

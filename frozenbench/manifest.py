@@ -32,12 +32,13 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields
+from functools import cached_property
 from numbers import Integral, Real
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from frozenbench.atomic import write_text_atomic
-from frozenbench.errors import SchemaError, format_choices
+from frozenbench.errors import InvalidValueError, SchemaError, format_choices
 from frozenbench.schema import METRICS, READABLE_VERSIONS, SCHEMA_VERSION, key_range
 from frozenbench.space import Fidelities, SearchSpace
 
@@ -71,6 +72,13 @@ class Manifest:
     ``grid`` is the task's full search space ({name: values}); ``config_ids`` lists the grid
     indices the table covers (a seeded subset or all). ``files`` maps a relative path to its
     ``{"sha256": ..., "bytes": ...}``. ``cells`` counts cells by status (ok, diverged, failed).
+
+    ``space_declaration`` (:meth:`frozenbench.space.SearchSpace.declaration`) declares each
+    hyperparameter's type, range and scale, the conditions, and the design: a grid, or sampled
+    configs with their exact values; ``config_ids`` are then positions in the design, and
+    ``grid`` lists each hyperparameter's values or ``[low, high]`` (the column types). A
+    manifest without it (written before it existed) is a grid of ``grid`` with ``log_scale``
+    and no conditions, and is written back without it, byte for byte.
     """
 
     benchmark: str
@@ -94,14 +102,19 @@ class Manifest:
     provenance: Mapping[str, Any] = field(default_factory=dict)
     created: str = ""
     failed_cells: list[Mapping[str, Any]] = field(default_factory=list)
+    #: the declared space (see above); empty: the grid of ``grid`` and ``log_scale``
+    space_declaration: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         problems = field_problems(self)
         if problems:
             raise SchemaError(_listing(f"the manifest of {_shown(self.benchmark)}", problems))
 
-    @property
+    @cached_property
     def space(self) -> SearchSpace:
+        """The table's search space: the declared one, or the grid of ``grid``."""
+        if self.space_declaration:
+            return SearchSpace.from_declaration(self.space_declaration)
         return SearchSpace.from_dict(self.grid, log=self.log_scale)
 
     def fidelity_values(self) -> Fidelities:
@@ -112,6 +125,8 @@ class Manifest:
     def to_json(self) -> str:
         """The manifest as JSON, with :data:`DIGEST_KEY` holding the sha256 of the rest."""
         data = asdict(self)
+        if not data["space_declaration"]:  # manifests from before the field stay as they were
+            del data["space_declaration"]
         data[DIGEST_KEY] = content_digest(data)
         return json.dumps(data, indent=1, sort_keys=False) + "\n"
 
@@ -284,11 +299,11 @@ def field_problems(m: Manifest) -> list[str]:
         p.append(f"config_ids must be a non-empty list of grid indices, got "
                  f"{m.config_ids!r:.60}")
     elif grid_ok and not p:
-        size = math.prod(len(v) for v in m.grid.values())
+        size = _design_size(m, p)
         top = key_range("config_id")[1]
         if size > top + 1:
-            p.append(f"the grid has {size} configs (the product of its value counts), more "
-                     f"than the table's config_id column can number (at most {top + 1})")
+            p.append(f"the design has {size} configs, more than the table's config_id column "
+                     f"can number (at most {top + 1})")
         bad = [c for c in m.config_ids if not 0 <= c < size]
         if bad or len(set(m.config_ids)) != len(m.config_ids):
             p.append(f"config_ids must be distinct grid indices in 0..{size - 1}, got "
@@ -325,6 +340,25 @@ def field_problems(m: Manifest) -> list[str]:
             not all(isinstance(c, Mapping) for c in m.failed_cells):
         p.append(f"failed_cells must be a list of objects, got {m.failed_cells!r:.60}")
     return p
+
+
+def _design_size(m: Manifest, problems: list[str]) -> int:
+    """The number of configs in the manifest's design; a problem with its space declaration
+    (malformed, or disagreeing with ``grid``) is added to ``problems``."""
+    if not m.space_declaration:
+        return math.prod(len(v) for v in m.grid.values())
+    if not isinstance(m.space_declaration, Mapping):
+        problems.append(f"space_declaration must be an object, got {m.space_declaration!r:.60}")
+        return 0
+    try:
+        space = SearchSpace.from_declaration(m.space_declaration)
+    except InvalidValueError as exc:
+        problems.append(f"space_declaration is not a valid space: {exc}")
+        return 0
+    if {k: list(v) for k, v in m.grid.items()} != space.to_dict():
+        problems.append(f"grid {dict(m.grid)!r:.80} disagrees with the declared space, whose "
+                        f"values and ranges are {space.to_dict()!r:.80}")
+    return len(space)
 
 
 def describe_files(

@@ -149,16 +149,19 @@ def load(name: str | os.PathLike[str], *, verify: bool = True) -> Benchmark:
 
 
 def query(
-    config: Mapping[str, Any] | int,
+    config: Mapping[str, Any] | int | Any,
     z: int,
     epoch: int | None = None,
     *,
     benchmark: str | os.PathLike[str] | Benchmark,
     seed: int | None = None,
+    nearest: bool = False,
 ) -> Result:
     """The metrics of one cell of a benchmark; see :meth:`Benchmark.query`.
 
     ``epoch=None`` is the last epoch; ``seed=None`` is the mean over the available seeds.
+    ``config`` is a dict, a ConfigSpace ``Configuration`` or a config id; ``nearest=True``
+    queries the nearest table config where the table does not hold ``config``.
 
     >>> from frozenbench.synthetic import make_benchmark
     >>> bench = make_benchmark(n_configs=4, n_z=2, n_epochs=3)
@@ -166,4 +169,4 @@ def query(
     3
     """
     bench = benchmark if isinstance(benchmark, Benchmark) else load(benchmark)
-    return bench.query(config, z, epoch, seed=seed)
+    return bench.query(config, z, epoch, seed=seed, nearest=nearest)

@@ -14,6 +14,10 @@ it the same way. The numbers are made up but shaped like the real thing:
 - a fraction of (config, z, seed) cells diverge: their last row has NaN/inf losses and the rows
   after it are absent, as the generation pipeline writes them.
 
+The space is a grid (``grid``, the paper's ResNet grid by default) or any declared
+:class:`~frozenbench.space.SearchSpace` (``space``), e.g. :func:`sampled_space`'s configs
+drawn from continuous ranges, with a condition (SGD has no ``beta2``).
+
 >>> from frozenbench.synthetic import make_benchmark
 >>> bench = make_benchmark(n_configs=8, n_z=3, n_epochs=4)
 >>> bench.name, len(bench.config_ids), bench.fidelities
@@ -36,7 +40,7 @@ from frozenbench.atomic import atomic_file
 from frozenbench.errors import InvalidValueError
 from frozenbench.manifest import TABLE_NAME, Manifest, describe_files
 from frozenbench.schema import arrow_schema
-from frozenbench.space import SearchSpace
+from frozenbench.space import Condition, Hyperparameter, SearchSpace
 from frozenbench.tasks.catalog import RESNET_GRID
 
 if TYPE_CHECKING:
@@ -49,9 +53,38 @@ def _check_positive(**kwargs: int) -> None:
             raise InvalidValueError(f"{name} must be a positive integer, got {value!r}")
 
 
+def sampled_space(n_configs: int = 64, *, seed: int = 0) -> SearchSpace:
+    """A sampled space for tests: ``n_configs`` configs by scrambled Sobol from continuous
+    ranges (lr and weight decay on a log scale), with ``beta2`` active only for Adam.
+
+    >>> space = sampled_space(16)
+    >>> len(space), space.is_grid, space.design.seed
+    (16, False, 0)
+    >>> {space.config(i)["beta2"] for i in range(16) if space.config(i)["optimizer"] == "sgd"}
+    {0.9}
+    """
+    return SearchSpace.sample(
+        [Hyperparameter("lr", low=1e-4, high=1e-1, log=True),
+         Hyperparameter("weight_decay", low=1e-6, high=1e-2, log=True),
+         Hyperparameter("optimizer", ("adam", "sgd")),
+         Hyperparameter("beta1", low=0.8, high=0.99),
+         Hyperparameter("beta2", low=0.9, high=0.999),
+         Hyperparameter("batch_size", (32, 64, 128))],
+        n_configs, seed=seed, conditions=[Condition("beta2", "optimizer", ("adam",))])
+
+
+def _space_of(grid: Mapping[str, Sequence[Any]] | None,
+              space: SearchSpace | None) -> SearchSpace:
+    if grid is not None and space is not None:
+        raise InvalidValueError("give a grid or a space, not both")
+    return space if space is not None else SearchSpace.from_dict(
+        dict(RESNET_GRID if grid is None else grid))
+
+
 def make_table(
     *,
     grid: Mapping[str, Sequence[Any]] | None = None,
+    space: SearchSpace | None = None,
     n_configs: int | None = None,
     n_z: int = 11,
     n_epochs: int = 20,
@@ -63,14 +96,13 @@ def make_table(
 ) -> tuple[pa.Table, list[int], list[int]]:
     """Build a synthetic long table; returns ``(arrow_table, config_ids, seeds)``.
 
-    ``n_configs`` picks a seeded subset of the grid (all of it when ``None``).
+    ``n_configs`` picks a seeded subset of the space's configs (all of them when ``None``).
 
     >>> table, ids, seeds = make_table(n_configs=4, n_z=2, n_epochs=3, diverge_frac=0.0)
     >>> table.num_rows  # 3 epochs x (z=1: 3 configs x 3 seeds + 1 x 1; z=2: 3 x 3 + 1 x 2)
     63
     """
-    grid = dict(RESNET_GRID if grid is None else grid)
-    space = SearchSpace.from_dict(grid)
+    space = _space_of(grid, space)
     _check_positive(n_z=n_z, n_epochs=n_epochs, full_z_seeds=full_z_seeds,
                     multi_seeds=multi_seeds)
     if not 0.0 <= diverge_frac <= 1.0:
@@ -136,10 +168,7 @@ def make_table(
     n = len(c_i)
     cid = ids[c_i]
     columns: dict[str, Any] = {}
-    hp_idx = np.unravel_index(cid, space.shape)
-    for k, h in enumerate(space.hyperparameters):
-        vals = np.array(h.values, dtype=object if isinstance(h.values[0], str) else None)
-        columns[h.name] = vals[hp_idx[k]]
+    columns.update(space.columns(cid))
     columns["config_id"] = cid.astype(np.int32)
     columns["seed"] = s_i.astype(np.int32)
     columns["z"] = zs[z_i].astype(np.int16)
@@ -165,7 +194,7 @@ def make_table(
     columns["versions"] = json.dumps({"frozenbench": "synthetic"})
     columns["hardware"] = json.dumps({"cpu_model": "synthetic"})
 
-    schema = arrow_schema(grid)
+    schema = arrow_schema(space.to_dict())
     arrays = []
     for f in schema:
         v = columns[f.name]
@@ -189,6 +218,7 @@ def write_benchmark(
     name: str = "synthetic",
     metric: str = "val_error",
     grid: Mapping[str, Sequence[Any]] | None = None,
+    space: SearchSpace | None = None,
     **kwargs: Any,
 ) -> Path:
     """Write a synthetic benchmark directory (``table.parquet`` + ``manifest.json``).
@@ -202,31 +232,33 @@ def write_benchmark(
     ...     fb.load(path).name
     'synthetic'
     """
-    grid = dict(RESNET_GRID if grid is None else grid)
+    space = _space_of(grid, space)
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
-    table, ids, seeds = make_table(grid=grid, **kwargs)
+    table, ids, seeds = make_table(space=space, **kwargs)
     with atomic_file(root / TABLE_NAME) as f:
         pq.write_table(table, f)
     status = table.column("status").to_numpy(zero_copy_only=False)
     keys = np.stack([table.column(k).to_numpy() for k in ("config_id", "z", "seed")], axis=1)
     cell_keys, first = np.unique(keys, axis=0, return_index=True)
     n_div = int((status[first] == "diverged").sum()) if len(first) else 0
-    _manifest(name, metric, grid, table, ids, seeds, kwargs,
+    _manifest(name, metric, space, table, ids, seeds, kwargs,
               files=describe_files(root, [TABLE_NAME]),
               cells={"ok": len(cell_keys) - n_div, "diverged": n_div}).write(root)
     return root
 
 
-def _manifest(name: str, metric: str, grid: Mapping[str, Sequence[Any]], table: pa.Table,
+def _manifest(name: str, metric: str, space: SearchSpace, table: pa.Table,
               ids: list[int], seeds: list[int], kwargs: Mapping[str, Any], *,
               files: Mapping[str, Any], cells: Mapping[str, int]) -> Manifest:
     n_z = int(kwargs.get("n_z", 11))
     n_epochs = int(kwargs.get("n_epochs", 20))
+    plain_grid = space.is_grid and not space.conditions and not any(
+        h.log for h in space.hyperparameters)  # a manifest as written before declarations
     return Manifest(
         benchmark=name,
         task="synthetic",
-        grid={k: list(v) for k, v in grid.items()},
+        grid=space.to_dict(),
         fidelities={"z": list(range(1, n_z + 1)), "epoch": list(range(1, n_epochs + 1))},
         metric=metric,
         config_ids=ids,
@@ -234,7 +266,9 @@ def _manifest(name: str, metric: str, grid: Mapping[str, Sequence[Any]], table: 
         files=files,
         rows=table.num_rows,
         cells=cells,
+        log_scale=[h.name for h in space.hyperparameters if h.log],
         description="synthetic table for tests and benchmarks (made-up numbers)",
+        space_declaration={} if plain_grid else space.declaration(),
     )
 
 
@@ -243,6 +277,7 @@ def make_benchmark(
     name: str = "synthetic",
     metric: str = "val_error",
     grid: Mapping[str, Sequence[Any]] | None = None,
+    space: SearchSpace | None = None,
     **kwargs: Any,
 ) -> Benchmark:
     """A synthetic :class:`~frozenbench.table.Benchmark` in memory (nothing written to disk).
@@ -250,10 +285,13 @@ def make_benchmark(
     >>> bench = make_benchmark(n_configs=5, n_z=2, n_epochs=3)
     >>> bench.query(bench.configs[0], z=2).n_seeds
     3
+    >>> sampled = make_benchmark(space=sampled_space(32), n_configs=20, n_z=3, n_epochs=3)
+    >>> len(sampled), len(sampled.space), sampled.space.is_grid
+    (20, 32, False)
     """
     from frozenbench.table import Benchmark
 
-    grid = dict(RESNET_GRID if grid is None else grid)
-    table, ids, seeds = make_table(grid=grid, **kwargs)
-    manifest = _manifest(name, metric, grid, table, ids, seeds, kwargs, files={}, cells={})
+    space = _space_of(grid, space)
+    table, ids, seeds = make_table(space=space, **kwargs)
+    manifest = _manifest(name, metric, space, table, ids, seeds, kwargs, files={}, cells={})
     return Benchmark.from_arrow(table, manifest)

@@ -2,11 +2,15 @@
 
 Numeric grids become :class:`~ConfigSpace.OrdinalHyperparameter` (the order of the values is
 kept; a log-spaced grid carries ``meta={"log": True}``), strings and booleans
-:class:`~ConfigSpace.CategoricalHyperparameter`. The fidelities ``z`` (trained layers) and
-``epoch`` are ordinal hyperparameters of their own space. A task's conditions (SGD has no
-``beta2``: :class:`frozenbench.tasks.base.Condition`) become ConfigSpace conditions, and a
-configuration without its inactive hyperparameters maps to the table's config that holds them
-at their first grid value (the one a ``configs = "distinct"`` table keeps).
+:class:`~ConfigSpace.CategoricalHyperparameter`, and the ranges of a sampled space
+:class:`~ConfigSpace.UniformFloatHyperparameter` or
+:class:`~ConfigSpace.UniformIntegerHyperparameter` (log where declared). The fidelities
+``z`` (trained layers) and ``epoch`` are ordinal hyperparameters of their own space. The
+space's conditions (SGD has no ``beta2``: :class:`frozenbench.space.Condition`) become
+ConfigSpace conditions, and a configuration without its inactive hyperparameters maps to the
+table's config that holds them at their fill value (a grid's first value, the one a
+``configs = "distinct"`` table keeps). A configuration drawn from a sampled space's ranges is
+almost never a table config: ``config_id(..., nearest=True)`` maps it to the nearest one.
 
 >>> from frozenbench.synthetic import make_benchmark
 >>> bench = make_benchmark(n_configs=4, n_z=3, n_epochs=4)
@@ -65,25 +69,24 @@ class Active:
 
 
 def conditions(bench: Benchmark) -> tuple[Active, ...]:
-    """The conditions of the task that made ``bench`` (none for an unknown task).
+    """The conditions the table's space declares, with the value an inactive child holds.
 
     >>> import frozenbench as fb
     >>> conditions(fb.load("mnist-resnet"))
     (Active(child='beta2', parent='optimizer', values=('adam',), fixed=0.9),)
     """
-    from frozenbench.tasks.catalog import TASKS
-
-    task = TASKS.get(bench.manifest.task)
-    names = set(bench.space.names)
-    if task is None:
-        return ()
-    return tuple(Active(c.child, c.parent, tuple(c.values), bench.space[c.child].values[0])
-                 for c in task.conditions if c.child in names and c.parent in names)
+    space = bench.space
+    return tuple(Active(c.child, c.parent, tuple(c.values), space[c.child].fill)
+                 for c in space.conditions)
 
 
 def _hyperparameter(h: Hyperparameter) -> Any:
     cs = require("ConfigSpace")
     values = list(h.values)
+    if not values:  # a range of a sampled space
+        kind = cs.UniformIntegerHyperparameter if h.type == "int" else \
+            cs.UniformFloatHyperparameter
+        return kind(h.name, lower=h.low, upper=h.high, log=h.log)
     if any(isinstance(v, (str, bool)) for v in values):
         return cs.CategoricalHyperparameter(h.name, values)
     order = sorted(values)
@@ -114,14 +117,12 @@ def fidelity_space(bench: Benchmark) -> Any:
     return space
 
 
-def config_id(bench: Benchmark, configuration: Mapping[str, Any]) -> int:
-    """The grid index (``config_id``) of a ConfigSpace configuration (or any mapping); an
-    inactive hyperparameter, present or not, is read at its fixed value."""
-    values = dict(configuration)
-    for c in conditions(bench):
-        if not c.on(values):
-            values[c.child] = c.fixed
-    return bench.config_id({k: values.get(k) for k in bench.space.names})
+def config_id(bench: Benchmark, configuration: Mapping[str, Any], *,
+              nearest: bool = False) -> int:
+    """The ``config_id`` of a ConfigSpace configuration (or any mapping); an inactive
+    hyperparameter, present or not, is read at its fill value. ``nearest=True``: the id of
+    the nearest table config (for configurations drawn from a sampled space's ranges)."""
+    return bench.config_id(configuration, nearest=nearest)
 
 
 def configuration(bench: Benchmark, config_id: int, space: Any) -> Any:
@@ -135,6 +136,8 @@ def configuration(bench: Benchmark, config_id: int, space: Any) -> Any:
 
 
 def grid_values(bench: Benchmark) -> dict[str, Sequence[Any]]:
-    """Each hyperparameter's values in the order a space built here lists them."""
+    """Each hyperparameter's values in the order a space built here lists them (a range of a
+    sampled space: ``[low, high]``)."""
     return {h.name: list(h.values) if any(isinstance(v, (str, bool)) for v in h.values)
-            else sorted(h.values) for h in bench.space.hyperparameters}
+            else sorted(h.values) if h.values else [h.low, h.high]
+            for h in bench.space.hyperparameters}

@@ -69,12 +69,7 @@ class Recorder:
         data: dict[str, Any] = {
             name: np.asarray(col, dtype=np.int64 if name in _INT else np.float64)
             for name, col in zip(COLUMNS, cols)}
-        ids = data["config_id"]
-        hp_idx = np.unravel_index(ids, space.shape) if len(ids) else [
-            np.zeros(0, dtype=np.int64)] * len(space.names)
-        for k, h in enumerate(space.hyperparameters):
-            values = np.asarray(h.values, dtype=object if isinstance(h.values[0], str) else None)
-            data[h.name] = values[hp_idx[k]]
+        data.update(space.columns(data["config_id"]))  # read through the space, any design
         order = ["time", "start", "worker", "trial", "config_id", *space.names, *COLUMNS[5:]]
         frame = pd.DataFrame({c: data[c] for c in order})
         frame.attrs.update(attrs)

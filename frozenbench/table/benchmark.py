@@ -33,6 +33,9 @@ from frozenbench.table.result import (
 )
 
 _Q = {q: i for i, q in enumerate(QUANTITIES)}
+#: A config as the queries take it: a dict, a ConfigSpace ``Configuration`` (or anything with
+#: ``get_dictionary()``), or a config id.
+Config = Mapping[str, Any] | int | Any
 #: Columns of the mean array after the quantities.
 _N_SEEDS, _N_DIVERGED = len(QUANTITIES), len(QUANTITIES) + 1
 
@@ -57,7 +60,11 @@ class Benchmark:
     >>> bench.query({**cfg, "lr": 0.5}, z=3)
     Traceback (most recent call last):
     ...
-    frozenbench.errors.InvalidValueError: lr=0.5 is not on the grid; valid: [0.0001, 0.001, 0.01]
+    frozenbench.errors.InvalidValueError: lr=0.5 is not on the grid; valid: [0.0001, 0.001, \
+0.01]; the nearest config in the synthetic table is ... at distance ...
+    >>> near, distance = bench.nearest({**cfg, "lr": 0.5})
+    >>> bench.query({**cfg, "lr": 0.5}, z=3, nearest=True) == bench.query(near, z=3)
+    True
     """
 
     def __init__(
@@ -171,7 +178,7 @@ class Benchmark:
 
     @cached_property
     def configs(self) -> list[dict[str, Value]]:
-        """The configs the table covers, in table order (a subset of the grid)."""
+        """The configs the table covers, in table order (a subset of the space's design)."""
         return [self.space.config(int(i)) for i in self.config_ids]
 
     def __len__(self) -> int:
@@ -205,39 +212,61 @@ class Benchmark:
             f"or from_arrow() to keep one")
 
     # ------------------------------------------------------------------ config positions
-    def config_id(self, config: Mapping[str, Any] | int) -> int:
-        """The grid index of a config (a dict, or already a grid index) covered by the table.
+    def config_id(self, config: Config, *, nearest: bool = False) -> int:
+        """The id of a config (a dict, a ConfigSpace ``Configuration``, or already an id)
+        covered by the table; ``nearest=True``: of the nearest table config.
 
         >>> from frozenbench.synthetic import make_benchmark
         >>> bench = make_benchmark(n_configs=4, n_z=2, n_epochs=2)
         >>> bench.config_id(bench.configs[1]) == int(bench.config_ids[1])
         True
         """
-        return int(self.config_ids[self.index.config(config)])
+        return int(self.config_ids[self.index.config(config, nearest=nearest)])
+
+    def nearest(self, config: Config) -> tuple[int, float]:
+        """``(config_id, distance)`` of the table config nearest to ``config`` (each number
+        scaled to [0, 1] over its declared range, on a log scale where declared; a
+        categorical counts 1 where it differs); distance 0 for a config of the table.
+
+        >>> from frozenbench.synthetic import make_benchmark
+        >>> bench = make_benchmark(n_configs=4, n_z=2, n_epochs=2)
+        >>> bench.nearest(bench.configs[2]) == (int(bench.config_ids[2]), 0.0)
+        True
+        """
+        row, distance = self.index.nearest(config)
+        return int(self.config_ids[row]), distance
 
     # ------------------------------------------------------------------ queries
     def query(
         self,
-        config: Mapping[str, Any] | int,
+        config: Config,
         z: int,
         epoch: int | None = None,
         *,
         seed: int | None = None,
+        nearest: bool = False,
     ) -> Result:
         """The metrics of one cell: ``config`` trained with the last ``z`` layers to ``epoch``.
 
         ``epoch=None`` is the last epoch; ``seed=None`` is the mean over the seeds available
-        there (``Result.n_seeds`` of them). ``config`` is a dict (numbers match the grid
-        robustly) or a grid index. Every bad argument raises a frozenbench error that lists the
-        valid values.
+        there (``Result.n_seeds`` of them). ``config`` is a dict or a ConfigSpace
+        ``Configuration`` (numbers match robustly; inactive hyperparameters may be left out)
+        or a config id. A config the table does not hold is an error naming the nearest table
+        config; ``nearest=True`` queries that one. Every bad argument raises a frozenbench
+        error that lists the valid values.
         """
         # The fast path reads the index's dicts directly (a query is about 1 us); anything
         # unusual goes to the index's checked methods, which raise the errors.
         index = self.index
-        try:
-            c = index._cache[tuple(config.items())]  # type: ignore[union-attr]
-        except (KeyError, TypeError, AttributeError):
-            c = index.config(config)
+        if type(config) is int:
+            c = index.id_pos.get(config)
+            if c is None:
+                c = index.config(config)
+        else:
+            try:
+                c = index._cache[tuple(config.items())]  # type: ignore[union-attr]
+            except (KeyError, TypeError, AttributeError):
+                c = index.config(config, nearest=nearest)
         zi = index.z_pos.get(z) if type(z) is int else None
         if zi is None:
             zi = index.z(z)
@@ -262,7 +291,7 @@ class Benchmark:
         return self.index.absent(c, zi, ei, si, self._present[c, zi, ei])
 
     def curve(
-        self, config: Mapping[str, Any] | int, z: int, *, seed: int | None = None
+        self, config: Config, z: int, *, seed: int | None = None, nearest: bool = False
     ) -> pd.DataFrame:
         """The learning curve of ``config`` at ``z``: one row per epoch, indexed by epoch.
 
@@ -271,7 +300,7 @@ class Benchmark:
         >>> bench.curve(bench.configs[0], z=1)[["val_error", "n_seeds"]].shape
         (3, 2)
         """
-        c = self.index.config(config)
+        c = self.index.config(config, nearest=nearest)
         zi = self.index.z(z)
         si = None if seed is None else self.index.seed(seed)
         if si is None:
@@ -297,11 +326,13 @@ class Benchmark:
         *,
         seed: int | np.ndarray | Sequence[int] | None = None,
         quantities: Sequence[str] | None = None,
+        nearest: bool = False,
     ) -> dict[str, np.ndarray]:
         """Batch query: arrays in, arrays out (``{quantity: array}``), broadcast like numpy.
 
-        ``configs`` are grid indices (fast) or a list of config dicts. ``epoch=None`` is the
-        last epoch, ``seed=None`` the mean over seeds (``"n_seeds"`` is returned too).
+        ``configs`` are config ids (fast) or a list of configs (dicts or ConfigSpace
+        ``Configuration`` objects; ``nearest`` as in :meth:`query`). ``epoch=None`` is the last
+        epoch, ``seed=None`` the mean over seeds (``"n_seeds"`` is returned too).
 
         >>> from frozenbench.synthetic import make_benchmark
         >>> bench = make_benchmark(n_configs=4, n_z=3, n_epochs=3, multi_seed_configs=0)
@@ -318,7 +349,7 @@ class Benchmark:
         if bad:
             raise unknown_name("quantity", bad[0] if len(bad) == 1 else bad, QUANTITIES)
         index = self.index
-        c = index.configs(configs)
+        c = index.configs(configs, nearest=nearest)
         zi = index.zs(z)
         ei = np.int64(index.last_epoch) if epoch is None else index.epochs(epoch)
         n_c, n_z, n_e, n_s = index.shape

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from frozenbench.errors import InvalidValueError, SchemaError, format_choices
-from frozenbench.space import Fidelities, SearchSpace
+from frozenbench.space import Fidelities, SearchSpace, as_mapping
 
 _CACHE_LIMIT = 1 << 16
 
@@ -53,7 +53,8 @@ def _position_table(values: Sequence[int]) -> np.ndarray:
 class CellIndex:
     """Positions of the coordinates (config, z, epoch, seed) in a benchmark's dense arrays.
 
-    ``pos_of_id[grid_index]`` is a config's row (-1: on the grid, not in the table);
+    ``pos_of_id[config_id]`` is a config's row (-1: in the space's design, not in the
+    table), ``id_pos`` the same as a dict of the table's configs (the integer fast path);
     ``z_pos``, ``epoch_pos`` and ``seed_pos`` map a value to its position. These public lookups
     are what hot loops (the simulator) read directly; everything else goes through the checked
     methods, which raise frozenbench errors naming the valid values.
@@ -65,6 +66,7 @@ class CellIndex:
     fidelities: Fidelities
     seeds: tuple[int, ...]
     pos_of_id: np.ndarray = field(init=False, repr=False)
+    id_pos: dict[int, int] = field(init=False, repr=False)
     z_pos: dict[int, int] = field(init=False, repr=False)
     epoch_pos: dict[int, int] = field(init=False, repr=False)
     seed_pos: dict[int, int] = field(init=False, repr=False)
@@ -76,7 +78,7 @@ class CellIndex:
         ids = np.asarray(self.config_ids, dtype=np.int64)
         name, size = self.benchmark, len(self.space)
         if len(ids) == 0 or ids.min() < 0 or ids.max() >= size or len(np.unique(ids)) != len(ids):
-            raise SchemaError(f"{name}: manifest config_ids must be distinct grid indices "
+            raise SchemaError(f"{name}: manifest config_ids must be distinct config ids "
                               f"in 0..{size - 1}")
         seeds = tuple(int(s) for s in self.seeds)
         if not seeds or len(set(seeds)) != len(seeds):
@@ -86,6 +88,7 @@ class CellIndex:
         f = self.fidelities
         for key, value in (
             ("config_ids", ids), ("seeds", seeds), ("pos_of_id", pos_of_id),
+            ("id_pos", {int(i): k for k, i in enumerate(ids.tolist())}),
             ("z_pos", {z: i for i, z in enumerate(f.z)}),
             ("epoch_pos", {e: i for i, e in enumerate(f.epoch)}),
             ("seed_pos", {s: i for i, s in enumerate(seeds)}),
@@ -106,38 +109,72 @@ class CellIndex:
         return len(self.fidelities.epoch) - 1
 
     # ------------------------------------------------------------------ scalar lookups
-    def config(self, config: Mapping[str, Any] | int) -> int:
-        """Row of a config (a dict, or a grid index) in the dense arrays; cached per dict."""
+    def config(self, config: object, *, nearest: bool = False) -> int:
+        """Row of a config in the dense arrays: a dict (or a ConfigSpace ``Configuration``;
+        inactive hyperparameters are ignored or filled, see
+        :meth:`~frozenbench.space.SearchSpace.resolve`), or a config id. A config the table
+        does not hold is an error that names the nearest table config and its distance;
+        ``nearest=True`` returns that config's row instead. Cached per dict."""
+        if type(config) is int:
+            pos = self.id_pos.get(config)
+            if pos is not None:
+                return pos
         try:
-            return self._cache[tuple(config.items())]  # type: ignore[union-attr]
+            return self._cache[tuple(config.items())]  # type: ignore[attr-defined]
         except (KeyError, TypeError, AttributeError):
             pass
         if isinstance(config, (int, np.integer)) and not isinstance(config, (bool, np.bool_)):
-            gid = int(config)
-            if not 0 <= gid < len(self.space):
-                raise InvalidValueError(f"config id {gid} is out of range for {self.benchmark} "
-                                        f"(0..{len(self.space) - 1})")
-        elif isinstance(config, Mapping):
-            gid = self.space.index(config)
-        else:
+            return self._config_by_id(int(config))
+        space = self.space
+        if as_mapping(config) is None:
             raise InvalidValueError(
-                f"a config is a dict of {list(self.space.names)} (or a grid index), "
+                f"a config is a dict of {list(space.names)} (or a config id), "
                 f"got {type(config).__name__}: {config!r:.80}")
-        pos = int(self.pos_of_id[gid])
+        resolved = space.resolve(config)
+        gid = space.find(resolved)
+        pos = -1 if gid is None else int(self.pos_of_id[gid])
         if pos < 0:
+            near, distance = self.nearest(resolved)
+            if nearest:
+                return near
+            why = space.not_found(resolved) if gid is None else self._not_in_table(gid)
             raise InvalidValueError(
-                f"config {self.space.config(gid)} (grid index {gid}) is on the grid but not in "
-                f"the {self.benchmark} table, which covers {len(self.config_ids)} of "
-                f"{len(self.space)} configs; covered grid indices: "
-                f"{format_choices(self.config_ids.tolist())} (see Benchmark.configs)")
+                f"{why}; the nearest config in the {self.benchmark} table is "
+                f"{space.config(int(self.config_ids[near]))} (config id "
+                f"{int(self.config_ids[near])}) at distance {distance:.3g} "
+                f"(nearest=True queries it)")
         if isinstance(config, Mapping):
             try:
                 if len(self._cache) >= _CACHE_LIMIT:
                     self._cache.clear()
                 self._cache[tuple(config.items())] = pos
-            except TypeError:  # unhashable values that still matched the grid
+            except TypeError:  # unhashable values that still matched the design
                 pass
         return pos
+
+    def _config_by_id(self, gid: int) -> int:
+        if not 0 <= gid < len(self.space):
+            raise InvalidValueError(f"config id {gid} is out of range for {self.benchmark} "
+                                    f"(0..{len(self.space) - 1})")
+        pos = int(self.pos_of_id[gid])
+        if pos < 0:
+            raise InvalidValueError(self._not_in_table(gid))
+        return pos
+
+    def _not_in_table(self, gid: int) -> str:
+        design = "on the grid" if self.space.is_grid else "in the design"
+        return (f"config {self.space.config(gid)} (config id {gid}) is {design} but not in "
+                f"the {self.benchmark} table, which covers {len(self.config_ids)} of "
+                f"{len(self.space)} configs; covered config ids: "
+                f"{format_choices(self.config_ids.tolist())} (see Benchmark.configs)")
+
+    def nearest(self, config: object) -> tuple[int, float]:
+        """``(row, distance)`` of the table config nearest to ``config``
+        (:meth:`~frozenbench.space.SearchSpace.distances`: each number scaled to [0, 1] over
+        its range, log scale where declared; a categorical counts 1 where it differs)."""
+        d = self.space.distances(self.space.resolve(config), self.config_ids)
+        near = int(np.argmin(d))
+        return near, float(d[near])
 
     def z(self, z: Any) -> int:
         """Position of a z value; :class:`FidelityError` with the valid range otherwise."""
@@ -168,13 +205,15 @@ class CellIndex:
             f"(or seed=None for the mean over the available seeds)")
 
     # ------------------------------------------------------------------ vectorised lookups
-    def configs(self, configs: Any) -> np.ndarray:
-        """Rows of many configs: a dict, a list of dicts, or grid indices (any shape)."""
-        if isinstance(configs, Mapping):
-            return np.int64(self.config(configs))  # type: ignore[return-value]
-        if isinstance(configs, (list, tuple)) and configs and isinstance(configs[0], Mapping):
-            return np.array([self.config(c) for c in configs], dtype=np.int64)
-        ids = ints(configs, "configs (grid indices)")
+    def configs(self, configs: Any, *, nearest: bool = False) -> np.ndarray:
+        """Rows of many configs: a config, a list of configs (dicts or ConfigSpace
+        ``Configuration`` objects; ``nearest`` as in :meth:`config`), or config ids (any shape)."""
+        if as_mapping(configs) is not None:
+            return np.int64(self.config(configs, nearest=nearest))  # type: ignore[return-value]
+        if isinstance(configs, (list, tuple)) and configs \
+                and as_mapping(configs[0]) is not None:
+            return np.array([self.config(c, nearest=nearest) for c in configs], dtype=np.int64)
+        ids = ints(configs, "configs (config ids)")
         bad = (ids < 0) | (ids >= len(self.space))
         if bad.any():
             raise InvalidValueError(

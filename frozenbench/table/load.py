@@ -389,25 +389,27 @@ def check_schema(schema: pa.Schema, manifest: Manifest, where: str) -> None:
 
 def check_hyperparameters(table: pa.Table, space: SearchSpace, cid: np.ndarray,
                           name: str) -> None:
-    """Every row's hyperparameter columns must spell the grid config of its config_id."""
-    idx = np.unravel_index(cid.astype(np.int64), space.shape)
-    for k, h in enumerate(space.hyperparameters):
+    """Every row's hyperparameter columns must spell the config of its config_id (read
+    through the space: a grid or a sampled design)."""
+    codes = space.codes(cid)
+    for h, code in zip(space.hyperparameters, codes):
         if h.name not in table.column_names:
             continue
         column = table.column(h.name)
-        if isinstance(h.values[0], str):
+        if isinstance(h.values[0] if h.values else 0.0, str):
             got = pc.index_in(column, value_set=pa.array(h.values)).to_numpy(
                 zero_copy_only=False)
-            ok = got == idx[k]
+            ok = got == code
         else:
             vals = column.to_numpy(zero_copy_only=False).astype(np.float64)
-            want = np.asarray(h.values, dtype=np.float64)[idx[k]]
+            want = np.asarray(h.values, dtype=np.float64)[code] if h.values else code
             ok = np.isclose(vals, want, rtol=1e-6, atol=0.0)
         if not np.all(ok):
             row = int(np.argmin(ok))
+            expected = space.config(int(cid[row]))[h.name]
             raise SchemaError(
                 f"{name}: row {row} has {h.name}={column[row].as_py()!r} but config_id "
-                f"{int(cid[row])} means {h.name}={h.values[idx[k][row]]!r}")
+                f"{int(cid[row])} means {h.name}={expected!r}")
 
 
 def fill_diverged(cells: np.ndarray, present: np.ndarray, diverged: np.ndarray) -> None:

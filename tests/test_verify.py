@@ -33,6 +33,23 @@ def table_dir(tmp_path_factory):
     return root / "table"
 
 
+@pytest.fixture(scope="module")
+def two_seed_dir(tmp_path_factory):
+    """The same task with seeds 0 and 1 at z=6 only (8 cells): a table with a seed spread."""
+    root = tmp_path_factory.mktemp("verify2")
+    spec_file = root / "spec.toml"
+    spec_file.write_text(
+        'benchmark = "debug-mnist"\ntask = "debug-mnist"\nconfigs = "all"\nz = [6]\n'
+        f'output = "{root / "out"}"\n[seeds]\nbase = [0, 1]\n'
+        "[resources]\ngpus = 0\ncpus = 1\nmem_gb = 1\ntime_min = 10\n"
+        "[packing]\ncells_per_job = 8\nconcurrent = 1\n"
+    )
+    spec = load_spec(spec_file)
+    run(spec, "debug", progress=False)
+    merge(spec, dest=root / "table", progress=False)
+    return root / "table"
+
+
 def test_rerun_reproduces_the_table_bit_for_bit(table_dir):
     bench = Benchmark.from_directory(table_dir)
     cells = sample_cells(bench, 2, seed=1)
@@ -66,6 +83,49 @@ def test_a_tampered_table_is_caught(table_dir, tmp_path, capsys):
     assert code == 1
     assert "1 cell(s) re-run: differs" in out and "0.25" in out
     assert "the table's cells ran torch's DEFAULT CPU kernels" in out
+    assert "unofficial table debug-mnist (no official table has this name)" in out
+    assert "yardstick comes from the table itself" in out
+
+
+def test_a_rerun_on_the_tables_machine_class_is_held_to_bit_identity(table_dir):
+    from frozenbench.verify import verify
+
+    bench = Benchmark.from_directory(table_dir)
+    assert not bench.official
+    result = verify(bench, sample_cells(bench, 1, seed=3))
+    (cell,) = result.cells
+    assert cell.same_class and cell.verdict == "identical" and cell.second_seed is None
+
+
+def test_a_cell_within_the_tables_noise_is_checked_with_a_live_second_seed(two_seed_dir,
+                                                                          tmp_path):
+    # A nudge within the table's seed noise on another machine class (the provenance says
+    # DEFAULT kernels): step 2 finds it within seed noise, so the unofficial table's cell is
+    # re-run with seed 1 (step 3), which an honest nudge passes and a shift does not.
+    from frozenbench.verify import verify
+
+    table_dir = two_seed_dir
+    bench = Benchmark.from_directory(table_dir)
+    cell = sample_cells(bench, 1, seed=3)[0]
+    for nudge, expected in ((1e-6, "within seed noise"), (0.25, "differs")):
+        d = tmp_path / str(nudge)
+        d.mkdir()
+        table = pq.read_table(table_dir / "table.parquet")
+        hit = pc.and_(pc.equal(table["config_id"], cell.config_id),
+                      pc.equal(table["seed"], cell.seed))
+        table = table.set_column(table.schema.get_field_index("val_loss"), "val_loss",
+                                 pc.if_else(hit, pc.add(table["val_loss"], nudge),
+                                            table["val_loss"]))
+        pq.write_table(table, d / "table.parquet")
+        m = Manifest.read(table_dir)
+        hardware = [{**h, "cpu_capability": "DEFAULT"} for h in m.provenance["hardware"]]
+        Manifest(**{**m.__dict__, "files": describe_files(d, ["table.parquet"]),
+                    "provenance": {**m.provenance, "hardware": hardware}}).write(d)
+        result = verify(Benchmark.from_directory(d), [cell])
+        (judged,) = result.cells
+        assert not judged.same_class and judged.verdict == expected, judged
+        if nudge < 1e-3:  # step 2 let it pass, so step 3 ran: the live seed 1 was far off
+            assert judged.second_seed == cell.seed + 1 and judged.seed_ratio < 1e-3
 
 
 def test_cells_missing_from_the_table_are_refused(table_dir):

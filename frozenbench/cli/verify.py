@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from frozenbench.cli.args import (
     add_benchmark,
@@ -16,6 +17,10 @@ from frozenbench.cli.args import (
     device_problem,
     raise_problems,
 )
+
+if TYPE_CHECKING:
+    from frozenbench.table import Benchmark
+    from frozenbench.verify import Verification
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -33,15 +38,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from frozenbench.cell import Cell
     from frozenbench.registry import load
-    from frozenbench.verify import (
-        NOISE_QUANTILE,
-        VERDICTS,
-        kernel_note,
-        noise_threshold,
-        sample_cells,
-        verdict,
-        verify_cells,
-    )
 
     bench = load(args.benchmark)
     config = config_of(args, bench.space)
@@ -60,29 +56,46 @@ def run(args: argparse.Namespace) -> int:
     if bad_device:
         problems.append(bad_device)
     raise_problems(problems)
+    from frozenbench.verify import sample_cells, verify
+
     if config is not None:
         cells = [Cell(bench.config_id(config), bench.fidelity_values.check_z(args.z),
                       args.seed)]
     else:
         cells = sample_cells(bench, args.sample or 1, seed=args.sample_seed)
-    result = verify_cells(bench, cells, device=args.device)
+    result = verify(bench, cells, device=args.device)
+    _print(bench, result, args.device)
+    return 1 if result.verdict == "differs" else 0
+
+
+def _print(bench: Benchmark, result: Verification, device: str) -> None:
+    from frozenbench.official import describe
+    from frozenbench.verify import NOISE_QUANTILE, SECOND_SEED_RATIO, kernel_note
+
+    rows, stick = result.rows, result.yardstick
     cols = ["config_id", "z", "seed", "epoch", "val_loss_table", "val_loss_live",
             "val_loss_absdiff", "val_loss_units", "time_ratio"]
-    print(result[cols].to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    print(rows[cols].to_string(index=False, float_format=lambda v: f"{v:.6g}"))
     print()
-    threshold = noise_threshold(bench)
-    verdicts = []
-    for (c, z, s), rows in result.groupby(["config_id", "z", "seed"], sort=False):
-        verdicts.append(verdict(rows, threshold))
-        worst = float(rows[[k for k in rows.columns if k.endswith("_units")]].max().max())
-        print(f"config {c} z={z} seed {s}: {verdicts[-1]} (largest difference {worst:.3g} "
-              f"seed standard deviations)")
-    overall = max(verdicts, key=VERDICTS.index)
-    print(f"\n{len(cells)} cell(s) re-run: {overall} (within seed noise: FLOPs equal and every "
-          f"loss and error within {threshold:.3g} seed standard deviations of the table, as close "
-          f"as the seeds of {NOISE_QUANTILE:.0%} of the table's repeated cells); median time "
-          f"ratio live/table {result['time_ratio'].median():.2f}")
-    note = kernel_note(bench, args.device)
+    for v in result.cells:
+        c = v.cell
+        how = f"largest difference {v.largest_units:.3g} seed standard deviations"
+        if v.same_class:
+            how += "; same machine class as the table, so it must be bit-identical"
+        if v.second_seed is not None:
+            how += (f"; {v.seed_ratio:.3g}x its difference from a live run of seed "
+                    f"{v.second_seed}")
+        print(f"config {c.config_id} z={c.z} seed {c.seed}: {v.verdict} ({how})")
+    print(f"\n{len(result.cells)} cell(s) re-run: {result.verdict} (within seed noise: FLOPs "
+          f"equal and every loss and error within {stick.threshold:.3g} seed standard "
+          f"deviations of the table, as close as the seeds of {NOISE_QUANTILE:.0%} of the "
+          f"table's repeated cells); median time ratio live/table "
+          f"{rows['time_ratio'].median():.2f}")
+    print(describe(bench.manifest, stick.official) + ".")
+    if not stick.official:
+        print("Its seed-noise yardstick comes from the table itself, so a cell within it was "
+              "also re-run with a second seed: the re-run may differ from the table by at most "
+              f"{SECOND_SEED_RATIO:g}x its difference from that live seed.")
+    note = kernel_note(bench, device)
     if note:
         print(note)
-    return 1 if overall == "differs" else 0

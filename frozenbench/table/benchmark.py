@@ -161,6 +161,15 @@ class Benchmark:
         """The benchmark's name (from its manifest)."""
         return self.manifest.benchmark
 
+    @cached_property
+    def official(self) -> bool:
+        """Whether this is an official table: its manifest is the one pinned under its name in
+        :mod:`frozenbench.official` and its files match it (hashed once, on first use). A
+        table built in memory is never official."""
+        from frozenbench.official import is_official
+
+        return self.directory is not None and is_official(self.manifest, self.directory)
+
     @property
     def metric(self) -> str:
         """The score this benchmark is optimised for (minimised), e.g. ``"val_error"``."""

@@ -28,7 +28,7 @@ def _same(a: Value, b: object) -> bool:
         return a == b
     try:
         fa, fb = float(a), float(b)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond any float
         return False
     return math.isclose(fa, fb, rel_tol=1e-6, abs_tol=0.0) or fa == fb
 
@@ -87,8 +87,23 @@ one of [0.0, 0.0001]
         if hit is not None:
             return hit
         raise InvalidValueError(
-            f"{self.name}={value!r} is not on the grid; valid: {format_choices(self.values)}"
-        )
+            f"{self.name}={short_repr(value)} is not on the grid; valid: "
+            f"{format_choices(self.values)}")
+
+
+def short_repr(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters; an integer too long to print (Python
+    refuses past 4300 digits) is described by its size.
+
+    >>> short_repr(10**400)[:12], short_repr(10**5000)
+    ('100000000000', '<an integer of about 5001 digits>')
+    """
+    try:
+        text = repr(value)
+    except ValueError:
+        digits = int(getattr(value, "bit_length", lambda: 0)() * 0.30103) + 1
+        return f"<an integer of about {digits} digits>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,21 @@ class StoreState:
         return out
 
 
+def _recorded_spec(path: Path) -> dict[str, Any]:
+    """The identity ``spec.json`` records; a clear error when it is not a JSON object."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        problem = f"not valid JSON: {str(exc)[:120]}"
+    else:
+        if isinstance(data, dict):
+            return data
+        problem = f"a JSON {type(data).__name__}, not an object"
+    raise InvalidValueError(
+        f"{path} is {problem}; it records the task and benchmark whose shards {path.parent} "
+        "holds: restore it, or delete it to record this spec's")
+
+
 class ShardStore:
     """Reads and writes the shards of one output directory."""
 
@@ -153,7 +168,7 @@ class ShardStore:
             d.mkdir(parents=True, exist_ok=True)
         path = self.root / "spec.json"
         if path.is_file():
-            old = json.loads(path.read_text())
+            old = _recorded_spec(path)
             for key in ("task", "benchmark"):
                 if old.get(key) != identity.get(key):
                     raise InvalidValueError(

@@ -140,6 +140,10 @@ class Manifest:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise SchemaError(f"{source} is not valid JSON ({exc}); a manifest is a JSON object "
                               "written by frozenbench") from None
+        except RecursionError:
+            raise SchemaError(f"{source} holds JSON nested too deeply to read (arrays or objects "
+                              "inside each other thousands of levels down); a manifest is a "
+                              "flat JSON object written by frozenbench") from None
         if not isinstance(data, dict):
             raise SchemaError(f"{source} holds a JSON {type(data).__name__}, not an object "
                               "with the manifest's fields")

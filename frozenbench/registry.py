@@ -103,23 +103,45 @@ def resolve(name: str | os.PathLike[str]) -> Path:
     if not isinstance(name, (str, os.PathLike)) or not str(name):
         raise UnknownNameError(f"a benchmark is named by a string or a path, got {name!r}")
     if is_path(name):
-        path = Path(name).expanduser()
-        if (path / MANIFEST_NAME).is_file():
+        try:
+            path = Path(name).expanduser()
+        except RuntimeError as exc:  # "~user/..." of a user that does not exist
+            raise UnknownNameError(f"{str(name)[:200]!r} is not a benchmark directory: {exc} "
+                                   "(no such user)") from None
+        if _has_manifest(path):
             return path.resolve()
         hint = ""
-        if isinstance(name, str) and not path.exists() and hub.parse(name) is not None:
+        if isinstance(name, str) and hub.parse(name) is not None and not _exists(path):
             hint = (f"; to load the Hugging Face Hub dataset {name!r}, write "
                     f"'{hub.PREFIX}{name}'")
+        shown = str(path) if len(str(path)) <= 200 else f"{str(path)[:200]}... " \
+            f"({len(str(path))} characters)"
         raise UnknownNameError(
-            f"{str(path)!r} is not a benchmark directory (no {MANIFEST_NAME}){hint}")
+            f"{shown!r} is not a benchmark directory (no {MANIFEST_NAME}){hint}")
     name = str(name)  # not a path, so a str
-    if (DATA_DIR / name / MANIFEST_NAME).is_file():
+    if _has_manifest(DATA_DIR / name):
         return DATA_DIR / name
     if name.startswith(hub.PREFIX) or name in hub.PUBLISHED:
         return Path(hub.fetch(name))
     raise UnknownNameError(
-        f"unknown benchmark {name!r}; valid: {format_choices(benchmark_names())}, a directory "
+        f"unknown benchmark {name!r:.200}; valid: {format_choices(benchmark_names())}, a directory "
         f"holding {MANIFEST_NAME} (as a path: ./NAME), or 'hub:namespace/name@revision'")
+
+
+def _has_manifest(directory: Path) -> bool:
+    """Whether ``directory`` holds a manifest; a path the system cannot look up (too long, a
+    link loop, no permission) holds none."""
+    try:
+        return (directory / MANIFEST_NAME).is_file()
+    except OSError:
+        return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def load(name: str | os.PathLike[str], *, verify: bool = True) -> Benchmark:

@@ -53,7 +53,7 @@ def _same(a: Value, b: object) -> bool:
         return a == b
     try:
         fa, fb = float(a), float(b)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond any float
         return False
     return math.isclose(fa, fb, rel_tol=1e-6, abs_tol=0.0) or fa == fb
 
@@ -193,7 +193,8 @@ one of [0.0, 0.0001]
 
     def off_grid(self, value: object) -> str:
         """Why ``value`` is none of :attr:`values`."""
-        return f"{self.name}={value!r} is not on the grid; valid: {format_choices(self.values)}"
+        return (f"{self.name}={short_repr(value)} is not on the grid; valid: "
+                f"{format_choices(self.values)}")
 
     def number(self, value: object) -> float:
         """``value`` as a float, for a numeric hyperparameter; an error naming the type else."""
@@ -317,6 +318,21 @@ def fill_inactive(values: dict[str, Any], conditions: Sequence[Condition],
         if c.parent in values and not c.active(values):
             values[c.child] = hyperparameters[c.child].fill
     return values
+
+
+def short_repr(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters; an integer too long to print (Python
+    refuses past 4300 digits) is described by its size.
+
+    >>> short_repr(10**400)[:12], short_repr(10**5000)
+    ('100000000000', '<an integer of about 5001 digits>')
+    """
+    try:
+        text = repr(value)
+    except ValueError:
+        digits = int(getattr(value, "bit_length", lambda: 0)() * 0.30103) + 1
+        return f"<an integer of about {digits} digits>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,8 @@ def test_memory_capacity_respected(bench):
     assert ((traj.worker == 0) & (traj.z == 5)).sum() == 0  # big z never on the small worker
     assert (traj.worker == 0).sum() > 0  # but the small worker does the low-z work
     with pytest.raises(InvalidValueError, match=r"needs .* of memory; no worker has that much"):
+        fb.simulate(bench, "random", "full", n_workers=2, memory="0.55GiB", max_evaluations=5)
+    with pytest.raises(InvalidValueError, match=r"fit no job of the table"):  # refused up front
         fb.simulate(bench, "random", "full", n_workers=2, memory="100MB", max_evaluations=5)
 
 

@@ -70,6 +70,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FrozenbenchError as exc:
         print(f"frozenbench {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a file the command reads or writes: --out, a full disk, ...
+        print(f"frozenbench {args.command}: error: {os_error(exc)}", file=sys.stderr)
+        return 1
+
+
+def os_error(exc: OSError) -> str:
+    """An operating-system error as one line naming the file(s) and the reason, e.g.
+    ``cannot use /proc/x/out.csv: No such file or directory (errno 2)``.
+
+    >>> os_error(FileNotFoundError(2, "No such file or directory", "/proc/x"))
+    'cannot use /proc/x: No such file or directory (errno 2)'
+    """
+    where = " -> ".join(str(f)[:300] for f in (exc.filename, exc.filename2) if f is not None)
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    code = f" (errno {exc.errno})" if exc.errno is not None else ""
+    return f"cannot use {where}: {reason}{code}" if where else f"{reason}{code}"
 
 
 if __name__ == "__main__":

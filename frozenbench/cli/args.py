@@ -43,7 +43,32 @@ def add_config(parser: argparse.ArgumentParser, *, required: bool = True) -> Non
 def add_seed(parser: argparse.ArgumentParser, *, required: bool = False,
              help: str = "training seed of the cell") -> None:
     """``--seed S``, one meaning everywhere (see the module docstring)."""
-    parser.add_argument("--seed", type=int, default=None, required=required, help=help)
+    parser.add_argument("--seed", type=seed_value, default=None, required=required,
+                        help=help, metavar="S")
+
+
+def seed_value(text: str) -> int:
+    """A training seed from the command line: an integer the table's ``seed`` column holds
+    and a training run accepts (``0..2**31-1``); argparse reports anything else.
+
+    >>> seed_value("7")
+    7
+    >>> seed_value("-1")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: seed=-1 is not a training seed (seeds in 0..2147483647)
+    """
+    from frozenbench.schema import key_range  # pyarrow: not at import, --help stays fast
+
+    hi = key_range("seed")[1]
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = None
+    if seed is None or not 0 <= seed <= hi:
+        raise argparse.ArgumentTypeError(f"seed={text[:40]} is not a training seed (seeds in "
+                                         f"0..{hi})")
+    return seed
 
 
 def parse_pairs(pairs: Sequence[str], space: SearchSpace) -> dict[str, Any]:

@@ -18,6 +18,7 @@ The last level of every built-in path is full fidelity.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,13 +32,54 @@ FIDELITY_ALIASES: dict[str, str] = {"z+epoch": "z+epoch-geometric"}
 Level = tuple[int, int]
 
 
+#: The most steps ``max, max/eta, max/eta^2, ...`` a geometric path may take down to the
+#: smallest value: an ``eta`` just above 1 would take millions (a replay that never starts).
+MAX_GEOMETRIC_STEPS = 1000
+
+
+def min_eta(values: Sequence[int]) -> float:
+    """The smallest ``eta`` whose geometric path over ``values`` takes at most
+    :data:`MAX_GEOMETRIC_STEPS` steps.
+
+    >>> round(min_eta(range(1, 21)), 5)
+    1.003
+    """
+    lo, hi = min(values), max(values)
+    return float((hi / lo) ** (1.0 / MAX_GEOMETRIC_STEPS))
+
+
+def check_eta(eta: object, fidelities: Fidelities) -> float:
+    """``eta`` as a float: a number > 1, and far enough above 1 that the geometric levels
+    over the table's z values and epochs take at most :data:`MAX_GEOMETRIC_STEPS` steps.
+
+    >>> check_eta(1 + 1e-7, Fidelities(z=(1, 2), epoch=tuple(range(1, 21))))
+    Traceback (most recent call last):
+    ...
+    frozenbench.errors.InvalidValueError: eta=1.0000001 is too close to 1: ...
+    """
+    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not eta > 1:
+        raise InvalidValueError(f"eta={eta!r} must be a number > 1")
+    lowest = max(min_eta(fidelities.z), min_eta(fidelities.epoch))
+    span = max(math.log(max(v) / min(v)) for v in (fidelities.z, fidelities.epoch))
+    if span / math.log(eta) > MAX_GEOMETRIC_STEPS:
+        raise InvalidValueError(
+            f"eta={eta!r} is too close to 1: the geometric fidelity levels would take more "
+            f"than {MAX_GEOMETRIC_STEPS} steps from the largest z and epoch down to the "
+            f"smallest; valid: eta >= {math.ceil(lowest * 1e6) / 1e6} for this table "
+            f"(the usual values are 2 to 4)")
+    return float(eta)
+
+
 def _geometric(values: Sequence[int], eta: float) -> list[int]:
-    """Grid values nearest to max, max/eta, max/eta^2, ... down to the smallest value."""
+    """Grid values nearest to max, max/eta, max/eta^2, ... down to the smallest value
+    (``eta`` checked by :func:`check_eta`: at most :data:`MAX_GEOMETRIC_STEPS` steps)."""
     vals = sorted(values)
     lo, hi = vals[0], vals[-1]
     out: list[int] = []
     target = float(hi)
-    while target >= lo - 1e-9 and len(out) < 64:
+    steps = 0
+    while target >= lo - 1e-9 and steps <= MAX_GEOMETRIC_STEPS:
+        steps += 1
         nearest = min(vals, key=lambda v: (abs(v - target), v))
         if nearest not in out:
             out.append(nearest)
@@ -85,8 +127,7 @@ def fidelity_levels(fidelities: Fidelities, fidelity: Any, eta: float = 3.0) -> 
     >>> fidelity_levels(f, [(2, 5), (11, 20)])
     [(2, 5), (11, 20)]
     """
-    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not eta > 1:
-        raise InvalidValueError(f"eta={eta!r} must be a number > 1")
+    eta = check_eta(eta, fidelities)
     zs, es = list(fidelities.z), list(fidelities.epoch)
     z_max, e_max = max(zs), max(es)
     if isinstance(fidelity, str):

@@ -246,7 +246,11 @@ class Engine:
                 w = free[i]
                 placed = pool.take_pending(w) if pool.pending else None
                 asks = 0
-                while placed is None and asks < MAX_ASKS:
+                # a worker that takes none of the waiting jobs asks for more only while the
+                # waiting list is shorter than the pool: longer, the others have work queued
+                # and asking again only floods the list (and changes what the optimizer sees)
+                while placed is None and asks < MAX_ASKS and \
+                        len(pool.pending) < len(pool.capacities):
                     asks += 1
                     job = self.opt.ask(self.rng)
                     if job is None:

@@ -44,7 +44,7 @@ from frozenbench.optimizers import OPTIMIZERS, Optimizer, make_optimizer
 from frozenbench.optimizers.fidelity import Level, fidelity_levels
 from frozenbench.optimizers.stopping import Stopping, StoppingOptimizer, is_stopping
 from frozenbench.sim.engine import Engine
-from frozenbench.sim.workers import capacities
+from frozenbench.sim.workers import capacities, check_fit
 from frozenbench.table import Benchmark, cost_column
 
 
@@ -145,6 +145,8 @@ def simulate(
     if isinstance(n_workers, np.integer):
         n_workers = int(n_workers)
     caps = attempt(lambda: capacities(n_workers, memory))
+    if caps is not None:
+        attempt(lambda: check_fit(caps, bench.peak_memory(), bench.fidelities["z"]))
     metric_name = attempt(lambda: bench.metric_name(metric))
     if metric_name is not None and not _measured(bench, metric_name):
         problems.append(_no_finite_metric(bench, metric_name))

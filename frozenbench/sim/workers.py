@@ -82,3 +82,34 @@ def format_bytes(n: float) -> str:
         if n >= size:
             return f"{n / size:.2f} {unit}"
     return f"{n:.0f} B"
+
+
+def check_fit(capacities: Sequence[float], needs: np.ndarray, z_values: Sequence[int]) -> None:
+    """Refuse workers that fit no job of the table: each capacity must hold the smallest peak
+    memory of any (config, z) (``needs[config, z]``, NaN where unknown), or the worker could
+    only ask for work it can never run.
+
+    >>> needs = np.array([[2e9, 4e9], [3e9, 5e9]])
+    >>> check_fit([8e9, 8e9], needs, [1, 2])
+    >>> check_fit([1.0, 8e9], needs, [1, 2])
+    Traceback (most recent call last):
+    ...
+    frozenbench.errors.InvalidValueError: worker 0 (memory 1 B) fits no job of the table: \
+the smallest job needs 1.86 GiB (z=1); capacities: ['1 B', '7.45 GiB']; give every worker at \
+least 1.86 GiB, or leave it out
+    """
+    known = np.isfinite(needs)
+    if not known.any():
+        return
+    smallest = float(needs[known].min())
+    small = [i for i, c in enumerate(capacities) if c < smallest]
+    if not small:
+        return
+    z = z_values[int(np.argwhere(known & (needs == smallest))[0][1])]
+    which = ", ".join(f"{i} (memory {format_bytes(capacities[i])})" for i in small[:8])
+    more = f" and {len(small) - 8} more" if len(small) > 8 else ""
+    raise InvalidValueError(
+        f"worker{'s' if len(small) > 1 else ''} {which}{more} fit{'' if len(small) > 1 else 's'} "
+        f"no job of the table: the smallest job needs {format_bytes(smallest)} (z={z}); "
+        f"capacities: {[format_bytes(c) for c in capacities][:16]}; give every worker at least "
+        f"{format_bytes(smallest)}, or leave it out")

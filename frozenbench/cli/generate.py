@@ -95,6 +95,8 @@ def _run(spec: Any, args: argparse.Namespace) -> int:
         print(f"warning: {set_aside(bad, res.retrained)}: {bad}", file=sys.stderr)
     for err in res.job_errors:
         print(f"warning: {err}", file=sys.stderr)
+    for lock in res.locks:
+        print(f"warning: pending, locked {lock}", file=sys.stderr)
     if args.no_wait:
         ids = sorted({str(j.job_id).split("_")[0] for j in res.jobs})
         print(f"submitted {res.submitted_cells} cells in {len(res.jobs)} jobs {ids}")
@@ -126,6 +128,10 @@ def _status(spec: Any, args: argparse.Namespace) -> int:
             print(f"  ... and {len(items) - SHOW_FAILED} more {kind} files")
         if items:
             print(f"  ({len(items)} {kind}: {note})")
+    for lock in st.locks[:SHOW_FAILED]:
+        print(f"  locked {lock}")
+    if len(st.locks) > SHOW_FAILED:
+        print(f"  ... and {len(st.locks) - SHOW_FAILED} more locked cells in {st.out / 'locks'}")
     trouble = st.counts.get("failed", 0) or st.corrupt or st.unreadable
     return 1 if trouble else 0
 

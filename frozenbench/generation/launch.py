@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from frozenbench.cell import Cell
 from frozenbench.errors import unknown_name
 from frozenbench.extras import require
 from frozenbench.generation.integrity import CellCheck
+from frozenbench.generation.lock import LockInfo, held_locks
 from frozenbench.generation.spec import GridSpec, Plan
 from frozenbench.generation.store import BAD_KINDS, BadShard, ShardStore, StoreState
 from frozenbench.provenance import code_version
@@ -96,8 +97,9 @@ def make_executor(kind: str, spec: GridSpec, folder: Path, *, max_jobs: int | No
 class RunResult:
     """What :func:`run` did: the stored files it set aside (:meth:`ShardStore.repair`: corrupt
     or duplicate), which of their cells it submitted again (``retrained``), the jobs it
-    submitted, job-level errors, and the final counts (ok / diverged / failed / pending among
-    the spec's cells)."""
+    submitted, job-level errors, the final counts (ok / diverged / failed / pending among the
+    spec's cells) and the locks of cells left pending (another run holds them, or a lock file
+    without an owner is not stale yet)."""
 
     out: Path
     submitted_cells: int
@@ -106,6 +108,7 @@ class RunResult:
     counts: Mapping[str, int] | None = None
     quarantined: tuple[BadShard, ...] = ()
     retrained: frozenset[Cell] = frozenset()
+    locks: tuple[LockInfo, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -162,10 +165,17 @@ def run(spec: GridSpec, executor: str = "local", *, out: str | Path | None = Non
                              progress=progress, poll_s=poll_s)
         else:
             jobs = list(ex.submit_array(fns))
+    final = store.scan()
     return RunResult(out=store.root, submitted_cells=len(pending), jobs=tuple(jobs),
-                     job_errors=tuple(errors), counts=store.scan().counts(plan.cells),
+                     job_errors=tuple(errors), counts=final.counts(plan.cells),
                      quarantined=tuple(quarantined),
-                     retrained=frozenset(pending) & {b.cell for b in quarantined})
+                     retrained=frozenset(pending) & {b.cell for b in quarantined},
+                     locks=pending_locks(store, set(plan.cells) - set(final.done)))
+
+
+def pending_locks(store: ShardStore, cells: Collection[Cell]) -> tuple[LockInfo, ...]:
+    """The lock files of ``cells`` (those still pending), for the report."""
+    return tuple(info for info in held_locks(store.locks) if info.cell in cells)
 
 
 def _job_error(job: Any) -> str | None:
@@ -229,7 +239,8 @@ class GridStatus:
     the failures (in cell order), and the stored files that are not used, by kind
     (:data:`~frozenbench.generation.store.BAD_KINDS`): ``corrupt`` (``run`` quarantines them
     and retrains their cells), ``unreadable`` (this user cannot read them: never judged nor
-    moved) and ``duplicates`` (a verified copy of the cell wins; ``run`` sets them aside)."""
+    moved) and ``duplicates`` (a verified copy of the cell wins; ``run`` sets them aside); and
+    the lock files of pending cells, with their owner and age."""
 
     benchmark: str
     out: Path
@@ -239,6 +250,7 @@ class GridStatus:
     corrupt: tuple[BadShard, ...] = ()
     unreadable: tuple[BadShard, ...] = ()
     duplicates: tuple[BadShard, ...] = ()
+    locks: tuple[LockInfo, ...] = ()
 
     @property
     def done(self) -> int:
@@ -263,4 +275,5 @@ def status(spec: GridSpec, out: str | Path | None = None) -> GridStatus:
     return GridStatus(benchmark=spec.benchmark, out=store.root, cells=len(plan.cells),
                       counts=state.counts(plan.cells), failures=tuple(failures),
                       corrupt=kinds["corrupt"], unreadable=kinds["unreadable"],
-                      duplicates=kinds["duplicate"])
+                      duplicates=kinds["duplicate"],
+                      locks=pending_locks(store, set(plan.cells) - set(good)))

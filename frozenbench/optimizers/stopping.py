@@ -30,6 +30,9 @@ import numpy as np
 from frozenbench.errors import InvalidValueError
 from frozenbench.optimizers.base import Job, Observation
 
+#: What each field of :class:`Start` is, for its error messages.
+_MEANING = {"config_id": "a config id", "z": "a number of layers (z)", "max_epoch": "an epoch"}
+
 
 @dataclass(frozen=True, slots=True)
 class Start:
@@ -39,6 +42,15 @@ class Start:
     config_id: int
     z: int
     max_epoch: int | None = None
+
+    def __post_init__(self) -> None:
+        # bool is an int subclass: True would pass for config 1, z=1 or epoch 1 unnoticed
+        for name in ("config_id", "z", "max_epoch"):
+            value = getattr(self, name)
+            if isinstance(value, (bool, np.bool_)):
+                raise InvalidValueError(
+                    f"Start({name}={value!r}): a bool is not {_MEANING[name]}; pass an int"
+                    + (" (or None: the table's last epoch)" if name == "max_epoch" else ""))
 
 
 @runtime_checkable
@@ -80,7 +92,7 @@ class Stopping:
                 f"a frozenbench.optimizers.Start or None")
         last = len(self.epochs) - 1
         if start.max_epoch is not None:
-            if start.max_epoch not in self.epochs:
+            if isinstance(start.max_epoch, (bool, np.bool_)) or start.max_epoch not in self.epochs:
                 raise InvalidValueError(
                     f"optimizer {self.name!r}: Start.max_epoch={start.max_epoch!r} is not an "
                     f"epoch of the table; valid: {self.epochs}")

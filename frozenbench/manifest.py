@@ -122,11 +122,20 @@ class Manifest:
             tuple(self.fidelities["z"]), tuple(self.fidelities["epoch"]), benchmark=self.benchmark
         )
 
-    def to_json(self) -> str:
-        """The manifest as JSON, with :data:`DIGEST_KEY` holding the sha256 of the rest."""
+    def content(self) -> dict[str, Any]:
+        """The manifest's fields as stored (what :meth:`digest` hashes)."""
         data = asdict(self)
         if not data["space_declaration"]:  # manifests from before the field stay as they were
             del data["space_declaration"]
+        return data
+
+    def digest(self) -> str:
+        """The sha256 of the manifest's canonical content (stored under :data:`DIGEST_KEY`)."""
+        return content_digest(self.content())
+
+    def to_json(self) -> str:
+        """The manifest as JSON, with :data:`DIGEST_KEY` holding the sha256 of the rest."""
+        data = self.content()
         data[DIGEST_KEY] = content_digest(data)
         return json.dumps(data, indent=1, sort_keys=False) + "\n"
 

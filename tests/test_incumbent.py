@@ -94,3 +94,25 @@ def test_suite_cli_with_a_budget_before_the_first_result(capsys):
 def test_shipped_tables_have_a_budget_unit():
     for name in shipped():
         assert budget_unit(fb.load(name)) > 0
+
+
+@pytest.mark.parametrize("name", shipped())
+def test_every_default_method_reaches_full_fidelity_within_10x(name):
+    bench = fb.load(name)
+    full = (bench.fidelities["z"][-1], bench.fidelities["epoch"][-1])
+    unit = budget_unit(bench)
+    for label, (optimizer, fidelity) in DEFAULT_METHODS.items():
+        for seed in range(5):
+            t = fb.simulate(bench, optimizer, fidelity, budget=10 * unit, seed=seed)
+            at_full = (t["z"] == full[0]) & (t["epoch"] == full[1])
+            assert at_full.any(), f"{label} seed {seed} on {name} never reached {full}"
+
+
+def test_a_path_longer_than_the_configs_allow_is_thinned():
+    from frozenbench.optimizers import make_optimizer
+
+    bench = fb.load("mnist-resnet")  # 144 configs, z 1..10: 1 + log_3(144) = 5 rungs
+    asha = make_optimizer("asha", bench, "z+epoch-linear")
+    assert len(asha.levels) == 5 and asha.levels[-1] == (10, 6)
+    t = fb.simulate(bench, "asha", "z+epoch-linear", budget=1.0, seed=0)
+    assert t.attrs["levels"] == [list(level) for level in asha.levels]

@@ -41,7 +41,12 @@ def overflow(fig: Any) -> dict[str, float]:
     ['bottom', 'left', 'top']
     >>> plt.close(fig)
     """
-    renderer = fig.canvas.get_renderer()
+    canvas = fig.canvas
+    if not hasattr(canvas, "get_renderer"):  # a closed figure: draw it on a fresh canvas
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        canvas = FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
     tight = fig.get_tightbbox(renderer)  # inches
     width, height = fig.get_size_inches()
     past = {"left": -tight.x0, "bottom": -tight.y0, "right": tight.x1 - width,

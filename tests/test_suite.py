@@ -209,3 +209,19 @@ def test_hpo_library_optimizers_are_spelt_as_for_simulate(tmp_path, capsys):
     assert "optuna:tpe+median" in capsys.readouterr().out
     with pytest.raises(InvalidValueError, match=re.escape("optuna:tpe+median takes no fidelity")):
         run_suite([d], {"x": ("optuna:tpe+median", "z")})
+
+
+def test_eleven_methods_keep_their_critical_difference(tables):
+    """The old hard-coded Nemenyi table stopped at 10 methods: the 11th made it NaN."""
+    methods = {f"{o}:{f}": (o, f) for o in ("sh", "hyperband", "asha")
+               for f in ("z", "epoch", "z+epoch-geometric")}
+    methods |= {"random:full": ("random", "full"), "asha:z+epoch-linear":
+                ("asha", "z+epoch-linear")}
+    assert len(methods) == 11
+    result = run_suite(tables, methods, runs=2, budget_units=2, n_workers=2, n_boot=50)
+    agg = result.aggregate
+    assert np.isfinite(agg["critical_difference"]).all()
+    assert (agg["n_test"] == len(tables)).all()
+    k, n = 11, len(tables)
+    cd = studentized_range.ppf(0.95, k, np.inf) / np.sqrt(2) * np.sqrt(k * (k + 1) / (6 * n))
+    assert agg["critical_difference"].to_numpy() == pytest.approx(cd)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -111,26 +112,32 @@ def rank_test(scores: pd.DataFrame, alpha: float = ALPHA) -> RankTest:
     return RankTest(mean, n, stat, p, nemenyi_critical_difference(k, n, alpha), pairwise)
 
 
-def iqm(values: np.ndarray) -> float:
+def iqm(values: np.ndarray, axis: int | None = None) -> Any:
     """The interquartile mean: the mean of the values left after cutting 25% at each end
-    (``scipy.stats.trim_mean(values, 0.25)``; NaNs left out).
+    (``scipy.stats.trim_mean(values, 0.25)``). Without ``axis``, of all finite values (NaN if
+    none); along ``axis``, of each row of a finite array (the bootstrap's resamples).
 
     >>> iqm(np.array([0.0, 1.0, 2.0, 3.0, 100.0, np.nan]))  # cuts one value at each end
     2.0
+    >>> iqm(np.array([[0.0, 1.0, 2.0, 3.0, 100.0]] * 2), axis=1).tolist()
+    [2.0, 2.0]
     """
     from scipy.stats import trim_mean
 
     x = np.asarray(values, dtype=float)
+    if axis is not None:
+        return trim_mean(x, 0.25, axis=axis)
     x = x[np.isfinite(x)]
     return float(trim_mean(x, 0.25)) if x.size else math.nan
 
 
-def bootstrap_ci(values: np.ndarray, statistic: Callable[[np.ndarray], float] = np.mean, *,
+def bootstrap_ci(values: np.ndarray, statistic: Callable[..., Any] = np.mean, *,
                  n_boot: int = 1000, seed: int = 0, level: float = 0.95
                  ) -> tuple[float, float, float]:
     """``statistic`` of ``values`` with a percentile-bootstrap interval that resamples the
     values with replacement (NaNs left out): over tasks, the values are one score per task (N =
-    tasks); within one task, one per replay seed (that task's own interval).
+    tasks); within one task, one per replay seed (that task's own interval). ``statistic``
+    takes an array and ``axis=1`` (as ``np.mean`` and :func:`iqm` do): every resample at once.
 
     >>> est, lo, hi = bootstrap_ci(np.array([0.1, 0.2, 0.3, 0.4]), n_boot=200)
     >>> round(est, 2), lo <= est <= hi
@@ -144,7 +151,7 @@ def bootstrap_ci(values: np.ndarray, statistic: Callable[[np.ndarray], float] = 
         return math.nan, math.nan, math.nan
     est = float(statistic(x))
     draws = np.random.default_rng(seed).integers(0, x.size, size=(n_boot, x.size))
-    stats = np.array([statistic(x[d]) for d in draws])
+    stats = np.asarray(statistic(x[draws], axis=1), dtype=float)
     tail = (1 - level) / 2 * 100
     lo, hi = (float(v) for v in np.nanpercentile(stats, [tail, 100 - tail]))
     return est, min(lo, est), max(hi, est)

@@ -17,7 +17,12 @@ Semantics (see DESIGN.md, "Simulation semantics"):
   finite value in the table; a cell missing from the table scores the same and costs nothing.
 - Stopping: ``budget`` (simulated time: no job starts at or after it, results after it are
   not seen), ``cost_budget`` (total cost charged: a job that would exceed it is not started and
-  ends the run), ``max_evaluations`` (results recorded). At least one is required.
+  ends the run), ``max_evaluations`` (results recorded). At least one is required. A budget
+  that ends before the first result gives an empty trajectory: no incumbent yet, not an error
+  (anytime curves start at small budgets).
+- The incumbent and its regret: :mod:`frozenbench.sim.trajectory` (by default the best config
+  at the highest fidelity reached so far, scored at full fidelity on the test metric where the
+  table has one).
 - The run is deterministic for a given ``seed``: all randomness comes from one
   ``numpy.random.Generator``; simultaneous events are ordered by a counter.
 """

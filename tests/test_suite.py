@@ -225,3 +225,22 @@ def test_eleven_methods_keep_their_critical_difference(tables):
     k, n = 11, len(tables)
     cd = studentized_range.ppf(0.95, k, np.inf) / np.sqrt(2) * np.sqrt(k * (k + 1) / (6 * n))
     assert agg["critical_difference"].to_numpy() == pytest.approx(cd)
+
+
+def test_suite_figures_fit_their_canvas(result, tmp_path, monkeypatch):
+    from frozenbench import plot
+
+    seen = {}
+    save = plot.save_figure
+
+    def checked(fig, path):
+        out = save(fig, path)
+        seen[out.name] = plot.overflow(fig)
+        return out
+
+    monkeypatch.setattr(plot, "save_figure", checked)
+    full = result.aggregate["budget"] == result.budget_units
+    plot.plot_suite(result.aggregate[full], tmp_path / "suite.png", per_task=result.per_task)
+    plot.plot_anytime(result.anytime, tmp_path / "anytime.png", title="two tasks")
+    plot.plot_incumbents(result.comparisons[0].runs, tmp_path / "incumbent.png")
+    assert seen == {"suite.png": {}, "anytime.png": {}, "incumbent.png": {}}

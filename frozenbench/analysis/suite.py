@@ -34,7 +34,7 @@ A run that has no incumbent at a budget has no regret there: it is left out of t
 >>> result.tables, result.labels, sorted(set(result.aggregate["budget"]))
 (('a', 'b'), ('random', 'hb-z'), [1.0, 4.0])
 >>> list(result.aggregate.columns[:5])
-['label', 'budget', 'tasks', 'normalized_regret_iqm', 'normalized_regret_iqm_low']
+['label', 'budget', 'tasks', 'regret_metric', 'normalized_regret_iqm']
 >>> float(result.aggregate["average_rank"].mean()), set(result.aggregate["n_test"])
 (1.5, {2})
 """
@@ -123,7 +123,8 @@ class SuiteResult:
     label, budget): ``runs``, ``with_incumbent``, ``final_regret_mean``,
     ``normalized_regret_mean`` / ``_low`` / ``_high`` (95% interval over replay seeds),
     ``average_rank`` / ``rank_low`` / ``rank_high`` (within the task's seeds). ``aggregate``:
-    one row per (label, budget): ``tasks``, ``normalized_regret_iqm`` / ``_iqm_low`` /
+    one row per (label, budget): ``tasks``, ``regret_metric`` (of every task, joined by
+    ``+``), ``normalized_regret_iqm`` / ``_iqm_low`` /
     ``_iqm_high`` and ``normalized_regret_mean`` / ``_mean_low`` / ``_mean_high`` (intervals
     over tasks), ``average_rank`` / ``rank_low`` / ``rank_high`` (over tasks), ``n_test`` (N of
     the tests: the number of tasks), ``friedman_p`` and Nemenyi's ``critical_difference``;
@@ -364,7 +365,8 @@ def _aggregate(finals: pd.DataFrame, labels: Sequence[str], n_boot: int, seed: i
     for label in labels:
         scores = per_task.loc[label].to_numpy(float)
         row: dict[str, Any] = {"label": label, "budget": float(finals["budget"].iloc[0]),
-                               "tasks": int(np.isfinite(scores).sum())}
+                               "tasks": int(np.isfinite(scores).sum()),
+                               "regret_metric": _metrics(finals["regret_metric"])}
         for name, statistic in (("iqm", iqm), ("mean", np.mean)):
             est, lo, hi = bootstrap_ci(scores, statistic, n_boot=n_boot, seed=seed)
             row |= {f"normalized_regret_{name}": est, f"normalized_regret_{name}_low": lo,
@@ -373,6 +375,11 @@ def _aggregate(finals: pd.DataFrame, labels: Sequence[str], n_boot: int, seed: i
     ranks = _ranks(finals, by="table", n_boot=n_boot, seed=seed).rename(columns={"n": "n_test"})
     out = pd.DataFrame(rows).merge(ranks, on="label")
     return out.sort_values(["average_rank", "normalized_regret_iqm"], ignore_index=True)
+
+
+def _metrics(names: pd.Series) -> str:
+    """The regret metrics of several tasks in one cell: ``"val_error+val_loss"``."""
+    return "+".join(sorted(set(names)))
 
 
 def anytime_suite(comparisons: Sequence[Comparison], *, points: int = 40, n_boot: int = 1000,
@@ -393,15 +400,18 @@ def anytime_suite(comparisons: Sequence[Comparison], *, points: int = 40, n_boot
             for j, b in enumerate(grid):
                 est, lo, hi = bootstrap_ci(mat[:, j], n_boot=n_boot, seed=seed)
                 means.append(est)
-                rows.append({"table": cmp.table, "label": label, "budget": float(b),
+                rows.append({"table": cmp.table, "regret_metric": cmp.metric, "label": label,
+                             "budget": float(b),
                              "estimate": est, "low": lo, "high": hi,
                              "started": float(np.isfinite(mat[:, j]).mean())})
             per_task.setdefault(label, []).append(np.asarray(means))
+    every = _metrics(pd.Series([cmp.metric for cmp in comparisons]))
     for label, curves in per_task.items():
         mat = np.vstack(curves)  # tasks x budgets
         for j, b in enumerate(grid):
             est, lo, hi = bootstrap_ci(mat[:, j], iqm, n_boot=n_boot, seed=seed)
-            rows.append({"table": ALL_TASKS, "label": label, "budget": float(b),
+            rows.append({"table": ALL_TASKS, "regret_metric": every, "label": label,
+                         "budget": float(b),
                          "estimate": est, "low": lo, "high": hi,
                          "started": float(np.isfinite(mat[:, j]).mean())})
     return pd.DataFrame(rows)

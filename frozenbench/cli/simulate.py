@@ -236,6 +236,7 @@ def run(args: argparse.Namespace) -> int:
         "optimizer:fidelity": summary["label"],
         f"final regret ({scored_on}) median [q25, q75]": [
             f"{r.final_regret_median:.4f} [{r.final_regret_q25:.4f}, {r.final_regret_q75:.4f}]"
+            if r.final_regret_median == r.final_regret_median else "no incumbent yet"
             for r in summary.itertuples()],
         "time to target median [q25, q75]": [
             f"{when(r.time_to_target_median)} [{when(r.time_to_target_q25)}, "

@@ -116,3 +116,32 @@ def test_a_path_longer_than_the_configs_allow_is_thinned():
     assert len(asha.levels) == 5 and asha.levels[-1] == (10, 6)
     t = fb.simulate(bench, "asha", "z+epoch-linear", budget=1.0, seed=0)
     assert t.attrs["levels"] == [list(level) for level in asha.levels]
+
+
+class _TestSplit:
+    """A table stand-in whose full-fidelity test scores are ``test`` (None: no such column)."""
+
+    def __init__(self, test):
+        self.test = test
+
+    def metric_name(self, metric=None):
+        return metric or "val_error"
+
+    def full_fidelity_scores(self, metric):
+        from frozenbench.errors import UnknownNameError
+
+        if metric == "test_error" and self.test is not None:
+            return np.asarray(self.test)
+        raise UnknownNameError(f"unknown metric {metric!r}")
+
+
+def test_regret_is_on_the_test_metric_where_the_table_has_one(monkeypatch):
+    from frozenbench import schema
+    from frozenbench.sim.trajectory import regret_metric
+
+    assert regret_metric(_TestSplit([0.1, 0.2])) == "val_error"  # not a metric of the schema
+    monkeypatch.setattr(schema, "METRICS", (*schema.METRICS, "test_error", "test_loss"))
+    assert regret_metric(_TestSplit([0.1, 0.2])) == "test_error"
+    assert regret_metric(_TestSplit([np.nan, np.nan])) == "val_error"  # column, no values
+    assert regret_metric(_TestSplit(None)) == "val_error"  # no column in this table
+    assert regret_metric(_TestSplit([0.1]), "train_loss") == "train_loss"

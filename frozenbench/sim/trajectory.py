@@ -60,16 +60,17 @@ def regret_metric(bench: Benchmark, metric: str | None = None) -> str:
     >>> regret_metric(make_benchmark(n_configs=4, n_z=2, n_epochs=2))
     'val_error'
     """
+    from frozenbench.schema import METRICS
+
     name = bench.metric_name(metric)
     test = "test_" + name.removeprefix("val_")
-    if name.startswith("val_"):
-        try:
-            scores = bench.full_fidelity_scores(test)
-        except FrozenbenchError:  # not a metric of this table: validation it is
-            return name
-        if np.isfinite(scores).any():
-            return test
-    return name
+    if not name.startswith("val_") or test not in METRICS:
+        return name
+    try:
+        scores = bench.full_fidelity_scores(test)
+    except FrozenbenchError:  # not measured in this table: validation it is
+        return name
+    return test if np.isfinite(scores).any() else name
 
 
 class Recorder:

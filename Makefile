@@ -29,12 +29,13 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 setup-core: $(VENV)/.core
 setup-dev: $(VENV)/.dev
 
-# Hyperband over z, over epochs and over both, ASHA over both, against random search at full
-# fidelity: 20 seeds each, 4 simulated workers, on the shipped default table (seconds).
+# Hyperband over z, over epochs and over both, ASHA along the linear diagonal (thinned to the
+# rungs 144 configs can fill), against random search at full fidelity: 20 seeds each, 4
+# simulated workers, 10x the median full-fidelity cost, on the shipped default table (seconds).
 demo: $(VENV)/.core
 	$(BIN)/frozenbench simulate mnist-resnet --optimizers hyperband:z \
 		hyperband:epoch hyperband:z+epoch-geometric asha:z+epoch-linear random:full --runs 20 --workers 4 \
-		--budget 20 --out $(OUT)
+		--out $(OUT)
 	$(BIN)/frozenbench report mnist-resnet --out $(OUT)/report.html
 
 slurm:

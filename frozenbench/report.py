@@ -64,8 +64,24 @@ def _description(bench: Benchmark) -> str:
             f"cost <code>{bench.default_cost}</code>.</p><p>Search space:</p><ul>{grid}</ul>")
 
 
+def _final_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The regret table of the report: one row per budget and method, the interval in one
+    column."""
+    return pd.DataFrame({
+        "budget (x median full cost)": summary["budget"].map("{:g}".format),
+        "optimizer:fidelity": summary["label"],
+        "runs with incumbent": [f"{a}/{b}" for a, b in zip(summary["with_incumbent"],
+                                                           summary["runs"], strict=True)],
+        f"regret on {summary['regret_metric'].iloc[0]}, mean [95% CI]": [
+            f"{m:.4f} [{lo:.4f}, {hi:.4f}]" for m, lo, hi in
+            zip(summary["final_regret_mean"], summary["final_regret_low"],
+                summary["final_regret_high"], strict=True)],
+        "median": summary["final_regret_median"],
+    })
+
+
 def write_report(bench: Benchmark, path: str | os.PathLike[str], *, runs: int = 10,
-                 n_boot: int = 1000, budget_units: float = 20.0, n_workers: int = 4,
+                 n_boot: int = 1000, budget_units: float = 100.0, n_workers: int = 4,
                  methods: dict[str, tuple[str, Any]] | None = None) -> Path:
     """Write the report of ``bench`` to ``path`` (an ``.html`` file) and return the path.
 
@@ -80,9 +96,9 @@ def write_report(bench: Benchmark, path: str | os.PathLike[str], *, runs: int = 
     formalism = an.verdicts(bench, grid)
     paper = an.format_comparison(an.paper_comparison(bench, grid, diag))
     cmp = an.compare(bench, methods, runs=runs, budget_units=budget_units, n_workers=n_workers)
-    anytime = an.anytime_regret(cmp)
-    final = an.final_summary(cmp)
-    ranks = an.average_ranks(an.final_regret(cmp), n_boot=n_boot)
+    anytime = an.anytime_regret(cmp, n_boot=n_boot)
+    final = _final_table(an.final_summary(cmp, n_boot=n_boot))
+    ranks = an.average_ranks(an.final_regret(cmp), by="run", n_boot=n_boot)
     e_last = bench.fidelities["epoch"][-1]
     last = grid.frame[grid.frame["epoch"] == e_last]
     corr_table = last.pivot(index="z", columns="variant", values=["spearman", "spearman_low",
@@ -108,10 +124,12 @@ def write_report(bench: Benchmark, path: str | os.PathLike[str], *, runs: int = 
                                            cost_label=bench.default_cost,
                                            title=f"{bench.name}: linear diagonal vs all layers"),
             "regret": plot.plot_regret(anytime, d / "regret.png",
-                                       title=f"{bench.name}: regret, {runs} seeds, "
-                                             f"{n_workers} workers"),
+                                       ylabel=f"regret on {cmp.metric}",
+                                       title=f"{bench.name}: regret of the incumbent, {runs} "
+                                             f"seeds, {n_workers} workers"),
             "ranks": plot.plot_ranks(ranks, d / "ranks.png",
-                                     title=f"{bench.name}: average rank of final regret"),
+                                     title=f"{bench.name}: average rank at "
+                                           f"{budget_units:g}x, within this task"),
         }
         img = {k: _img(p, k) for k, p in images.items()}
     body = f"""
@@ -141,10 +159,15 @@ each rung ({bench.default_cost}).</p>
 <p class="note">The paper used one seed per cell: compare its numbers with the shared-seed
 column. Points are matched by the share of layers and epochs.</p>{_table(paper)}
 <h2>HPO comparison</h2>
-<p class="note">Budget in units of the median full-fidelity cost
-({cmp.unit:.4g} {bench.default_cost}); regret = the incumbent's full-fidelity score (common
-seeds) minus the best config's; mean over {runs} replay seeds with 95% bootstrap
-intervals.</p>{_table(final, "{:.4f}")}{img['regret']}
+<p class="note">Budget in multiples of the median full-fidelity cost
+({cmp.unit:.4g} {bench.default_cost}). The incumbent is the best config among those
+evaluated at the highest fidelity reached so far in the run; regret = its full-fidelity score
+on <code>{html.escape(cmp.metric)}</code> (common seeds; the table's test metric where it has
+one, else validation) minus the best config's. Mean over the {runs} replay seeds that have an
+incumbent, with 95% bootstrap intervals over those seeds; at 1x, 10x and 100x.</p>
+{_table(final, "{:.4f}")}{img['regret']}
+<p class="note">Average rank within this task's replay seeds (a description of one task: a
+test of methods needs many tasks, see <code>frozenbench suite</code>).</p>
 {_table(ranks, "{:.2f}")}{img['ranks']}
 """
     page = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from frozenbench import plot
 from frozenbench.cli import main
 from frozenbench.synthetic import write_benchmark
 
@@ -35,14 +36,49 @@ def _run(args: list[str], timeout: float = 300) -> str:
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def figures() -> dict[str, dict[str, float]]:
+    """Every figure the report saves, by file name: how far it reaches past its canvas."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory, figures: dict[str, dict[str, float]]
+         ) -> Path:
     tmp = tmp_path_factory.mktemp("report")
     d = write_benchmark(tmp / "b", n_configs=24, n_z=4, n_epochs=6, diverge_frac=0.0)
     out = tmp / "report.html"
-    assert main(["report", str(d), "--out", str(out), "--runs", "2", "--budget", "4",
-                 "--bootstrap", "50"]) == 0
+    save = plot.save_figure
+
+    def checked(fig, path):  # record each figure's overflow once it is laid out and saved
+        saved = save(fig, path)
+        figures[Path(path).name] = plot.overflow(fig)
+        return saved
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(plot, "save_figure", checked)
+        assert main(["report", str(d), "--out", str(out), "--runs", "2", "--budget", "20",
+                     "--bootstrap", "50"]) == 0
     return out
 
+
+def test_no_figure_of_the_report_is_clipped(page: Path, figures: dict[str, dict[str, float]]):
+    assert sorted(figures) == ["correlations.png", "costs.png", "diagonal.png", "heatmap.png",
+                               "ranks.png", "regret.png"]
+    clipped = {name: past for name, past in figures.items() if past}
+    assert not clipped, f"figures reaching past their canvas (inches): {clipped}"
+
+
+def test_overflow_sees_a_clipped_label():
+    fig, ax = plot._pyplot().subplots(figsize=(3, 2))
+    ax.set_ylabel("a y label far longer than the two inches of the figure, cut at both ends")
+    fig.tight_layout()
+    assert {"top", "bottom"} <= set(plot.overflow(fig))
+
+
+def test_report_axes_are_labelled_with_units(page: Path):
+    text = page.read_text()
+    assert "multiples of the median full-fidelity cost" in text
+    assert "regret on val_error, mean [95% CI]" in text  # says which metric
 
 def test_page_is_self_contained(page: Path):
     text = page.read_text()

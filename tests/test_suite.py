@@ -8,12 +8,12 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import rankdata
+from scipy.stats import rankdata, studentized_range, trim_mean
 
 import frozenbench as fb
 from frozenbench import registry
 from frozenbench.analysis.seeds import reference_scores
-from frozenbench.analysis.suite import run_suite, stratified_mean_ci
+from frozenbench.analysis.suite import run_suite
 from frozenbench.cli import main
 from frozenbench.errors import InvalidValueError, UnknownNameError
 from frozenbench.manifest import Manifest
@@ -39,55 +39,74 @@ def result(tables):
 
 
 # ---------------------------------------------------------------------- the numbers
-def test_normalised_regret_is_regret_over_the_score_range(result, tables):
+def test_normalised_regret_is_regret_over_median_minus_best(result, tables):
     f = result.finals
-    assert len(f) == 2 * len(METHODS) * RUNS
+    assert len(f) == 2 * len(METHODS) * RUNS * 2  # budgets 1x and 4x
+    assert sorted(set(f["budget"])) == [1.0, 4.0]
     for path in tables:
         bench = fb.load(path)
         ref = reference_scores(bench)
+        scale = np.median(ref) - ref.min()
         mine = f[f["table"] == bench.name]
-        assert np.allclose(mine["scale"], ref.max() - ref.min())
-        np.testing.assert_allclose(mine["normalized_regret"],
-                                   mine["regret"] / (ref.max() - ref.min()))
-        assert ((mine["normalized_regret"] >= 0) & (mine["normalized_regret"] <= 1)).all()
+        assert np.allclose(mine["scale_median_minus_best"], scale)
+        np.testing.assert_allclose(mine["normalized_regret"], mine["regret"] / scale)
+        assert (mine["normalized_regret"].dropna() >= 0).all()
+        assert set(mine["regret_metric"]) == {bench.metric}  # no test split: validation
 
 
-def test_aggregate_is_the_mean_of_the_per_task_means(result):
+def test_aggregate_is_over_per_task_means_with_n_equal_to_tasks(result):
     f, per, agg = result.finals, result.per_task, result.aggregate
-    by_hand = f.groupby(["table", "label"])["normalized_regret"].mean()
+    by_hand = f.groupby(["budget", "table", "label"])["normalized_regret"].mean()
     for r in per.itertuples():
-        assert r.normalized_regret_mean == pytest.approx(by_hand[(r.table, r.label)])
+        assert r.normalized_regret_mean == pytest.approx(by_hand[(r.budget, r.table, r.label)])
         assert r.runs == RUNS
-    over_tasks = by_hand.groupby("label").mean()
     for r in agg.itertuples():
-        assert r.normalized_regret_mean == pytest.approx(over_tasks[r.label])
-        assert r.tasks == 2
+        means = by_hand[r.budget].xs(r.label, level="label").to_numpy()
+        assert r.normalized_regret_mean == pytest.approx(means.mean())
+        assert r.normalized_regret_iqm == pytest.approx(trim_mean(means, 0.25))
+        assert r.tasks == 2 and r.n_test == 2  # the task is the unit of every test
 
 
-def test_ranks_within_task_and_seed(result):
+def test_ranks_are_over_tasks_of_the_per_task_means(result):
     f, agg = result.finals, result.aggregate
     m = len(METHODS)
-    wide = f.pivot_table(index=["table", "run"], columns="label", values="regret")
-    by_hand = pd.Series(rankdata(wide.to_numpy(), axis=1).mean(axis=0), index=wide.columns)
-    for r in agg.itertuples():
-        assert r.average_rank == pytest.approx(by_hand[r.label])
-        assert r.problems == 2 * RUNS
-    assert agg["average_rank"].between(1, m).all()
-    assert agg["average_rank"].mean() == pytest.approx((m + 1) / 2)
-    for _, g in result.per_task.groupby("table"):
+    for budget, at in agg.groupby("budget"):
+        sub = f[f["budget"] == budget]
+        worst = sub.groupby("table")["regret"].transform("max") + 1.0
+        wide = sub.assign(regret=sub["regret"].fillna(worst)).pivot_table(
+            index="table", columns="label", values="regret", aggfunc="mean")
+        by_hand = pd.Series(rankdata(wide.to_numpy(), axis=1).mean(axis=0), index=wide.columns)
+        for r in at.itertuples():
+            assert r.average_rank == pytest.approx(by_hand[r.label])
+        cd = studentized_range.ppf(0.95, m, np.inf) / np.sqrt(2) * np.sqrt(m * (m + 1) / 12)
+        assert at["critical_difference"].to_numpy() == pytest.approx(cd)  # N = 2 tasks
+        assert at["average_rank"].mean() == pytest.approx((m + 1) / 2)
+        assert list(at["average_rank"]) == sorted(at["average_rank"])  # best first
+    for _, g in result.per_task.groupby(["table", "budget"]):
         assert g["average_rank"].between(1, m).all()
         assert g["average_rank"].mean() == pytest.approx((m + 1) / 2)
-    assert list(agg["average_rank"]) == sorted(agg["average_rank"])  # best first
 
 
 def test_intervals_hold_the_estimates(result):
-    for frame in (result.per_task, result.aggregate):
-        assert (frame["normalized_regret_low"] <= frame["normalized_regret_mean"]).all()
-        assert (frame["normalized_regret_mean"] <= frame["normalized_regret_high"]).all()
+    p, a = result.per_task, result.aggregate
+    assert (p["normalized_regret_low"] <= p["normalized_regret_mean"]).all()
+    assert (p["normalized_regret_mean"] <= p["normalized_regret_high"]).all()
+    for name in ("iqm", "mean"):
+        col = f"normalized_regret_{name}"
+        assert (a[f"{col}_low"] <= a[col]).all() and (a[col] <= a[f"{col}_high"]).all()
+    for frame in (p, a):
         assert (frame["rank_low"] <= frame["average_rank"]).all()
         assert (frame["average_rank"] <= frame["rank_high"]).all()
-    mean, low, high = stratified_mean_ci([np.array([0.1, 0.3]), np.array([1.0, 1.0, np.nan])])
-    assert mean == pytest.approx(0.6) and low < mean < high
+
+
+def test_anytime_curves_per_task_and_over_tasks(result):
+    any_ = result.anytime
+    assert set(any_["table"]) == {"ta", "tb", "all tasks"}
+    budgets = np.sort(any_["budget"].unique())
+    assert budgets[0] == pytest.approx(0.1) and budgets[-1] == pytest.approx(4.0)
+    ok = any_.dropna(subset=["estimate"])
+    assert (ok["low"] <= ok["estimate"] + 1e-12).all()
+    assert (ok["estimate"] <= ok["high"] + 1e-12).all()
 
 
 def test_library_errors_name_the_valid_values(tables):
@@ -113,12 +132,17 @@ def test_suite_cli_end_to_end(tables, tmp_path, capsys):
     assert rc == 0
     text = capsys.readouterr().out
     for word in ("ta", "tb", "random:full", "hyperband:z", "sh:1@2,3@6", "normalised regret",
-                 "average rank", "over 2 tasks", "Nemenyi"):
+                 "average rank", "over 2 tasks at 1x", "over 2 tasks at 4x", "N = 2 tasks",
+                 "Nemenyi", "Friedman p", "regret / (median - best)"):
         assert word in text
     agg = pd.read_csv(out / "aggregate.csv")
-    assert sorted(agg["label"]) == ["hyperband:z", "random:full", "sh:1@2,3@6"]
-    assert len(pd.read_csv(out / "per_task.csv")) == 6
-    assert len(pd.read_csv(out / "finals.csv")) == 18
+    assert sorted(set(agg["label"])) == ["hyperband:z", "random:full", "sh:1@2,3@6"]
+    assert (agg["n_test"] == 2).all() and len(agg) == 6
+    assert len(pd.read_csv(out / "per_task.csv")) == 12
+    finals = pd.read_csv(out / "finals.csv")
+    assert len(finals) == 36 and {"regret_metric", "scale_median_minus_best"} <= set(finals)
+    assert set(pd.read_csv(out / "anytime.csv")["table"]) == {"ta", "tb", "all tasks"}
+    assert (out / "anytime.png").stat().st_size > 1000
     traj = pd.read_parquet(out / "trajectories.parquet")
     assert set(traj["table"]) == {"ta", "tb"} and set(traj["run_seed"]) == {0, 1, 2}
     assert (out / "suite.png").stat().st_size > 1000
@@ -185,3 +209,38 @@ def test_hpo_library_optimizers_are_spelt_as_for_simulate(tmp_path, capsys):
     assert "optuna:tpe+median" in capsys.readouterr().out
     with pytest.raises(InvalidValueError, match=re.escape("optuna:tpe+median takes no fidelity")):
         run_suite([d], {"x": ("optuna:tpe+median", "z")})
+
+
+def test_eleven_methods_keep_their_critical_difference(tables):
+    """The old hard-coded Nemenyi table stopped at 10 methods: the 11th made it NaN."""
+    methods = {f"{o}:{f}": (o, f) for o in ("sh", "hyperband", "asha")
+               for f in ("z", "epoch", "z+epoch-geometric")}
+    methods |= {"random:full": ("random", "full"), "asha:z+epoch-linear":
+                ("asha", "z+epoch-linear")}
+    assert len(methods) == 11
+    result = run_suite(tables, methods, runs=2, budget_units=2, n_workers=2, n_boot=50)
+    agg = result.aggregate
+    assert np.isfinite(agg["critical_difference"]).all()
+    assert (agg["n_test"] == len(tables)).all()
+    k, n = 11, len(tables)
+    cd = studentized_range.ppf(0.95, k, np.inf) / np.sqrt(2) * np.sqrt(k * (k + 1) / (6 * n))
+    assert agg["critical_difference"].to_numpy() == pytest.approx(cd)
+
+
+def test_suite_figures_fit_their_canvas(result, tmp_path, monkeypatch):
+    from frozenbench import plot
+
+    seen = {}
+    save = plot.save_figure
+
+    def checked(fig, path):
+        out = save(fig, path)
+        seen[out.name] = plot.overflow(fig)
+        return out
+
+    monkeypatch.setattr(plot, "save_figure", checked)
+    full = result.aggregate["budget"] == result.budget_units
+    plot.plot_suite(result.aggregate[full], tmp_path / "suite.png", per_task=result.per_task)
+    plot.plot_anytime(result.anytime, tmp_path / "anytime.png", title="two tasks")
+    plot.plot_incumbents(result.comparisons[0].runs, tmp_path / "incumbent.png")
+    assert seen == {"suite.png": {}, "anytime.png": {}, "incumbent.png": {}}

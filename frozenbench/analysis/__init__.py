@@ -10,9 +10,14 @@ dataclasses); plotting lives in :mod:`frozenbench.plot`, the HTML page in
   verdicts;
 - :mod:`~frozenbench.analysis.diagonal`: the paper's successive halving along the linear
   diagonal against all layers;
+- :mod:`~frozenbench.analysis.fidelity_table`: all of the above as one table of a benchmark,
+  a row per (z, epoch);
 - :mod:`~frozenbench.analysis.paper`: a table's numbers beside the paper's;
 - :mod:`~frozenbench.analysis.hpo`: optimizer comparisons in budget units, regret with
-  intervals, average ranks across tables;
+  intervals at 1x, 10x and 100x and against budget, average ranks;
+- :mod:`~frozenbench.analysis.stats`: statistics over tasks, the task as the unit (Friedman,
+  Nemenyi, IQM, bootstrap over tasks);
+- :mod:`~frozenbench.analysis.suite`: many tables, summarised per task and over tasks;
 - :mod:`~frozenbench.analysis.runs`: incumbent curves and summaries of replays.
 
 >>> from frozenbench.synthetic import make_benchmark

@@ -4,7 +4,11 @@ Prints Spearman of every (z, epoch) with full fidelity, shared-seed and cross-se
 :mod:`frozenbench.analysis.correlation`), then at the last epoch Spearman and Kendall with 95%
 bootstrap intervals over configs, top-k overlap and the regret of the top k (k = 1, 5, 10),
 the seed-noise ceiling with its interval, the fidelity formalism as verdicts and the paper's
-diagonal analysis. With ``--out``: ``correlations.csv`` (every (z, epoch, variant)),
+diagonal analysis; and all of it as one table of the benchmark, a row per (z, epoch)
+(:func:`frozenbench.analysis.fidelity_table.fidelity_table`: Spearman and Kendall with intervals
+against the seed ceiling, the diagonal against all layers at the same epoch, cost and
+information monotone in z), every number from the seeds every config has. With ``--out``:
+``correlations.csv`` (every (z, epoch, variant)), ``fidelity_table.csv`` (the one table),
 ``heatmap.png`` (the paper's heatmap), ``correlations.png``, ``formalism.csv``,
 ``diagonal.csv`` and ``diagonal.png``.
 """
@@ -19,6 +23,8 @@ from frozenbench.cli.args import add_benchmark, raise_problems
 from frozenbench.errors import FrozenbenchError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from frozenbench.analysis import CorrelationGrid
 
 
@@ -56,6 +62,34 @@ def _last_epoch_table(grid: CorrelationGrid, e_last: int) -> str:
                      "regret@1/5/10": "/".join(f"{sh[f'regret_at_{k}']:.4f}"
                                                for k in (1, 5, 10))})
     return pd.DataFrame(rows).to_string(index=False)
+
+
+def _fidelity_text(table: pd.DataFrame) -> str:
+    """The one table, intervals in brackets and the verdicts as marks."""
+    import pandas as pd
+
+    v = str(table["variant_for_tests"].iloc[0])
+
+    def ci(name: str) -> list[str]:
+        return [f"{m:.3f} [{lo:.3f}, {hi:.3f}]" if m == m else "n/a" for m, lo, hi in
+                zip(table[name], table[f"{name}_low"], table[f"{name}_high"], strict=True)]
+
+    def mark(column: str, yes: str, no: str) -> list[str]:
+        return ["" if x is None or x != x else (yes if x else no) for x in table[column]]
+
+    gap = ["" if r < 0 else f"rung {r}: {m:+.3f} [{lo:+.3f}, {hi:+.3f}]" for r, m, lo, hi in
+           zip(table["diagonal_rung"], table["diagonal_minus_all_layers"],
+               table["diagonal_minus_all_layers_low"], table["diagonal_minus_all_layers_high"],
+               strict=True)]
+    return pd.DataFrame({
+        "z": table["z"], "epoch": table["epoch"],
+        f"Spearman {v}": ci(f"spearman_{v}"), f"Kendall {v}": ci(f"kendall_{v}"),
+        "vs ceiling": mark("below_ceiling", "below", "within"),
+        "diagonal - all layers": gap,
+        "cost / full": [f"{x:.3f}" for x in table["cost_relative"]],
+        "cost vs z-1": mark("cost_rises_with_z", "rises", "NOT rising"),
+        "corr. vs z-1": mark("correlation_drops_with_z", "DROPS", "ok"),
+    }).to_string(index=False)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -121,6 +155,14 @@ def run(args: argparse.Namespace) -> int:
     })
     print(show[["z", "epoch", "epochs", "Spearman diagonal", "Spearman all layers",
                 "cost_diagonal", "cost_all_layers"]].round(1).to_string(index=False))
+    from frozenbench.analysis.fidelity_table import fidelity_table
+
+    table = fidelity_table(bench, grid, args.cost)
+    print(f"\n{bench.name} in one table (seeds every config has; 95% intervals over configs; "
+          f"ceiling: Spearman {c.spearman}; 'below': the interval lies below the ceiling's; "
+          f"diagonal - all layers: Spearman of the diagonal cell minus (z={z_max}, same epoch),"
+          f" paired interval; cost = {cost_name} relative to full fidelity):")
+    print(_fidelity_text(table))
     if args.out:
         from frozenbench.plot import plot_correlations, plot_diagonal, plot_heatmap
 
@@ -131,11 +173,13 @@ def run(args: argparse.Namespace) -> int:
                                              seed_ceiling_high=c.spearman.high),
                            out / "correlations.csv")
         write_frame_atomic(formalism, out / "formalism.csv")
+        write_frame_atomic(table, out / "fidelity_table.csv")
         write_frame_atomic(diag, out / "diagonal.csv")
         pngs = [plot_heatmap(grid, out / "heatmap.png"),
                 plot_correlations(grid, out / "correlations.png"),
                 plot_diagonal(diag, out / "diagonal.png", cost_label=cost_name,
                               title=f"{bench.name}: the linear diagonal vs all layers")]
-        print(f"\nwrote {out / 'correlations.csv'}, {out / 'formalism.csv'}, "
+        print(f"\nwrote {out / 'correlations.csv'}, {out / 'fidelity_table.csv'}, "
+              f"{out / 'formalism.csv'}, "
               f"{out / 'diagonal.csv'}, " + ", ".join(str(p) for p in pngs))
     return 0

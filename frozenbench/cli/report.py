@@ -18,8 +18,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="the HTML file to write (default: report.html in the current "
                              "directory; never a name taken from the table)")
     parser.add_argument("--runs", type=int, default=10, help="replay seeds per method")
-    parser.add_argument("--budget", type=float, default=20.0,
-                        help="replay budget in units of the median full-fidelity cost")
+    parser.add_argument("--budget", type=float, default=100.0,
+                        help="replay budget in units of the median full-fidelity cost (default "
+                             "100: regret against budget from 0.1x to 100x, tables at 1x, 10x "
+                             "and 100x)")
     parser.add_argument("--workers", type=int, default=4, help="simulated workers")
     parser.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                         help="bootstrap resamples for the intervals (>= 10)")

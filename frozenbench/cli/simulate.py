@@ -26,6 +26,11 @@ from frozenbench.errors import FrozenbenchError, InvalidValueError
 from frozenbench.sim.replay import DEFAULT_BUDGET_FACTOR
 from frozenbench.table import COST_ALIASES, COSTS
 
+#: What each ``--incumbent`` rule means, as the summary prints it.
+INCUMBENT = {"highest": "the best config at the highest fidelity reached so far",
+             "full": "the best config at full fidelity", "any": "the lowest score at any "
+             "fidelity"}
+
 EXAMPLE = ("frozenbench simulate mnist-resnet --optimizers hyperband:z hyperband:epoch "
            "hyperband:z+epoch random:full --runs 20 --workers 4 --out out/demo")
 
@@ -78,6 +83,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", default="draw",
                         help="table seed a trial reads: 'draw' (one per trial, default), "
                              "'mean', or a seed")
+    parser.add_argument("--incumbent", default="highest", choices=("highest", "full", "any"),
+                        help="the config a run would return: the best at the highest fidelity "
+                             "reached so far (default), at full fidelity only, or the lowest "
+                             "score at any fidelity (the old rule)")
     parser.add_argument("--target-quantile", type=float, default=0.05,
                         help="target = this quantile of the configs' full-fidelity scores")
     parser.add_argument("--out", default=None, help="directory for parquet, csv and png")
@@ -176,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
     from frozenbench.interop.methods import build, quiet_libraries
     from frozenbench.registry import load
     from frozenbench.sim import default_budget, simulate
+    from frozenbench.sim.trajectory import regret_metric
     from frozenbench.table import cost_column
 
     bench = load(args.benchmark)
@@ -204,27 +214,30 @@ def run(args: argparse.Namespace) -> int:
                                 budget=budget, cost_budget=args.cost_budget,
                                 max_evaluations=args.max_evaluations, seed=s, eta=args.eta,
                                 metric=args.metric, cost=args.cost, cell_seed=cell_seed,
-                                memory=memory)
+                                memory=memory, incumbent=args.incumbent)
             runs[label].append(traj)
             frames.append(traj.assign(label=label, optimizer=name, run_seed=s))
             bar.update(1)
     bar.close()
 
-    full = bench.full_fidelity_scores(args.metric)
+    scored_on = regret_metric(bench, args.metric)
+    full = bench.full_fidelity_scores(scored_on)
     target = float(np.nanquantile(full, args.target_quantile))
     best = float(np.nanmin(full))
     summary = summarize(runs, target)
     metric = args.metric or bench.metric
-    print(f"\n{bench.name}: {len(bench)} configs, metric {metric} (lower is better), best "
-          f"{best:.4f}; target {target:.4f} = {args.target_quantile:.0%} quantile of configs; "
+    print(f"\n{bench.name}: {len(bench)} configs, optimised on {metric}, regret on "
+          f"{scored_on} (lower is better), best {best:.4f}; incumbent: {INCUMBENT[args.incumbent]}"
+          f"; target {target:.4f} = {args.target_quantile:.0%} quantile of configs; "
           f"{args.runs} runs, {args.workers} workers")
     def when(t: Any) -> str:  # a quantile of runs that never reached the target
         return f"{t:.4g}" if math.isfinite(t) else "never"
 
     table = pd.DataFrame({
         "optimizer:fidelity": summary["label"],
-        "final regret median [q25, q75]": [
+        f"final regret ({scored_on}) median [q25, q75]": [
             f"{r.final_regret_median:.4f} [{r.final_regret_q25:.4f}, {r.final_regret_q75:.4f}]"
+            if r.final_regret_median == r.final_regret_median else "no incumbent yet"
             for r in summary.itertuples()],
         "time to target median [q25, q75]": [
             f"{when(r.time_to_target_median)} [{when(r.time_to_target_q25)}, "
@@ -241,7 +254,12 @@ def run(args: argparse.Namespace) -> int:
         write_frame_atomic(summary, out / "summary.csv")
         from frozenbench.plot import plot_incumbents
 
-        png = plot_incumbents(runs, out / "incumbent.png", best=best,
-                              title=f"{bench.name}: incumbent at full fidelity")
+        unit = "FLOPs" if cost_column(args.cost or bench.default_cost) == "train_flops" \
+            else "s"
+        png = plot_incumbents(runs, out / "incumbent.png",
+                              time_label=f"simulated time ({unit} of "
+                                         f"{cost_column(args.cost or bench.default_cost)})",
+                              title=f"{bench.name}: regret of the incumbent on {scored_on} "
+                                    f"at full fidelity")
         print(f"wrote {out / 'trajectories.parquet'}, {out / 'summary.csv'}, {png}")
     return 0

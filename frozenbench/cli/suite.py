@@ -2,13 +2,16 @@
 
 Every method (``--optimizers``, spelt as for ``frozenbench simulate``, HPO libraries'
 optimizers included) runs ``--runs`` times on every table (``--benchmarks``, default: every
-shipped table) with a budget of ``--budget`` x the table's median full-fidelity cost. Prints
-the tasks, a per-task summary (final regret, normalised regret with its 95% interval over
-seeds, average rank) and the aggregate over tasks (mean normalised regret and average rank
-with 95% intervals); see :mod:`frozenbench.analysis.suite` for the definitions. ``--out``
-receives ``per_task.csv``, ``aggregate.csv``, ``finals.csv`` (one row per task, method and
-seed), ``trajectories.parquet`` and ``suite.png``. Every argument is checked before the first
-replay.
+shipped table) with a budget of ``--budget`` (default 100) x the table's median full-fidelity
+cost. Prints the tasks, the per-task summary at the full budget (final regret, normalised
+regret with its 95% interval over seeds, average rank within the task) and, at 1x, 10x and
+100x, the aggregate over tasks with the task as the unit (IQM of normalised regret with a 95%
+interval over tasks, average rank with its interval, Friedman p and Nemenyi's critical
+difference, N = tasks); see :mod:`frozenbench.analysis.suite` for the definitions. ``--out``
+receives ``per_task.csv``, ``aggregate.csv``, ``finals.csv`` (one row per task, method, seed
+and budget), ``anytime.csv`` (normalised regret against budget, per task and over tasks),
+``trajectories.parquet``, ``suite.png`` (at the full budget) and ``anytime.png``. Every
+argument is checked before the first replay.
 """
 
 from __future__ import annotations
@@ -21,8 +24,11 @@ from typing import TYPE_CHECKING, Any
 from frozenbench.atomic import write_frame_atomic
 from frozenbench.cli.args import positive, raise_problems
 from frozenbench.errors import FrozenbenchError
-from frozenbench.sim.replay import DEFAULT_BUDGET_FACTOR
 from frozenbench.table import COST_ALIASES, COSTS
+
+#: The default ``--budget`` (the same as :data:`frozenbench.analysis.suite.SUITE_BUDGET`,
+#: which this light module does not import).
+SUITE_BUDGET = 100.0
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,9 +54,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", type=int, default=20,
                         help="runs per optimizer and table (simulator seeds 0..N-1)")
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET_FACTOR,
+    parser.add_argument("--budget", type=float, default=SUITE_BUDGET,
                         help="simulated time per run in units of each table's median "
-                             f"full-fidelity cost (default {DEFAULT_BUDGET_FACTOR:g})")
+                             f"full-fidelity cost (default {SUITE_BUDGET:g}); the tables at 1x, "
+                             "10x and 100x and the anytime curves from 0.1x come from the same "
+                             "runs")
     parser.add_argument("--eta", type=float, default=3.0)
     parser.add_argument("--cost", default=None,
                         help=f"cost column or alias: {', '.join([*COSTS, *COST_ALIASES])} "
@@ -137,22 +145,32 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     print()
     print(_tasks_table(result).to_string(index=False))
-    print(f"\nper task: mean over {result.runs} runs [95% CI over seeds]; normalised regret = "
-          "final regret / (worst - best) reference score of the task")
-    print(_per_task_table(result).to_string(index=False))
-    agg = result.aggregate
-    print(f"\nover {len(result.tables)} tasks: normalised regret = mean of the per-task means "
-          f"[95% CI, seeds resampled within tasks]; average rank within each (task, seed) "
-          f"[95% CI over {int(agg['problems'].iloc[0])} problems]")
-    print(_aggregate_table(result).to_string(index=False))
-    cd = float(agg["critical_difference"].iloc[0])
-    if cd == cd:  # not NaN: two or more methods
-        print(f"Nemenyi critical difference (alpha 0.05): {cd:.2f} (average ranks closer than "
-              "this are not told apart)")
+    full = result.budget_units
+    print(f"\nper task at {full:g}x: mean over {result.runs} runs [95% CI over that task's "
+          "seeds]; normalised regret = regret / (median - best) full-fidelity score of the "
+          "task; rank within the task's seeds")
+    print(_per_task_table(result, full).to_string(index=False))
+    for budget in sorted(set(result.aggregate["budget"])):
+        print(_aggregate_text(result, budget))
     if args.out:
         paths = _write(result, Path(args.out))
         print("wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+def _aggregate_text(result: SuiteResult, budget: float) -> str:
+    """The aggregate over tasks at one budget, with its heading and the tests' N."""
+    agg = result.aggregate[result.aggregate["budget"] == budget]
+    n = int(agg["n_test"].iloc[0])
+    lines = [f"\nover {len(result.tables)} tasks at {budget:g}x the median full-fidelity "
+             f"cost: IQM of the per-task mean normalised regret [95% CI over tasks]; average "
+             f"rank of the per-task means [95% CI over tasks]; N = {n} tasks",
+             _aggregate_table(agg).to_string(index=False)]
+    cd, p = float(agg["critical_difference"].iloc[0]), float(agg["friedman_p"].iloc[0])
+    if cd == cd:  # not NaN: two or more methods
+        lines.append(f"Friedman p = {p:.3g}; Nemenyi critical difference (alpha 0.05, N = {n} "
+                     f"tasks): {cd:.2f} (average ranks closer than this are not told apart)")
+    return "\n".join(lines)
 
 
 def _ci(frame: pd.DataFrame, mean: str, low: str, high: str, digits: str = ".4g"
@@ -171,35 +189,39 @@ def _tasks_table(result: SuiteResult) -> pd.DataFrame:
     for cmp in result.comparisons:
         ref = cmp.reference[np.isfinite(cmp.reference)]
         rows.append({"task": cmp.table, "configs": int(np.isfinite(cmp.reference).sum()),
-                     "best": f"{ref.min():.4g}", "worst - best": f"{ref.max() - ref.min():.4g}",
+                     "regret on": cmp.metric, "best": f"{ref.min():.4g}",
+                     "median - best": f"{np.median(ref) - ref.min():.4g}",
                      "budget unit": f"{cmp.unit:.4g}"})
     return pd.DataFrame(rows)
 
 
-def _per_task_table(result: SuiteResult) -> pd.DataFrame:
+def _per_task_table(result: SuiteResult, budget: float) -> pd.DataFrame:
     import pandas as pd
 
-    p = result.per_task
+    p = result.per_task[result.per_task["budget"] == budget].reset_index(drop=True)
     first = ~p["table"].duplicated()
     return pd.DataFrame({
         "task": p["table"].where(first, ""),
         "optimizer:fidelity": p["label"],
         "final regret": [f"{v:.4g}" for v in p["final_regret_mean"]],
+        "runs with incumbent": [f"{a}/{b}" for a, b in zip(p["with_incumbent"], p["runs"],
+                                                           strict=True)],
         "normalised regret": _ci(p, "normalized_regret_mean", "normalized_regret_low",
                                  "normalized_regret_high"),
         "average rank": _ci(p, "average_rank", "rank_low", "rank_high", ".2f"),
     })
 
 
-def _aggregate_table(result: SuiteResult) -> pd.DataFrame:
+def _aggregate_table(a: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
-    a = result.aggregate
     return pd.DataFrame({
         "optimizer:fidelity": a["label"],
         "tasks": a["tasks"],
-        "normalised regret": _ci(a, "normalized_regret_mean", "normalized_regret_low",
-                                 "normalized_regret_high"),
+        "normalised regret IQM": _ci(a, "normalized_regret_iqm", "normalized_regret_iqm_low",
+                                     "normalized_regret_iqm_high"),
+        "mean": _ci(a, "normalized_regret_mean", "normalized_regret_mean_low",
+                    "normalized_regret_mean_high"),
         "average rank": _ci(a, "average_rank", "rank_low", "rank_high", ".2f"),
     })
 
@@ -207,12 +229,12 @@ def _aggregate_table(result: SuiteResult) -> pd.DataFrame:
 def _write(result: SuiteResult, out: Path) -> list[Path]:
     import pandas as pd
 
-    from frozenbench.plot import plot_suite
+    from frozenbench.plot import plot_anytime, plot_suite
 
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, frame in (("per_task", result.per_task), ("aggregate", result.aggregate),
-                        ("finals", result.finals)):
+                        ("finals", result.finals), ("anytime", result.anytime)):
         paths.append(out / f"{name}.csv")
         write_frame_atomic(frame, paths[-1])
     trajs = pd.concat([t.assign(table=cmp.table, label=label, run_seed=s)
@@ -221,7 +243,11 @@ def _write(result: SuiteResult, out: Path) -> list[Path]:
     trajs.attrs = {}
     paths.append(out / "trajectories.parquet")
     write_frame_atomic(trajs, paths[-1])
-    paths.append(plot_suite(result.aggregate, out / "suite.png", per_task=result.per_task,
-                            title=f"{len(result.tables)} tasks, {result.runs} runs, budget "
-                                  f"{result.budget_units:g} x median full-fidelity cost"))
+    full = result.budget_units
+    what = f"{len(result.tables)} tasks, {result.runs} runs"
+    paths.append(plot_suite(result.aggregate[result.aggregate["budget"] == full],
+                            out / "suite.png",
+                            per_task=result.per_task[result.per_task["budget"] == full],
+                            title=f"{what}, budget {full:g} x median full-fidelity cost"))
+    paths.append(plot_anytime(result.anytime, out / "anytime.png", title=what))
     return paths

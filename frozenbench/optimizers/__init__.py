@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from frozenbench.errors import unknown_name
 from frozenbench.optimizers.asha import ASHA
 from frozenbench.optimizers.base import ConfigSampler, Job, Observation, Optimizer
-from frozenbench.optimizers.fidelity import FIDELITIES, Level, fidelity_levels
+from frozenbench.optimizers.fidelity import FIDELITIES, Level, cap_levels, fidelity_levels
 from frozenbench.optimizers.random_search import RandomSearch
 from frozenbench.optimizers.stopping import Start, Stopping, StoppingOptimizer
 from frozenbench.optimizers.successive_halving import Bracket, Hyperband, SuccessiveHalving
@@ -43,12 +43,22 @@ def make_optimizer(
     name: str, bench: Benchmark, fidelity: str | Sequence[Level] = "z+epoch", *,
     eta: float = 3.0,
 ) -> Optimizer:
-    """Build a named optimizer over the table's configs and a fidelity path."""
+    """Build a named optimizer over the table's configs and a fidelity path. A promotion
+    optimizer's path is thinned to the rungs it can fill from the table's configs
+    (:func:`~frozenbench.optimizers.fidelity.cap_levels`: at most 1 + log_eta(configs),
+    full fidelity kept), so its top rung is reachable.
+
+    >>> from frozenbench.synthetic import make_benchmark
+    >>> bench = make_benchmark(n_configs=10, n_z=6, n_epochs=6)
+    >>> make_optimizer("asha", bench, "z+epoch-linear").levels  # 1 + log_3(10) = 3 rungs
+    [(1, 1), (3, 3), (6, 6)]
+    """
     if not isinstance(name, str) or name not in OPTIMIZERS:
         raise unknown_name("optimizer", name, OPTIMIZERS)
     levels = fidelity_levels(bench.fidelity_values, fidelity, eta)
     if name == "random":
         return RandomSearch(bench.config_ids, levels)
+    levels = cap_levels(levels, len(bench.config_ids), eta)
     return OPTIMIZERS[name](bench.config_ids, levels, eta)  # type: ignore[no-any-return,unused-ignore]
 
 

@@ -167,3 +167,33 @@ def fidelity_levels(fidelities: Fidelities, fidelity: Any, eta: float = 3.0) -> 
                 f"decrease, and consecutive levels must differ)")
         path.append(level)
     return path
+
+
+def max_rungs(n_configs: int, eta: float) -> int:
+    """The most rungs successive halving can fill from ``n_configs`` configs: ``1 +
+    floor(log_eta(n_configs))`` (the top rung needs ``eta ** (rungs - 1)`` first-rung results).
+
+    >>> max_rungs(144, 3.0), max_rungs(36, 3.0), max_rungs(1, 3.0)
+    (5, 4, 1)
+    """
+    return 1 + math.floor(math.log(max(n_configs, 1)) / math.log(eta) + 1e-9)
+
+
+def cap_levels(levels: Sequence[Level], n_configs: int, eta: float) -> list[Level]:
+    """``levels`` thinned to at most :func:`max_rungs` of them, evenly spaced along the path
+    and always keeping the lowest and the full-fidelity level, so a promotion optimizer can
+    fill its top rung (one rung per z on a 10-layer model would need 3^9 first-rung results).
+
+    >>> path = [(z, z) for z in range(1, 11)]
+    >>> cap_levels(path, 144, 3.0)
+    [(1, 1), (3, 3), (5, 5), (8, 8), (10, 10)]
+    >>> cap_levels(path[:3], 144, 3.0) == path[:3]  # short enough already
+    True
+    """
+    k = max_rungs(n_configs, eta)
+    if len(levels) <= k:
+        return list(levels)
+    if k == 1:
+        return [levels[-1]]
+    picks = sorted({round(i * (len(levels) - 1) / (k - 1)) for i in range(k)})
+    return [levels[i] for i in picks]

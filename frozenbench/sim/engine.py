@@ -109,7 +109,8 @@ class Engine:
     def __init__(self, bench: Benchmark, optimizer: Optimizer, *, capacities: list[float],
                  rng: np.random.Generator, metric: str, cost: str, cell_seed: str | int,
                  budget: float | None, cost_budget: float | None,
-                 max_evaluations: int | None, best_full: float, full: np.ndarray) -> None:
+                 max_evaluations: int | None, best_full: float, full: np.ndarray,
+                 incumbent: str = "highest") -> None:
         self.bench = bench
         self.opt = optimizer
         self.name: str = getattr(optimizer, "name", type(optimizer).__name__)
@@ -130,7 +131,8 @@ class Engine:
         self.pool = WorkerPool(capacities)
         self.queue = EventQueue()
         self.trials: list[Trial] = []
-        self.recorder = Recorder(best_full)
+        self.recorder = Recorder(best_full, rule=incumbent, full_level=(
+            bench.fidelities["z"][-1], bench.fidelities["epoch"][-1]))
         self.spent = 0.0
         self.stopped = False
         self.stop_reason = "optimizer"
@@ -313,12 +315,6 @@ class Engine:
                 raise self._stalled()
             pool.release(running.worker)
             self.on_free(now)
-        if not len(rec) and self.stop_reason in ("budget", "cost_budget"):
-            rule = (f"budget={self.budget!r}" if self.stop_reason == "budget"
-                    else f"cost_budget={self.cost_budget!r}")
-            raise InvalidValueError(
-                f"{rule} ended the run before any job finished: the first jobs of "
-                f"{self.name!r} cost more than that; give a larger {self.stop_reason}")
         return rec
 
     def _stalled(self) -> InvalidValueError:

@@ -17,7 +17,12 @@ Semantics (see DESIGN.md, "Simulation semantics"):
   finite value in the table; a cell missing from the table scores the same and costs nothing.
 - Stopping: ``budget`` (simulated time: no job starts at or after it, results after it are
   not seen), ``cost_budget`` (total cost charged: a job that would exceed it is not started and
-  ends the run), ``max_evaluations`` (results recorded). At least one is required.
+  ends the run), ``max_evaluations`` (results recorded). At least one is required. A budget
+  that ends before the first result gives an empty trajectory: no incumbent yet, not an error
+  (anytime curves start at small budgets).
+- The incumbent and its regret: :mod:`frozenbench.sim.trajectory` (by default the best config
+  at the highest fidelity reached so far, scored at full fidelity on the test metric where the
+  table has one).
 - The run is deterministic for a given ``seed``: all randomness comes from one
   ``numpy.random.Generator``; simultaneous events are ordered by a counter.
 """
@@ -44,6 +49,7 @@ from frozenbench.optimizers import OPTIMIZERS, Optimizer, make_optimizer
 from frozenbench.optimizers.fidelity import Level, fidelity_levels
 from frozenbench.optimizers.stopping import Stopping, StoppingOptimizer, is_stopping
 from frozenbench.sim.engine import Engine
+from frozenbench.sim.trajectory import INCUMBENT_RULES, regret_metric
 from frozenbench.sim.workers import capacities, check_fit
 from frozenbench.table import Benchmark, cost_column
 
@@ -93,6 +99,7 @@ def simulate(
     cost: str | None = None,
     cell_seed: str | int = "draw",
     memory: Any = None,
+    incumbent: str = "highest",
 ) -> pd.DataFrame:
     """Replay ``optimizer`` over ``fidelity`` on ``bench``; returns the trajectory.
 
@@ -106,8 +113,14 @@ def simulate(
     drove it. Every argument is checked first and all problems are reported at once.
     ``fidelity`` is ``"epoch"``, ``"z"``, ``"z+epoch"``, ``"full"`` or
     a list of ``(z, epoch)`` levels. ``memory`` is one capacity for all workers or one per worker
-    (bytes or strings like ``"8GB"``). See the module docstring for the semantics and
-    :mod:`frozenbench.sim.trajectory` for the columns.
+    (bytes or strings like ``"8GB"``). ``incumbent`` picks the rule of the incumbent:
+    ``"highest"`` (default: the best config among those at the highest fidelity reached so
+    far), ``"full"`` (full fidelity only) or ``"any"`` (the lowest score at any fidelity, the
+    old rule); regret is the incumbent's full-fidelity score on the table's test metric where
+    it has one, else on ``metric`` (``attrs["regret_metric"]`` says which). A budget that ends
+    before the first result gives an empty trajectory (no incumbent yet), not an error. See
+    the module docstring for the semantics and :mod:`frozenbench.sim.trajectory` for the
+    columns.
 
     >>> from frozenbench.synthetic import make_benchmark
     >>> bench = make_benchmark(n_configs=30, n_z=4, n_epochs=9)
@@ -117,6 +130,8 @@ def simulate(
     >>> simulate(bench, "asha", "z+epoch", max_evaluations=40, seed=1).equals(
     ...     simulate(bench, "asha", "z+epoch", max_evaluations=40, seed=1))
     True
+    >>> len(simulate(bench, "asha", "z+epoch", budget=1e-9))  # no result yet: no incumbent
+    0
     """
     if not isinstance(bench, Benchmark):
         from frozenbench.registry import load
@@ -144,6 +159,8 @@ def simulate(
         problems.append(f"seed={seed!r:.80} must be a non-negative integer")
     if isinstance(n_workers, np.integer):
         n_workers = int(n_workers)
+    if incumbent not in INCUMBENT_RULES:
+        problems.append(unknown_name("incumbent", incumbent, INCUMBENT_RULES))
     caps = attempt(lambda: capacities(n_workers, memory))
     if caps is not None:
         attempt(lambda: check_fit(caps, bench.peak_memory(), bench.fidelities["z"]))
@@ -182,20 +199,23 @@ def simulate(
             f"report(observation) (stopping style), got {optimizer!r:.80}")
     raise_problems("simulate", problems)
 
-    full = bench.full_fidelity_scores(metric_name)
+    scored_on = regret_metric(bench, metric_name)
+    full = bench.full_fidelity_scores(scored_on)
     full_ok = full[np.isfinite(full)]
     best_full = float(full_ok.min()) if full_ok.size else math.nan
     engine = Engine(bench, opt, capacities=caps, rng=np.random.default_rng(int(seed)),
                     metric=metric_name, cost=cost_name, cell_seed=cell_seed, budget=budget,
                     cost_budget=cost_budget, max_evaluations=max_evaluations,
-                    best_full=best_full, full=full)
+                    best_full=best_full, full=full, incumbent=incumbent)
     recorder = engine.run()
     attrs = {
         "benchmark": bench.name, "optimizer": engine.name,
         "fidelity": fidelity if isinstance(fidelity, str) else [list(x) for x in fidelity],
-        "levels": [list(x) for x in levels], "seed": int(seed), "n_workers": n_workers,
+        "levels": [list(x) for x in getattr(opt, "levels", levels)], "seed": int(seed),
+        "n_workers": n_workers,
         "metric": metric_name, "cost": cost_name, "cell_seed": cell_seed,
-        "best_full": best_full, "eta": eta, "n_trials": len(engine.trials),
+        "best_full": best_full, "eta": eta, "incumbent": incumbent,
+        "regret_metric": scored_on, "n_trials": len(engine.trials),
         "config_ids_in_table": len(bench.config_ids), "stop_reason": engine.stop_reason,
     }
     return recorder.frame(bench.space, attrs)

@@ -290,7 +290,7 @@ def field_problems(m: Manifest) -> list[str]:
             elif len({repr(v) for v in values}) != len(values):
                 p.append(f"grid[{k!r}] lists a value twice: {list(values)!r:.60}")
         bad_log = [n for n in (m.log_scale if isinstance(m.log_scale, Sequence) else [m.log_scale])
-                   if n not in m.grid]
+                   if not isinstance(n, str) or n not in m.grid]
         if bad_log or isinstance(m.log_scale, str):
             p.append(f"log_scale names {bad_log or m.log_scale!r} that are not in the grid "
                      f"{list(m.grid)}")

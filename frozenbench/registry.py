@@ -148,7 +148,8 @@ def load(name: str | os.PathLike[str], *, verify: bool = True) -> Benchmark:
     """Load a benchmark by name (shipped or published) or from a directory.
 
     ``verify`` checks the sha256 of every table file against the manifest. The result is
-    cached, so loading the same benchmark again is free.
+    cached, so loading the same benchmark again is free. ``bench.official`` says whether it
+    is an official table (its manifest pinned in :mod:`frozenbench.official`).
 
     >>> import tempfile
     >>> from frozenbench.synthetic import write_benchmark

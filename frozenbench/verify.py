@@ -210,7 +210,7 @@ def compare_curves(table: pd.DataFrame, live: pd.DataFrame,
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Yardstick:
     """What step 2 of the module docstring measures a cell with: the seed spread per metric of
     :data:`NOISY` at each ``[z, epoch]`` (:func:`seed_spread`) and the threshold in those units
@@ -337,7 +337,7 @@ def judge(stick: Yardstick, cell: Cell, table: pd.DataFrame, live: pd.DataFrame,
                              other_seed if other is not None else None, ratio)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Verification:
     """The outcome of :func:`verify`: one row per (cell, epoch) (see :func:`verify_cells`),
     one :class:`CellVerdict` per cell, the yardstick used and whether the table is official."""

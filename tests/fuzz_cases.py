@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import random
 import shutil
 import signal
@@ -387,3 +388,186 @@ def directory_limit(work: Path) -> int:
     :data:`MEMORY_FLOOR`."""
     size = sum(p.stat().st_size for p in work.rglob("*") if p.is_file())
     return MEMORY_FACTOR * size + MEMORY_FLOOR
+
+
+# ---------------------------------------------------------------------- hostile Hub repos
+#: What a hostile repo may do (issue 24, item 10), each with what the fetch must end in:
+#: ``same`` (it loads, with the source's numbers), ``error`` (a frozenbench error) or
+#: ``either`` (an edited table re-signed by its author: an error, or it loads, never as
+#: official).
+HUB_KINDS = {
+    "extra files": "same",          # files no manifest lists: odd names, huge declared sizes
+    "grown file": "error",          # a listed file larger than the manifest states
+    "claimed size": "error",        # a listed file the Hub says is 200 MB
+    "missing file": "error",        # a listed file absent from the repo
+    "huge manifest": "error",       # a manifest the Hub says is 1 GiB
+    "tampered manifest": "error",   # an edit without a new digest (unless it changed nothing)
+    "re-signed manifest": "either",  # an edit with a new digest
+    "listed outside": "error",      # the manifest lists '..', absolute or backslash paths
+    "re-signed table": "either",    # a corrupted table with a manifest re-signed to match it
+}
+ODD_NAMES = ["../x.parquet", "a/../../x", "..\\x", "/abs.bin", "C:\\x", "%2e%2e/x", "x y.bin",
+             "ünï.bin", ".hidden", "a" * 200, "dir/../manifest.json", "README.md", "-rf",
+             "table.parquet.bak", "manifest.json.tmp", "x\ty"]
+
+
+@dataclass(frozen=True)
+class HubRepo:
+    """A hostile repo: its files, the sizes the Hub claims ({path: bytes}), its kind and
+    what the fetch must end in (see :data:`HUB_KINDS`)."""
+
+    files: dict[str, bytes]
+    declared: dict[str, int]
+    kind: str
+    expect: str
+
+
+def _resign(data: dict[str, Any]) -> str:
+    from frozenbench.manifest import DIGEST_KEY, content_digest
+
+    data = {k: v for k, v in data.items() if k != DIGEST_KEY}
+    data[DIGEST_KEY] = content_digest(data)
+    return json.dumps(data, indent=1)
+
+
+def _same_manifest(a: bytes | str, b: bytes | str) -> bool:
+    """Whether two manifest texts read as the same manifest (a deleted field with a default
+    value, or another layout, changes nothing)."""
+    from frozenbench.manifest import Manifest
+
+    try:
+        return Manifest.from_json(a) == Manifest.from_json(b)
+    except FrozenbenchError:
+        return False
+
+
+def hub_repo(source: Path, rng: random.Random, kind: str | None = None) -> HubRepo:
+    """A hostile variant of the benchmark in ``source`` (see :data:`HUB_KINDS`)."""
+    kind = kind or rng.choice(sorted(HUB_KINDS))
+    manifest = (source / MANIFEST_NAME).read_text()
+    table = (source / TABLE_NAME).read_bytes()
+    files: dict[str, bytes] = {MANIFEST_NAME: manifest.encode(), TABLE_NAME: table}
+    declared: dict[str, int] = {}
+    expect = HUB_KINDS[kind]
+    data = json.loads(manifest)
+    if kind == "extra files":
+        for name in rng.sample(ODD_NAMES, rng.randint(1, 5)):
+            files.setdefault(name, bytes(rng.randrange(256) for _ in range(rng.randint(0, 64))))
+            if rng.random() < 0.5:
+                declared[name] = 200 << 20
+    elif kind == "grown file":
+        files[TABLE_NAME] = table + bytes(rng.randint(1, 1 << 16))
+    elif kind == "claimed size":
+        declared[TABLE_NAME] = rng.choice([len(table) + 1, 200 << 20, 1 << 40])
+    elif kind == "missing file":
+        del files[TABLE_NAME]
+    elif kind == "huge manifest":
+        declared[MANIFEST_NAME] = rng.choice([1 << 30, (16 << 20) + 1])
+    elif kind == "tampered manifest":
+        new = mutate_manifest(manifest, rng)
+        files[MANIFEST_NAME] = new.encode()
+        try:
+            if json.loads(new) == data:
+                expect = "same"
+        except ValueError:
+            pass
+    elif kind == "re-signed manifest":
+        try:
+            edited = json.loads(mutate_manifest(manifest, rng))
+        except ValueError:
+            edited = None
+        if isinstance(edited, dict):
+            files[MANIFEST_NAME] = _resign(edited).encode()
+        if _same_manifest(files[MANIFEST_NAME], manifest):  # an edit that changed nothing
+            expect = "same"
+    elif kind == "listed outside":
+        meta = data["files"][TABLE_NAME]
+        data["files"] = {rng.choice(["../table.parquet", "/table.parquet", "a\\table.parquet",
+                                     "a/../../table.parquet"]): meta}
+        files[MANIFEST_NAME] = _resign(data).encode()
+    elif kind == "re-signed table":
+        from frozenbench.manifest import sha256_file
+
+        bad = corrupt_bytes(table, rng)
+        files[TABLE_NAME] = bad
+        tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"fb-fuzz-{os.getpid()}.bin"
+        tmp.write_bytes(bad)
+        data["files"] = {TABLE_NAME: {"sha256": sha256_file(tmp), "bytes": len(bad)}}
+        tmp.unlink()
+        files[MANIFEST_NAME] = _resign(data).encode()
+    return HubRepo(files, declared, kind, expect)
+
+
+def hub_case(ref: str, expect: str, source: Path) -> Callable[[], str]:
+    """Fetch and load a hostile repo (in a process whose Hub client points at the test
+    server): only the manifest and its listed files may arrive, and the outcome must be what
+    ``expect`` allows (see :data:`HUB_KINDS`)."""
+    def case() -> str:
+        from frozenbench import hub
+
+        path = hub.fetch(ref)
+        manifest = json.loads((path / MANIFEST_NAME).read_text())
+        wanted = {MANIFEST_NAME, *manifest["files"]}
+        got = {p.relative_to(path).as_posix() for p in path.rglob("*") if not p.is_dir()}
+        if got - wanted:
+            return f"wrong number: files no manifest lists were fetched: {sorted(got - wanted)}"
+        bench = Benchmark.from_directory(path, verify=False)
+        bench.to_frame()
+        if expect == "error":
+            return "wrong number: a hostile repo loaded"
+        if expect == "same":
+            original = Benchmark.from_directory(source)
+            if not same_numbers(bench, original):
+                return "wrong number: an unchanged table gave other numbers"
+            return "ok" if bench.official == original.official else \
+                "wrong number: a copy of a table is official and the table not, or back"
+        return "wrong number: a re-signed table passed as official" if bench.official else "ok"
+    return case
+
+
+#: Run by :func:`run_hub_cases` in a fresh interpreter (the Hub client reads its endpoint when
+#: it is imported): ``argv`` = tests dir, source, memory limit (bytes), seconds, then a JSON
+#: list of [ref, expect] pairs; prints one JSON list of [kind, detail] outcomes.
+_HUB_CLIENT = """
+import json, resource, sys
+sys.path.insert(0, sys.argv[1])
+limit = int(sys.argv[3])
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+from pathlib import Path
+from fuzz_cases import hub_case, run_case
+out = [run_case(hub_case(ref, expect, Path(sys.argv[2])), float(sys.argv[4]))
+       for ref, expect in json.loads(sys.argv[5])]
+print("OUTCOMES" + json.dumps([[o.kind, o.detail] for o in out]))
+"""
+
+
+def run_hub_cases(server: Any, source: Path, repos: list[HubRepo], hf_home: Path, *,
+                  prefix: str = "fuzz", seconds: float = 30.0,
+                  memory: int = 3 << 30) -> list[Outcome]:
+    """Publish ``repos`` on the test Hub ``server`` (tests/hub_server.py) and fetch each in
+    one client process under an address-space limit of ``memory`` bytes and ``seconds`` per
+    case; returns their outcomes in order (a crashed client: one ``raw exception`` each)."""
+    import os as _os
+    import subprocess
+    import sys
+
+    pairs = []
+    for i, repo in enumerate(repos):
+        repo_id = f"{prefix}/r{i}-{_os.getpid()}-{random.getrandbits(32)}"
+        server.create_repo(repo_id)
+        commit = server.commit(repo_id, "main", dict(repo.files), repo.kind)
+        server.declared.update({(repo_id, p): n for p, n in repo.declared.items()})
+        pairs.append([f"hub:{repo_id}@{commit}", repo.expect])
+    env = {**_os.environ, "HF_ENDPOINT": server.url, "HF_HOME": str(hf_home),
+           "HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
+           "HF_HUB_OFFLINE": "0", "HF_HUB_ETAG_TIMEOUT": "5", "HF_HUB_DOWNLOAD_TIMEOUT": "10"}
+    env.pop("HF_HUB_CACHE", None)
+    proc = subprocess.run(
+        [sys.executable, "-c", _HUB_CLIENT, str(Path(__file__).parent), str(source),
+         str(memory), str(seconds), json.dumps(pairs)],
+        env=env, capture_output=True, text=True, timeout=seconds * len(repos) + 120)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("OUTCOMES")]
+    if proc.returncode != 0 or not lines:
+        detail = f"client exit {proc.returncode}: {proc.stderr.strip()[-300:]}"
+        return [Outcome("raw exception", detail) for _ in repos]
+    return [Outcome(kind, detail) for kind, detail in json.loads(lines[-1][len("OUTCOMES"):])]

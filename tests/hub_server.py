@@ -16,8 +16,9 @@ Commits are immutable snapshots ({path: bytes}); branches point at commits, so a
 an old commit sha after pushing a new one. Fault injection for download tests:
 ``server.drop[path] = n`` makes the next ``n`` GETs of ``path`` send half the body and close the
 connection; ``server.corrupt.add(path)`` serves the file with its first byte flipped;
-``server.declared[path] = n`` makes the tree and paths-info listings state ``n`` bytes for
-``path`` (a repo that claims a huge file without the test holding one).
+``server.declared[path] = n`` (or ``[(repo_id, path)]``, for one repo) makes the tree and
+paths-info listings state ``n`` bytes for ``path`` (a repo that claims a huge file without the
+test holding one).
 
 >>> with HubServer() as hub:
 ...     hub.url.startswith("http://127.0.0.1:")
@@ -74,7 +75,7 @@ class HubServer:
         self.lock = threading.Lock()
         self.drop: dict[str, int] = {}
         self.corrupt: set[str] = set()
-        self.declared: dict[str, int] = {}
+        self.declared: dict[str | tuple[str, str], int] = {}
         self.requests: list[tuple[str, str]] = []
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -258,7 +259,12 @@ class _Handler(BaseHTTPRequestHandler):
             "siblings": [{"rfilename": p} for p in sorted(c.files)],
         })
 
-    def _entries(self, c: Commit, prefix: str, recursive: bool) -> list[dict[str, Any]]:
+    def _size(self, repo_id: str, path: str, data: bytes) -> int:
+        declared = self.hub.declared
+        return declared.get((repo_id, path), declared.get(path, len(data)))
+
+    def _entries(self, repo_id: str, c: Commit, prefix: str,
+                 recursive: bool) -> list[dict[str, Any]]:
         prefix = prefix.strip("/")
         out: dict[str, dict[str, Any]] = {}
         for path, data in sorted(c.files.items()):
@@ -275,7 +281,7 @@ class _Handler(BaseHTTPRequestHandler):
                                    .hexdigest(), "size": 0, "path": d})
             if recursive or len(parts) == 1:
                 out[path] = {"type": "file", "oid": git_blob_sha1(data),
-                             "size": self.hub.declared.get(path, len(data)), "path": path}
+                             "size": self._size(repo_id, path, data), "path": path}
         return list(out.values())
 
     def tree(self, repo: str, rev: str, query: Any, sub: str | None = None) -> None:
@@ -288,7 +294,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, "EntryNotFound", f"{sub} does not exist on {rev}")
             return
         recursive = query.get("recursive", ["false"])[0].lower() == "true"
-        self._json(self._entries(c, sub, recursive))
+        self._json(self._entries(repo, c, sub, recursive))
 
     def paths_info(self, repo: str, rev: str, query: Any) -> None:
         r = self._repo(repo)
@@ -306,7 +312,7 @@ class _Handler(BaseHTTPRequestHandler):
             p = p.strip("/")
             if p in c.files:
                 out.append({"type": "file", "oid": git_blob_sha1(c.files[p]),
-                            "size": self.hub.declared.get(p, len(c.files[p])), "path": p})
+                            "size": self._size(repo, p, c.files[p]), "path": p})
             elif any(f.startswith(p + "/") for f in c.files):
                 out.append({"type": "directory", "oid": hashlib.sha1(p.encode()).hexdigest(),
                             "size": 0, "path": p})

@@ -21,7 +21,13 @@ import pytest
 import frozenbench as fb
 from frozenbench import hub
 from frozenbench.errors import SchemaError
-from frozenbench.manifest import DIGEST_KEY, MANIFEST_NAME, Manifest, describe_files
+from frozenbench.manifest import (
+    DIGEST_KEY,
+    MANIFEST_NAME,
+    Manifest,
+    content_digest,
+    describe_files,
+)
 from frozenbench.synthetic import write_benchmark
 from frozenbench.table import Benchmark
 
@@ -298,3 +304,31 @@ def test_a_corrupt_parquet_file_without_checksums_is_a_schema_error(copy):
     (copy / "table.parquet").write_bytes(data[:-40] + b"\x0f" * 32 + data[-8:])
     with pytest.raises(SchemaError, match=r"cannot read table.parquet \(OSError"):
         Benchmark.from_directory(copy, verify=False)
+
+
+@pytest.mark.parametrize("log_scale", [[["lr"]], [{"a": 1}], [None, 3]])
+def test_a_log_scale_of_other_values_than_names_is_a_schema_error(copy, log_scale):
+    # Found by the Hub fuzz cases (issue 24, item 10): a re-signed manifest whose log_scale
+    # held a list raised a raw TypeError (unhashable type) while its fields were checked.
+    data = json.loads((copy / MANIFEST_NAME).read_text())
+    data["log_scale"] = log_scale
+    data[DIGEST_KEY] = content_digest({k: v for k, v in data.items() if k != DIGEST_KEY})
+    (copy / MANIFEST_NAME).write_text(json.dumps(data))
+    with pytest.raises(SchemaError, match="log_scale names"):
+        fb.load(copy)
+
+
+@pytest.mark.parametrize("pandas_meta", [b"\xc9\x93 not utf-8", b"{not json",
+                                         b'{"columns": [{"name": "x"}]}'])
+def test_corrupt_pandas_metadata_in_the_parquet_file_is_a_schema_error(copy, pandas_meta):
+    # Found by the Hub fuzz cases (issue 24, item 10): a corrupted table re-signed by its
+    # author loaded, and to_frame() raised pyarrow's raw UnicodeDecodeError / KeyError
+    # ('numpy_type') while reading the pandas metadata of the Parquet schema.
+    table = pq.read_table(copy / "table.parquet")
+    meta = {**(table.schema.metadata or {}), b"pandas": pandas_meta}
+    pq.write_table(table.replace_schema_metadata(meta), copy / "table.parquet")
+    man = Manifest.read(copy)
+    Manifest(**{**man.__dict__, "files": describe_files(copy, ["table.parquet"])}).write(copy)
+    bench = fb.load(copy)
+    with pytest.raises(SchemaError, match="pandas metadata"):
+        bench.to_frame()

@@ -80,3 +80,13 @@ def test_report_default_output_does_not_depend_on_the_table(source, tmp_path, mo
 
     assert main(["report", str(source)]) == 0
     assert written == ["report.html"]
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "", ".x"])
+def test_a_published_name_is_a_plain_name(name):
+    from frozenbench import hub
+    from frozenbench.errors import InvalidValueError
+
+    with pytest.raises(InvalidValueError, match="is not a plain benchmark name"):
+        hub.register(name, "hub:ns/table@main")
+    assert name not in hub.PUBLISHED

@@ -91,8 +91,6 @@ RESOURCE_KEYS: dict[str, Any] = {
 PACKING_KEYS: dict[str, Any] = {"cells_per_job": 16, "concurrent": 1}
 
 
-
-
 class SpecError(InvalidValueError):
     """A grid spec with invalid keys or values; the message lists every problem."""
 

@@ -213,7 +213,14 @@ class Benchmark:
         (['lr', 'weight_decay', 'optimizer'], True)
         """
         if self.directory is not None:
-            return load.read_directory(self.directory, self.manifest).to_pandas()
+            table = load.read_directory(self.directory, self.manifest)
+            try:
+                return table.to_pandas()
+            except (KeyError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+                raise SchemaError(
+                    f"{self.name}: the pandas metadata of its Parquet file(s) is corrupt "
+                    f"({type(exc).__name__}: {str(exc)[:120]}); download or merge the table "
+                    "again") from None
         if self._source is not None:
             return self._source.to_pandas()
         raise InvalidValueError(

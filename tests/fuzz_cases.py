@@ -571,3 +571,212 @@ def run_hub_cases(server: Any, source: Path, repos: list[HubRepo], hf_home: Path
         detail = f"client exit {proc.returncode}: {proc.stderr.strip()[-300:]}"
         return [Outcome("raw exception", detail) for _ in repos]
     return [Outcome(kind, detail) for kind, detail in json.loads(lines[-1][len("OUTCOMES"):])]
+
+
+# ---------------------------------------------------------------------- fixed hostile inputs
+# Issue 24, items 3, 6 and 8: named cases (not random ones), each run once by the report and
+# the tests. A case returns "ok" only for a correct result; an input that must be refused
+# returns "wrong number: ..." when it was not.
+@dataclass(frozen=True)
+class FixedCase:
+    """A named case and how to run it (``run`` classifies it, under its own limits)."""
+
+    name: str
+    run: Callable[[], Outcome]
+
+
+def bomb_cases(source: Path, root: Path) -> list[FixedCase]:
+    """Item 3: every allocation bomb, built from ``source`` and loaded in a child under
+    RLIMIT_AS (:func:`directory_limit`)."""
+    def one(build: Callable[[Path], None]) -> Callable[[], Outcome]:
+        def run() -> Outcome:
+            work = build_bomb(source, root / "bomb", build)
+            return run_limited(bomb_case(work), directory_limit(work), seconds=30)
+        return run
+    return [FixedCase(name, one(build)) for name, build in BOMBS.items()]
+
+
+def refused(call: Callable[[], object]) -> Callable[[], str]:
+    """A case whose input must be refused: a FrozenbenchError (raised through) is right."""
+    def case() -> str:
+        call()
+        return "wrong number: the input was accepted"
+    return case
+
+
+def _nested_manifest(root: Path) -> Path:
+    work = root / "nested"
+    work.mkdir(parents=True, exist_ok=True)
+    (work / MANIFEST_NAME).write_text("[" * 100_000 + "]" * 100_000)
+    return work
+
+
+def traceback_cases(source: Path, root: Path) -> list[FixedCase]:
+    """Item 8: inputs that once ended in a raw traceback (and item 7's ``--seed -1``)."""
+    import frozenbench as fb
+
+    bench = Benchmark.from_directory(source)
+    huge = {**bench.configs[0], "lr": 10**400}
+    pairs = [f"{k}={v}" for k, v in bench.configs[0].items() if k != "lr"]
+    cell = ["--config-id", str(int(bench.config_ids[0])), "--z", "1"]
+    api: dict[str, Callable[[], str]] = {
+        "manifest of 100k nested brackets": refused(lambda: fb.load(_nested_manifest(root))),
+        "load ~nouser/x": refused(lambda: fb.load("~nouser/x")),
+        "load a 5,000-character path": refused(lambda: fb.load("./" + "a" * 5000)),
+        "load a path of 2,500 folders": refused(lambda: fb.load("/tmp/" + "a/" * 2500)),
+        "query lr=10**400 (API)": refused(lambda: bench.query(huge, 1)),
+        "query lr=10**5000 (API)": refused(lambda: bench.query({**huge, "lr": 10**5000}, 1)),
+    }
+    cli = {
+        "query lr=10**400": ["query", str(source), "lr=10**400", *pairs, "--z", "1"],
+        "query lr=1e400": ["query", str(source), "lr=1e400", *pairs, "--z", "1"],
+        "query --config lr=10**400": ["query", str(source), "--config",
+                                      json.dumps(huge), "--z", "1"],
+        "run-cell --seed 2**70": ["run-cell", "mnist-resnet", *cell, "--seed", str(2**70)],
+        "run-cell --seed -1": ["run-cell", "mnist-resnet", *cell, "--seed", "-1"],
+        "query --seed 2**70": ["query", str(source), *cell, "--seed", str(2**70)],
+        "simulate --out /proc": ["simulate", str(source), "--max-evaluations", "5", "--runs",
+                                 "1", "--out", "/proc/x/out"],
+        "correlate --out /proc": ["correlate", str(source), "--out", "/proc/x/out.csv"],
+        "card --out /proc": ["card", str(source), "--out", "/proc/x/README.md"],
+    }
+    cases = [FixedCase(n, _outcome(c)) for n, c in api.items()]
+    cases += [FixedCase(n, _outcome(refused_cli(argv))) for n, argv in cli.items()]
+    return cases + generation_cases(root)
+
+
+def _outcome(case: Callable[[], str], seconds: float = 30.0) -> Callable[[], Outcome]:
+    return lambda: run_case(case, seconds)
+
+
+def refused_cli(argv: list[str]) -> Callable[[], str]:
+    """A command line that must fail clearly: exit 0 is wrong."""
+    run = cli_case(argv)
+
+    def case() -> str:
+        result = run()
+        return "wrong number: exit status 0" if result == "ok" else result
+    return case
+
+
+_FAKE_SPEC = """task = "fake"
+task_module = "frozenbench.generation.fake"
+output = "{output}"
+z = [1, 2]
+
+[seeds]
+base = [0]
+
+[packing]
+cells_per_job = 5
+"""
+
+
+def generation_cases(root: Path) -> list[FixedCase]:
+    """``generate run`` (the torch-free fake task, in-process) with a ``spec.json`` that is not
+    JSON, with ``merge --dest`` under /proc, and on a full disk (ENOSPC on every write): a
+    clear error, and no finished shard lost."""
+    import os
+
+    # cells made from this (maybe uncommitted) working tree carry a fixed clean version, as in
+    # tests/conftest.py, so that merge gets as far as writing
+    os.environ.setdefault("FROZENBENCH_CODE_VERSION", "fuzz0000000")
+
+    def setup(name: str) -> tuple[Path, Path]:
+        work = root / name
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        toml = work / "spec.toml"
+        toml.write_text(_FAKE_SPEC.format(output=work / "out"))
+        return toml, work / "out"
+
+    def bad_spec_json() -> str:
+        toml, out = setup("spec-json")
+        out.mkdir()
+        (out / "spec.json").write_text("{not json")
+        return refused_cli(["generate", "run", str(toml), "--executor", "debug", "--quiet"])()
+
+    def merge_to_proc() -> str:
+        toml, _ = setup("merge-proc")
+        if cli_case(["generate", "run", str(toml), "--executor", "debug", "--quiet"])() != "ok":
+            return "wrong number: the first run failed"
+        return refused_cli(["generate", "merge", str(toml), "--dest", "/proc/x/d",
+                            "--quiet"])()
+
+    return [FixedCase("generate run: spec.json not JSON", _outcome(bad_spec_json)),
+            FixedCase("generate merge --dest /proc", _outcome(merge_to_proc)),
+            FixedCase("generate run: disk full", _outcome(lambda: _disk_full(setup)))]
+
+
+def _disk_full(setup: Callable[[str], tuple[Path, Path]]) -> str:
+    from unittest import mock
+
+    toml, out = setup("enospc")
+    argv = ["generate", "run", str(toml), "--executor", "debug", "--quiet"]
+    if cli_case(argv)() != "ok":
+        return "wrong number: the first run failed"
+    shards = out / "shards"
+    before = {p.name: p.read_bytes() for p in shards.iterdir()}
+    victim = sorted(before)[0]
+    (shards / victim).unlink()
+
+    def no_space(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    with contextlib.ExitStack() as stack:
+        for target in ("pyarrow.parquet.write_table", "pyarrow.parquet.ParquetWriter",
+                       "pathlib.Path.write_text", "pathlib.Path.write_bytes"):
+            stack.enter_context(mock.patch(target, no_space))
+        try:
+            reported = refused_cli(argv)()  # returns only when the run did not fail clearly
+        except CliError as exc:
+            reported = str(exc)
+    after = {p.name: p.read_bytes() for p in shards.iterdir()}
+    if after != {k: v for k, v in before.items() if k != victim}:
+        return "wrong number: the full disk lost or changed a finished shard"
+    if cli_case(argv)() != "ok" or sorted(p.name for p in shards.iterdir()) != sorted(before):
+        return "wrong number: the run after the full disk did not finish the table"
+    if "No space left" not in reported:
+        return f"wrong number: the full disk was reported as {reported[:200]!r}"
+    raise CliError(reported)  # a clear error, and nothing lost
+
+
+def replay_cases(source: Path) -> list[FixedCase]:
+    """Item 6: an eta just above 1 and workers too small for any job, under a time limit: a
+    clear error or a result, and a useless worker never changes the result."""
+    import frozenbench as fb
+
+    bench = Benchmark.from_directory(source)
+    mem = bench.peak_memory()
+    low = float(np.nanmax(mem[:, 0]))
+
+    def simulate(**kw: Any) -> Callable[[], str]:
+        def case() -> str:
+            fb.simulate(bench, **{"max_evaluations": 200, "seed": 1, **kw})
+            return "ok"
+        return case
+
+    def same_as_large_alone(memory: list[Any]) -> Callable[[], str]:
+        def case() -> str:
+            with_small = fb.simulate(bench, "asha", "z", n_workers=len(memory), memory=memory,
+                                     max_evaluations=200, seed=1)
+            alone = fb.simulate(bench, "asha", "z", n_workers=1, memory=["100GB"],
+                                max_evaluations=200, seed=1)
+            keep = ["config_id", "z", "epoch", "score"]
+            if with_small[keep].equals(alone[keep]):
+                return "ok"
+            return "wrong number: a worker that fits no job changed the result"
+        return case
+
+    cases = {f"simulate {opt} eta=1+1e-7": simulate(optimizer=opt, fidelity="epoch",
+                                                     eta=1 + 1e-7)
+             for opt in ("sh", "hyperband", "asha", "random")}
+    cases["simulate eta=1+1e-15"] = simulate(optimizer="asha", eta=1 + 1e-15)
+    cases["CLI simulate --eta 1.0000000001"] = refused_cli(
+        ["simulate", str(source), "--eta", "1.0000000001", "--max-evaluations", "20",
+         "--runs", "1"])
+    for memory in (["1B", "100GB"], ["1B"] * 7 + ["100GB"]):
+        cases[f"workers {memory[0]} x{len(memory) - 1} + 100GB"] = same_as_large_alone(memory)
+    cases["workers fitting z=1 only + 100GB"] = simulate(
+        optimizer="asha", fidelity="z", n_workers=4, memory=[low] * 3 + ["100GB"])
+    return [FixedCase(n, _outcome(c, seconds=20.0)) for n, c in cases.items()]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from frozenbench.errors import SchemaError
 from frozenbench.manifest import Manifest
 from frozenbench.registry import DATA_DIR
 from frozenbench.synthetic import write_benchmark
@@ -60,3 +61,27 @@ def test_a_real_table_loads_within_the_limit(name):
     finally:
         tracemalloc.stop()
     assert peak <= 10 * row_data, (peak, row_data)
+
+
+def test_a_table_at_the_density_bound_loads_within_10x_its_row_data(tmp_path):
+    """The sparsest table the load accepts (8 slots per row: 8 seeds listed, 1 with rows)
+    loads, and numpy's peak stays under 10x its row data (measured: 4.3x)."""
+    from fuzz_cases import _rewrite_manifest
+
+    directory = write_benchmark(tmp_path / "sparse", n_configs=200, n_z=5, n_epochs=10,
+                                full_z_seeds=1, multi_seed_configs=0, diverge_frac=0.0)
+    _rewrite_manifest(directory, seeds=list(range(table_load.SLOTS_PER_ROW)))
+    manifest = Manifest.read(directory)
+    assert len(manifest.config_ids) * 5 * 10 * 8 == table_load.SLOTS_PER_ROW * manifest.rows
+    row_data = table_load.read_directory(directory, manifest).nbytes
+    tracemalloc.start()
+    try:
+        bench = Benchmark.from_directory(directory)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert bench.seeds == tuple(range(8))
+    assert peak <= 10 * row_data, (peak, row_data)
+    _rewrite_manifest(directory, seeds=list(range(table_load.SLOTS_PER_ROW + 1)))
+    with pytest.raises(SchemaError, match="slots for 10000 rows"):
+        Benchmark.from_directory(directory)

@@ -160,12 +160,11 @@ def check_sizes(manifest: Manifest, n_rows: int) -> None:
         raise SchemaError(f"{name}: {what} for {n_rows} rows; the in-memory arrays hold a "
                           f"slot for each, and a table has at most {SLOTS_PER_ROW} per row (or "
                           f"{MIN_SLOTS} in all)")
-    grid = math.prod(len(v) for v in manifest.grid.values())
-    if grid > max(MIN_GRID, GRID_PER_ROW * n_rows):
-        raise SchemaError(f"{name}: the grid has {grid} configs (the product of its value "
-                          f"counts) for {n_rows} rows; the config lookup holds a position for "
-                          f"each, and a grid has at most {GRID_PER_ROW} per row (or {MIN_GRID} "
-                          "in all)")
+    size = len(manifest.space)  # the configs with an id: a grid's product of value counts
+    if size > max(MIN_GRID, GRID_PER_ROW * n_rows):
+        raise SchemaError(f"{name}: the search space has {size} configs for {n_rows} rows; "
+                          f"the config lookup holds a position for each, and a space has at "
+                          f"most {GRID_PER_ROW} per row (or {MIN_GRID} in all)")
 
 
 def query_columns(manifest: Manifest) -> list[str]:

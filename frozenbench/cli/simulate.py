@@ -235,9 +235,10 @@ def run(args: argparse.Namespace) -> int:
     table = pd.DataFrame({
         "optimizer:fidelity": summary["label"],
         f"final regret ({scored_on}) median [q25, q75]": [
-            f"{r.final_regret_median:.4f} [{r.final_regret_q25:.4f}, {r.final_regret_q75:.4f}]"
-            if r.final_regret_median == r.final_regret_median else "no incumbent yet"
-            for r in summary.itertuples()],
+            f"{m:.4f} [{lo:.4f}, {hi:.4f}]" if math.isfinite(m) else "no incumbent yet"
+            for m, lo, hi in zip(summary["final_regret_median"].to_numpy(float),
+                                 summary["final_regret_q25"].to_numpy(float),
+                                 summary["final_regret_q75"].to_numpy(float), strict=True)],
         "time to target median [q25, q75]": [
             f"{when(r.time_to_target_median)} [{when(r.time_to_target_q25)}, "
             f"{when(r.time_to_target_q75)}]" for r in summary.itertuples()],

@@ -23,6 +23,7 @@ from typing import Any
 from frozenbench.cli.args import add_benchmark, positive, raise_problems
 from frozenbench.errors import FrozenbenchError, InvalidValueError
 from frozenbench.sim.replay import DEFAULT_BUDGET_FACTOR
+from frozenbench.sim.trajectory import DEFAULT_INCUMBENT, INCUMBENT_RULES
 from frozenbench.table import COST_ALIASES, COSTS
 
 #: What each ``--incumbent`` rule means, as the summary prints it.
@@ -82,10 +83,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", default="draw",
                         help="table seed a trial reads: 'draw' (one per trial, default), "
                              "'mean', or a seed")
-    parser.add_argument("--incumbent", default="highest", choices=("highest", "full", "any"),
+    parser.add_argument("--incumbent", default=DEFAULT_INCUMBENT, choices=INCUMBENT_RULES,
                         help="the config a run would return: the best at the highest fidelity "
-                             "reached so far (default), at full fidelity only, or the lowest "
-                             "score at any fidelity (the old rule)")
+                             "reached so far, at full fidelity only, or the lowest score at any "
+                             f"fidelity (the old rule); default {DEFAULT_INCUMBENT}")
     parser.add_argument("--target-quantile", type=float, default=0.05,
                         help="target = this quantile of the configs' full-fidelity scores")
     parser.add_argument("--out", default=None, help="directory for parquet, csv and png")

@@ -242,7 +242,7 @@ def plot_costs(profile: pd.DataFrame, path: str | os.PathLike[str], *, title: st
     ax.set_ylabel("cost / cost at full z (median over configs, log)")
     ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    _legend_outside(ax)
     return save_figure(fig, path)
 
 
@@ -251,7 +251,7 @@ def plot_diagonal(diag: pd.DataFrame, path: str | os.PathLike[str], *, cost_labe
     """The paper's diagonal analysis: Spearman per rung (95% intervals) of the linear diagonal
     and of all layers at the same epochs, and the cost of each rung (log axis)."""
     plt = _pyplot()
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.2))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.6))
     x = diag["epoch_fraction"].to_numpy() * 100
     for name, label, dx in (("diagonal", "diagonal: z = k at k/n of epochs", -0.6),
                             ("all_layers", "all layers, same epochs", 0.6)):
@@ -262,13 +262,14 @@ def plot_diagonal(diag: pd.DataFrame, path: str | os.PathLike[str], *, cost_labe
     ax.set_xlabel("share of epochs (%)")
     ax.set_ylabel("Spearman with full fidelity")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
     bx.set_yscale("log")
     bx.set_xlabel("share of epochs (%)")
     bx.set_ylabel(f"{cost_label} of evaluating every config (log)")
     bx.grid(alpha=0.3, which="both")
-    bx.legend(fontsize=8, loc="upper left")
+    handles, labels = ax.get_legend_handles_labels()  # one legend below both panels
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=2, frameon=False)
     fig.suptitle(title)
+    fig.set_layout_engine("tight", rect=(0, 0.07, 1, 1))  # room for that legend
     return save_figure(fig, path)
 
 

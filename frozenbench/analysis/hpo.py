@@ -39,6 +39,7 @@ import pandas as pd
 from frozenbench.analysis.seeds import common_cost, reference_scores
 from frozenbench.analysis.stats import bootstrap_ci, rank_test, task_ranks
 from frozenbench.errors import InvalidValueError
+from frozenbench.sim.trajectory import DEFAULT_INCUMBENT
 from frozenbench.table import Benchmark
 
 #: Methods compared by default: (optimizer, fidelity path) per label. Every one reaches full
@@ -90,7 +91,7 @@ class Comparison:
 def compare(bench: Benchmark, methods: Mapping[str, tuple[str, Any]] | None = None, *,
             runs: int = 10, budget_units: float = 100.0, n_workers: int = 4,
             cost: str | None = None, metric: str | None = None, eta: float = 3.0,
-            incumbent: str = "highest") -> Comparison:
+            incumbent: str = DEFAULT_INCUMBENT) -> Comparison:
     """Replay every method ``runs`` times (replay seeds 0..runs-1) with a budget of
     ``budget_units`` median full-fidelity costs of simulated time."""
     from frozenbench.sim import simulate

@@ -24,6 +24,7 @@ from frozenbench.atomic import write_frame_atomic
 from frozenbench.cli.args import add_benchmark, positive, raise_problems
 from frozenbench.errors import FrozenbenchError, InvalidValueError
 from frozenbench.sim.replay import DEFAULT_BUDGET_FACTOR
+from frozenbench.sim.trajectory import DEFAULT_INCUMBENT, INCUMBENT_RULES
 from frozenbench.table import COST_ALIASES, COSTS
 
 #: What each ``--incumbent`` rule means, as the summary prints it.
@@ -83,10 +84,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", default="draw",
                         help="table seed a trial reads: 'draw' (one per trial, default), "
                              "'mean', or a seed")
-    parser.add_argument("--incumbent", default="highest", choices=("highest", "full", "any"),
+    parser.add_argument("--incumbent", default=DEFAULT_INCUMBENT, choices=INCUMBENT_RULES,
                         help="the config a run would return: the best at the highest fidelity "
-                             "reached so far (default), at full fidelity only, or the lowest "
-                             "score at any fidelity (the old rule)")
+                             "reached so far, at full fidelity only, or the lowest score at any "
+                             f"fidelity (the old rule); default {DEFAULT_INCUMBENT}")
     parser.add_argument("--target-quantile", type=float, default=0.05,
                         help="target = this quantile of the configs' full-fidelity scores")
     parser.add_argument("--out", default=None, help="directory for parquet, csv and png")
@@ -236,9 +237,10 @@ def run(args: argparse.Namespace) -> int:
     table = pd.DataFrame({
         "optimizer:fidelity": summary["label"],
         f"final regret ({scored_on}) median [q25, q75]": [
-            f"{r.final_regret_median:.4f} [{r.final_regret_q25:.4f}, {r.final_regret_q75:.4f}]"
-            if r.final_regret_median == r.final_regret_median else "no incumbent yet"
-            for r in summary.itertuples()],
+            f"{m:.4f} [{lo:.4f}, {hi:.4f}]" if math.isfinite(m) else "no incumbent yet"
+            for m, lo, hi in zip(summary["final_regret_median"].to_numpy(float),
+                                 summary["final_regret_q25"].to_numpy(float),
+                                 summary["final_regret_q75"].to_numpy(float), strict=True)],
         "time to target median [q25, q75]": [
             f"{when(r.time_to_target_median)} [{when(r.time_to_target_q25)}, "
             f"{when(r.time_to_target_q75)}]" for r in summary.itertuples()],

@@ -21,7 +21,7 @@ import numpy as np
 from frozenbench.errors import InvalidValueError
 from frozenbench.optimizers.base import Job, Observation, Optimizer
 from frozenbench.sim.clock import EventQueue
-from frozenbench.sim.trajectory import Recorder
+from frozenbench.sim.trajectory import DEFAULT_INCUMBENT, Recorder
 from frozenbench.sim.workers import format_bytes
 from frozenbench.table import Benchmark
 
@@ -110,7 +110,7 @@ class Engine:
                  rng: np.random.Generator, metric: str, cost: str, cell_seed: str | int,
                  budget: float | None, cost_budget: float | None,
                  max_evaluations: int | None, best_full: float, full: np.ndarray,
-                 incumbent: str = "highest") -> None:
+                 incumbent: str = DEFAULT_INCUMBENT) -> None:
         self.bench = bench
         self.opt = optimizer
         self.name: str = getattr(optimizer, "name", type(optimizer).__name__)

@@ -49,7 +49,7 @@ from frozenbench.optimizers import OPTIMIZERS, Optimizer, make_optimizer
 from frozenbench.optimizers.fidelity import Level, fidelity_levels
 from frozenbench.optimizers.stopping import Stopping, StoppingOptimizer, is_stopping
 from frozenbench.sim.engine import Engine
-from frozenbench.sim.trajectory import INCUMBENT_RULES, regret_metric
+from frozenbench.sim.trajectory import DEFAULT_INCUMBENT, INCUMBENT_RULES, regret_metric
 from frozenbench.sim.workers import capacities, check_fit
 from frozenbench.table import Benchmark, cost_column
 
@@ -99,7 +99,7 @@ def simulate(
     cost: str | None = None,
     cell_seed: str | int = "draw",
     memory: Any = None,
-    incumbent: str = "highest",
+    incumbent: str = DEFAULT_INCUMBENT,
 ) -> pd.DataFrame:
     """Replay ``optimizer`` over ``fidelity`` on ``bench``; returns the trajectory.
 

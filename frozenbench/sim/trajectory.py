@@ -47,8 +47,10 @@ COLUMNS = ("time", "start", "worker", "trial", "config_id", "z", "epoch", "seed"
 _INT = frozenset(("worker", "trial", "config_id", "z", "epoch", "seed", "rung", "bracket",
                   "incumbent", "incumbent_z", "incumbent_epoch"))
 
-#: How the incumbent is chosen (see the module docstring); the first is the default.
+#: How the incumbent is chosen (see the module docstring).
 INCUMBENT_RULES = ("highest", "full", "any")
+#: The rule every replay, comparison and CLI uses unless told otherwise.
+DEFAULT_INCUMBENT = "highest"
 
 
 def regret_metric(bench: Benchmark, metric: str | None = None) -> str:
@@ -92,7 +94,7 @@ class Recorder:
     __slots__ = ("best_full", "full_level", "incumbent", "incumbent_full", "incumbent_level",
                  "incumbent_score", "rows", "rule", "total_cost")
 
-    def __init__(self, best_full: float = math.nan, *, rule: str = "highest",
+    def __init__(self, best_full: float = math.nan, *, rule: str = DEFAULT_INCUMBENT,
                  full_level: tuple[int, int] | None = None) -> None:
         if rule not in INCUMBENT_RULES:
             raise unknown_name("incumbent", rule, INCUMBENT_RULES)

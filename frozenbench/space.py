@@ -200,10 +200,13 @@ one of [0.0, 0.0001]
         """``value`` as a float, for a numeric hyperparameter; an error naming the type else."""
         if isinstance(value, (bool, np.bool_, str)) or not isinstance(
                 value, (int, float, np.integer, np.floating)):
-            raise InvalidValueError(f"{self.name}={value!r} is a {type(value).__name__}; "
-                                    f"{self.name} is a {self.type} in [{self.low!r}, "
-                                    f"{self.high!r}]")
-        return float(value)
+            raise InvalidValueError(f"{self.name}={short_repr(value)} is a "
+                                    f"{type(value).__name__}; {self.name} is a {self.type} in "
+                                    f"[{self.low!r}, {self.high!r}]")
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond any float: off every grid and range
+            raise InvalidValueError(self.off_grid(value)) from None
 
     def unit(self, x: np.ndarray) -> np.ndarray:
         """Numbers mapped to [0, 1] over the declared range (on a log scale where declared)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Collection, Mapping
+from pathlib import Path
 from typing import Any
 
 SPEC_HELP = "grid spec: a TOML file or the name of a shipped spec (e.g. debug-mnist)"
@@ -102,7 +103,22 @@ def _run(spec: Any, args: argparse.Namespace) -> int:
         print(f"submitted {res.submitted_cells} cells in {len(res.jobs)} jobs {ids}")
         return 0
     print(f"{spec.benchmark}: {format_counts(res.counts or {})} (shards in {res.out})")
-    return 0 if res.complete else 1
+    if res.complete:
+        return 0
+    print(f"frozenbench generate run: error: {_unfinished(spec, res.out)}", file=sys.stderr)
+    return 1
+
+
+def _unfinished(spec: Any, out: Path) -> str:
+    """Why a run ended with cells left: how many failed (the first one's error) or are pending,
+    and what to do."""
+    from frozenbench.generation.launch import status
+
+    st = status(spec, out)
+    failed, pending = st.counts.get("failed", 0), st.counts.get("pending", 0)
+    first = f" (first: {st.failures[0].cell}: {st.failures[0].error})" if st.failures else ""
+    return (f"{failed} cell(s) failed{first} and {pending} are pending; `frozenbench generate "
+            f"status` lists them, and the same command trains them again")
 
 
 def _status(spec: Any, args: argparse.Namespace) -> int:

@@ -3,7 +3,9 @@
     python scripts/fuzz_report.py --cases 200 --seed 0
 
 Targets (see tests/fuzz_cases.py): a corrupted ``table.parquet`` loaded with and without the
-sha256 checks, an edited ``manifest.json``, random command lines. Outcomes: ``ok``,
+sha256 checks, an edited ``manifest.json``, random command lines; and generation output
+folders (tests/fuzz_generation_cases.py) with planted links, a full disk, or files private to
+another user of a group-shared folder. Outcomes: ``ok``,
 ``frozenbench error``, ``usage error`` (argparse), and the bugs ``raw exception``, ``timeout``,
 ``wrong number``. Exit status 1 when any case ended in a bug.
 """
@@ -30,6 +32,7 @@ from fuzz_cases import (  # type: ignore[import-not-found]
     table_case,
     warm_up,
 )
+from fuzz_generation_cases import generation_targets  # type: ignore[import-not-found]
 
 from frozenbench.synthetic import write_benchmark
 
@@ -60,6 +63,7 @@ def main() -> int:
             "parquet (unverified)": lambda r: table_case(source, root / "w", r, verify=False),
             "manifest": lambda r: manifest_case(source, root / "w", r),
             "cli": lambda r: cli_case(remember(argvs, cli_argv(source, r))),
+            **generation_targets(root / "generation"),
         }
         argvs: list[list[str]] = []
         for name, make in targets.items():

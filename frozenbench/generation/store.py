@@ -146,6 +146,14 @@ def read_bytes(path: Path) -> bytes:
         return f.read()
 
 
+def _dangling(cell: Cell | None, path: Path) -> BadShard | None:
+    """A listed file that is gone when read: moved meanwhile (None), or a link to nothing,
+    which is no shard at all (corrupt: ``run`` moves the link itself away)."""
+    if path.is_symlink():
+        return BadShard(cell, path, f"a link to nothing ({os.readlink(path)})")
+    return None
+
+
 def _cannot_read(exc: OSError) -> str:
     return f"cannot be read ({exc.strerror or type(exc).__name__})"
 
@@ -318,7 +326,7 @@ class ShardStore:
         try:
             data = read_bytes(path)
         except FileNotFoundError:  # moved since the listing (compacted, quarantined)
-            return None
+            return _dangling(cell, path)
         except OSError as exc:  # the file system refused: nothing is known of its content
             return BadShard(cell, path, _cannot_read(exc), "unreadable")
         try:
@@ -342,7 +350,7 @@ class ShardStore:
         try:
             data = read_bytes(path)
         except FileNotFoundError:
-            return []
+            return [_dangling(None, path)]
         except OSError as exc:
             return [BadShard(None, path, _cannot_read(exc), "unreadable")]
         try:

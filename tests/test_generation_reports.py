@@ -111,7 +111,7 @@ def unfinished(store: ShardStore, cell: Cell) -> None:
 
 @pytest.mark.parametrize(("content", "what"), [
     ("", "empty lock file"),
-    ("{\"host\": \"elsewh", "unreadable lock file"),
+    ("{\"host\": \"elsewh", "lock file that is not JSON"),
     ("[1, 2]", "not a frozenbench lock"),
     ("{\"owner\": \"someone\"}", "not a frozenbench lock"),
 ])

@@ -102,7 +102,7 @@ def _owner(text: str) -> tuple[dict[str, Any] | None, str | None]:
     try:
         owner = json.loads(text)
     except (ValueError, RecursionError):  # cut short by an owner killed at once, or foreign
-        return None, "unreadable lock file (not JSON)"
+        return None, "lock file that is not JSON (cut short, or foreign)"
     if not (isinstance(owner, dict) and isinstance(owner.get("host"), str)
             and isinstance(owner.get("pid"), int) and not isinstance(owner.get("pid"), bool)):
         return None, "not a frozenbench lock (no host and pid)"

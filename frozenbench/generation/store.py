@@ -105,6 +105,10 @@ class BadShard:
     reason: str
     kind: str = "corrupt"
 
+    def __post_init__(self) -> None:
+        if self.kind not in BAD_KINDS:
+            raise InvalidValueError(f"BadShard kind={self.kind!r}; valid: {list(BAD_KINDS)}")
+
     def __str__(self) -> str:
         return f"{self.cell.stem if self.cell else self.path.name}: {self.reason}"
 
@@ -334,7 +338,7 @@ class ShardStore:
             meta = table.schema.metadata or {}
             prov = json.loads(meta.get(CELL_METADATA, b"{}"))
         except Exception as exc:  # any decoding error of the bytes read: a damaged file
-            return BadShard(cell, path, f"unreadable ({type(exc).__name__}: {exc})")
+            return BadShard(cell, path, f"damaged ({type(exc).__name__}: {exc})")
         rows = table.replace_schema_metadata(None)
         stored, digest = meta.get(ROWS_SHA256), rows_digest(rows)
         problems = check.problems(cell, status, rows, stored.decode() if stored else None,
@@ -357,7 +361,7 @@ class ShardStore:
             table = pq.read_table(pa.BufferReader(data))
             index = json.loads((table.schema.metadata or {})[PACK_METADATA])
         except Exception as exc:  # any decoding error of the bytes read: a damaged file
-            return [BadShard(None, path, f"unreadable pack ({type(exc).__name__}: {exc})")]
+            return [BadShard(None, path, f"damaged pack ({type(exc).__name__}: {exc})")]
         table = table.replace_schema_metadata(None)
         rows_of: dict[tuple[int, int, int], list[int]] = {}
         keys = zip(table["config_id"].to_pylist(), table["z"].to_pylist(),

@@ -346,17 +346,34 @@ def shared_case(source: Path, rng: random.Random) -> Callable[[], str]:
     return case
 
 
+def _restrict(out: Path, rng: random.Random) -> tuple[set[Path], set[Path]]:
+    """Make a few files (and, as root, folders) private to their owner, and (as root) a few
+    folders read-only to the group; returns (private, read-only)."""
+    files = sorted(p for p in out.rglob("*") if p.is_file() and "logs" not in p.parts)
+    private = set(rng.sample(files, rng.randint(0, min(3, len(files)))))
+    readonly: set[Path] = set()
+    if os.geteuid() == 0:  # the owner is the colleague in the simulation: folders stay open
+        private |= {d for d in (out / "shards", out / "packs")
+                    if d.is_dir() and rng.random() < 0.15}
+        readonly = {d for d in (out / "shards", out / "failed", out / "locks")
+                    if d.is_dir() and d not in private and rng.random() < 0.15}
+    for p in private:
+        p.chmod(0o700 if p.is_dir() else 0o600)
+    for d in readonly:
+        d.chmod(0o2755)
+    return private, readonly
+
+
 def _shared(root: Path, source: Path, rng: random.Random) -> str:
     spec, out = _fresh(source, root / "w")
     if rng.random() < 0.5:
         ShardStore(out).compact()
+    shards = sorted((out / "shards").glob("*.parquet"))
+    removed = rng.sample(shards, rng.randint(0, min(2, len(shards))))
+    for shard in removed:
+        shard.unlink()  # cells left for the colleague to train (merge: missing)
     _share(root)
-    files = sorted(p for p in out.rglob("*") if p.is_file() and "logs" not in p.parts)
-    private = set(rng.sample(files, rng.randint(0, min(3, len(files)))))
-    folders = [out / "shards", out / "packs"] if os.geteuid() == 0 else []
-    private |= {d for d in folders if d.is_dir() and rng.random() < 0.15}
-    for p in private:
-        p.chmod(0o700 if p.is_dir() else 0o600)
+    private, readonly = _restrict(out, rng)
     before = {p: p.read_bytes() for p in private if p.is_file()}
     action = rng.choice(["status", "run", "merge"])
     dest = root / "table"
@@ -367,29 +384,42 @@ def _shared(root: Path, source: Path, rng: random.Random) -> str:
             return (dict(st.counts), len(st.corrupt), len(st.unreadable))
         if action == "run":
             res = run(spec, "debug", out=out, progress=False)
-            return (dict(res.counts or {}), res.job_errors, len(res.quarantined))
+            store = ShardStore(out)
+            failures = [str((store.failure(c) or {}).get("error")) for c in store.scan().failed]
+            return (dict(res.counts or {}), res.job_errors, len(res.quarantined), failures)
         merge(spec, dest=dest, out=out, allow_code_versions=True)
         return None
 
     kind, value = _colleague(act, private)
-    for p in private:
-        p.chmod(0o2775 if p.is_dir() else 0o664)
+    _share(root)
     if kind == "raw":
         raise RuntimeError(value)
     if any(p.read_bytes() != b for p, b in before.items()) or (out / "quarantine").exists():
         return f"wrong number: {action} moved or changed a private file"
     if kind == "frozenbench error":
-        if "cannot" not in value or not private:
+        missing = action == "merge" and removed and "have no shard" in value
+        if not missing and ("cannot" not in value or not (private or readonly)):
             return f"wrong number: {value[:300]}"
         raise ReportedError(value)
+    return _judge(action, value, private, readonly, dest, source)
+
+
+def _judge(action: str, value: Any, private: set[Path], readonly: set[Path], dest: Path,
+           source: Path) -> str:
+    """Whether the colleague's result (no error raised) is right."""
     if action == "status":
         counts, corrupt, unreadable = value
         if corrupt or (unreadable == 0) != all(p.suffix != ".parquet" for p in private):
             return f"wrong number: status {value} with private {sorted(map(str, private))}"
     elif action == "run":
-        counts, job_errors, moved = value
-        if job_errors or moved or counts != {"ok": 8, "diverged": 4, "failed": 0, "pending": 0}:
-            return f"wrong number: run {value}"
+        counts, job_errors, moved, failures = value
+        if moved:
+            return f"wrong number: run moved {moved} files"
+        if counts != {"ok": 8, "diverged": 4, "failed": 0, "pending": 0}:
+            said = [*job_errors, *failures]
+            if not readonly or not said or not all("cannot" in e for e in said):
+                return f"wrong number: run {value} with read-only {sorted(map(str, readonly))}"
+            raise ReportedError("; ".join(said))  # reported clearly: the folder is read-only
     elif not same_table(dest, source / "table"):
         return "wrong number: the colleague's merge differs from the clean table"
     return "ok"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import errno
+import io
 import os
 import pickle
 import random
@@ -63,8 +64,8 @@ class ReportedError(FrozenbenchError):
 
 @contextlib.contextmanager
 def no_debugger() -> Iterator[None]:
-    """submitit's debug executor opens pdb on a job's exception (and logs it): the run
-    reports it in its job errors instead."""
+    """submitit's debug executor opens pdb on a job's exception (and prints and logs it): the
+    run reports it in its job errors instead."""
     import logging
     import pdb
 
@@ -74,7 +75,8 @@ def no_debugger() -> Iterator[None]:
     was = log.disabled
     log.disabled = True
     try:
-        yield
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
     finally:
         pdb.post_mortem = old
         log.disabled = was

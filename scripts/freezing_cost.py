@@ -24,14 +24,14 @@ CPU (``--device cpu``, default): the CPU-scale tasks (mnist-resnet, kjv-gpt2) at
 
 A time guard (``--time-budget``, default 420 s) skips a z whose steps would pass the deadline,
 estimated from the previous z of the same model and batch. The table is written after every
-row (temp file + ``os.replace``), so a run cut short still leaves a valid Parquet file.
+row (:func:`frozenbench.atomic.write_frame_atomic`), so a run cut short still leaves a valid
+Parquet file.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import os
 import platform
 import statistics
 import sys
@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from frozenbench.atomic import write_frame_atomic
 from frozenbench.costs import StepCost, cpu_memory_estimate, measure_step
 from frozenbench.freezing import freeze, trainable_parameters
 from frozenbench.tasks import get_task
@@ -133,9 +134,7 @@ def _batch(spec: ModelSpec, b: int, device: str) -> tuple[torch.Tensor, torch.Te
 
 
 def _write(rows: list[dict[str, Any]], out: Path) -> None:
-    tmp = out / f".{TABLE}.tmp"
-    pd.DataFrame(rows).to_parquet(tmp, index=False)
-    os.replace(tmp, out / TABLE)
+    write_frame_atomic(pd.DataFrame(rows), out / TABLE)
 
 
 @dataclass(frozen=True)
@@ -331,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         print("nothing measured (time budget too small?)")
         return 1
     summary = ratios(table)
-    summary.to_parquet(out / "freezing_cost_ratios.parquet", index=False)
+    write_frame_atomic(summary, out / "freezing_cost_ratios.parquet")
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print("\nfull z / lowest z:")
         print(summary.to_string(index=False, float_format=lambda v: f"{v:.2f}"))

@@ -8,7 +8,9 @@ command lines), and fixed ones, every named case once (allocation bombs loaded u
 limit, inputs that once gave raw tracebacks, replays that once crawled), and hostile Hub repos
 (``hub: KIND``, ``--cases`` repos per kind of :data:`HUB_KINDS`, made from the shipped kjv-gpt2,
 served by the test Hub server and fetched in a client process under a 3 GiB address-space
-limit; ``--only hub`` runs just these). The summary counts per
+limit; ``--only hub`` runs just these), and generation output folders
+(tests/fuzz_generation_cases.py: planted links, a full disk, files private to another user of a
+group-shared folder). The summary counts per
 class: cases, correct (``ok``), clear errors (``frozenbench error``, argparse's ``usage
 error``) and anything else (``raw exception``, ``timeout``, ``wrong number``, ``over memory``),
 which must be zero; a second table splits every outcome. Exit status 1 when any case ended in
@@ -46,6 +48,7 @@ from fuzz_cases import (  # type: ignore[import-not-found]
     traceback_cases,
     warm_up,
 )
+from fuzz_generation_cases import generation_targets  # type: ignore[import-not-found]
 from hub_server import HubServer  # type: ignore[import-not-found]
 
 from frozenbench.registry import DATA_DIR
@@ -132,6 +135,7 @@ def main() -> int:
             "parquet (unverified)": lambda r: table_case(source, root / "w", r, verify=False),
             "manifest": lambda r: manifest_case(source, root / "w", r),
             "cli": lambda r: cli_case(remember(argvs, cli_argv(source, r))),
+            **generation_targets(root / "generation"),
         }
         for name, make in targets.items():
             if args.only is not None and name not in args.only:

@@ -225,3 +225,43 @@ def test_the_report_never_writes_through_a_planted_link(tmp_path, monkeypatch):
                                n_boot=10, budget_units=2.0, n_workers=1)
     assert victim.read_text() == "precious"
     assert path.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_a_dangling_link_at_a_shard_name_is_moved_away_and_the_cell_trained(merged, tmp_path):
+    """A link to nothing at a shard's name made the cell look done to run and pending to
+    status; it is no shard: run moves the link (never its target) and trains the cell."""
+    from frozenbench.generation.launch import run, status
+
+    spec, _ = merged
+    shard = next((tmp_path / "out" / "shards").glob("c00000-z01-s0.*.parquet"))
+    shard.unlink()
+    shard.symlink_to(tmp_path / "nowhere" / "shard.parquet")
+    assert "a link to nothing" in str(status(spec).corrupt[0])
+    res = run(spec, "debug", progress=False)
+    assert res.complete and res.submitted_cells == 1
+    assert shard.is_file() and not shard.is_symlink()
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_merge_into_a_new_folder_on_a_full_disk_can_simply_be_run_again(merged, tmp_path,
+                                                                           monkeypatch):
+    """The table was written and the manifest was not: the retry found a folder 'not empty
+    and holding no frozenbench table' and refused it."""
+    from frozenbench.generation.merge import merge
+
+    spec, _ = merged
+    real = os.fsync
+    calls = []
+
+    def full_after_the_table(fd):
+        calls.append(fd)
+        if len(calls) > 2:  # the table and its folder; then the disk is full
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", full_after_the_table)
+    with pytest.raises(StorageError, match=r"manifest\.json: No space left on device"):
+        merge(spec, dest=tmp_path / "new", allow_code_versions=True)
+    assert list((tmp_path / "new").iterdir()) == []
+    monkeypatch.setattr(os, "fsync", real)
+    merge(spec, dest=tmp_path / "new", allow_code_versions=True)

@@ -111,7 +111,7 @@ def unfinished(store: ShardStore, cell: Cell) -> None:
 
 @pytest.mark.parametrize(("content", "what"), [
     ("", "empty lock file"),
-    ("{\"host\": \"elsewh", "unreadable lock file"),
+    ("{\"host\": \"elsewh", "lock file that is not JSON"),
     ("[1, 2]", "not a frozenbench lock"),
     ("{\"owner\": \"someone\"}", "not a frozenbench lock"),
 ])
@@ -187,3 +187,32 @@ def test_max_epoch_true_is_refused_in_a_replay(tmp_path):
 
     with pytest.raises(InvalidValueError, match=r"Start\(max_epoch=True\)"):
         fb.simulate(bench, optimizer=OneEpochByBool(), budget=10.0, seed=0)
+
+
+def test_a_lock_that_cannot_be_written_leaves_no_empty_file_and_says_why(tmp_path, monkeypatch):
+    """A full disk between creating a lock and writing its owner left an empty lock that kept
+    the cell pending with no word; a folder the user cannot write to gave a raw error."""
+    import errno
+
+    import frozenbench.generation.lock as lock
+    from frozenbench.errors import StorageError
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(lock.json, "dump", full)
+    with pytest.raises(StorageError, match=r"cannot take the lock .*c00000-z01-s0\.lock: No sp"):
+        lock.CellLock.acquire(tmp_path, CELL)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+
+    real_open = os.open
+
+    def denied(path, *args, **kwargs):
+        if str(path).endswith(".lock"):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(lock.os, "open", denied)
+    with pytest.raises(StorageError, match=r"Permission denied; every user of an output"):
+        lock.CellLock.acquire(tmp_path, CELL)

@@ -18,7 +18,11 @@ import argparse
 import sys
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from frozenbench.cell import Cell
+    from frozenbench.generation.store import BadShard
 
 SPEC_HELP = "grid spec: a TOML file or the name of a shipped spec (e.g. debug-mnist)"
 OUT_HELP = "directory of the shards (default: the spec's `output`)"
@@ -152,7 +156,7 @@ def _status(spec: Any, args: argparse.Namespace) -> int:
     return 1 if trouble else 0
 
 
-def set_aside(bad: Any, retrained: Collection[Any]) -> str:
+def set_aside(bad: BadShard, retrained: Collection[Cell]) -> str:
     """What ``run`` did with a stored file it moved to quarantine/, truthfully: whether the
     cell is trained again or another verified copy of it is used.
 

@@ -3,8 +3,8 @@
 ``run`` is idempotent: it verifies the stored cells first (quarantining any that fail, see
 :meth:`~frozenbench.generation.store.ShardStore.repair`; it stops, moving nothing, when a stored
 file cannot be read) and submits only the cells without a sound shard (failed cells included,
-so a rerun retries them). Cells are grouped into chunks of
-``packing.cells_per_job``, one chunk per job. Every executor goes through one submission path,
+so a rerun retries them). Cells are grouped into chunks of ``packing.cells_per_job``, one chunk
+per job. Every executor goes through one submission path,
 ``Executor.submit_array``: on SLURM the chunks go out as one job array (its parallelism is
 ``max_jobs``); locally at most ``max_jobs`` jobs run at once and the rest are submitted as
 they free up.

@@ -44,6 +44,7 @@ from types import TracebackType
 from typing import Any
 
 from frozenbench.cell import Cell
+from frozenbench.errors import StorageError
 
 #: Seconds between two touches of a held lock.
 HEARTBEAT_S = 30.0
@@ -102,11 +103,30 @@ def _owner(text: str) -> tuple[dict[str, Any] | None, str | None]:
     try:
         owner = json.loads(text)
     except (ValueError, RecursionError):  # cut short by an owner killed at once, or foreign
-        return None, "unreadable lock file (not JSON)"
+        return None, "lock file that is not JSON (cut short, or foreign)"
     if not (isinstance(owner, dict) and isinstance(owner.get("host"), str)
             and isinstance(owner.get("pid"), int) and not isinstance(owner.get("pid"), bool)):
         return None, "not a frozenbench lock (no host and pid)"
     return owner, None
+
+
+def _create(path: Path) -> bool:
+    """Create the lock file with this process's owner record; False when it exists."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0),
+                     0o666)  # the mode follows the umask
+    except FileExistsError:
+        return False
+    owner = {"host": socket.gethostname(), "pid": os.getpid(),
+             "slurm_job": os.environ.get("SLURM_JOB_ID", ""),
+             "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(owner, f)
+    except BaseException:  # an empty lock would keep the cell pending: leave none
+        path.unlink(missing_ok=True)
+        raise
+    return True
 
 
 def read_lock(path: Path, *, now: float | None = None) -> LockInfo | None:
@@ -162,13 +182,17 @@ class CellLock:
 
     @classmethod
     def acquire(cls, directory: Path, cell: Cell) -> CellLock | None:
-        """Take the lock of ``cell`` under ``directory``; None when another live run holds it."""
-        directory.mkdir(parents=True, exist_ok=True)
+        """Take the lock of ``cell`` under ``directory``; None when another live run holds it.
+
+        Raises :class:`~frozenbench.errors.StorageError` when the lock cannot be written (a
+        folder this user cannot write to, a full disk); no empty lock file is left behind.
+        """
         path = directory / f"{cell.stem}.lock"
-        for _ in range(2):  # a second try after taking over a stale lock
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)  # umask
-            except FileExistsError:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            for _ in range(2):  # a second try after taking over a stale lock
+                if _create(path):
+                    return cls(path)
                 if not is_stale(path):
                     return None
                 try:  # rename, not unlink: only one of two workers moves this very file
@@ -176,13 +200,11 @@ class CellLock:
                     path.with_name(f"{path.name}.stale.{os.getpid()}").unlink()
                 except FileNotFoundError:
                     pass
-                continue
-            owner = {"host": socket.gethostname(), "pid": os.getpid(),
-                     "slurm_job": os.environ.get("SLURM_JOB_ID", ""),
-                     "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-            with os.fdopen(fd, "w") as f:
-                json.dump(owner, f)
-            return cls(path)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot take the lock {path}: {exc.strerror or exc}; every user of an output "
+                "folder needs to write into it (a group-shared folder: group-writable, and "
+                "umask 002 for whoever generates)") from None
         return None
 
     def _heartbeat(self) -> None:

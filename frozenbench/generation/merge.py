@@ -16,11 +16,12 @@ generation): then it comes from that profile, which is copied next to the table.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from frozenbench.generation.cost_profile import PROFILE_NAME, CostProfile
 from frozenbench.generation.integrity import CellCheck
 from frozenbench.generation.spec import GridSpec
 from frozenbench.generation.store import ShardStore
-from frozenbench.manifest import TABLE_NAME, Manifest, describe_files
+from frozenbench.manifest import MANIFEST_NAME, TABLE_NAME, Manifest, describe_files
 from frozenbench.provenance import code_version, is_clean
 from frozenbench.schema import arrow_schema, validate
 
@@ -207,6 +208,21 @@ def check_dest(spec: GridSpec, dest: Path) -> None:
                              f"not {want!r}; refusing to overwrite it (choose another --dest)")
 
 
+@contextlib.contextmanager
+def _all_or_nothing(dest: Path) -> Iterator[None]:
+    """A merge into a new (or empty) ``dest`` that fails before its manifest is written (a
+    full disk) removes the files it wrote, so that the same command can simply be run again;
+    a merge that replaces a table leaves a mismatch that loading reports (checksums)."""
+    fresh = not (dest / MANIFEST_NAME).exists()
+    try:
+        yield
+    except BaseException:
+        if fresh:
+            for name in (TABLE_NAME, PROFILE_NAME):
+                (dest / name).unlink(missing_ok=True)
+        raise
+
+
 def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
           allow_missing: bool = False, allow_code_versions: bool = False,
           progress: bool = False) -> Manifest:
@@ -303,51 +319,52 @@ def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
     final = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
 
     dest_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_file(dest_dir / TABLE_NAME) as f:
-        pq.write_table(final, f, compression="zstd")
-    files = [TABLE_NAME]
-    if profile is not None:
-        profile.write(dest_dir)
-        files.append(PROFILE_NAME)
+    with _all_or_nothing(dest_dir):
+        with atomic_file(dest_dir / TABLE_NAME) as f:
+            pq.write_table(final, f, compression="zstd")
+        files = [TABLE_NAME]
+        if profile is not None:
+            profile.write(dest_dir)
+            files.append(PROFILE_NAME)
 
-    cell_counts = {"ok": statuses["ok"], "diverged": statuses["diverged"],
-                   "failed": len(failed), "missing": len(missing) - len(failed)}
-    failed_cells: list[Mapping[str, Any]] = []
-    for c in missing:
-        rec = store.failure(c) or {}
-        failed_cells.append({"config_id": c.config_id, "z": c.z, "seed": c.seed,
-                             "status": "failed" if c in failed_before else "missing",
-                             "error": rec.get("error", "")})
-    manifest = Manifest(
-        benchmark=spec.benchmark,
-        task=task.name,
-        grid=grid,
-        fidelities={"z": list(plan.z), "epoch": list(task.fidelities.epoch)},
-        metric=task.metric,
-        config_ids=list(plan.config_ids),
-        seeds=plan.seeds,
-        files=describe_files(dest_dir, files),
-        rows=final.num_rows,
-        cells=cell_counts,
-        log_scale=[h.name for h in task.space.hyperparameters if h.log],
-        description=spec.description or task.description,
-        spec={"source": Path(spec.source).name, **dict(spec.raw),
-              "repeat_config_ids": plan.repeat_config_ids},
-        code_version=", ".join(sorted(versions)),
-        provenance={
-            "code_versions": sorted(versions),
-            "code_versions_override": allow_code_versions,
-            "merged_by": code_version(),
-            "default_cost": cost_note,
-            "hardware": [{"cells": n, **json.loads(hw)}
-                         for hw, n in provenance["cpu"].most_common()],
-            "libraries": [{"cells": n, **json.loads(v)}
-                          for v, n in provenance["versions"].most_common()],
-        },
-        hardware="; ".join(f"{hw} ({n} cells)" for hw, n in hardware.most_common())
-        + f"; merged on {platform.node()}",
-        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        failed_cells=failed_cells,
-    )
-    manifest.write(dest_dir)
+        cell_counts = {"ok": statuses["ok"], "diverged": statuses["diverged"],
+                       "failed": len(failed), "missing": len(missing) - len(failed)}
+        failed_cells: list[Mapping[str, Any]] = []
+        for c in missing:
+            rec = store.failure(c) or {}
+            failed_cells.append({"config_id": c.config_id, "z": c.z, "seed": c.seed,
+                                 "status": "failed" if c in failed_before else "missing",
+                                 "error": rec.get("error", "")})
+        manifest = Manifest(
+            benchmark=spec.benchmark,
+            task=task.name,
+            grid=grid,
+            fidelities={"z": list(plan.z), "epoch": list(task.fidelities.epoch)},
+            metric=task.metric,
+            config_ids=list(plan.config_ids),
+            seeds=plan.seeds,
+            files=describe_files(dest_dir, files),
+            rows=final.num_rows,
+            cells=cell_counts,
+            log_scale=[h.name for h in task.space.hyperparameters if h.log],
+            description=spec.description or task.description,
+            spec={"source": Path(spec.source).name, **dict(spec.raw),
+                  "repeat_config_ids": plan.repeat_config_ids},
+            code_version=", ".join(sorted(versions)),
+            provenance={
+                "code_versions": sorted(versions),
+                "code_versions_override": allow_code_versions,
+                "merged_by": code_version(),
+                "default_cost": cost_note,
+                "hardware": [{"cells": n, **json.loads(hw)}
+                             for hw, n in provenance["cpu"].most_common()],
+                "libraries": [{"cells": n, **json.loads(v)}
+                              for v, n in provenance["versions"].most_common()],
+            },
+            hardware="; ".join(f"{hw} ({n} cells)" for hw, n in hardware.most_common())
+            + f"; merged on {platform.node()}",
+            created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            failed_cells=failed_cells,
+        )
+        manifest.write(dest_dir)
     return manifest

@@ -105,6 +105,10 @@ class BadShard:
     reason: str
     kind: str = "corrupt"
 
+    def __post_init__(self) -> None:
+        if self.kind not in BAD_KINDS:
+            raise InvalidValueError(f"BadShard kind={self.kind!r}; valid: {list(BAD_KINDS)}")
+
     def __str__(self) -> str:
         return f"{self.cell.stem if self.cell else self.path.name}: {self.reason}"
 
@@ -144,6 +148,14 @@ def read_bytes(path: Path) -> bytes:
     an error of the file system (``OSError``) is told apart from a damaged content."""
     with open(path, "rb") as f:
         return f.read()
+
+
+def _dangling(cell: Cell | None, path: Path) -> BadShard | None:
+    """A listed file that is gone when read: moved meanwhile (None), or a link to nothing,
+    which is no shard at all (corrupt: ``run`` moves the link itself away)."""
+    if path.is_symlink():
+        return BadShard(cell, path, f"a link to nothing ({os.readlink(path)})")
+    return None
 
 
 def _cannot_read(exc: OSError) -> str:
@@ -318,7 +330,7 @@ class ShardStore:
         try:
             data = read_bytes(path)
         except FileNotFoundError:  # moved since the listing (compacted, quarantined)
-            return None
+            return _dangling(cell, path)
         except OSError as exc:  # the file system refused: nothing is known of its content
             return BadShard(cell, path, _cannot_read(exc), "unreadable")
         try:
@@ -326,7 +338,7 @@ class ShardStore:
             meta = table.schema.metadata or {}
             prov = json.loads(meta.get(CELL_METADATA, b"{}"))
         except Exception as exc:  # any decoding error of the bytes read: a damaged file
-            return BadShard(cell, path, f"unreadable ({type(exc).__name__}: {exc})")
+            return BadShard(cell, path, f"damaged ({type(exc).__name__}: {exc})")
         rows = table.replace_schema_metadata(None)
         stored, digest = meta.get(ROWS_SHA256), rows_digest(rows)
         problems = check.problems(cell, status, rows, stored.decode() if stored else None,
@@ -342,14 +354,14 @@ class ShardStore:
         try:
             data = read_bytes(path)
         except FileNotFoundError:
-            return []
+            return [_dangling(None, path)]
         except OSError as exc:
             return [BadShard(None, path, _cannot_read(exc), "unreadable")]
         try:
             table = pq.read_table(pa.BufferReader(data))
             index = json.loads((table.schema.metadata or {})[PACK_METADATA])
         except Exception as exc:  # any decoding error of the bytes read: a damaged file
-            return [BadShard(None, path, f"unreadable pack ({type(exc).__name__}: {exc})")]
+            return [BadShard(None, path, f"damaged pack ({type(exc).__name__}: {exc})")]
         table = table.replace_schema_metadata(None)
         rows_of: dict[tuple[int, int, int], list[int]] = {}
         keys = zip(table["config_id"].to_pylist(), table["z"].to_pylist(),

@@ -246,9 +246,11 @@ def write_benchmark(
     return root
 
 
-def _manifest(name: str, metric: str, space: SearchSpace, table: pa.Table,
-              ids: list[int], seeds: list[int], kwargs: Mapping[str, Any], *,
+def _manifest(name: str, metric: str, space: SearchSpace | Mapping[str, Sequence[Any]],
+              table: pa.Table, ids: list[int], seeds: list[int], kwargs: Mapping[str, Any], *,
               files: Mapping[str, Any], cells: Mapping[str, int]) -> Manifest:
+    if not isinstance(space, SearchSpace):  # a grid {name: values}
+        space = SearchSpace.from_dict(space)
     n_z = int(kwargs.get("n_z", 11))
     n_epochs = int(kwargs.get("n_epochs", 20))
     plain_grid = space.is_grid and not space.conditions and not any(

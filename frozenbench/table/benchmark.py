@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -249,6 +249,17 @@ class Benchmark:
         True
         """
         return int(self.config_ids[self.index.config(config, nearest=nearest)])
+
+    def row(self, config_id: int) -> int:
+        """The row of a config id in the dense arrays; -1 where the table does not hold it
+        (:class:`~frozenbench.table.protocol.Table`: what the replay engine reads).
+
+        >>> from frozenbench.synthetic import make_benchmark
+        >>> bench = make_benchmark(n_configs=4, n_z=2, n_epochs=2)
+        >>> bench.row(int(bench.config_ids[3])), bench.row(10**9)
+        (3, -1)
+        """
+        return self.index.id_pos.get(config_id, -1)
 
     def nearest(self, config: Config) -> tuple[int, float]:
         """``(config_id, distance)`` of the table config nearest to ``config`` (each number
@@ -496,3 +507,10 @@ class Benchmark:
         return int((self._cells.nbytes if own_cells else 0) + self._present.nbytes
                    + self._n_seeds.nbytes + self._n_div.nbytes + self._mean.nbytes)
 
+
+
+if TYPE_CHECKING:  # the dense table implements the protocol (checked by mypy)
+    from frozenbench.table.protocol import Table
+
+    def _implements(bench: Benchmark) -> Table:
+        return bench

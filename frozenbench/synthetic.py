@@ -249,8 +249,8 @@ def write_benchmark(
 def _manifest(name: str, metric: str, space: SearchSpace | Mapping[str, Sequence[Any]],
               table: pa.Table, ids: list[int], seeds: list[int], kwargs: Mapping[str, Any], *,
               files: Mapping[str, Any], cells: Mapping[str, int]) -> Manifest:
-    if not isinstance(space, SearchSpace):  # a grid {name: values}
-        space = SearchSpace.from_dict(space)
+    if not isinstance(space, SearchSpace):  # a grid, as the tests that build tables pass it
+        space = _space_of(space, None)
     n_z = int(kwargs.get("n_z", 11))
     n_epochs = int(kwargs.get("n_epochs", 20))
     plain_grid = space.is_grid and not space.conditions and not any(

@@ -29,6 +29,7 @@ class StandIn:
     seeds = property(lambda self: self._bench.seeds)
     index = property(lambda self: self._bench.index)
     metric = property(lambda self: self._bench.metric)
+    fidelities = property(lambda self: self._bench.fidelities)
     fidelity_values = property(lambda self: self._bench.fidelity_values)
     default_cost = property(lambda self: self._bench.default_cost)
 
@@ -58,6 +59,10 @@ class StandIn:
 
     def query(self, config, z, epoch=None, *, seed=None, nearest=False):
         return self._bench.query(config, z, epoch, seed=seed, nearest=nearest)
+
+    def query_many(self, configs, z, epoch=None, *, seed=None, quantities=None, nearest=False):
+        return self._bench.query_many(configs, z, epoch, seed=seed, quantities=quantities,
+                                      nearest=nearest)
 
     def absent(self, c, zi, ei, si):
         return self._bench.absent(c, zi, ei, si)

@@ -28,7 +28,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -79,6 +79,11 @@ class Table(Protocol):
         ...
 
     @property
+    def fidelities(self) -> dict[str, list[int]]:
+        """``{"z": [...], "epoch": [...]}``: the fidelity values."""
+        ...
+
+    @property
     def fidelity_values(self) -> Fidelities:
         """The z and epoch values, with range checks."""
         ...
@@ -125,6 +130,12 @@ class Table(Protocol):
     def query(self, config: Mapping[str, Any] | int | Any, z: int, epoch: int | None = None,
               *, seed: int | None = None, nearest: bool = False) -> Result:
         """The metrics of one cell."""
+        ...
+
+    def query_many(self, configs: Any, z: Any, epoch: Any = None, *, seed: Any = None,
+                   quantities: Sequence[str] | None = None,
+                   nearest: bool = False) -> dict[str, np.ndarray]:
+        """Many cells at once: arrays in, ``{quantity: array}`` out."""
         ...
 
     def absent(self, c: int, zi: int, ei: int, si: int | None) -> InvalidValueError:

@@ -3,6 +3,8 @@
     .venv/bin/python scripts/bench_query_sim.py            # everything (~1-2 min, ~3 GB RAM)
     .venv/bin/python scripts/bench_query_sim.py --no-big   # skip the 10M-row table
     .venv/bin/python scripts/bench_query_sim.py --sim-only # the engine beside the old simulate
+    .venv/bin/python scripts/bench_query_sim.py --scale    # issue 20: 10k/100k/1M ASHA trials,
+                                                           # id vs dict queries, 10M-row load
 
 Targets (issue 5): one query >= 10x faster than a pandas MultiIndex .loc lookup of the same
 cell and within 10x of a raw dict + numpy lookup; batch >= 5M cells/s; ASHA, 4 workers,
@@ -10,6 +12,12 @@ cell and within 10x of a raw dict + numpy lookup; batch >= 5M cells/s; ASHA, 4 w
 table answers queries at the same per-query cost. The engine (issue 10) is timed beside the
 single-function ``simulate`` it replaced (commit ``OLD_SIMULATE``, read from git into a
 temporary module), on the same table, in the same process.
+
+Scale (issue 20), measured side by side in one run: the replay's cost per trial at 10k, 100k
+and 1M ASHA trials (4 workers, each in a fresh process; CPU and wall time) and the ratio 1M/10k
+(at most 2x, 1.5x the aim); a query by integer id beside the same query by dict; a 10M-row
+table loaded by ``fb.load`` beside pyarrow reading the same columns (with and without the
+files' sha256), each in a fresh process, best of ``--repeat``: time and peak RSS ratios.
 """
 
 from __future__ import annotations
@@ -51,6 +59,12 @@ def query_costs(bench: fb.Benchmark, n: int = 50_000) -> dict[str, float]:
         k[0] = (k[0] + 1) & 63
         return bench.query(cfgs[k[0]], zs[k[0]], es[k[0]])
 
+    ids = [bench.config_id(c) for c in cfgs]
+
+    def public_id() -> Any:
+        k[0] = (k[0] + 1) & 63
+        return bench.query(ids[k[0]], zs[k[0]], es[k[0]])
+
     def public_seed() -> Any:
         k[0] = (k[0] + 1) & 63
         return bench.query(cfgs[k[0]], zs[k[0]], es[k[0]], seed=0)
@@ -65,10 +79,10 @@ def query_costs(bench: fb.Benchmark, n: int = 50_000) -> dict[str, float]:
         k[0] = (k[0] + 1) & 63
         return arr[index[tuple(cfgs[k[0]].items())], z_pos[zs[k[0]]], e_pos[es[k[0]]]]
 
-    for f in (public, public_seed, raw):
+    for f in (public, public_id, public_seed, raw):
         f()
-    return {"public": per_call(public, n), "public_seed": per_call(public_seed, n),
-            "raw": per_call(raw, n)}
+    return {"public": per_call(public, n), "public_id": per_call(public_id, n),
+            "public_seed": per_call(public_seed, n), "raw": per_call(raw, n)}
 
 
 def pandas_cost(bench: fb.Benchmark) -> float:
@@ -205,6 +219,90 @@ def big_load(directory: str) -> dict[str, Any]:
             "peak_rss_mb": rss1 / 1e3, "configs": len(bench), **q}
 
 
+def asha_run(n_trials: int) -> dict[str, Any]:
+    """Child process: one ASHA replay (z+epoch, 4 workers) of ``n_trials`` evaluations on the
+    paper-shaped synthetic table (216 configs x 11 z x 20 epochs)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        bench = fb.load(write_benchmark(Path(tmp) / "resnet", n_configs=216))
+        fb.simulate(bench, "asha", "z+epoch", n_workers=4, max_evaluations=1000, seed=0)
+        w0, c0 = time.perf_counter(), time.process_time()
+        traj = fb.simulate(bench, "asha", "z+epoch", n_workers=4, max_evaluations=n_trials,
+                           seed=0)
+        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    return {"evaluations": len(traj), "trials": int(traj.attrs["n_trials"]), "wall_s": wall,
+            "cpu_s": cpu, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3}
+
+
+def read_columns(directory: str, how: str) -> dict[str, Any]:
+    """Child process: read a table's columns the way ``how`` says, from a fresh process:
+    ``"pyarrow"`` (the columns a Benchmark holds, nothing else), ``"pyarrow+sha256"`` (and
+    every file's checksum first) or ``"fb.load"`` (checksums, validation, dense arrays)."""
+    from frozenbench.manifest import Manifest
+    from frozenbench.table import load as table_load
+
+    root = Path(directory)
+    loader = fb.load  # its module imported before the clock starts, as the readers' are
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    w0, c0 = time.perf_counter(), time.process_time()
+    if how == "fb.load":
+        loader(root)
+    else:
+        manifest = Manifest.read(root)
+        if how == "pyarrow+sha256":
+            manifest.verify(root)
+        pq.read_table(root / TABLE_NAME, columns=table_load.query_columns(manifest))
+    return {"wall_s": time.perf_counter() - w0, "cpu_s": time.process_time() - c0,
+            "rss_before_mb": rss0 / 1e3,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3}
+
+
+def print_scale(repeat: int, big: bool, asha: bool = True) -> None:
+    """Issue 20's figures, side by side."""
+    if asha:
+        print_asha()
+    with tempfile.TemporaryDirectory() as tmp:
+        q = query_costs(fb.load(write_benchmark(Path(tmp) / "resnet", n_configs=216)))
+    print(f"\n== one query ==\nby integer id {q['public_id'] * 1e6:.2f} us, by dict "
+          f"{q['public'] * 1e6:.2f} us: id/dict {q['public_id'] / q['public']:.2f} "
+          "(target <= 1)")
+    if big:
+        print_big_load(repeat)
+
+
+def print_asha() -> None:
+    print("\n== ASHA replay, z+epoch, 4 workers, one fresh process per size ==")
+    runs = {n: child("--asha-run", str(n)) for n in (10_000, 100_000, 1_000_000)}
+    for n, r in runs.items():
+        print(f"{n:>9,} evaluations ({r['trials']:,} trials): {r['wall_s']:7.1f} s wall "
+              f"{r['cpu_s']:7.1f} s CPU = {r['wall_s'] / n * 1e6:6.1f} us wall, "
+              f"{r['cpu_s'] / n * 1e6:6.1f} us CPU per trial; peak RSS {r['peak_rss_mb']:.0f} MB")
+    small, large = runs[10_000], runs[1_000_000]
+    print(f"ratio 1M / 10k per trial: {large['cpu_s'] / small['cpu_s'] / 100:.2f} (CPU), "
+          f"{large['wall_s'] / small['wall_s'] / 100:.2f} (wall); target <= 2, aim 1.5")
+
+
+def print_big_load(repeat: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        w = child("--big-write", str(Path(tmp) / "big"), "46000")
+        best: dict[str, dict[str, float]] = {}
+        for _ in range(repeat):  # interleaved, so that a busy machine hurts each alike
+            for how in ("pyarrow", "pyarrow+sha256", "fb.load"):
+                r = child("--read-columns", str(Path(tmp) / "big"), how)
+                old = best.get(how)
+                best[how] = r if old is None else {k: min(v, r[k]) for k, v in old.items()}
+    print(f"\n== {w['rows']:,}-row table ({w['parquet_mb']:.0f} MB Parquet), fresh process "
+          f"each, best of {repeat} ==")
+    for how, r in best.items():
+        print(f"{how:15s} {r['wall_s']:6.2f} s wall {r['cpu_s']:6.2f} s CPU  peak RSS "
+              f"{r['peak_rss_mb']:6.0f} MB (imports {r['rss_before_mb']:.0f} MB)")
+    f = best["fb.load"]
+    for base in ("pyarrow", "pyarrow+sha256"):
+        b = best[base]
+        print(f"fb.load / {base:15s} time {f['wall_s'] / b['wall_s']:.2f} (wall) "
+              f"{f['cpu_s'] / b['cpu_s']:.2f} (CPU), peak RSS "
+              f"{f['peak_rss_mb'] / b['peak_rss_mb']:.2f}; target <= 2")
+
+
 def child(*argv: str) -> dict[str, Any]:
     out = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True,
                          check=True)
@@ -216,6 +314,14 @@ def main() -> None:
     parser.add_argument("--no-big", action="store_true", help="skip the 10M-row table")
     parser.add_argument("--sim-only", action="store_true",
                         help="only the engine beside the old simulate")
+    parser.add_argument("--scale", action="store_true",
+                        help="only issue 20's scale figures (with --no-big: without the table)")
+    parser.add_argument("--no-asha", action="store_true",
+                        help="with --scale: without the 10k/100k/1M ASHA replays")
+    parser.add_argument("--repeat", type=int, default=2,
+                        help="loads of the 10M-row table per reader (best is kept)")
+    parser.add_argument("--asha-run", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--read-columns", nargs=2, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--big-write", nargs=2, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--big-load", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -224,6 +330,15 @@ def main() -> None:
         return
     if args.big_load:
         print(json.dumps(big_load(args.big_load)))
+        return
+    if args.asha_run:
+        print(json.dumps(asha_run(args.asha_run)))
+        return
+    if args.read_columns:
+        print(json.dumps(read_columns(*args.read_columns)))
+        return
+    if args.scale:
+        print_scale(args.repeat, big=not args.no_big, asha=not args.no_asha)
         return
 
     if args.sim_only:
@@ -243,6 +358,7 @@ def main() -> None:
         loc = pandas_cost(bench)
         print("\n== one query (best of 5) ==")
         print(f"bench.query(config dict, z, epoch)         {q['public'] * 1e6:7.2f} us  (mean)")
+        print(f"bench.query(config id, z, epoch)           {q['public_id'] * 1e6:7.2f} us")
         print(f"bench.query(..., seed=0)                   {q['public_seed'] * 1e6:7.2f} us")
         print(f"raw dict + numpy lookup                    {q['raw'] * 1e6:7.2f} us")
         print(f"pandas MultiIndex .loc (sorted), same cell {loc * 1e6:7.2f} us")

@@ -1,12 +1,14 @@
 """ASHA: asynchronous successive halving (Li et al. 2020), promotion type "stopping".
 
-Each rung keeps its results in a :class:`sortedcontainers.SortedList`, so adding a result,
-ranking the best unpromoted one and promoting it are O(log n): a replay of a million trials
-costs about what one of ten thousand costs per trial (``scripts/bench_query_sim.py``).
+A rung keeps its unpromoted results in a heap and its promoted ones in a
+:class:`sortedcontainers.SortedList`, so adding a result, ranking the best unpromoted one and
+promoting it are O(log n): a replay of a million trials costs about what one of ten thousand
+costs per trial (``scripts/bench_query_sim.py``).
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Sequence
 
@@ -42,9 +44,14 @@ class ASHA:
         self.levels = list(levels)
         self.eta = float(eta)
         k = len(self.levels)
-        # per rung, sorted by (score, order): all results, and those not promoted yet
-        self._rungs: list[SortedList] = [SortedList() for _ in range(k)]
-        self._waiting: list[SortedList] = [SortedList() for _ in range(k)]
+        # Per rung: how many results, the results not promoted yet (a heap by (score, order))
+        # and the promoted ones (sorted). The best unpromoted result's rank among all results
+        # is its rank among the promoted ones (no unpromoted one is better), cached while
+        # neither it nor the promoted set changes.
+        self._count = [0] * k
+        self._waiting: list[list[tuple[float, int, int, int]]] = [[] for _ in range(k)]
+        self._promoted: list[SortedList] = [SortedList() for _ in range(k)]
+        self._rank: list[tuple[object, int, int] | None] = [None] * k
         self._order = 0
         self._same_z = [k_ + 1 < k and self.levels[k_ + 1][0] == self.levels[k_][0]
                         for k_ in range(k)]
@@ -56,10 +63,18 @@ class ASHA:
                 continue
             # The best result not promoted yet is promotable iff it ranks in the top
             # floor(n / eta) of its rung; if it does not, no other unpromoted one does.
-            results = self._rungs[r]
-            top = math.floor(len(results) / self.eta)
-            if results.bisect_left(waiting[0]) < top:
-                _, _, config_id, trial = waiting.pop(0)
+            best = waiting[0]
+            promoted = self._promoted[r]
+            cached = self._rank[r]
+            if cached is not None and cached[0] is best and cached[1] == len(promoted):
+                rank = cached[2]
+            else:
+                rank = promoted.bisect_left(best)
+                self._rank[r] = (best, len(promoted), rank)
+            if rank < math.floor(self._count[r] / self.eta):
+                heapq.heappop(waiting)
+                promoted.add(best)
+                _, _, config_id, trial = best
                 z, epoch = self.levels[r + 1]
                 return Job(config_id, z, epoch, trial if self._same_z[r] else None, r + 1)
         z, epoch = self.levels[0]
@@ -69,6 +84,6 @@ class ASHA:
         self._order += 1
         item = (observation.score, self._order, observation.job.config_id, observation.trial)
         rung = observation.job.rung
-        self._rungs[rung].add(item)
+        self._count[rung] += 1
         if rung < len(self.levels) - 1:
-            self._waiting[rung].add(item)
+            heapq.heappush(self._waiting[rung], item)

@@ -23,7 +23,7 @@ from frozenbench.optimizers.base import Job, Observation, Optimizer
 from frozenbench.sim.clock import EventQueue
 from frozenbench.sim.trajectory import DEFAULT_INCUMBENT, Recorder
 from frozenbench.sim.workers import format_bytes
-from frozenbench.table import Benchmark
+from frozenbench.table.protocol import Table
 
 #: How often one free worker asks the optimizer for a job that fits its memory before it idles.
 MAX_ASKS = 64
@@ -106,7 +106,7 @@ class WorkerPool:
 class Engine:
     """One replay of ``optimizer`` on ``bench``; :meth:`run` returns the recorder."""
 
-    def __init__(self, bench: Benchmark, optimizer: Optimizer, *, capacities: list[float],
+    def __init__(self, bench: Table, optimizer: Optimizer, *, capacities: list[float],
                  rng: np.random.Generator, metric: str, cost: str, cell_seed: str | int,
                  budget: float | None, cost_budget: float | None,
                  max_evaluations: int | None, best_full: float, full: np.ndarray,
@@ -138,7 +138,7 @@ class Engine:
         self.stop_reason = "optimizer"
         self._free_streak = 0
         index = bench.index
-        self._pos_of_id, self._z_pos, self._e_pos = index.pos_of_id, index.z_pos, index.epoch_pos
+        self._row, self._z_pos, self._e_pos = bench.row, index.z_pos, index.epoch_pos
 
     # ------------------------------------------------------------------ checking a job
     def place(self, job: object) -> Placed:
@@ -147,9 +147,9 @@ class Engine:
         if not isinstance(job, Job):
             raise InvalidValueError(f"optimizer {name!r} returned {job!r:.80}, not a Job")
         cid = job.config_id
-        pos_of_id = self._pos_of_id
-        if isinstance(cid, bool) or not isinstance(cid, (int, np.integer)) or not \
-                0 <= cid < len(pos_of_id) or pos_of_id[cid] < 0:
+        c = -1 if isinstance(cid, bool) or not isinstance(cid, (int, np.integer)) \
+            else self._row(cid)
+        if c < 0:
             raise InvalidValueError(f"optimizer {name!r} asked for config_id={cid!r}, which "
                                     f"is not in the {self.bench.name} table")
         zi = self._z_pos.get(job.z) if type(job.z) is int else None
@@ -165,7 +165,6 @@ class Engine:
                 raise InvalidValueError(
                     f"optimizer {name!r} returned a Job with {field}={v!r:.40}; {field} is "
                     f"the optimizer's own bookkeeping and must be a non-negative integer")
-        c = int(pos_of_id[cid])
         need = 0.0
         pool = self.pool
         if pool.limited:

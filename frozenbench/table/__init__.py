@@ -6,6 +6,8 @@ in memory it is dense. The package has three parts:
 - :mod:`~frozenbench.table.load`: reading and validating the long table (Parquet or Arrow);
 - :mod:`~frozenbench.table.index`: :class:`CellIndex`, the one map from (config, z, epoch,
   seed) to positions in the dense arrays, and the errors for cells the table does not hold;
+- :mod:`~frozenbench.table.protocol`: :class:`Table`, the protocol the replay engine, the
+  analysis and the adapters read (the dense Benchmark implements it; a surrogate can);
 - :mod:`~frozenbench.table.benchmark`: :class:`Benchmark`, its queries (``query``, ``curve``,
   ``query_many``), ``to_frame()`` (the long table as a DataFrame) and the arrays the simulator
   and :mod:`frozenbench.analysis` read (``objective``, ``cost_array``, ``peak_memory``,
@@ -29,7 +31,8 @@ from __future__ import annotations
 
 from frozenbench.table.benchmark import Benchmark
 from frozenbench.table.index import CellIndex
+from frozenbench.table.protocol import Table
 from frozenbench.table.result import COST_ALIASES, COSTS, QUANTITIES, Result, cost_column
 
 __all__ = ["COSTS", "COST_ALIASES", "QUANTITIES", "Benchmark", "CellIndex", "Result",
-           "cost_column"]
+           "Table", "cost_column"]

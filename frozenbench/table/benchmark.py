@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,33 @@ def _result(quantities: list[float], n_seeds: int, n_diverged: int) -> Result:
     """A :class:`Result` from the quantities in :data:`QUANTITIES` order and the seed counts
     (``tuple.__new__`` skips NamedTuple's argument parsing: queries build one per call)."""
     return tuple.__new__(Result, (*quantities, n_seeds, n_diverged))
+
+
+def _read_verified(root: Path, manifest: Manifest) -> pa.Table:
+    """The table's columns, read while the files' sha256 are checked in a second thread
+    (both release the GIL); a checksum that fails is the error, whatever the read did."""
+    with ThreadPoolExecutor(1) as pool:
+        check = pool.submit(manifest.verify, root)
+        try:
+            table = load.read_directory(root, manifest, load.query_columns(manifest))
+        except SchemaError:
+            check.result()  # a corrupt file: its checksum error comes first
+            raise
+        check.result()
+    return table
+
+
+def _mean_holding(cells: np.ndarray) -> np.ndarray:
+    """The mean-over-seeds array of a one-seed table: the array ``cells`` is a view of where
+    :func:`~frozenbench.table.load.cell_arrays` made it, else a copy with room for the counts."""
+    n_c, n_z, n_e, _, k = cells.shape
+    base = cells.base
+    if isinstance(base, np.ndarray) and base.shape == (n_c, n_z, n_e, k + load.MEAN_EXTRA) \
+            and base.dtype == np.float64 and np.shares_memory(base, cells):
+        return base
+    mean = np.empty((n_c, n_z, n_e, k + load.MEAN_EXTRA))
+    mean[..., :k] = cells[:, :, :, 0, :]
+    return mean
 
 
 class Benchmark:
@@ -98,12 +126,12 @@ class Benchmark:
         # The mean over seeds, with n_seeds and n_diverged as two extra columns, so that a
         # query reads one row. A one-seed table keeps only this array (cells is a view of it).
         k = len(QUANTITIES)
-        mean = np.empty((n_c, n_z, n_e, k + 2))
         if n_s == 1:
-            mean[..., :k] = cells[:, :, :, 0, :]
+            mean = _mean_holding(cells)
             del cells
             self._cells = mean[:, :, :, None, :k]
         else:
+            mean = np.empty((n_c, n_z, n_e, k + load.MEAN_EXTRA))
             with np.errstate(invalid="ignore", divide="ignore"):
                 total = np.where(present[..., None], cells, 0.0).sum(axis=3)
                 mean[..., :k] = total / self._n_seeds[..., None]
@@ -125,9 +153,8 @@ class Benchmark:
         """
         root = Path(directory)
         manifest = Manifest.read(root)
-        if verify:
-            manifest.verify(root)
-        table = load.read_directory(root, manifest, load.query_columns(manifest))
+        table = _read_verified(root, manifest) if verify else \
+            load.read_directory(root, manifest, load.query_columns(manifest))
         arrays = load.dense(table, manifest)
         return cls(manifest, arrays.cells, arrays.present, arrays.diverged, directory=root,
                    index=arrays.index)
@@ -238,6 +265,17 @@ class Benchmark:
         True
         """
         return int(self.config_ids[self.index.config(config, nearest=nearest)])
+
+    def row(self, config_id: int) -> int:
+        """The row of a config id in the dense arrays; -1 where the table does not hold it
+        (:class:`~frozenbench.table.protocol.Table`: what the replay engine reads).
+
+        >>> from frozenbench.synthetic import make_benchmark
+        >>> bench = make_benchmark(n_configs=4, n_z=2, n_epochs=2)
+        >>> bench.row(int(bench.config_ids[3])), bench.row(10**9)
+        (3, -1)
+        """
+        return self.index.id_pos.get(config_id, -1)
 
     def nearest(self, config: Config) -> tuple[int, float]:
         """``(config_id, distance)`` of the table config nearest to ``config`` (each number
@@ -485,3 +523,10 @@ class Benchmark:
         return int((self._cells.nbytes if own_cells else 0) + self._present.nbytes
                    + self._n_seeds.nbytes + self._n_div.nbytes + self._mean.nbytes)
 
+
+
+if TYPE_CHECKING:  # the dense table implements the protocol (checked by mypy)
+    from frozenbench.table.protocol import Table
+
+    def _implements(bench: Benchmark) -> Table:
+        return bench

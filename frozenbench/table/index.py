@@ -42,9 +42,15 @@ def ints(values: Any, what: str) -> np.ndarray:
     return arr.astype(np.int64, copy=False)
 
 
+def _small_int(n: int) -> type[np.signedinteger[Any]]:
+    """The smallest signed integer type that holds 0..n and -1."""
+    return np.int16 if n < 1 << 15 else np.int32 if n < 1 << 31 else np.int64
+
+
 def _position_table(values: Sequence[int]) -> np.ndarray:
-    """``table[value] = position`` (-1 where no position), for vectorised lookups."""
-    table = np.full(max(values) + 1, -1, dtype=np.int64)
+    """``table[value] = position`` (-1 where no position), for vectorised lookups; the
+    smallest integer type that holds the positions (a lookup of 10M rows stays small)."""
+    table = np.full(max(values) + 1, -1, dtype=_small_int(len(values)))
     table[list(values)] = np.arange(len(values))
     return table
 
@@ -72,6 +78,7 @@ class CellIndex:
     seed_pos: dict[int, int] = field(init=False, repr=False)
     _z_table: np.ndarray = field(init=False, repr=False)
     _epoch_table: np.ndarray = field(init=False, repr=False)
+    _seed_table: np.ndarray | None = field(init=False, repr=False)
     _cache: dict[Any, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -93,6 +100,8 @@ class CellIndex:
             ("epoch_pos", {e: i for i, e in enumerate(f.epoch)}),
             ("seed_pos", {s: i for i, s in enumerate(seeds)}),
             ("_z_table", _position_table(f.z)), ("_epoch_table", _position_table(f.epoch)),
+            ("_seed_table", _position_table(seeds) if min(seeds) >= 0 and max(seeds) < 1 << 16
+             else None),
             ("_cache", {}),
         ):
             object.__setattr__(self, key, value)
@@ -230,7 +239,7 @@ class CellIndex:
         pos, bad = _lookup(self._z_table, arr)
         if bad.any():
             self.fidelities.check_z(int(arr[bad].reshape(-1)[0]))  # raises with the valid range
-        return pos
+        return pos.astype(np.int64)
 
     def epochs(self, values: Any) -> np.ndarray:
         """Positions of many epochs (any shape)."""
@@ -238,7 +247,7 @@ class CellIndex:
         pos, bad = _lookup(self._epoch_table, arr)
         if bad.any():
             self.fidelities.check_epoch(int(arr[bad].reshape(-1)[0]))
-        return pos
+        return pos.astype(np.int64)
 
     def seed_positions(self, values: Any) -> np.ndarray:
         """Positions of many seeds (any shape)."""
@@ -247,16 +256,16 @@ class CellIndex:
         if bad.any():
             raise InvalidValueError(f"seed={int(arr[bad].reshape(-1)[0])} is not in "
                                     f"{self.benchmark}; seeds: {list(self.seeds)}")
-        return pos
+        return pos.astype(np.int64)
 
     def rows(self, config_id: np.ndarray, z: np.ndarray, epoch: np.ndarray,
              seed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Positions of the long table's key columns; :class:`SchemaError` for a value that the
         manifest does not list (loading checks a file against its manifest)."""
-        ci, bad_c = _lookup(self.pos_of_id, config_id.astype(np.int64, copy=False))
-        zi, bad_z = _lookup(self._z_table, z.astype(np.int64, copy=False))
-        ei, bad_e = _lookup(self._epoch_table, epoch.astype(np.int64, copy=False))
-        si, bad_s = self._seed_lookup(seed.astype(np.int64, copy=False))
+        ci, bad_c = _lookup(self.pos_of_id.astype(_small_int(len(self.config_ids))), config_id)
+        zi, bad_z = _lookup(self._z_table, z)
+        ei, bad_e = _lookup(self._epoch_table, epoch)
+        si, bad_s = self._seed_lookup(seed)
         for what, col, bad, valid in (("config_id", config_id, bad_c, self.config_ids.tolist()),
                                       ("z", z, bad_z, self.fidelities.z),
                                       ("epoch", epoch, bad_e, self.fidelities.epoch)):
@@ -269,7 +278,10 @@ class CellIndex:
         return ci, zi, ei, si
 
     def _seed_lookup(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(positions, bad)`` of seed values (seeds may be any integers, so no table)."""
+        """``(positions, bad)`` of seed values: through a position table where the seeds are
+        small non-negative integers (the usual case), else by binary search."""
+        if self._seed_table is not None:
+            return _lookup(self._seed_table, values)
         seeds = np.asarray(self.seeds, dtype=np.int64)
         order = np.argsort(seeds)
         at = np.clip(np.searchsorted(seeds[order], values), 0, len(seeds) - 1)
@@ -292,7 +304,12 @@ class CellIndex:
 
 
 def _lookup(table: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(table[values], bad)`` where ``bad`` marks values with no position."""
-    out_of = (values < 0) | (values >= len(table))
-    pos = table[np.where(out_of, 0, values)]
-    return pos, out_of | (pos < 0)
+    """``(table[values], bad)`` where ``bad`` marks values with no position (any integer
+    dtype; one gather and one comparison when every value is in range)."""
+    if values.size and (int(values.min()) < 0 or int(values.max()) >= len(table)):
+        values = values.astype(np.int64)
+        out_of = (values < 0) | (values >= len(table))
+        pos = table[np.where(out_of, 0, values)]
+        return pos, out_of | (pos < 0)
+    pos = table.take(values)
+    return pos, pos < 0

@@ -32,12 +32,13 @@ from frozenbench.schema import (
     VALUE_RANGES,
     arrow_schema,
 )
-from frozenbench.space import SearchSpace
 from frozenbench.table.index import CellIndex
 from frozenbench.table.result import COSTS, QUANTITIES
 
 #: The key columns of the long table, in the order of the dense arrays' axes.
 KEYS: tuple[str, ...] = ("config_id", "z", "epoch", "seed")
+#: Columns a Benchmark's mean over seeds holds after the quantities (n_seeds, n_diverged).
+MEAN_EXTRA = 2
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -190,18 +191,25 @@ def dense(table: pa.Table, manifest: Manifest, *, check_values: bool = True) -> 
             raise SchemaError(f"{name}: column {n} has {c.null_count} nulls")
         return c.to_numpy()
 
-    cid = key("config_id")
-    ci, zi, ei, si = index.rows(cid, key("z"), key("epoch"), key("seed"))
+    ci, zi, ei, si = index.rows(key("config_id"), key("z"), key("epoch"), key("seed"))
     n_c, n_z, n_e, n_s = index.shape
-    flat = ((ci * n_z + zi) * n_e + ei) * n_s + si
-    counts = np.bincount(flat, minlength=n_c * n_z * n_e * n_s)
-    if counts.max(initial=0) > 1:
+    flat = ci.astype(np.int64)
+    flat *= n_z
+    flat += zi
+    flat *= n_e
+    flat += ei
+    flat *= n_s
+    flat += si
+    present = np.zeros(index.shape, dtype=bool)
+    present.reshape(-1)[flat] = True
+    if int(np.count_nonzero(present)) != len(flat):  # some (config, z, epoch, seed) repeats
+        counts = np.bincount(flat, minlength=n_c * n_z * n_e * n_s)
         c, zz, e, s = np.unravel_index(int(np.argmax(counts > 1)), index.shape)
         raise SchemaError(
             f"{name}: duplicate rows for config_id={index.config_ids[c]}, "
             f"z={index.fidelities.z[zz]}, epoch={index.fidelities.epoch[e]}, "
             f"seed={index.seeds[s]}")
-    check_hyperparameters(table, manifest.space, cid, name)
+    check_hyperparameters(table, index, ci, name)
     status = table.column("status")
     statuses = pc.unique(status).to_pylist()
     if set(statuses) - {"ok", "diverged"}:
@@ -209,20 +217,27 @@ def dense(table: pa.Table, manifest: Manifest, *, check_values: bool = True) -> 
                           f"valid: ['ok', 'diverged']")
     div_row = pc.equal(status, "diverged").to_numpy(zero_copy_only=False)
 
-    cells = np.full((*index.shape, len(QUANTITIES)), np.nan)
-    flat_cells = cells.reshape(-1, len(QUANTITIES))
+    cells, flat_cells = cell_arrays(index.shape)
     for k, q in enumerate(QUANTITIES):
         if q not in table.column_names:  # added in a later schema version: absent (NaN)
+            flat_cells[:, k] = np.nan
             continue
-        flat_cells[flat, k] = table.column(q).to_numpy(zero_copy_only=False).astype(
-            np.float64, copy=False)
-    present = np.zeros(index.shape, dtype=bool)
-    present.reshape(-1)[flat] = True
-    cell_of_row = (ci * n_z + zi) * n_s + si
-    n_div_rows = np.bincount(cell_of_row[div_row], minlength=n_c * n_z * n_s)
+        start = 0
+        for chunk in table.column(q).chunks:  # chunk by chunk: no copy of the whole column
+            end = start + len(chunk)
+            flat_cells[flat[start:end], k] = chunk.to_numpy(zero_copy_only=False)
+            start = end
+    del flat
+    absent = ~present.reshape(-1)
+    if absent.any():
+        flat_cells[absent] = np.nan
+    cell_of_div = (ci[div_row].astype(np.int64) * n_z + zi[div_row]) * n_s + si[div_row]
+    del ci, zi, ei, si
+    n_div_rows = np.bincount(cell_of_div, minlength=n_c * n_z * n_s)
     diverged = (n_div_rows > 0).reshape(n_c, n_z, n_s)
     if check_values:
-        rows = Rows(table, manifest, index, cells, present, n_div_rows.reshape(n_c, n_z, n_s))
+        rows = Rows(table, manifest, index, cells, present, n_div_rows.reshape(n_c, n_z, n_s),
+                    div_row)
         problems = value_problems(rows)
         if problems:
             raise SchemaError(f"{name}: {len(problems)} problem(s) with the values of the "
@@ -231,10 +246,32 @@ def dense(table: pa.Table, manifest: Manifest, *, check_values: bool = True) -> 
     for cost in COSTS:
         if cost not in table.column_names:
             continue
+        column = table.column(cost).to_numpy(zero_copy_only=False)
+        if not column.size or (np.isfinite(column).all() and column.min() >= 0):
+            continue  # every row is, so every cell is (a diverged cell's fill copies a row)
         vals = cells[..., QUANTITIES.index(cost)][present]
         if not np.isfinite(vals).all() or (vals < 0).any():
             raise SchemaError(f"{name}: {cost} must be finite and >= 0")
     return DenseTable(index, cells, present, diverged)
+
+
+def cell_arrays(shape: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """``cells[config, z, epoch, seed, quantity]`` (not initialised: :func:`dense` writes every
+    row, NaN where absent) and a 2-D view of it with one row per (config, z, epoch, seed).
+    A one-seed table's cells are a view of an array with :data:`MEAN_EXTRA` more columns per
+    cell, which the :class:`~frozenbench.table.Benchmark` fills with its seed counts and keeps
+    as its mean over seeds: one array where there would be two copies.
+
+    >>> cells, rows = cell_arrays((2, 3, 4, 1))
+    >>> cells.shape[:4], rows.shape[0], cells.base.shape[-1] == len(QUANTITIES) + MEAN_EXTRA
+    ((2, 3, 4, 1), 24, True)
+    """
+    k = len(QUANTITIES)
+    if shape[3] == 1:
+        buf = np.empty((*shape[:3], k + MEAN_EXTRA))
+        return buf[:, :, :, None, :k], buf.reshape(-1, k + MEAN_EXTRA)
+    cells = np.empty((*shape, k))
+    return cells, cells.reshape(-1, k)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -248,6 +285,8 @@ class Rows:
     cells: np.ndarray
     present: np.ndarray
     n_div: np.ndarray
+    #: per row of ``table``: its status is diverged (None: unknown)
+    div_row: np.ndarray | None = None
 
     def at(self, c: int, z: int, e: int | None, s: int) -> str:
         """``config_id=.., z=.., epoch=.., seed=..`` of array positions (``e=None``: a cell)."""
@@ -274,6 +313,8 @@ def value_problems(rows: Rows) -> list[str]:
     have = set(rows.table.column_names)
     for q, (lo, hi) in VALUE_RANGES.items():
         if q not in have or q not in QUANTITIES:
+            continue
+        if rows_valid(rows, q, lo, hi):
             continue
         v = cells[..., QUANTITIES.index(q)]
         with np.errstate(invalid="ignore"):
@@ -312,6 +353,29 @@ def value_problems(rows: Rows) -> list[str]:
                 f"{rows.first(np.pad(falls, ((0, 0), (0, 0), (1, 0), (0, 0))))}; it is "
                 "cumulative, never smaller at a later epoch")
     return problems
+
+
+def rows_valid(rows: Rows, q: str, lo: float, hi: float) -> bool:
+    """A quick proof on the contiguous column that no row of ``q`` breaks the checks of
+    :func:`value_problems` (in range where not NaN; non-finite only in diverged rows where
+    it must be finite in ok cells; no inf val_error). False means "not proven": the exact
+    per-cell check then runs and names the problem."""
+    if rows.div_row is None:
+        return False
+    a = rows.table.column(q).to_numpy(zero_copy_only=False)
+    if a.dtype.kind != "f":
+        return a.size == 0 or bool(a.min() >= lo and a.max() <= hi)
+    finite = np.isfinite(a)
+    if finite.all():
+        return a.size == 0 or bool(a.min() >= lo and a.max() <= hi)
+    if q == "val_error" and np.isinf(a).any():
+        return False
+    if (q in FINITE_WHEN_OK or q in COSTS or q == "peak_memory_bytes") \
+            and (~finite & ~rows.div_row).any():
+        return False
+    with np.errstate(invalid="ignore"):
+        return bool(np.nanmin(a) >= lo and np.nanmax(a) <= hi) if (~np.isnan(a)).any() \
+            else True
 
 
 def cell_problems(rows: Rows) -> list[str]:
@@ -386,29 +450,34 @@ def check_schema(schema: pa.Schema, manifest: Manifest, where: str) -> None:
                               f"expected {f.type}")
 
 
-def check_hyperparameters(table: pa.Table, space: SearchSpace, cid: np.ndarray,
+def check_hyperparameters(table: pa.Table, index: CellIndex, ci: np.ndarray,
                           name: str) -> None:
-    """Every row's hyperparameter columns must spell the config of its config_id (read
-    through the space: a grid or a sampled design)."""
-    codes = space.codes(cid)
-    for h, code in zip(space.hyperparameters, codes):
+    """Every row's hyperparameter columns must spell the config of its config_id (``ci``: the
+    rows' config positions), read through the space (a grid or a sampled design): each table
+    config's values are looked up once, then compared row by row (numbers exactly, and
+    robustly where not exactly equal)."""
+    space = index.space
+    for h, code in zip(space.hyperparameters, space.codes(index.config_ids)):
         if h.name not in table.column_names:
             continue
         column = table.column(h.name)
-        if isinstance(h.values[0] if h.values else 0.0, str):
+        if h.values and isinstance(h.values[0], str):
             got = pc.index_in(column, value_set=pa.array(h.values)).to_numpy(
                 zero_copy_only=False)
-            ok = got == code
+            ok = got == code[ci]
         else:
-            vals = column.to_numpy(zero_copy_only=False).astype(np.float64)
-            want = np.asarray(h.values, dtype=np.float64)[code] if h.values else code
-            ok = np.isclose(vals, want, rtol=1e-6, atol=0.0)
-        if not np.all(ok):
+            vals = column.to_numpy(zero_copy_only=False)
+            want = (np.asarray(h.values, dtype=np.float64)[code] if h.values else code)[ci]
+            ok = vals == want
+            if not ok.all():
+                ok[~ok] = np.isclose(vals[~ok].astype(np.float64), want[~ok], rtol=1e-6,
+                                     atol=0.0)
+        if not ok.all():
             row = int(np.argmin(ok))
-            expected = space.config(int(cid[row]))[h.name]
+            cid = int(index.config_ids[ci[row]])
             raise SchemaError(
                 f"{name}: row {row} has {h.name}={column[row].as_py()!r} but config_id "
-                f"{int(cid[row])} means {h.name}={expected!r}")
+                f"{cid} means {h.name}={space.config(cid)[h.name]!r}")
 
 
 def fill_diverged(cells: np.ndarray, present: np.ndarray, diverged: np.ndarray) -> None:

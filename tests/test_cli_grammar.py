@@ -16,6 +16,7 @@ import pytest
 import frozenbench as fb
 from frozenbench.cli import COMMANDS, build_parser, main
 from frozenbench.cli.args import is_renamed
+from frozenbench.registry import resolve, shipped
 from frozenbench.synthetic import write_benchmark
 
 
@@ -224,6 +225,14 @@ def test_json_is_strict():
 
 
 # ---------------------------------------------------------------------- download, publish
+@pytest.mark.parametrize("name", shipped())
+def test_download_of_every_suite_table_says_where_it_is(name, capsys):
+    assert main(["download", name]) == 0
+    out = capsys.readouterr().out
+    assert f"{name} ships inside the package" in out
+    assert f"directory: {resolve(name)}" in out and f"fb.load({name!r})" in out
+
+
 def test_download_of_an_unknown_name_lists_what_is_valid(capsys):
     assert main(["download", "no-such-table"]) == 1
     err = capsys.readouterr().err

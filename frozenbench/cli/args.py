@@ -9,8 +9,9 @@
 - ``--out DIR``: always a directory; each command names the files it writes into it
   (``report --out DIR`` writes ``DIR/report.html``). An ``--out`` that is a file, or whose
   name looks like one of the files the command writes (``--out report.html``), is refused.
-- Other randomness has its own name: ``--bootstrap N`` resamples with ``--bootstrap-seed S``
-  (correlate, suite, report), ``--sample-seed`` (verify); a simulator run ``r`` uses seed ``r``.
+- Other randomness has its own name: ``--bootstrap-seed S`` (correlate's resampling),
+  ``--sample-seed`` (verify's choice of cells); a simulator run ``r`` uses seed ``r``. The
+  bootstrap count is ``--bootstrap N`` wherever there is one (correlate, suite, report).
 - ``--json``: one JSON object on stdout instead of text (:mod:`frozenbench.cli.json_output`).
 - A renamed option fails with argparse's usage error naming its new spelling
   (:func:`add_renamed`), never silently.
@@ -63,7 +64,6 @@ def add_out(parser: argparse.ArgumentParser, writes: Sequence[str], *, default: 
     where = f" (default: {default})" if default else ""
     parser.add_argument("--out", default=default, metavar="DIR",
                         help=f"directory{where} to write {', '.join(writes)} into{extra}")
-    parser.set_defaults(_out_writes=tuple(writes))
 
 
 def out_problem(out: str | os.PathLike[str], writes: Sequence[str] = ()) -> str | None:

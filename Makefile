@@ -36,7 +36,7 @@ demo: $(VENV)/.core
 	$(BIN)/frozenbench simulate mnist-resnet --optimizers hyperband:z \
 		hyperband:epoch hyperband:z+epoch-geometric asha:z+epoch-linear random:full --runs 20 --workers 4 \
 		--out $(OUT)
-	$(BIN)/frozenbench report mnist-resnet --out $(OUT)/report.html
+	$(BIN)/frozenbench report mnist-resnet --out $(OUT)   # writes $(OUT)/report.html
 
 slurm:
 	bash scripts/slurm_local.sh start

@@ -86,7 +86,7 @@ def test_simulate_cli_with_a_budget_before_the_first_result(capsys):
 
 def test_suite_cli_with_a_budget_before_the_first_result(capsys):
     assert main(["suite", "--benchmarks", "mnist-resnet", "vit-mnist", "--optimizers",
-                 "random:full", "hyperband:z", "--budget", "0.1", "--runs", "2", "--n-boot",
+                 "random:full", "hyperband:z", "--budget", "0.1", "--runs", "2", "--bootstrap",
                  "50", "--no-progress"]) == 0
     assert "over 2 tasks" in capsys.readouterr().out
 

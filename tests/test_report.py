@@ -46,7 +46,6 @@ def page(tmp_path_factory: pytest.TempPathFactory, figures: dict[str, dict[str, 
          ) -> Path:
     tmp = tmp_path_factory.mktemp("report")
     d = write_benchmark(tmp / "b", n_configs=24, n_z=4, n_epochs=6, diverge_frac=0.0)
-    out = tmp / "report.html"
     save = plot.save_figure
 
     def checked(fig, path):  # record each figure's overflow once it is laid out and saved
@@ -56,9 +55,9 @@ def page(tmp_path_factory: pytest.TempPathFactory, figures: dict[str, dict[str, 
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(plot, "save_figure", checked)
-        assert main(["report", str(d), "--out", str(out), "--runs", "2", "--budget", "20",
-                     "--bootstrap", "50"]) == 0
-    return out
+        assert main(["report", str(d), "--out", str(tmp / "page"), "--runs", "2", "--budget",
+                     "20", "--bootstrap", "50"]) == 0
+    return tmp / "page" / "report.html"  # --out is a directory, as in every command
 
 
 def test_no_figure_of_the_report_is_clipped(page: Path, figures: dict[str, dict[str, float]]):

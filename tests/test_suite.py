@@ -128,7 +128,7 @@ def test_suite_cli_end_to_end(tables, tmp_path, capsys):
     out = tmp_path / "out"
     rc = main(["suite", "--benchmarks", *map(str, tables), "--optimizers", "random:full",
                "hyperband:z", "sh:1@2,3@6", "--runs", "3", "--workers", "2", "--budget", "4",
-               "--n-boot", "100", "--out", str(out), "--no-progress"])
+               "--bootstrap", "100", "--out", str(out), "--no-progress"])
     assert rc == 0
     text = capsys.readouterr().out
     for word in ("ta", "tb", "random:full", "hyperband:z", "sh:1@2,3@6", "normalised regret",
@@ -204,7 +204,7 @@ def test_hpo_library_optimizers_are_spelt_as_for_simulate(tmp_path, capsys):
     d = write_benchmark(tmp_path / "full", name="full", n_z=3, n_epochs=6,
                         grid={"lr": [1e-4, 1e-3, 1e-2, 1e-1], "wd": [0.0, 0.1, 0.2]})
     rc = main(["suite", "--benchmarks", str(d), "--optimizers", "optuna:tpe+median",
-               "random:full", "--runs", "2", "--n-boot", "50", "--no-progress"])
+               "random:full", "--runs", "2", "--bootstrap", "50", "--no-progress"])
     assert rc == 0
     assert "optuna:tpe+median" in capsys.readouterr().out
     with pytest.raises(InvalidValueError, match=re.escape("optuna:tpe+median takes no fidelity")):

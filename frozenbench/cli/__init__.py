@@ -3,7 +3,9 @@
 One grammar: the benchmark (a shipped name, a path such as ``./dir``, or a Hub reference
 ``hub:namespace/name@revision``) is the first positional argument of every subcommand that reads
 one; a config is ``NAME=VALUE`` pairs, ``--config JSON`` or ``--config-id N``; ``--seed`` is a
-cell's training seed; results go to ``--out`` (see :mod:`frozenbench.cli.args`).
+cell's training seed, and other randomness has its own name (``--bootstrap-seed``,
+``--sample-seed``); the bootstrap count is ``--bootstrap``; results go to the directory ``--out
+DIR``; ``--json`` prints one JSON object instead of text (see :mod:`frozenbench.cli.args`).
 
 Exit status: 0 on success, 1 for a frozenbench error (a bad value, an unknown name, a failed
 check) or a failed result, 2 for a usage error (argparse).
@@ -33,7 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "write one self-contained HTML report of a benchmark"),
     "verify": ("verify", "re-run cells live and compare them with the table"),
     "run-cell": ("run_cell", "train one cell (task, config, z, seed) and print its curve"),
-    "download": ("download", "download a benchmark from the Hugging Face Hub"),
+    "download": ("download", "download a benchmark from the Hugging Face Hub and verify it (a "
+                             "shipped one: say where it is)"),
     "publish": ("publish", "upload a benchmark table and its card to the Hugging Face Hub"),
     "card": ("card", "write the dataset card of a benchmark from its manifest"),
     "generate": ("generate", "make a table on a cluster: generate run|status|merge SPEC ..."),

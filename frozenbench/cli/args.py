@@ -6,7 +6,15 @@
 - ``--seed S``: the training seed of a cell, as in the table's ``seed`` column. Where a table
   is read and no seed is given, the mean over the seeds the table has (query) or one seed drawn
   per trial (simulate); where a cell is trained (run-cell, verify) it is required.
-- ``--out``: where results are written.
+- ``--out DIR``: always a directory; each command names the files it writes into it
+  (``report --out DIR`` writes ``DIR/report.html``). An ``--out`` that is a file, or whose
+  name looks like one of the files the command writes (``--out report.html``), is refused.
+- Other randomness has its own name: ``--bootstrap-seed S`` (correlate's resampling),
+  ``--sample-seed`` (verify's choice of cells); a simulator run ``r`` uses seed ``r``. The
+  bootstrap count is ``--bootstrap N`` wherever there is one (correlate, suite, report).
+- ``--json``: one JSON object on stdout instead of text (:mod:`frozenbench.cli.json_output`).
+- A renamed option fails with argparse's usage error naming its new spelling
+  (:func:`add_renamed`), never silently.
 
 Problems are collected and raised together (:func:`raise_problems`), before any work starts.
 """
@@ -15,8 +23,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 from frozenbench.errors import InvalidValueError
 from frozenbench.space import SearchSpace
@@ -45,6 +55,90 @@ def add_seed(parser: argparse.ArgumentParser, *, required: bool = False,
     """``--seed S``, one meaning everywhere (see the module docstring)."""
     parser.add_argument("--seed", type=seed_value, default=None, required=required,
                         help=help, metavar="S")
+
+
+def add_out(parser: argparse.ArgumentParser, writes: Sequence[str], *, default: str | None = None,
+            extra: str = "") -> None:
+    """``--out DIR``, a directory; ``writes`` names the files the command writes into it (the
+    help lists them and :func:`out_problem` refuses an ``--out`` that looks like one)."""
+    where = f" (default: {default})" if default else ""
+    parser.add_argument("--out", default=default, metavar="DIR",
+                        help=f"directory{where} to write {', '.join(writes)} into{extra}")
+
+
+def out_problem(out: str | os.PathLike[str], writes: Sequence[str] = ()) -> str | None:
+    """Why ``--out`` cannot be a directory to write into (None: it can): it is a file, lies
+    under a file, is not writable, or is named like one of the files ``writes`` (``--out
+    report.html`` for the report, which writes ``DIR/report.html``).
+
+    >>> print(out_problem("x/report.html", ["report.html"]))
+    --out x/report.html names a file; --out is a directory (report.html is ...), e.g. --out x
+    >>> out_problem("x/new") is None
+    True
+    """
+    path = Path(out)
+    suffixes = {Path(w).suffix for w in writes if Path(w).suffix}
+    if path.suffix in suffixes and not path.is_dir():
+        return (f"--out {path} names a file; --out is a directory ({', '.join(writes)} "
+                f"{'is' if len(writes) == 1 else 'are'} written into it), e.g. --out "
+                f"{path.parent}")
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        what = "is a file" if probe == path else f"is under {probe}, which is a file"
+        return f"--out {path}: {what}; give a directory (new or existing)"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"--out {path}: {probe} is not writable"
+    return None
+
+
+def add_bootstrap(parser: argparse.ArgumentParser, *, seed: bool = True,
+                  what: str = "over configs") -> None:
+    """``--bootstrap N`` (resamples of every 95% interval, >= 10) and, with ``seed``,
+    ``--bootstrap-seed S`` (its randomness: never ``--seed``, a cell's training seed)."""
+    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                        help=f"bootstrap resamples {what} for the 95%% intervals (>= 10, "
+                             "default 1000)")
+    if seed:
+        parser.add_argument("--bootstrap-seed", type=int, default=0, metavar="S",
+                            help="seed of the bootstrap resampling (default 0)")
+
+
+def bootstrap_problem(n: int) -> str | None:
+    """Why ``--bootstrap N`` is unusable (None: it is usable).
+
+    >>> bootstrap_problem(5)
+    '--bootstrap 5 must be >= 10'
+    """
+    return f"--bootstrap {n} must be >= 10" if n < 10 else None
+
+
+class _Renamed(argparse.Action):
+    """An old option's spelling: using it is a usage error that names the new one."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, *, new: str, why: str = "",
+                 **kwargs: Any) -> None:
+        self.new, self.why = new, why
+        super().__init__(option_strings, dest, nargs="?", default=argparse.SUPPRESS,
+                         help=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> NoReturn:
+        why = f" ({self.why})" if self.why else ""
+        parser.error(f"{option_string} is now {self.new}{why}")
+
+
+def add_renamed(parser: argparse.ArgumentParser, old: str, new: str, why: str = "") -> None:
+    """Make ``old`` a usage error (exit status 2) that names ``new``, its spelling now."""
+    parser.add_argument(old, action=_Renamed, new=new, why=why, dest=f"_renamed_{old}")
+
+
+def is_renamed(action: argparse.Action) -> bool:
+    """Whether ``action`` is an old spelling added by :func:`add_renamed`."""
+    return isinstance(action, _Renamed)
 
 
 def seed_value(text: str) -> int:

@@ -7,8 +7,10 @@ the seed-noise ceiling with its interval, the fidelity formalism as verdicts and
 diagonal analysis; and all of it as one table of the benchmark, a row per (z, epoch)
 (:func:`frozenbench.analysis.fidelity_table.fidelity_table`: Spearman and Kendall with intervals
 against the seed ceiling, the diagonal against all layers at the same epoch, cost and
-information monotone in z), every number from the seeds every config has. With ``--out``:
-``correlations.csv`` (every (z, epoch, variant)), ``fidelity_table.csv`` (the one table),
+information monotone in z), every number from the seeds every config has. The intervals'
+resampling is ``--bootstrap N`` with ``--bootstrap-seed S`` (``--seed`` is always a cell's
+training seed, so it is not an option here). With ``--out DIR``: ``correlations.csv``
+(every (z, epoch, variant)), ``fidelity_table.csv`` (the one table),
 ``heatmap.png`` (the paper's heatmap), ``correlations.png``, ``formalism.csv``,
 ``diagonal.csv`` and ``diagonal.png``.
 """
@@ -19,7 +21,15 @@ import argparse
 from typing import TYPE_CHECKING
 
 from frozenbench.atomic import write_frame_atomic
-from frozenbench.cli.args import add_benchmark, raise_problems
+from frozenbench.cli.args import (
+    add_benchmark,
+    add_bootstrap,
+    add_out,
+    add_renamed,
+    bootstrap_problem,
+    out_problem,
+    raise_problems,
+)
 from frozenbench.errors import FrozenbenchError
 
 if TYPE_CHECKING:
@@ -28,16 +38,21 @@ if TYPE_CHECKING:
     from frozenbench.analysis import CorrelationGrid
 
 
+#: The files ``--out DIR`` receives.
+WRITES = ("correlations.csv", "fidelity_table.csv", "formalism.csv", "diagonal.csv",
+          "heatmap.png", "correlations.png", "diagonal.png")
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     add_benchmark(parser)
     parser.add_argument("--metric", default=None, help="default: the benchmark's metric")
     parser.add_argument("--cost", default=None,
                         help="cost column for the diagonal's cost per rung (default: the "
                              "table's default cost)")
-    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N",
-                        help="bootstrap resamples over configs for the intervals (>= 10)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
-    parser.add_argument("--out", default=None, help="directory for the CSVs and plots")
+    add_bootstrap(parser)
+    add_renamed(parser, "--seed", "--bootstrap-seed",
+                "--seed is a cell's training seed; correlate uses the seeds every config has")
+    add_out(parser, WRITES)
 
 
 def _last_epoch_table(grid: CorrelationGrid, e_last: int) -> str:
@@ -104,9 +119,8 @@ def run(args: argparse.Namespace) -> int:
     from frozenbench.registry import load
     from frozenbench.table import cost_column
 
-    problems = []
-    if args.bootstrap < 10:
-        problems.append(f"--bootstrap {args.bootstrap} must be >= 10")
+    problems = [p for p in (bootstrap_problem(args.bootstrap),
+                            args.out and out_problem(args.out, WRITES)) if p]
     bench = load(args.benchmark)
     for check in (lambda: bench.metric_name(args.metric),
                   lambda: cost_column(args.cost or bench.default_cost)):
@@ -117,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     raise_problems(problems)
 
     metric = bench.metric_name(args.metric)
-    grid = correlation_grid(bench, metric, n_boot=args.bootstrap, seed=args.seed)
+    grid = correlation_grid(bench, metric, n_boot=args.bootstrap, seed=args.bootstrap_seed)
     z_max, e_max = bench.fidelities["z"][-1], bench.fidelities["epoch"][-1]
     print(f"{bench.name}: rank correlation of {metric} with full fidelity (z={z_max}, "
           f"epoch={e_max}) over {len(bench)} configs; 95% bootstrap intervals over configs "
@@ -140,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
     formalism = verdicts(bench, grid)
     print("\nfidelity formalism:")
     print(formalism.to_string(index=False))
-    diag = diagonal_analysis(bench, metric, args.cost, n_boot=args.bootstrap, seed=args.seed)
+    diag = diagonal_analysis(bench, metric, args.cost, n_boot=args.bootstrap,
+                             seed=args.bootstrap_seed)
     cost_name = cost_column(args.cost or bench.default_cost)
     print(f"\nsuccessive halving along the linear diagonal (z = k at k/n of the epochs) vs "
           f"all layers at the same epochs (shared seed; cost = {cost_name} summed over "

@@ -13,7 +13,9 @@ import argparse
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME_OR_REPO",
-                        help="published name, namespace/repo[@revision] or hub:namespace/repo@rev")
+                        help="published name, namespace/repo[@revision] or "
+                             "hub:namespace/repo@rev; a shipped name prints where the table is "
+                             "(no download)")
     parser.add_argument("--revision", default=None,
                         help="commit sha, branch or tag (overrides @revision in the name)")
     parser.add_argument("--force", action="store_true",
@@ -21,7 +23,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from frozenbench.hub import PUBLISHED, HubRef, fetch, lookup
+    from frozenbench.errors import UnknownNameError, format_choices
+    from frozenbench.hub import PUBLISHED, HubRef, fetch, lookup, parse, published
     from frozenbench.manifest import Manifest
     from frozenbench.registry import resolve, shipped
 
@@ -30,6 +33,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"directory: {resolve(args.name)}")
         print(f"load it:   fb.load({args.name!r})")
         return 0
+    if args.name not in PUBLISHED and parse(args.name, args.revision) is None:
+        names = format_choices(published()) if published() else "(none published yet)"
+        raise UnknownNameError(
+            f"unknown benchmark {args.name!r}; valid: a published name {names}, a shipped name "
+            f"{format_choices(shipped())} (no download needed) or a Hub dataset as "
+            f"namespace/name[@revision]")
     ref = lookup(args.name, args.revision)
     path = fetch(args.name, revision=args.revision, force=args.force)
     manifest = Manifest.read(path)

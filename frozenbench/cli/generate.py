@@ -36,7 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run = sub.add_parser("run", help="train every cell without a shard (idempotent, resumable)")
     run.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     run.add_argument("--executor", choices=["slurm", "local", "debug"], default="local")
-    run.add_argument("--out", help=OUT_HELP)
+    run.add_argument("--out", metavar="DIR", help=OUT_HELP)
     run.add_argument("--max-jobs", type=int, default=None,
                      help="jobs running at once (SLURM array parallelism; local processes)")
     run.add_argument("--no-wait", action="store_true",
@@ -45,11 +45,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     st = sub.add_parser("status", help="ok / diverged / failed / pending counts")
     st.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
-    st.add_argument("--out", help=OUT_HELP)
+    st.add_argument("--out", metavar="DIR", help=OUT_HELP)
 
     mg = sub.add_parser("merge", help="shards -> validated table.parquet + manifest.json")
     mg.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
-    mg.add_argument("--out", help=OUT_HELP)
+    mg.add_argument("--out", metavar="DIR", help=OUT_HELP)
     mg.add_argument("--dest", required=True, metavar="DIR",
                     help="directory of the merged table (new, or holding this benchmark's table)")
     mg.add_argument("--allow-missing", action="store_true",
@@ -60,7 +60,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     cp = sub.add_parser("compact", help="move finished per-cell shards into one new pack")
     cp.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
-    cp.add_argument("--out", help=OUT_HELP)
+    cp.add_argument("--out", metavar="DIR", help=OUT_HELP)
 
     pf = sub.add_parser("prefetch", help="download and tokenize each dataset once into the "
                         "shared cache ($FROZENBENCH_DATA) before any job starts")

@@ -31,5 +31,5 @@ def run(args: argparse.Namespace) -> int:
                   message=args.message)
     print(f"published {args.benchmark} to {res.url} (branch {res.revision})")
     print(f"commit: {res.commit}")
-    print(f"pin it: fb.load({str(res.ref)!r})")
+    print(f"pin it: fb.load({str(res.ref)!r})   # or: frozenbench download {res.ref}")
     return 0

@@ -11,6 +11,7 @@ import argparse
 from typing import Any
 
 from frozenbench.cli.args import add_benchmark, add_config, add_seed, config_of
+from frozenbench.cli.json_output import print_json
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -23,26 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--curve", action="store_true", help="print every epoch")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object (config, fidelity, metrics; a curve's "
-                             "rows under 'curve') instead of text")
-
-
-def to_json(value: Any) -> str:
-    """``value`` as JSON: numpy scalars as numbers, non-finite floats as null (strict JSON)."""
-    import json
-    import math
-
-    import numpy as np
-
-    def plain(v: Any) -> Any:
-        if isinstance(v, dict):
-            return {str(k): plain(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [plain(x) for x in v]
-        if isinstance(v, np.generic):
-            v = v.item()
-        return None if isinstance(v, float) and not math.isfinite(v) else v
-
-    return json.dumps(plain(value), allow_nan=False)
+                             "rows under 'curve'; non-finite numbers as null) instead of text")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     if args.curve:
         curve = bench.curve(config, args.z, seed=args.seed)
         if args.json:
-            print(to_json({**cell, "curve": curve.reset_index().to_dict(orient="records")}))
+            print_json({**cell, "curve": curve.reset_index().to_dict(orient="records")})
             return 0
         print(header)
         print(curve.to_string())
@@ -73,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     result = bench.query(config, args.z, args.epoch, seed=args.seed)
     epoch = args.epoch if args.epoch is not None else bench.fidelities["epoch"][-1]
     if args.json:
-        print(to_json({**cell, "epoch": epoch, **result._asdict()}))
+        print_json({**cell, "epoch": epoch, **result._asdict()})
         return 0
     print(f"{header}, epoch {epoch}:")
     for key, value in result._asdict().items():

@@ -2,7 +2,8 @@
 
 BENCHMARK is a task name (``frozenbench.tasks.task_names()``, e.g. ``debug-mnist``) or a
 benchmark (name, ``./path`` or ``hub:`` reference), whose task is trained. The config is
-``NAME=VALUE`` pairs, ``--config JSON`` or ``--config-id N``. Example::
+``NAME=VALUE`` pairs, ``--config JSON`` or ``--config-id N``. ``--out DIR`` also writes the
+rows into ``DIR/cell.parquet``. Example::
 
     frozenbench run-cell debug-mnist --config '{"lr": 0.01, "optimizer": "adam"}' --z 3 --seed 0
 """
@@ -11,9 +12,21 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from frozenbench.atomic import write_frame_atomic
-from frozenbench.cli.args import add_benchmark, add_config, add_seed, config_of
+from frozenbench.cli.args import (
+    add_benchmark,
+    add_config,
+    add_out,
+    add_seed,
+    config_of,
+    out_problem,
+    raise_problems,
+)
+
+#: The file ``--out DIR`` receives: the cell's rows, one per epoch or checkpoint.
+ROWS = "cell.parquet"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_seed(parser, required=True)
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--out", default=None, help="also write the rows to this Parquet/CSV")
+    add_out(parser, [ROWS])
     parser.add_argument("--progress", action="store_true", help="log each epoch to stderr")
 
 
@@ -40,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         from frozenbench.registry import resolve
 
         task = get_task(Manifest.read(resolve(args.benchmark)).task)
+    raise_problems([p for p in [args.out and out_problem(args.out, [ROWS])] if p])
     named = config_of(args, task.space)  # required: never None
     config = task.space.config(named) if isinstance(named, int) else dict(named or {})
     task.space.normalize(config)  # fails fast, before torch is imported
@@ -53,5 +67,6 @@ def run(args: argparse.Namespace) -> int:
                "eval_time_s", "peak_memory_bytes", "train_flops"]
     print(frame[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if args.out:
-        write_frame_atomic(frame, args.out)
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        print(f"wrote {write_frame_atomic(frame, Path(args.out) / ROWS)}")
     return 0 if cell.status == "ok" else 1

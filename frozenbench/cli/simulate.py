@@ -1,10 +1,12 @@
 """``frozenbench simulate``: replay several optimizer x fidelity pairs over many seeds.
 
 Prints a summary (final regret and time to reach a target, median [quartiles] over seeds),
-and writes into ``--out``: ``trajectories.parquet`` (every run, with ``label`` and
-``run_seed`` columns), ``summary.csv`` and ``incumbent.png``. Run ``r`` of each optimizer uses
-the simulator seed ``r``; ``--seed`` says which table seed a trial reads (default: one drawn per
-trial). Every argument is checked before the first replay starts.
+or with ``--json`` one JSON object (per method its summary row, the budget, the metric regret
+is scored on and the files written), and writes into ``--out DIR``: ``trajectories.parquet``
+(every run, with ``label`` and ``run_seed`` columns), ``summary.csv`` and ``incumbent.png``.
+Run ``r`` of each optimizer uses the simulator seed ``r``; ``--seed`` is, as everywhere, the
+training seed of the cells a trial reads (default: one of the table's seeds drawn per trial).
+Every argument is checked before the first replay starts.
 
 ``--optimizers`` also takes HPO libraries' optimizers by name (``optuna:tpe+hyperband``,
 ``smac:hyperband`` ..., :data:`frozenbench.interop.methods.METHODS`), built afresh for every
@@ -21,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from frozenbench.atomic import write_frame_atomic
-from frozenbench.cli.args import add_benchmark, positive, raise_problems
+from frozenbench.cli.args import add_benchmark, add_out, out_problem, positive, raise_problems
+from frozenbench.cli.json_output import print_json
 from frozenbench.errors import FrozenbenchError, InvalidValueError
 from frozenbench.sim.replay import DEFAULT_BUDGET_FACTOR
 from frozenbench.sim.trajectory import DEFAULT_INCUMBENT, INCUMBENT_RULES
@@ -34,6 +37,10 @@ INCUMBENT = {"highest": "the best config at the highest fidelity reached so far"
 
 EXAMPLE = ("frozenbench simulate mnist-resnet --optimizers hyperband:z hyperband:epoch "
            "hyperband:z+epoch random:full --runs 20 --workers 4 --out out/demo")
+
+
+#: The files ``--out DIR`` receives.
+WRITES = ("trajectories.parquet", "summary.csv", "incumbent.png")
 
 
 def parse_spec(spec: str) -> tuple[str, Any]:
@@ -81,16 +88,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cost", default=None,
                         help=f"cost column or alias: {', '.join([*COSTS, *COST_ALIASES])} "
                              "(default: the table's contention-robust train_cost_s)"),
-    parser.add_argument("--seed", default="draw",
-                        help="table seed a trial reads: 'draw' (one per trial, default), "
-                             "'mean', or a seed")
+    parser.add_argument("--seed", default="draw", metavar="S",
+                        help="training seed of the cells a trial reads: 'draw' (one of the "
+                             "table's seeds drawn per trial, default), 'mean' (the mean over "
+                             "seeds), or a seed of the table")
     parser.add_argument("--incumbent", default=DEFAULT_INCUMBENT, choices=INCUMBENT_RULES,
                         help="the config a run would return: the best at the highest fidelity "
                              "reached so far, at full fidelity only, or the lowest score at any "
                              f"fidelity (the old rule); default {DEFAULT_INCUMBENT}")
     parser.add_argument("--target-quantile", type=float, default=0.05,
                         help="target = this quantile of the configs' full-fidelity scores")
-    parser.add_argument("--out", default=None, help="directory for parquet, csv and png")
+    add_out(parser, WRITES)
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object instead of text: per method its summary row "
+                             "(as in summary.csv), the budget, the regret metric and the files "
+                             "written; non-finite numbers as null")
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -151,57 +163,72 @@ def _checked(args: argparse.Namespace, bench: Any) -> tuple[list[tuple[str, Any]
 
         if not _measured(bench, args.metric):
             problems.append(str(_no_finite_metric(bench, args.metric)))
-    if args.out:
-        out_problem = _out_problem(Path(args.out))
-        if out_problem:
-            problems.append(out_problem)
+    bad_out = out_problem(args.out, WRITES) if args.out else None
+    if bad_out:
+        problems.append(bad_out)
     raise_problems(problems)
     return specs, cell_seed, memory
 
 
-def _out_problem(out: Path) -> str | None:
-    """Why ``--out`` cannot be a directory we write into, or None."""
-    import os
-
-    probe = out
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if not probe.is_dir():
-        what = "is a file" if probe == out else f"is under {probe}, which is a file"
-        return f"--out {out}: {what}; give a directory (new or existing)"
-    if not os.access(probe, os.W_OK | os.X_OK):
-        return f"--out {out}: {probe} is not writable"
-    return None
-
-
 def run(args: argparse.Namespace) -> int:
     import numpy as np
-    import pandas as pd
-    from tqdm import tqdm
 
     from frozenbench.analysis import summarize
-    from frozenbench.analysis.suite import method_label
-    from frozenbench.interop.methods import build, quiet_libraries
     from frozenbench.registry import load
-    from frozenbench.sim import default_budget, simulate
+    from frozenbench.sim import default_budget
     from frozenbench.sim.trajectory import regret_metric
     from frozenbench.table import cost_column
 
     bench = load(args.benchmark)
     specs, cell_seed, memory = _checked(args, bench)
+    cost = cost_column(args.cost or bench.default_cost)
+    unit = "FLOPs" if cost == "train_flops" else "s"
     budget = args.budget
     if budget is None and args.cost_budget is None and args.max_evaluations is None:
         budget = default_budget(bench, args.cost)
-        print(f"budget: {budget:.4g} simulated "
-              f"{'FLOPs' if cost_column(args.cost or bench.default_cost) == 'train_flops' else 's'}"
-              " per run "
-              f"({DEFAULT_BUDGET_FACTOR:g} x the median full-fidelity cost; set --budget to "
-              f"change)")
+        if not args.json:
+            print(f"budget: {budget:.4g} simulated {unit} per run ({DEFAULT_BUDGET_FACTOR:g} x "
+                  f"the median full-fidelity cost; set --budget to change)")
+    runs = _replay(args, bench, specs, budget=budget, cell_seed=cell_seed, memory=memory)
 
-    runs: dict[str, list[pd.DataFrame]] = {}
-    frames = []
+    scored_on = regret_metric(bench, args.metric)
+    full = bench.full_fidelity_scores(scored_on)
+    target = float(np.nanquantile(full, args.target_quantile))
+    best = float(np.nanmin(full))
+    summary = summarize(runs, target)
+    metric = args.metric or bench.metric
+    files = _write(args, bench, runs, summary, scored_on, cost, unit) if args.out else {}
+    if args.json:
+        print_json({
+            "benchmark": bench.name, "configs": len(bench), "metric": metric,
+            "regret_metric": scored_on, "best": best, "target": target,
+            "target_quantile": args.target_quantile, "incumbent": args.incumbent,
+            "budget": {"time": budget, "cost_budget": args.cost_budget,
+                       "max_evaluations": args.max_evaluations, "cost": cost, "unit": unit},
+            "runs": args.runs, "workers": args.workers, "seed": cell_seed,
+            "methods": {str(row["label"]): row for row in summary.to_dict(orient="records")},
+            "files": files})
+        return 0
+    print(f"\n{bench.name}: {len(bench)} configs, optimised on {metric}, regret on "
+          f"{scored_on} (lower is better), best {best:.4f}; incumbent: {INCUMBENT[args.incumbent]}"
+          f"; target {target:.4f} = {args.target_quantile:.0%} quantile of configs; "
+          f"{args.runs} runs, {args.workers} workers")
+    print(_summary_table(summary, scored_on).to_string(index=False))
+    if files:
+        print(f"wrote {', '.join(str(f) for f in files.values())}")
+    return 0
+
+
+def _replay(args: argparse.Namespace, bench: Any, specs: list[tuple[str, Any]], *,
+            budget: float | None, cell_seed: Any, memory: Any) -> dict[str, list[Any]]:
+    """Every run of every method: ``{label: [trajectory per run seed]}``."""
+    from tqdm import tqdm
+
+    from frozenbench.analysis.suite import method_label
+    from frozenbench.interop.methods import build, quiet_libraries
+    from frozenbench.sim import simulate
+
+    runs: dict[str, list[Any]] = {}
     bar = tqdm(total=len(specs) * args.runs, desc="simulate", file=sys.stderr,
                disable=args.no_progress)
     for name, fid in specs:
@@ -216,25 +243,20 @@ def run(args: argparse.Namespace) -> int:
                                 max_evaluations=args.max_evaluations, seed=s, eta=args.eta,
                                 metric=args.metric, cost=args.cost, cell_seed=cell_seed,
                                 memory=memory, incumbent=args.incumbent)
-            runs[label].append(traj)
-            frames.append(traj.assign(label=label, optimizer=name, run_seed=s))
+            runs[label].append(traj.assign(label=label, optimizer=name, run_seed=s))
             bar.update(1)
     bar.close()
+    return runs
 
-    scored_on = regret_metric(bench, args.metric)
-    full = bench.full_fidelity_scores(scored_on)
-    target = float(np.nanquantile(full, args.target_quantile))
-    best = float(np.nanmin(full))
-    summary = summarize(runs, target)
-    metric = args.metric or bench.metric
-    print(f"\n{bench.name}: {len(bench)} configs, optimised on {metric}, regret on "
-          f"{scored_on} (lower is better), best {best:.4f}; incumbent: {INCUMBENT[args.incumbent]}"
-          f"; target {target:.4f} = {args.target_quantile:.0%} quantile of configs; "
-          f"{args.runs} runs, {args.workers} workers")
+
+def _summary_table(summary: Any, scored_on: str) -> Any:
+    """The summary as the text output prints it: medians with quartiles."""
+    import pandas as pd
+
     def when(t: Any) -> str:  # a quantile of runs that never reached the target
         return f"{t:.4g}" if math.isfinite(t) else "never"
 
-    table = pd.DataFrame({
+    return pd.DataFrame({
         "optimizer:fidelity": summary["label"],
         f"final regret ({scored_on}) median [q25, q75]": [
             f"{m:.4f} [{lo:.4f}, {hi:.4f}]" if math.isfinite(m) else "no incumbent yet"
@@ -246,22 +268,22 @@ def run(args: argparse.Namespace) -> int:
             f"{when(r.time_to_target_q75)}]" for r in summary.itertuples()],
         "reached": summary["reached"],
     })
-    print(table.to_string(index=False))
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        all_runs = pd.concat(frames, ignore_index=True)
-        all_runs.attrs = {}
-        write_frame_atomic(all_runs, out / "trajectories.parquet")
-        write_frame_atomic(summary, out / "summary.csv")
-        from frozenbench.plot import plot_incumbents
 
-        unit = "FLOPs" if cost_column(args.cost or bench.default_cost) == "train_flops" \
-            else "s"
-        png = plot_incumbents(runs, out / "incumbent.png",
-                              time_label=f"simulated time ({unit} of "
-                                         f"{cost_column(args.cost or bench.default_cost)})",
-                              title=f"{bench.name}: regret of the incumbent on {scored_on} "
-                                    f"at full fidelity")
-        print(f"wrote {out / 'trajectories.parquet'}, {out / 'summary.csv'}, {png}")
-    return 0
+
+def _write(args: argparse.Namespace, bench: Any, runs: dict[str, list[Any]], summary: Any,
+           scored_on: str, cost: str, unit: str) -> dict[str, Path]:
+    """Write the files of ``--out DIR``; returns them by kind."""
+    import pandas as pd
+
+    from frozenbench.plot import plot_incumbents
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    all_runs = pd.concat([t for ts in runs.values() for t in ts], ignore_index=True)
+    all_runs.attrs = {}
+    files = {"trajectories": write_frame_atomic(all_runs, out / "trajectories.parquet"),
+             "summary": write_frame_atomic(summary, out / "summary.csv")}
+    files["plot"] = Path(plot_incumbents(
+        runs, out / "incumbent.png", time_label=f"simulated time ({unit} of {cost})",
+        title=f"{bench.name}: regret of the incumbent on {scored_on} at full fidelity"))
+    return files

@@ -7,8 +7,9 @@ cost. Prints the tasks, the per-task summary at the full budget (final regret, n
 regret with its 95% interval over seeds, average rank within the task) and, at 1x, 10x and
 100x, the aggregate over tasks with the task as the unit (IQM of normalised regret with a 95%
 interval over tasks, average rank with its interval, Friedman p and Nemenyi's critical
-difference, N = tasks); see :mod:`frozenbench.analysis.suite` for the definitions. ``--out``
-receives ``per_task.csv``, ``aggregate.csv``, ``finals.csv`` (one row per task, method, seed
+difference, N = tasks); see :mod:`frozenbench.analysis.suite` for the definitions; the
+intervals take ``--bootstrap N`` resamples. ``--out DIR`` receives ``per_task.csv``,
+``aggregate.csv``, ``finals.csv`` (one row per task, method, seed
 and budget), ``anytime.csv`` (normalised regret against budget, per task and over tasks),
 ``trajectories.parquet``, ``suite.png`` (at the full budget) and ``anytime.png``. Every
 argument is checked before the first replay.
@@ -22,7 +23,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from frozenbench.atomic import write_frame_atomic
-from frozenbench.cli.args import positive, raise_problems
+from frozenbench.cli.args import (
+    add_bootstrap,
+    add_out,
+    add_renamed,
+    bootstrap_problem,
+    out_problem,
+    positive,
+    raise_problems,
+)
 from frozenbench.errors import FrozenbenchError
 from frozenbench.table import COST_ALIASES, COSTS
 
@@ -38,6 +47,11 @@ if TYPE_CHECKING:
 
 EXAMPLE = ("frozenbench suite --optimizers random:full hyperband:epoch hyperband:z "
            "asha:z+epoch-linear --runs 20 --out out/suite")
+
+
+#: The files ``--out DIR`` receives.
+WRITES = ("per_task.csv", "aggregate.csv", "finals.csv", "anytime.csv", "trajectories.parquet",
+          "suite.png", "anytime.png")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -63,9 +77,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cost", default=None,
                         help=f"cost column or alias: {', '.join([*COSTS, *COST_ALIASES])} "
                              "(default: each table's contention-robust train_cost_s)")
-    parser.add_argument("--n-boot", type=int, default=1000,
-                        help="bootstrap resamples of the 95%% intervals")
-    parser.add_argument("--out", default=None, help="directory for csv, parquet and png")
+    add_bootstrap(parser, seed=False, what="over seeds and tasks")
+    add_renamed(parser, "--n-boot", "--bootstrap", "one name for the bootstrap count in every "
+                "command")
+    add_out(parser, WRITES)
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -83,7 +98,9 @@ def _checked(args: argparse.Namespace) -> tuple[list[Benchmark], dict[str, tuple
     positive(problems, "--runs", args.runs)
     positive(problems, "--workers", args.workers)
     positive(problems, "--budget", args.budget)
-    positive(problems, "--n-boot", args.n_boot)
+    bad_boot = bootstrap_problem(args.bootstrap)
+    if bad_boot:
+        problems.append(bad_boot)
     if not args.eta > 1:
         problems.append(f"--eta {args.eta:g} must be > 1")
     if args.cost is not None:
@@ -115,8 +132,9 @@ def _checked(args: argparse.Namespace) -> tuple[list[Benchmark], dict[str, tuple
         methods[label] = (optimizer, fidelity)
     if args.eta > 1:
         problems += [f"--optimizers {p}" for p in method_problems(benches, methods, args.eta)]
-    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
-        problems.append(f"--out {args.out} is a file; give a directory (new or existing)")
+    bad_out = out_problem(args.out, WRITES) if args.out else None
+    if bad_out:
+        problems.append(bad_out)
     raise_problems(problems)
     return benches, methods
 
@@ -140,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_suite(benches, methods, runs=args.runs, budget_units=args.budget,
                            n_workers=args.workers, eta=args.eta, cost=args.cost,
-                           n_boot=args.n_boot, on_replayed=replayed)
+                           n_boot=args.bootstrap, on_replayed=replayed)
     finally:
         bar.close()
     print()

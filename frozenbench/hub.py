@@ -82,8 +82,9 @@ class HubRef:
         return f"{PREFIX}{self.repo_id}@{self.revision}"
 
 
-#: Released tables: benchmark name -> repo at a pinned commit. ``frozenbench publish`` prints
-#: the line to add here after an upload. Empty until the shipped tables are published.
+#: Released tables: benchmark name -> repo at a pinned commit, maintained with each release
+#: (``frozenbench publish`` prints the pinned reference of what it uploaded). Empty until the
+#: shipped tables are published.
 PUBLISHED: dict[str, HubRef] = {}
 
 
@@ -307,11 +308,17 @@ def _hub_errors(ref: HubRef, cache_dir: str | os.PathLike[str] | None) -> Iterat
         raise HubError(f"{ref}: the Hub client refused the download: {_first_line(exc)}") \
             from exc
     except Exception as exc:  # transport errors of the HTTP client (connection dropped...)
-        if type(exc).__module__.split(".")[0] not in ("httpx", "httpx2", "httpcore", "hf_xet"):
+        if not _transport_error(exc):
             raise
         raise HubError(f"download of {ref} from {_endpoint()} was interrupted: "
                        f"{_first_line(exc)} (after retries); partial files were discarded, "
                        "run the download again") from exc
+
+
+def _transport_error(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from the Hub client's HTTP transport (connection refused or
+    dropped, timeouts), which it raises as its own classes."""
+    return type(exc).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "hf_xet")
 
 
 @dataclass(frozen=True)
@@ -384,9 +391,14 @@ def _upload(stage: Path, ref: HubRef, manifest: Manifest, *, private: bool,
             commit_message=message or (
                 f"frozenbench publish {manifest.benchmark}: {manifest.rows} rows, "
                 f"code {manifest.code_version or 'unknown'}"))
-    except HfHubHTTPError as exc:
+    except (HfHubHTTPError, OSError) as exc:
         raise HubError(f"publishing {root} to {ref} on {_endpoint()} failed: "
                        f"{_first_line(exc)}") from exc
+    except Exception as exc:  # transport errors of the HTTP client (no server, dropped...)
+        if not _transport_error(exc):
+            raise
+        raise HubError(f"publishing {root} to {ref}: {_endpoint()} cannot be reached: "
+                       f"{_first_line(exc)} (after retries); nothing was committed") from exc
     commit = info.oid
     return Published(repo_id, revision, commit, str(info.repo_url))
 

@@ -458,3 +458,17 @@ def test_the_card_escapes_what_the_manifest_says(tmp_path):
     assert "<script" not in text and "<img" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &#96;code&#96; | cell" in text
     assert text.count("```") % 2 == 0 and "\\u0060\\u0060\\u0060" in text
+
+
+def test_publish_to_an_unreachable_hub_is_a_clear_error(tmp_path):
+    """Offline (nothing listens at the endpoint), publish named the failure with a raw
+    httpx ConnectError traceback; the download path already said it clearly."""
+    env = {**os.environ, "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(tmp_path / "hf"),
+           "HF_TOKEN": "hf_test"}
+    env.pop("HF_HUB_OFFLINE", None)
+    proc = subprocess.run([sys.executable, "-m", "frozenbench", "publish", "kjv-gpt2",
+                           "--repo", "ns/kjv"], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert "error:" in proc.stderr and "ns/kjv" in proc.stderr

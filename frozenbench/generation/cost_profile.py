@@ -11,8 +11,9 @@ shards (:data:`PROFILE_NAME`); :func:`frozenbench.generation.merge.merge` uses i
 there, copies it next to the table and says so in the manifest (``provenance.default_cost``).
 
 Protocol (that of ``scripts/freezing_cost.py``, on the task's own training step): per (z, cost
-factors) a fresh model built and frozen exactly as the cell runner does it, the task's real
-batches, loss, optimizer and lr schedule, bf16 autocast on CUDA as the runner trains;
+factors) a fresh model built and frozen exactly as the cell runner does it and trained alone by
+the runner's stacked step (K = 1), the task's real batches, loss, optimizer and lr schedule,
+bf16 autocast on CUDA as the runner trains;
 ``warmup`` steps, then ``iters`` measured steps. CUDA: one pair of CUDA events per step (no
 host synchronisation between steps) and ``torch.cuda.max_memory_allocated`` reset per z, minus
 the data resident on the device (as the runner's ``peak_memory_bytes``). CPU: the training
@@ -38,6 +39,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import statistics
@@ -278,16 +280,18 @@ def measure(task: Any, config_ids: Sequence[int], *, benchmark: str, device: str
 
 def _measure_z(task: Any, config_id: int, z: int, dev: Any, warmup: int,
                iters: int) -> tuple[ZCost, list[int]]:
-    """One (config, z): the runner's training step, ``warmup`` + ``iters`` times."""
+    """One (config, z) alone: the runner's stacked training step with K = 1, ``warmup`` +
+    ``iters`` times."""
     import torch
 
     from frozenbench import freezing
     from frozenbench.tasks.base import resolve
-    from frozenbench.tasks.runner import KINDS, load_data, lr_factor, measure_step, train_step
+    from frozenbench.tasks.runner import KINDS, load_data, lr_factor, measure_step
+    from frozenbench.tasks.stacked import StackedHyperparameters, StackedTrainer
 
     kind, config = KINDS[task.kind], task.space.config(config_id)
     hp, cuda = task.hyperparameters(config), dev.type == "cuda"
-    amp: Any = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else nullcontext()
+    amp: Any = functools.partial(torch.autocast, "cuda", dtype=torch.bfloat16) if cuda else None
     torch.manual_seed(0)
     built = resolve(task.model)(**task.model_args)
     frozen = freezing.freeze(built.model, z, built.unwrap, merge=built.merge)
@@ -300,19 +304,19 @@ def _measure_z(task: Any, config_id: int, z: int, dev: Any, warmup: int,
     resident = torch.cuda.memory_allocated(dev) if cuda else 0
     model = built.model.to(dev).train()
     batches = kind.batches(task, data, torch.Generator().manual_seed(0), dev)
-    opt = kind.optimizer(hp, freezing.trainable_parameters(model))
+    optimizer = kind.stack_optimizer(hp)
+    trainer = StackedTrainer(model, StackedHyperparameters.from_configs(optimizer, [hp]), amp)
     total = max(ends[-1], warmup + iters)  # never past the schedule's end (a negative lr)
     warm, cool = float(hp.get("warmup_frac", 0.0)), float(hp.get("cooldown_frac", 0.0))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: lr_factor(task.schedule, s, total, warm, cool))
     probe = next(kind.batches(task, data, torch.Generator().manual_seed(1), dev))
-    cost = measure_step(task, model, "adamw" if task.kind == "lm" else str(hp["optimizer"]),
-                        probe, amp)
-    loss_sum = torch.zeros((), device=dev)
+    cost = measure_step(task, model, optimizer, probe, amp() if amp else nullcontext())
+    loss_sum = torch.zeros(1, device=dev)
+    steps = iter(range(warmup + iters))
 
     def step() -> None:  # the runner's own step
         x, y = next(batches)
-        loss_sum.add_(train_step(kind, model, x, y, opt, sched, amp))
+        factor = lr_factor(task.schedule, next(steps), total, warm, cool)
+        loss_sum.add_(trainer.step(kind.loss, x, y, lr_factors=[factor]))
 
     for _ in range(warmup):
         step()

@@ -151,14 +151,6 @@ def _padded(values: Sequence[float]) -> list[float]:
     return [*values, *[values[0]] * PAD_SLOTS]
 
 
-def _column(values: Sequence[float], like: Tensor) -> Tensor:
-    """Per-slot float32 values shaped to broadcast against a stacked tensor ``like``.
-
-    Computed in float64 and rounded once to float32, as torch.optim rounds its Python floats."""
-    t = torch.tensor(values, dtype=torch.float64).to(dtype=like.dtype, device=like.device)
-    return t.view(-1, *[1] * (like.dim() - 1))
-
-
 def _is_running_stat(module: nn.Module) -> bool:
     return bool(getattr(module, "track_running_stats", False))
 
@@ -233,74 +225,84 @@ class StackedOptimizer:
     hyperparameters (see the module docstring for why only single-rounding operations).
 
     Matches ``torch.optim.Adam`` / ``AdamW`` / ``SGD(momentum=beta1)`` on each config up to
-    float rounding (the test compares them step by step)."""
+    float rounding (the test compares them step by step). The per-slot values are held as
+    one float32 column per quantity (computed in float64, rounded once, as torch.optim rounds
+    its Python floats) and broadcast against each parameter through a view."""
 
     def __init__(self, params: Mapping[str, Tensor], hp: StackedHyperparameters) -> None:
-        self.hp = hp
         self.steps = 0
         self.state: dict[str, dict[str, Tensor]] = {n: {} for n in params}
-        like = next(iter(params.values()))
-        self._set_columns(like)
+        self._like = next(iter(params.values()))
+        self._set(hp)
 
-    def _set_columns(self, like: Tensor) -> None:
-        hp = self.hp
-        self.beta1 = [*_padded(hp.beta1)]
-        self.beta2 = [*_padded(hp.beta2)]
-        self.lr = _padded(hp.lr)
-        self.wd = _padded(hp.weight_decay)
+    def _set(self, hp: StackedHyperparameters) -> None:
+        self.hp = hp
+        self.lr, self.wd = _padded(hp.lr), _padded(hp.weight_decay)
+        self.beta1, self.beta2 = _padded(hp.beta1), _padded(hp.beta2)
         self.decays = any(w != 0.0 for w in hp.weight_decay)
-        self.device, self.dtype = like.device, like.dtype
+        self.fixed = {"beta1": self._col(self.beta1), "beta2": self._col(self.beta2),
+                      "1-beta1": self._col([1.0 - b for b in self.beta1]),
+                      "1-beta2": self._col([1.0 - b for b in self.beta2]),
+                      "wd": self._col(self.wd)}
+
+    def _col(self, values: Sequence[float]) -> Tensor:
+        return torch.tensor(values, dtype=torch.float64).to(self._like.device, self._like.dtype)
+
+    def _per_step(self, lr_factors: Sequence[float]) -> dict[str, Tensor]:
+        """The columns that change with the step: scheduled lr, Adam's bias corrections."""
+        lr = [base * f for base, f in zip(self.lr, _padded(lr_factors))]
+        t = self.steps
+        return {"-lr": self._col([-a for a in lr]),
+                "decay": self._col([1.0 - a * w for a, w in zip(lr, self.wd)]),
+                "-step": self._col([-a / (1.0 - b ** t) for a, b in zip(lr, self.beta1)]),
+                "bc2_sqrt": self._col([(1.0 - b ** t) ** 0.5 for b in self.beta2])}
 
     def step(self, params: Mapping[str, Tensor], lr_factors: Sequence[float]) -> None:
         """Update every parameter from its ``.grad``; ``lr_factors``: each config's schedule
         multiplier at this step (the pad slots follow the first config)."""
         self.steps += 1
-        lr = [base * f for base, f in zip(self.lr, _padded(lr_factors))]
+        cols = {**self.fixed, **self._per_step(lr_factors)}
         with torch.no_grad():
             for name, p in params.items():
                 if p.grad is None:
                     continue
+                shape = (-1, *[1] * (p.dim() - 1))
+                c = {k: v.view(shape) for k, v in cols.items()}
                 if self.hp.optimizer == "sgd":
-                    self._sgd(name, p, p.grad, lr)
+                    self._sgd(self.state[name], p, p.grad, c)
                 else:
-                    self._adam(name, p, p.grad, lr)
+                    self._adam(self.state[name], p, p.grad, c)
                 p.grad = None
 
-    def _sgd(self, name: str, p: Tensor, g: Tensor, lr: list[float]) -> None:
+    def _sgd(self, state: dict[str, Tensor], p: Tensor, g: Tensor, c: dict[str, Tensor]) -> None:
         if self.decays:
-            g = g + p * _column(self.wd, p)
-        state = self.state[name]
+            g = g + p * c["wd"]
         if "buf" not in state:
             state["buf"] = g.clone()
         else:
-            state["buf"] = state["buf"] * _column(self.beta1, p) + g
-        p.add_(state["buf"] * _column([-v for v in lr], p))
+            state["buf"].mul_(c["beta1"]).add_(g)
+        p.add_(state["buf"] * c["-lr"])
 
-    def _adam(self, name: str, p: Tensor, g: Tensor, lr: list[float]) -> None:
+    def _adam(self, state: dict[str, Tensor], p: Tensor, g: Tensor,
+              c: dict[str, Tensor]) -> None:
         decoupled = self.hp.optimizer == "adamw"
         if self.decays and decoupled and p.dim() >= 3:  # a matrix (or more) per slot
-            p.mul_(_column([1.0 - a * w for a, w in zip(lr, self.wd)], p))
+            p.mul_(c["decay"])
         elif self.decays and not decoupled:
-            g = g + p * _column(self.wd, p)
-        state = self.state[name]
+            g = g + p * c["wd"]
         if "m" not in state:
             state["m"], state["v"] = torch.zeros_like(p), torch.zeros_like(p)
-        m = state["m"] * _column(self.beta1, p) + g * _column([1.0 - b for b in self.beta1], p)
-        v = state["v"] * _column(self.beta2, p) + (g * g) * _column(
-            [1.0 - b for b in self.beta2], p)
-        state["m"], state["v"] = m, v
-        t = self.steps
-        step_size = [-a / (1.0 - b ** t) for a, b in zip(lr, self.beta1)]
-        bc2_sqrt = [(1.0 - b ** t) ** 0.5 for b in self.beta2]
-        denom = v.sqrt() / _column(bc2_sqrt, p) + ADAM_EPS
-        p.add_((m * _column(step_size, p)) / denom)
+        m, v = state["m"], state["v"]
+        m.mul_(c["beta1"]).add_(g * c["1-beta1"])
+        v.mul_(c["beta2"]).add_((g * g) * c["1-beta2"])
+        denom = v.sqrt().div_(c["bc2_sqrt"]).add_(ADAM_EPS)
+        p.add_((m * c["-step"]).div_(denom))
 
-    def select(self, keep: Sequence[int], params: Mapping[str, Tensor]) -> None:
+    def select(self, keep: Sequence[int]) -> None:
         """Keep the optimizer state and hyperparameters of the configs at ``keep``."""
         idx = _keep_index(keep, len(self.lr))
-        self.hp = self.hp.select(keep)
         self.state = {n: {k: v[idx] for k, v in s.items()} for n, s in self.state.items()}
-        self._set_columns(next(iter(params.values())))
+        self._set(self.hp.select(keep))
 
 
 class StackedTrainer:
@@ -352,7 +354,7 @@ class StackedTrainer:
     def keep(self, positions: Sequence[int]) -> None:
         """Continue with the configs at ``positions`` only (the others diverged)."""
         self.model.select(positions)
-        self.optimizer.select(positions, self.model.params)
+        self.optimizer.select(positions)
 
 
 def _head(out: Any, k: int) -> Any:

@@ -212,8 +212,8 @@ def run_cells(
     out: dict[int, CellResult] = {}
     with torch_settings(dev, threads):
         for optimizer, members in groups.items():
-            stack = _Stack(task, optimizer, [normalized[i] for i in members],
-                           [keys[i] for i in members])
+            stack = _Stack(task, optimizer, tuple(normalized[i] for i in members),
+                           tuple(keys[i] for i in members))
             out.update(zip(members, _train(stack, dev, progress)))
     return [out[i] for i in range(len(normalized))]
 
@@ -224,8 +224,8 @@ class _Stack:
 
     task: Task
     optimizer: str
-    configs: list[Mapping[str, Any]]
-    keys: list[CellKey]
+    configs: tuple[Mapping[str, Any], ...]
+    keys: tuple[CellKey, ...]
 
 
 @dataclass

@@ -1,90 +1,150 @@
-"""Cells per core-hour of the cell runner, before and after a change, side by side in one run.
+"""Cells per core-hour: the one-cell runner of before against the batched (stacked) runner, side
+by side in one run, on the same cells.
 
-The runner of an older commit (``--old``: a checkout of it, e.g. made with
-``git worktree add /tmp/old-runner 8764a81``) and the current one train the SAME cells (the
-task definitions of the older commit, rebuilt here for the current code) in alternating
-subprocesses with one torch thread each; each cell is charged its process CPU time (training,
-evaluation, cost probe, model construction), so a load on the other core does not bias the
-comparison.
+For each task and z, ``--one-cell`` configs are trained one at a time by the former runner (a
+plain model, torch.optim, one cell per training loop; kept here and nowhere else, as the
+baseline) and ``--k`` configs with the same optimizer by the batched runner
+(:func:`frozenbench.tasks.runner.run_cells`, one stacked model). Each side is charged the CPU
+time of this thread (``time.thread_time``, one torch thread) for whole cells: model
+construction, cost probe, training and evaluation; data loading and imports are warmed up
+first. A line per task and z::
 
-    python scripts/bench_runner.py --old /tmp/old-runner --rounds 2
+    TASK z=Z one-cell N1 cells/core-h batched(K=K) N2 cells/core-h ratio R
+
+then per task the ratio for a whole config (every z measured, both seeds: a cell's cost does not
+depend on its seed, so seed 0 is measured and counted for both). ``--quick`` (under a minute):
+two tasks, z in {1, n}, short budgets, K = 8.
+
+    PYTHONPATH=. python scripts/bench_runner.py --quick
+    PYTHONPATH=. python scripts/bench_runner.py --tasks mnist1d-cnn pystdlib-llama --k 32
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
+import math
 import statistics
-import subprocess
-import sys
-from pathlib import Path
+import time
+from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
+from typing import Any
 
-# The cells: mnist-resnet and kjv-gpt2 as defined at commit 8764a81 (6 layers each), one config,
-# every z, seed 0.
-CHILD = r'''
-import dataclasses, json, sys, time, torch
-torch.set_num_threads(1)
-from frozenbench.tasks import get_task, run_cell
-from frozenbench.space import Fidelities
-import os
-new = os.path.exists(sys.modules["frozenbench.tasks"].__file__.replace("__init__.py", "image.py"))
-out = {}
-for name in ("mnist-resnet", "kjv-gpt2"):
-    task = get_task(name)
-    if new:  # rebuild the old definition with the current code
-        fid = Fidelities(z=tuple(range(1, 7)), epoch=tuple(range(1, 7)), benchmark=name)
-        if name == "mnist-resnet":
-            task = dataclasses.replace(task, fidelities=fid, batch_size=128,
-                model_args={"widths": (8, 16, 32), "in_channels": 1, "num_classes": 10},
-                data_args={"n_train": 3000, "n_val": 2000, "size": 14, "split_seed": 0})
-        else:
-            task = dataclasses.replace(task, fidelities=fid,
-                model_args={k: v for k, v in task.model_args.items()
-                            if k != "embeddings_join_first_block"})
-    config = {"lr": 1e-2, "weight_decay": 1e-4, "optimizer": "adam", "beta1": 0.9, "beta2": 0.99} \
-        if name == "mnist-resnet" else {"beta1": 0.9, "beta2": 0.95, "warmup_frac": 0.1,
-                                        "cooldown_frac": 0.25}
-    if name == "kjv-gpt2" and not new:
-        config["weight_decay"] = 0.0
-    run_cell(task, config, 1, 0, threads=1)  # warm-up: imports, data
-    cpu = []
-    for z in range(1, 7):
-        t0 = time.process_time()
-        run_cell(task, config, z, 0, threads=1)
-        cpu.append(time.process_time() - t0)
-    out[name] = cpu
-print(json.dumps(out))
-'''
+import torch
+
+from frozenbench import freezing
+from frozenbench.tasks import get_task
+from frozenbench.tasks.base import Task
+from frozenbench.tasks.runner import (
+    KINDS,
+    build_model,
+    load_data,
+    lr_factor,
+    measure_step,
+    run_cells,
+)
+
+SUITE = ("mnist1d-cnn", "vit-mnist", "pystdlib-llama", "kjv-gpt2", "mnist-resnet")
+QUICK = {"mnist1d-cnn": 1, "pystdlib-llama": 24}  # task: budget (epochs / steps)
 
 
-def side(root: Path) -> dict[str, list[float]]:
-    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
-    res = subprocess.run([sys.executable, "-c", CHILD], env=env, cwd=root, capture_output=True,
-                         text=True)
-    if res.returncode != 0:
-        raise SystemExit(f"the runner in {root} failed:\n{res.stderr[-3000:]}")
-    return dict(json.loads(res.stdout.strip().splitlines()[-1]))
+def train_one_cell(task: Task, config: Mapping[str, Any], z: int, seed: int) -> list[float]:
+    """The former runner's loop for one cell (CPU): a plain model, torch.optim and LambdaLR,
+    the cost probe and an evaluation per record. Returns the validation losses."""
+    kind = KINDS[task.kind]
+    hp = task.hyperparameters(task.space.normalize(config))
+    model, frozen = build_model(task, z, seed)
+    dev = torch.device("cpu")
+    data = load_data(task, dev, frozen.total_params)
+    ends = kind.record_ends(task, data, frozen.total_params)
+    model.train()
+    batches = kind.batches(task, data, torch.Generator().manual_seed(seed), dev)
+    opt = kind.optimizer(hp, freezing.trainable_parameters(model))
+    warm, cool = float(hp.get("warmup_frac", 0.0)), float(hp.get("cooldown_frac", 0.0))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: lr_factor(task.schedule, s, ends[-1], warm, cool))
+    probe = next(kind.batches(task, data, torch.Generator().manual_seed(seed + 1), dev))
+    measure_step(task, model, kind.stack_optimizer(hp), probe, nullcontext())
+    val, step = [], 0
+    for end in ends:
+        for _ in range(end - step):
+            x, y = next(batches)
+            loss = kind.loss(model, x, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+        step = end
+        model.eval()
+        with torch.inference_mode():
+            val.append(kind.evaluate(task, model, data)[0])
+        model.train()
+    return val
+
+
+def stack_configs(task: Task, k: int) -> list[dict[str, Any]]:
+    """The first ``k`` distinct configs that train with the task's most common optimizer."""
+    kind = KINDS[task.kind]
+    configs = [task.space.config(i) for i in task.distinct_config_ids()]
+    by_opt: dict[str, list[dict[str, Any]]] = {}
+    for c in configs:
+        by_opt.setdefault(kind.stack_optimizer(task.hyperparameters(c)), []).append(c)
+    return max(by_opt.values(), key=len)[:k]
+
+
+def bench_task(task: Task, zs: Sequence[int], k: int, one: int) -> dict[int, tuple[float, float]]:
+    """Seconds of thread CPU per cell at each z: (one-cell runner, batched runner)."""
+    configs = stack_configs(task, k)
+    train_one_cell(task, configs[0], zs[0], 0)  # warm-up: imports, data, first-step costs
+    run_cells(task, configs[:2], zs[0], 0)
+    out = {}
+    for z in zs:
+        c0 = time.thread_time()
+        for config in configs[:one]:
+            train_one_cell(task, config, z, 0)
+        c1 = time.thread_time()
+        run_cells(task, configs, z, 0)
+        single, batched = (c1 - c0) / one, (time.thread_time() - c1) / len(configs)
+        out[z] = (single, batched)
+        print(f"{task.name} z={z} one-cell {3600 / single:.0f} cells/core-h "
+              f"batched(K={len(configs)}) {3600 / batched:.0f} cells/core-h "
+              f"ratio {single / batched:.1f}", flush=True)
+    return out
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--old", required=True, type=Path, help="checkout of the older runner")
-    p.add_argument("--new", type=Path, default=Path(__file__).resolve().parent.parent)
-    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--tasks", nargs="+", default=list(SUITE))
+    p.add_argument("--k", type=int, default=32, help="configs per stack")
+    p.add_argument("--one-cell", type=int, default=2, help="configs the one-cell runner trains")
+    p.add_argument("--z", type=int, nargs="+", help="z values (default: every z)")
+    p.add_argument("--budget", type=int, help="epochs (image) or steps (lm) instead of the task's")
+    p.add_argument("--quick", action="store_true", help="two tasks, short budgets, z in {1, n}")
     args = p.parse_args()
-    runs: dict[str, dict[str, list[float]]] = {"old": {}, "new": {}}
-    for _ in range(args.rounds):
-        for label, root in (("old", args.old), ("new", args.new)):
-            for task, cpu in side(root).items():
-                runs[label].setdefault(task, []).extend(cpu)
-    print(f"process CPU seconds per cell (z = 1..6, {args.rounds} rounds, alternating)")
-    print(f"{'task':14s} {'old s/cell':>11s} {'new s/cell':>11s} {'old cells/core-h':>17s} "
-          f"{'new cells/core-h':>17s} {'speed-up':>9s}")
-    for task in runs["old"]:
-        old, new = statistics.mean(runs["old"][task]), statistics.mean(runs["new"][task])
-        print(f"{task:14s} {old:11.2f} {new:11.2f} {3600 / old:17.0f} {3600 / new:17.0f} "
-              f"{old / new:9.2f}x")
+    torch.set_num_threads(1)
+    tasks = list(QUICK) if args.quick else args.tasks
+    results = {}
+    for name in tasks:
+        task = get_task(name)
+        budget = QUICK[name] if args.quick else args.budget
+        if budget:
+            task = task.with_budget(budget, n_records=2) if task.kind == "lm" else \
+                task.with_budget(budget)
+        zs = args.z or ((1, task.n_layers) if args.quick else task.fidelities.z)
+        results[name] = (task, bench_task(task, [z for z in zs if z <= task.n_layers],
+                                          8 if args.quick else args.k,
+                                          1 if args.quick else args.one_cell))
+    print("\nwhole config (the z measured, seeds 0 and 1):")
+    ratios = []
+    for name, (task, per_z) in results.items():
+        single = 2 * sum(s for s, _ in per_z.values())
+        batched = 2 * sum(b for _, b in per_z.values())
+        low = [z for z in per_z if z <= task.n_layers / 2]
+        low_ratio = (sum(per_z[z][0] for z in low) / sum(per_z[z][1] for z in low)
+                     if low else math.nan)
+        ratios.append(single / batched)
+        print(f"{name} one-cell {single:.2f} s batched {batched:.2f} s ratio "
+              f"{single / batched:.1f} (z <= n/2: {low_ratio:.1f})")
+    print(f"median task ratio {statistics.median(ratios):.1f}")
 
 
 if __name__ == "__main__":

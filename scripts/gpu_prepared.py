@@ -16,12 +16,14 @@ manifest records). Within ``--budget`` seconds (570: the call's 600 s less a mar
 1. Checks before any work: the device, the specs, every table's data (package or portable).
 2. Tables, in order (``--tables``: mnist1d-cnn-h200, then mnist-resnet-h200 with the time
    left, if at least ``--min-table`` s), until ``--budget`` less ``--reserve`` s: each one's
-   isolated per-z cost profile alone on the GPU, then its cells in K processes sharing the GPU
-   (:mod:`frozenbench.generation.gpu_pack`), then, when complete, its merge into
-   ``frozenbench/data/<benchmark>`` (default cost from the profile; CUDA peak memory per
-   cell). Shards are compacted into a pack. Everything lands in ``$OUT/<benchmark>.tar`` with
-   repository paths: ``tar -xf <benchmark>.tar`` at the repository root, then commit the packs
-   (and the table). A table cut short by the budget leaves its packs: the next run resumes it.
+   isolated per-z cost profile alone on the GPU, then its cells in processes sharing the GPU,
+   each training stacks of up to ``--stack`` cells of one z and seed as one stacked model
+   (:mod:`frozenbench.generation.gpu_pack`, :mod:`frozenbench.tasks.stacked`), then, when
+   complete, its merge into ``frozenbench/data/<benchmark>`` (default cost from the profile;
+   CUDA peak memory per cell). Shards are compacted into a pack. Everything lands in
+   ``$OUT/<benchmark>.tar`` with repository paths: ``tar -xf <benchmark>.tar`` at the
+   repository root, then commit the packs (and the table). A table cut short by the budget
+   leaves its packs: the next run resumes it.
 3. Point 4: ``scripts/freezing_cost.py --device cuda --out $OUT/freezing_cost`` with the time
    that is left as its ``--time-budget`` (its own time guard skips what does not fit).
 4. ``$OUT/gpu_prepared.json``: what ran, how long, the counts, the profiles' step times.
@@ -73,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds of --budget kept for point 4 (it also gets what is left)")
     parser.add_argument("--min-table", type=float, default=60.0,
                         help="a table after the first starts only with this many seconds left")
+    parser.add_argument("--stack", type=int, default=1024,
+                        help="cells of one z and seed each worker trains as one stacked model")
     parser.add_argument("--profile-warmup", type=int, default=100)
     parser.add_argument("--profile-iters", type=int, default=100)
     parser.add_argument("--freezing-cost-args", default="",
@@ -139,6 +143,7 @@ def run_table(spec: GridSpec, args: argparse.Namespace, clock: Clock,
     res = gpu_pack.pack(spec, device=args.device, workers=args.workers, out=work / rel_out,
                         time_limit_s=max(0.0, clock.left(clock.tables_until)),
                         profile_warmup=args.profile_warmup, profile_iters=args.profile_iters,
+                        stack=args.stack,
                         on_progress=lambda p: print(f"  {p.line()}", flush=True),
                         report_every_s=15.0)
     if res.profile is not None:

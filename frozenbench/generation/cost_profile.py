@@ -11,12 +11,18 @@ shards (:data:`PROFILE_NAME`); :func:`frozenbench.generation.merge.merge` uses i
 there, copies it next to the table and says so in the manifest (``provenance.default_cost``).
 
 Protocol (that of ``scripts/freezing_cost.py``, on the task's own training step): per (z, cost
-factors) a fresh model built and frozen exactly as the cell runner does it, the task's real
-batches, loss, optimizer and lr schedule, bf16 autocast on CUDA as the runner trains;
+factors) a fresh model built and frozen exactly as the cell runner does it and trained alone by
+the runner's stacked step (K = 1), the task's real batches, loss, optimizer and lr schedule,
+bf16 autocast on CUDA as the runner trains;
 ``warmup`` steps, then ``iters`` measured steps. CUDA: one pair of CUDA events per step (no
-host synchronisation between steps) and ``torch.cuda.max_memory_allocated`` reset per z, minus
-the data resident on the device (as the runner's ``peak_memory_bytes``). CPU: the training
-thread's CPU time per step (one torch thread) and the analytic memory estimate.
+host synchronisation between steps). CPU: the training thread's CPU time per step (one torch
+thread). Both: the evaluation of the validation set timed alone (median of
+:data:`EVAL_REPEATS`), and the peak memory of ONE config's training step measured on a copy of
+the frozen model with its own optimizer (parameters and buffers, gradients, optimizer state and
+activations; :func:`step_peak_bytes`): ``torch.cuda.max_memory_allocated`` on CUDA, the
+``torch.profiler`` memory events on the CPU (:func:`cpu_step_peak_bytes`). The analytic
+estimate (:func:`frozenbench.costs.cpu_memory_estimate`) is kept beside it as
+``memory_estimate_bytes``.
 
 This module is torch-free except :func:`measure`.
 
@@ -38,11 +44,12 @@ True
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import statistics
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -58,13 +65,16 @@ from frozenbench.errors import SchemaError
 PROFILE_NAME = "cost_profile.json"
 #: Version of the profile's JSON layout.
 PROFILE_FORMAT = 1
+#: Evaluations timed per entry (the median is kept).
+EVAL_REPEATS = 3
 
 
 @dataclass(frozen=True)
 class ZCost:
     """One z (at one set of cost-factor values) measured alone: step time in seconds (median,
-    10th and 90th percentiles), wall time per step over the measured block, peak memory
-    (-1: not measured)."""
+    10th and 90th percentiles), wall time per step over the measured block, the time of one
+    evaluation (median of :data:`EVAL_REPEATS`), the MEASURED peak memory of one training step
+    (``memory_method`` says how) and the analytic estimate beside it (-1: not measured)."""
 
     z: int
     factors: Mapping[str, Any]
@@ -78,6 +88,8 @@ class ZCost:
     flops_per_step: int = -1
     trainable_params: int = -1
     total_params: int = -1
+    eval_s: float = -1.0
+    memory_estimate_bytes: int = -1
 
     def __post_init__(self) -> None:
         if not (self.step_s > 0 and np.isfinite(self.step_s)):
@@ -273,18 +285,92 @@ def measure(task: Any, config_ids: Sequence[int], *, benchmark: str, device: str
     )
 
 
+def cpu_step_peak_bytes(step: Callable[[], object]) -> int:
+    """The peak of the bytes of CPU tensors that ``step()`` allocates, measured from
+    ``torch.profiler``'s memory events at operator granularity (an operator's allocations count
+    from its start, its frees from its end); tensors that existed before are not included.
+
+    >>> import torch
+    >>> cpu_step_peak_bytes(lambda: torch.ones(1000).sum()) >= 4000
+    True
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+    deltas = sorted((e.time_range.start if e.self_cpu_memory_usage > 0 else e.time_range.end,
+                     e.self_cpu_memory_usage) for e in prof.events() if e.self_cpu_memory_usage)
+    live = peak = 0
+    for _, delta in deltas:
+        live += delta
+        peak = max(peak, live)
+    return int(peak)
+
+
+def step_peak_bytes(task: Any, model: Any, hp: Mapping[str, Any], batch: Any, dev: Any,
+                    amp: Any) -> tuple[int, str]:
+    """The measured peak memory of one training step of ONE config (forward, backward and its
+    optimizer's first step, which allocates the optimizer state) on a copy of the frozen
+    ``model``, with the copy's parameters and buffers; and how it was measured."""
+    import copy
+
+    import torch
+
+    from frozenbench import freezing
+    from frozenbench.tasks.runner import KINDS
+
+    kind, probe = KINDS[task.kind], copy.deepcopy(model)
+    held = sum(t.numel() * t.element_size() for t in [*probe.parameters(), *probe.buffers()])
+    opt = kind.optimizer(hp, freezing.trainable_parameters(probe))
+
+    def step() -> None:
+        with amp() if amp else nullcontext():
+            loss = kind.loss(probe, *batch)
+        loss.backward()
+        opt.step()
+
+    with torch.random.fork_rng(devices=[]):
+        if dev.type != "cuda":
+            return held + cpu_step_peak_bytes(step), "cpu_profiler_peak"
+        torch.cuda.synchronize(dev)
+        torch.cuda.reset_peak_memory_stats(dev)
+        before = torch.cuda.memory_allocated(dev)
+        step()
+        torch.cuda.synchronize(dev)
+        return held + int(torch.cuda.max_memory_allocated(dev)) - before, "cuda_max_allocated"
+
+
+def _eval_s(trainer: Any, kind: Any, task: Any, data: Any, dev: Any) -> float:
+    """Median time of one evaluation of the validation set (thread CPU, or wall on CUDA)."""
+    import torch
+
+    cuda = dev.type == "cuda"
+    clock = time.perf_counter if cuda else time.thread_time
+    times = []
+    for _ in range(EVAL_REPEATS):
+        t0 = clock()
+        for x, y in kind.val_batches(task, data, dev):
+            trainer.evaluate(kind.eval_sums, x, y)
+        if cuda:
+            torch.cuda.synchronize(dev)
+        times.append(clock() - t0)
+    return float(statistics.median(times))
+
+
 def _measure_z(task: Any, config_id: int, z: int, dev: Any, warmup: int,
                iters: int) -> tuple[ZCost, list[int]]:
-    """One (config, z): the runner's training step, ``warmup`` + ``iters`` times."""
+    """One (config, z) alone: the runner's stacked training step with K = 1, ``warmup`` +
+    ``iters`` times."""
     import torch
 
     from frozenbench import freezing
     from frozenbench.tasks.base import resolve
-    from frozenbench.tasks.runner import KINDS, load_data, lr_factor, measure_step, train_step
+    from frozenbench.tasks.runner import KINDS, load_data, lr_factor, measure_step
+    from frozenbench.tasks.stacked import StackedHyperparameters, StackedTrainer
 
     kind, config = KINDS[task.kind], task.space.config(config_id)
     hp, cuda = task.hyperparameters(config), dev.type == "cuda"
-    amp: Any = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else nullcontext()
+    amp: Any = functools.partial(torch.autocast, "cuda", dtype=torch.bfloat16) if cuda else None
     torch.manual_seed(0)
     built = resolve(task.model)(**task.model_args)
     frozen = freezing.freeze(built.model, z, built.unwrap, merge=built.merge)
@@ -293,23 +379,21 @@ def _measure_z(task: Any, config_id: int, z: int, dev: Any, warmup: int,
     if cuda:
         torch.cuda.synchronize(dev)
         torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats(dev)  # this z's peak only
-    resident = torch.cuda.memory_allocated(dev) if cuda else 0
     model = built.model.to(dev).train()
     batches = kind.batches(task, data, torch.Generator().manual_seed(0), dev)
-    opt = kind.optimizer(hp, freezing.trainable_parameters(model))
+    optimizer = kind.stack_optimizer(hp)
+    trainer = StackedTrainer(model, StackedHyperparameters.from_configs(optimizer, [hp]), amp)
     total = max(ends[-1], warmup + iters)  # never past the schedule's end (a negative lr)
     warm, cool = float(hp.get("warmup_frac", 0.0)), float(hp.get("cooldown_frac", 0.0))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: lr_factor(task.schedule, s, total, warm, cool))
     probe = next(kind.batches(task, data, torch.Generator().manual_seed(1), dev))
-    cost = measure_step(task, model, "adamw" if task.kind == "lm" else str(hp["optimizer"]),
-                        probe, amp)
-    loss_sum = torch.zeros((), device=dev)
+    cost = measure_step(task, model, optimizer, probe, amp() if amp else nullcontext())
+    loss_sum = torch.zeros(1, device=dev)
+    steps = iter(range(warmup + iters))
 
     def step() -> None:  # the runner's own step
         x, y = next(batches)
-        loss_sum.add_(train_step(kind, model, x, y, opt, sched, amp))
+        factor = lr_factor(task.schedule, next(steps), total, warm, cool)
+        loss_sum.add_(trainer.step(kind.loss, x, y, lr_factors=[factor]))
 
     for _ in range(warmup):
         step()
@@ -326,7 +410,6 @@ def _measure_z(task: Any, config_id: int, z: int, dev: Any, warmup: int,
         torch.cuda.synchronize(dev)
         wall = time.perf_counter() - t0
         times = [start.elapsed_time(end) / 1000.0 for start, end in events]
-        peak = int(torch.cuda.max_memory_allocated(dev)) - resident
     else:
         t0 = time.perf_counter()
         for _ in range(iters):
@@ -334,13 +417,13 @@ def _measure_z(task: Any, config_id: int, z: int, dev: Any, warmup: int,
             step()
             times.append(time.thread_time() - c0)
         wall = time.perf_counter() - t0
-        peak = cost.memory_estimate_bytes
+    eval_s = _eval_s(trainer, kind, task, data, dev)
+    peak, method = step_peak_bytes(task, model, hp, probe, dev, amp)
     entry = ZCost(
         z=z, factors={f: config[f] for f in task.cost_factors}, config_id=config_id,
         step_s=statistics.median(times), step_s_p10=float(np.quantile(times, 0.1)),
         step_s_p90=float(np.quantile(times, 0.9)), step_wall_s=wall / iters,
-        peak_memory_bytes=peak,
-        memory_method="cuda_max_allocated" if cuda else "cpu_tensor_estimate",
-        flops_per_step=int(cost.flops), trainable_params=frozen.trainable_params,
-        total_params=frozen.total_params)
+        peak_memory_bytes=peak, memory_method=method, eval_s=eval_s,
+        memory_estimate_bytes=cost.memory_estimate_bytes, flops_per_step=int(cost.flops),
+        trainable_params=frozen.trainable_params, total_params=frozen.total_params)
     return entry, ends

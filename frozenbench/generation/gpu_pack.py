@@ -42,8 +42,8 @@ from frozenbench.extras import require
 from frozenbench.generation import portable
 from frozenbench.generation.cost_profile import CostProfile
 from frozenbench.generation.integrity import CellCheck
-from frozenbench.generation.launch import chunk_cells, prepare
-from frozenbench.generation.one_cell import run_one
+from frozenbench.generation.launch import prepare
+from frozenbench.generation.one_cell import run_one, run_stack
 from frozenbench.generation.spec import GridSpec, load_spec
 from frozenbench.generation.store import BadShard
 from frozenbench.provenance import code_version as current_code_version
@@ -69,6 +69,32 @@ def train_cell(job: CellJob, cell: Cell) -> str:
     (:func:`frozenbench.generation.one_cell.run_one`, the same for every executor)."""
     return run_one(job.out, job.task_module, job.task_name, job.grid, cell, job.device,
                    job.code_version)
+
+
+def train_stack(job: CellJob, cells: Sequence[Cell]) -> list[str]:
+    """Train cells of one z and seed as one stacked model and write their shards; return
+    their outcomes (:func:`frozenbench.generation.one_cell.run_stack`)."""
+    if len(cells) == 1:
+        return [train_cell(job, cells[0])]
+    return run_stack(job.out, job.task_module, job.task_name, job.grid, cells, job.device,
+                     job.code_version)
+
+
+def stacks(cells: Sequence[Cell], size: int) -> list[list[Cell]]:
+    """Groups of at most ``size`` cells that share z and seed (the runner stacks them), the
+    costliest (highest z) first.
+
+    >>> stacks([Cell(0, 1, 0), Cell(1, 1, 0), Cell(2, 1, 0), Cell(0, 2, 0), Cell(0, 1, 1)], 2)
+    [[Cell(config_id=0, z=2, seed=0)], [Cell(config_id=0, z=1, seed=0), \
+Cell(config_id=1, z=1, seed=0)], [Cell(config_id=2, z=1, seed=0)], \
+[Cell(config_id=0, z=1, seed=1)]]
+    """
+    if size < 1:
+        raise InvalidValueError(f"stack size={size} must be >= 1")
+    groups: dict[tuple[int, int], list[Cell]] = {}
+    for cell in sorted(cells, key=lambda c: (-c.z, c.seed, c.config_id)):
+        groups.setdefault((cell.z, cell.seed), []).append(cell)
+    return [g[i:i + size] for g in groups.values() for i in range(0, len(g), size)]
 
 
 def _init_worker(data_dir: str) -> None:
@@ -165,7 +191,7 @@ def pack(spec: GridSpec, *, device: str | None = None, workers: int | None = Non
          profile: bool = True, profile_warmup: int = 100, profile_iters: int = 100,
          data_dir: str | Path = portable.PORTABLE_DIR,
          on_progress: Callable[[Progress], object] | None = None,
-         report_every_s: float = 10.0) -> PackResult:
+         report_every_s: float = 10.0, stack: int = 1) -> PackResult:
     """Train every cell of ``spec`` without a shard in ``workers`` processes on ``device``.
 
     Defaults: the device is ``"cuda"`` when the spec asks for GPUs, else ``"cpu"`` (as
@@ -174,7 +200,8 @@ def pack(spec: GridSpec, *, device: str | None = None, workers: int | None = Non
     trained again). With ``profile``, the isolated cost profile is measured first unless the
     output directory holds one for this device type. Costliest (highest z) cells start
     first. ``time_limit_s`` (from the call) stops starting new cells; ``on_progress`` is called
-    every ``report_every_s`` seconds and at the end.
+    every ``report_every_s`` seconds and at the end. ``stack``: cells of one z and seed that a
+    worker trains as one stacked model (:func:`stacks`; in the thousands on a GPU).
     """
     started = time.monotonic()
     device = device or ("cuda" if spec.resources.gpus else "cpu")
@@ -201,8 +228,8 @@ def pack(spec: GridSpec, *, device: str | None = None, workers: int | None = Non
     if pending and deadline is not None and time.monotonic() >= deadline:
         stopped = True  # the profile took the time: no cell starts
     elif pending:
-        stopped = _run_pool(job, chunk_cells(pending, len(pending))[0], workers, data_dir,
-                            deadline, progress, errors)
+        stopped = _run_pool(job, stacks(pending, stack), workers, data_dir, deadline,
+                            progress, errors)
     progress.report(force=True)
     return PackResult(out=store.root, cells=len(plan.cells), submitted=len(pending),
                       counts=store.scan().counts(plan.cells),
@@ -236,15 +263,16 @@ class _Tracker:
                                    now - self.started))
 
 
-def _run_pool(job: CellJob, cells: Sequence[Cell], workers: int, data_dir: str | Path,
-              deadline: float | None, progress: _Tracker, errors: list[str]) -> bool:
-    """Train ``cells`` in a pool of ``workers`` spawned processes; True when the deadline
-    stopped it before every cell ran."""
+def _run_pool(job: CellJob, groups: Sequence[Sequence[Cell]], workers: int,
+              data_dir: str | Path, deadline: float | None, progress: _Tracker,
+              errors: list[str]) -> bool:
+    """Train the stacks ``groups`` in a pool of ``workers`` spawned processes; True when the
+    deadline stopped it before every stack ran."""
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
                                initializer=_init_worker, initargs=(str(data_dir),))
     stopped = False
     try:
-        pending: set[Future[str]] = {pool.submit(train_cell, job, c) for c in cells}
+        pending: set[Future[list[str]]] = {pool.submit(train_stack, job, g) for g in groups}
         while pending:
             timeout = progress.every_s
             if deadline is not None:
@@ -252,7 +280,8 @@ def _run_pool(job: CellJob, cells: Sequence[Cell], workers: int, data_dir: str |
             finished, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
             for fut in finished:
                 try:
-                    progress.add(fut.result())
+                    for outcome in fut.result():
+                        progress.add(outcome)
                 except BrokenProcessPool as exc:  # a worker died (killed, out of memory)
                     errors.append(f"{type(exc).__name__}: {exc}")
                     return False
@@ -279,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="do not measure the isolated per-z cost profile")
     parser.add_argument("--profile-warmup", type=int, default=100)
     parser.add_argument("--profile-iters", type=int, default=100)
+    parser.add_argument("--stack", type=int, default=1,
+                        help="cells of one z and seed trained as one stacked model")
     return parser
 
 
@@ -289,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     res = pack(load_spec(args.spec), device=args.device, workers=args.workers, out=args.out,
                time_limit_s=args.time_limit, profile=not args.no_profile,
                profile_warmup=args.profile_warmup, profile_iters=args.profile_iters,
-               on_progress=lambda p: print(p.line(), file=sys.stderr, flush=True))
+               stack=args.stack, on_progress=lambda p: print(p.line(), file=sys.stderr, flush=True))
     print(f"{res.out}: {dict(res.counts)} in {res.elapsed_s:.0f} s"
           + (" (stopped by the time limit)" if res.stopped_early else ""))
     for error in res.errors:

@@ -16,7 +16,7 @@ frozenbench.errors.FidelityError: z=12 is out of range for resnet18-cifar100 (z 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from frozenbench.errors import unknown_name
@@ -26,7 +26,7 @@ from frozenbench.tasks.catalog import TASKS
 if TYPE_CHECKING:
     from frozenbench.cell import CellResult
 
-__all__ = ["Task", "get_task", "run_cell", "task_names"]
+__all__ = ["Task", "get_task", "run_cell", "run_cells", "task_names"]
 
 
 def task_names() -> list[str]:
@@ -65,8 +65,9 @@ def run_cell(
     threads: int | None = None,
     progress: bool = False,
 ) -> CellResult:
-    """Train one cell (task, config, z, seed) for the task's full budget and return its
-    learning curve (one :class:`~frozenbench.cell.EpochRecord` per epoch or checkpoint).
+    """Train one cell (task, config, z, seed) alone (a stack of one) for the task's full
+    budget and return its learning curve (one :class:`~frozenbench.cell.EpochRecord` per epoch
+    or checkpoint).
 
     ``device``: a torch device string (``"cpu"``, ``"cuda"``, ``"cuda:1"``). ``threads``: sets
     ``torch.set_num_threads`` (process-wide) when given; one thread per worker process is the
@@ -81,3 +82,29 @@ def run_cell(
     from frozenbench.tasks.runner import run_cell as _run_cell
 
     return _run_cell(task, config, z, seed, device=device, threads=threads, progress=progress)
+
+
+def run_cells(
+    task: Task | str,
+    configs: Sequence[Mapping[str, Any]],
+    z: int,
+    seed: int,
+    *,
+    device: str = "cpu",
+    threads: int | None = None,
+    progress: bool = False,
+) -> list[CellResult]:
+    """Train the cells (task, config, z, seed) of every config in ``configs`` as one stacked
+    model per optimizer (the frozen prefix computed once for all of them); each cell's numbers
+    are those it gets alone. See :func:`frozenbench.tasks.runner.run_cells`.
+
+    >>> cells = run_cells("debug-mnist", [{"lr": 0.01, "optimizer": "sgd"},
+    ...                                   {"lr": 0.001, "optimizer": "sgd"}], z=1, seed=0,
+    ...                   threads=1)
+    >>> [c.status for c in cells], cells[0].extra["stack_size"]
+    (['ok', 'ok'], 2)
+    """
+    from frozenbench.tasks.runner import run_cells as _run_cells
+
+    return _run_cells(task, configs, z, seed, device=device, threads=threads,
+                      progress=progress)

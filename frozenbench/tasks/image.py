@@ -7,7 +7,7 @@ A record is an epoch; the data is held on the training device as contiguous tens
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -46,26 +46,52 @@ def samples(x: torch.Tensor) -> int:
     return int(x.shape[0])
 
 
-def loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def loss(model: Callable[..., torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy of a batch (float32 even under autocast)."""
     return F.cross_entropy(model(x).float(), y)
 
 
-def evaluate(task: Task, model: nn.Module, data: ImageData) -> tuple[float, float]:
-    """(validation loss, validation error) over the whole fixed validation set."""
-    total, wrong = 0.0, 0
+def val_batches(task: Task, data: ImageData, device: torch.device) -> Iterator[Batch]:
+    """The fixed validation set in batches of ``eval_batch_size`` (already on ``device``)."""
     bs = task.eval_batch_size
     for i in range(0, len(data.val_y), bs):
-        x, y = data.val_x[i:i + bs], data.val_y[i:i + bs]
-        logits = model(x).float()
-        total += float(F.cross_entropy(logits, y, reduction="sum"))
-        wrong += int((logits.argmax(dim=1) != y).sum())
+        yield data.val_x[i:i + bs], data.val_y[i:i + bs]
+
+
+def eval_sums(model: Callable[..., torch.Tensor], x: torch.Tensor,
+              y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed cross-entropy and number of misclassified images of one validation batch."""
+    logits = model(x).float()
+    return F.cross_entropy(logits, y, reduction="sum"), (logits.argmax(dim=1) != y).sum()
+
+
+def val_metrics(loss_sum: float, wrong: float, data: ImageData) -> tuple[float, float]:
+    """(validation loss, validation error) from the sums over the whole validation set."""
     n = len(data.val_y)
-    return total / n, wrong / n
+    return loss_sum / n, wrong / n
+
+
+def evaluate(task: Task, model: nn.Module, data: ImageData) -> tuple[float, float]:
+    """(validation loss, validation error) of one model over the whole fixed validation set."""
+    total, wrong = 0.0, 0.0
+    for x, y in val_batches(task, data, data.val_y.device):
+        loss_sum, n_wrong = eval_sums(model, x, y)
+        total, wrong = total + float(loss_sum), wrong + float(n_wrong)
+    return val_metrics(total, wrong, data)
+
+
+def stack_optimizer(hp: Mapping[str, Value]) -> str:
+    """The optimizer a config trains with (configs are stacked per optimizer): the config's
+    ``optimizer``, ``adam`` (L2 weight decay, betas) or ``sgd`` (momentum = beta1)."""
+    name = str(hp["optimizer"])
+    if name not in ("adam", "sgd"):
+        raise InvalidValueError(f"optimizer={name!r}; valid: ['adam', 'sgd']")
+    return name
 
 
 def optimizer(hp: Mapping[str, Value], params: list[nn.Parameter]) -> torch.optim.Optimizer:
-    """``adam`` (L2 weight decay, betas) or ``sgd`` (momentum = beta1), as in the paper's code."""
+    """``adam`` (L2 weight decay, betas) or ``sgd`` (momentum = beta1), as in the paper's code:
+    the torch.optim reference of :class:`frozenbench.tasks.stacked.StackedOptimizer`."""
     lr, wd = float(hp["lr"]), float(hp.get("weight_decay", 0.0))
     beta1 = float(hp.get("beta1", 0.9))
     if hp["optimizer"] == "adam":

@@ -7,7 +7,8 @@ A record is a checkpoint: ``n_records`` evenly spaced points of the step budget.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -69,29 +70,52 @@ def samples(x: torch.Tensor) -> int:
     return int(x.numel())
 
 
-def loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def loss(model: Callable[..., Any], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean next-token cross-entropy of a batch (float32 even under autocast)."""
     logits = model(input_ids=x, use_cache=False).logits
     return F.cross_entropy(logits.flatten(0, 1).float(), y.flatten())
 
 
-def evaluate(task: Task, model: nn.Module, data: TokenData) -> tuple[float, float]:
-    """(validation loss per token, NaN): a language model has no error rate."""
+def val_batches(task: Task, data: TokenData, device: torch.device) -> Iterator[Batch]:
+    """The fixed validation windows (``val_tokens // context`` of them) in batches of
+    ``eval_batch_size``."""
     ctx, n_win = data.context, data.val_tokens // data.context
-    val = torch.from_numpy(np.asarray(data.val[:n_win * ctx + 1], dtype=np.int64))
-    device = next(model.parameters()).device
-    val = val.to(device)
+    val = torch.from_numpy(np.asarray(data.val[:n_win * ctx + 1], dtype=np.int64)).to(device)
     xs, ys = val[:-1].view(n_win, ctx), val[1:].view(n_win, ctx)
-    total = 0.0
     for i in range(0, n_win, task.eval_batch_size):
-        logits = model(input_ids=xs[i:i + task.eval_batch_size], use_cache=False).logits
-        total += float(F.cross_entropy(logits.flatten(0, 1).float(),
-                                       ys[i:i + task.eval_batch_size].flatten(), reduction="sum"))
-    return total / (n_win * ctx), math.nan
+        yield xs[i:i + task.eval_batch_size], ys[i:i + task.eval_batch_size]
+
+
+def eval_sums(model: Callable[..., Any], x: torch.Tensor,
+              y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed next-token cross-entropy of one validation batch, and 0 (no error rate)."""
+    logits = model(input_ids=x, use_cache=False).logits
+    loss_sum = F.cross_entropy(logits.flatten(0, 1).float(), y.flatten(), reduction="sum")
+    return loss_sum, torch.zeros_like(loss_sum)
+
+
+def val_metrics(loss_sum: float, wrong: float, data: TokenData) -> tuple[float, float]:
+    """(validation loss per token, NaN): a language model has no error rate."""
+    return loss_sum / ((data.val_tokens // data.context) * data.context), math.nan
+
+
+def evaluate(task: Task, model: nn.Module, data: TokenData) -> tuple[float, float]:
+    """(validation loss per token, NaN) of one model."""
+    device = next(model.parameters()).device
+    total = 0.0
+    for x, y in val_batches(task, data, device):
+        total += float(eval_sums(model, x, y)[0])
+    return val_metrics(total, 0.0, data)
+
+
+def stack_optimizer(hp: Mapping[str, Value]) -> str:
+    """Every language-model config trains with AdamW (one stack per seed and z)."""
+    return "adamw"
 
 
 def optimizer(hp: Mapping[str, Value], params: list[nn.Parameter]) -> torch.optim.Optimizer:
-    """AdamW with decoupled weight decay on matrices only (not biases and norms), as nanoGPT."""
+    """AdamW with decoupled weight decay on matrices only (not biases and norms), as nanoGPT:
+    the torch.optim reference of :class:`frozenbench.tasks.stacked.StackedOptimizer`."""
     wd = float(hp.get("weight_decay", 0.0))
     groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": wd},
               {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]

@@ -1,20 +1,29 @@
-"""The cell runner: train one (task, config, z, seed) and record its learning curve.
+"""The cell runner: train K cells of one (task, z, seed) as one stacked model and record each
+cell's learning curve.
 
 This is the ONE training code path of frozenbench: the generation pipeline fills tables with it
-and ``frozenbench verify`` reruns table cells with it. It is deliberately flat (nanoGPT style):
-seed, load data, build the model, freeze all but the last z layers, build the optimizer from the
-trainable parameters only, then alternate training segments (an epoch, or the steps up to the
-next checkpoint) with an evaluation. What differs between image and language-model tasks
+and ``frozenbench verify`` / ``run-cell`` rerun a table cell with it (K = 1). It is flat
+(nanoGPT style): seed, build the model, freeze all but the last z layers, load data, stack the
+trainable parameters once per config (:mod:`frozenbench.tasks.stacked`: the frozen prefix is
+computed once per batch for all K), then alternate training segments (an epoch, or the steps up
+to the next checkpoint) with an evaluation. What differs between image and language-model tasks
 (batches, loss, evaluation, optimizer) lives in :mod:`frozenbench.tasks.image` and
-:mod:`frozenbench.tasks.lm`; the runner picks one module per cell and never branches on the kind.
+:mod:`frozenbench.tasks.lm`, written for one model; the runner picks one module per cell and
+never branches on the kind. Configs with different optimizers are stacked apart.
 
-Cost clocks, all cumulative per record:
+A cell does not depend on its batch-mates: on one machine the same cell trained alone and inside
+batches of other sizes and compositions gives bit-identical losses and metrics (see
+:mod:`frozenbench.tasks.stacked`; ``tests/test_tasks_stacked.py`` checks every task kind).
+
+Cost clocks, all cumulative per record, for a cell trained in a stack of K: the stack's clock
+divided by the configs still training in that record (``extra["stack_size"]`` says K; a cell
+trained alone, K = 1, is charged its own time):
 
 * ``train_cpu_s``: CPU time of the training thread (``time.thread_time``) with one torch
   thread: time the cell spent on a core, which a neighbour on the other core does not inflate.
   The default cost of the simulator.
 * ``train_time_s``: wall time (contention, other processes and frequency scaling included).
-* ``train_flops``: exact, from ``torch.utils.flop_counter`` on a probe step.
+* ``train_flops``: exact, from ``torch.utils.flop_counter`` on a probe step of one config.
 
 Determinism: everything random (initialisation, data order, augmentation) flows from ``seed``
 through ``torch.manual_seed`` and one explicit ``torch.Generator``; on CPU a cell reproduces its
@@ -32,8 +41,9 @@ import os
 import resource
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -46,6 +56,7 @@ from frozenbench.provenance import cpu_model, library_versions
 from frozenbench.tasks import get_task, image, lm
 from frozenbench.tasks.base import Task, resolve
 from frozenbench.tasks.prefetch import loader_arguments
+from frozenbench.tasks.stacked import StackedHyperparameters, StackedTrainer
 
 #: Relative tolerance on losses when a CUDA cell is rerun (same GPU model and software).
 CUDA_RTOL = 1e-2
@@ -112,20 +123,6 @@ def load_data(task: Task, device: torch.device, total_params: int = 0) -> Any:
     return _load(task.data, tuple(sorted(args.items())), str(device))
 
 
-def train_step(kind: ModuleType, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
-               opt: torch.optim.Optimizer, sched: torch.optim.lr_scheduler.LRScheduler,
-               amp: AbstractContextManager[Any]) -> torch.Tensor:
-    """One optimisation step of a cell (the task kind's loss under ``amp``, backward, optimizer
-    and schedule); returns the detached loss. The cost profile times exactly this step."""
-    with amp:
-        loss = kind.loss(model, x, y)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    sched.step()
-    return loss.detach()
-
-
 def measure_step(task: Task, model: torch.nn.Module, optimizer: str,
                  batch: tuple[torch.Tensor, torch.Tensor],
                  amp: AbstractContextManager[Any]) -> costs.StepCost:
@@ -159,6 +156,7 @@ def hardware(device: torch.device) -> dict[str, str]:
     return out
 
 
+
 def run_cell(
     task: Task | str,
     config: Mapping[str, Any],
@@ -169,113 +167,219 @@ def run_cell(
     threads: int | None = None,
     progress: bool = False,
 ) -> CellResult:
-    """Train one cell for the task's full budget and return its learning curve.
+    """Train one cell alone (a stack of K = 1) for the task's full budget and return its
+    learning curve; see :func:`run_cells`."""
+    return run_cells(task, [config], z, seed, device=device, threads=threads,
+                     progress=progress)[0]
+
+
+def run_cells(
+    task: Task | str,
+    configs: Sequence[Mapping[str, Any]],
+    z: int,
+    seed: int,
+    *,
+    device: str = "cpu",
+    threads: int | None = None,
+    progress: bool = False,
+) -> list[CellResult]:
+    """Train the cells (task, config, z, seed) of every config in ``configs`` and return their
+    learning curves in the same order. Configs with the same optimizer train as one stacked
+    model; each cell's numbers are those it gets when trained alone.
 
     Errors (before any training): an unknown task, hyperparameter or off-grid value, or z out
     of 1..n raise :mod:`frozenbench.errors` exceptions naming the valid values. A NaN or
-    infinite training loss ends the cell with ``status="diverged"``: the diverging epoch is
-    recorded (its losses are whatever they became) and the cell stops there.
+    infinite training loss ends that cell with ``status="diverged"``: the diverging epoch is
+    recorded (its losses are whatever they became), the cell stops there and the others go on.
+
+    >>> cells = run_cells("debug-mnist", [{"lr": 0.01, "optimizer": "adam"},
+    ...                                   {"lr": 0.001, "optimizer": "adam"}], z=2, seed=0,
+    ...                   threads=1)
+    >>> [str(c.key) for c in cells], [c.extra["stack_size"] for c in cells]
+    (['debug-mnist/c2/z2/s0', 'debug-mnist/c0/z2/s0'], [2, 2])
     """
     task = get_task(task)
-    config = task.space.normalize(config)
-    key = CellKey(task.name, task.space.index(config), task.fidelities.check_z(z), int(seed))
+    if not configs:
+        raise InvalidValueError(f"{task.name}: run_cells needs at least one config")
+    normalized = [task.space.normalize(c) for c in configs]
+    z = task.fidelities.check_z(z)
+    keys = [CellKey(task.name, task.space.index(c), z, int(seed)) for c in normalized]
+    kind = KINDS[task.kind]
+    groups: dict[str, list[int]] = {}
+    for i, config in enumerate(normalized):
+        groups.setdefault(kind.stack_optimizer(task.hyperparameters(config)), []).append(i)
     dev = torch.device(device)
+    out: dict[int, CellResult] = {}
     with torch_settings(dev, threads):
-        return _train(task, config, key, dev, progress)
+        for optimizer, members in groups.items():
+            stack = _Stack(task, optimizer, tuple(normalized[i] for i in members),
+                           tuple(keys[i] for i in members))
+            out.update(zip(members, _train(stack, dev, progress)))
+    return [out[i] for i in range(len(normalized))]
 
 
-def _train(task: Task, config: Mapping[str, Any], key: CellKey, dev: torch.device,
-           progress: bool) -> CellResult:
-    kind, hp, cuda = KINDS[task.kind], task.hyperparameters(config), dev.type == "cuda"
-    amp: AbstractContextManager[Any] = (
-        torch.autocast("cuda", dtype=torch.bfloat16) if cuda else nullcontext()
-    )
+@dataclass(frozen=True)
+class _Stack:
+    """The configs trained as one stacked model: same task, z, seed and optimizer."""
 
-    # Model first (its size fixes an LM's token budget), seeded: initialisation is part of
-    # the seed's noise. Built on the CPU, moved after the data (see `resident` below).
-    torch.manual_seed(key.seed)
+    task: Task
+    optimizer: str
+    configs: tuple[Mapping[str, Any], ...]
+    keys: tuple[CellKey, ...]
+
+
+@dataclass
+class _Curve:
+    """One cell's records so far and its cumulative clocks (the stack's clocks shared out)."""
+
+    records: list[EpochRecord] = field(default_factory=list)
+    status: str = "ok"
+    wall: float = 0.0
+    cpu: float = 0.0
+    eval_wall: float = 0.0
+    eval_cpu: float = 0.0
+    flops: float = 0.0
+
+
+def build_model(task: Task, z: int, seed: int) -> tuple[torch.nn.Module, freezing.FreezeRecord]:
+    """The task's model, seeded (initialisation is part of the seed's noise) and frozen to the
+    last ``z`` layers; built on the CPU (the caller moves it after the data)."""
+    torch.manual_seed(seed)
     built = resolve(task.model)(**task.model_args)
-    frozen = freezing.freeze(built.model, key.z, built.unwrap, merge=built.merge)
-    model = built.model
+    frozen = freezing.freeze(built.model, z, built.unwrap, merge=built.merge)
     if frozen.n != task.n_layers:
         raise InvalidValueError(f"{task.name}: the model splits into {frozen.n} layers, the "
                                 f"task declares n={task.n_layers}")
+    return built.model, frozen
+
+
+def _train(stack: _Stack, dev: torch.device, progress: bool) -> list[CellResult]:
+    task, kind, cuda = stack.task, KINDS[stack.task.kind], dev.type == "cuda"
+    z, seed = stack.keys[0].z, stack.keys[0].seed
+    amp = functools.partial(torch.autocast, "cuda", dtype=torch.bfloat16) if cuda else None
+    model, frozen = build_model(task, z, seed)
     data = load_data(task, dev, frozen.total_params)
     ends = kind.record_ends(task, data, frozen.total_params)
-    total_steps = ends[-1]
     # On CUDA the dataset lives on the device; the memory column is what training adds to it.
     resident = torch.cuda.memory_allocated(dev) if cuda else 0
     model.to(dev).train()
+    hps = [task.hyperparameters(c) for c in stack.configs]
+    run = _Run(stack, dev, data, ends[-1], hps, StackedTrainer(
+        model, StackedHyperparameters.from_configs(stack.optimizer, hps), amp))
 
-    def stream(seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        gen = torch.Generator().manual_seed(seed)  # data order and augmentation
-        out: Iterator[tuple[torch.Tensor, torch.Tensor]] = kind.batches(task, data, gen, dev)
-        return out
-
-    batches = stream(key.seed)
-    opt = kind.optimizer(hp, freezing.trainable_parameters(model))
-    warm, cool = float(hp.get("warmup_frac", 0.0)), float(hp.get("cooldown_frac", 0.0))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: lr_factor(task.schedule, s, total_steps, warm, cool))
-
-    # Cost probe on a copy, with a batch from its own generator (training's RNG untouched).
+    # Cost probe on a copy of one config's model, with a batch from its own generator.
     t_probe = time.perf_counter()
-    opt_name = "adamw" if kind is lm else str(hp["optimizer"])
-    cost = measure_step(task, model, opt_name, next(stream(key.seed + 1)), amp)
+    cost = measure_step(task, model, stack.optimizer, next(run.stream(seed + 1)),
+                        amp() if amp else nullcontext())
     probe_s = time.perf_counter() - t_probe
-    flops_per_sample = cost.flops / task.batch_size
     if cuda:
         torch.cuda.synchronize(dev)
         torch.cuda.reset_peak_memory_stats(dev)
 
-    records: list[EpochRecord] = []
-    status, step, samples, flops = "ok", 0, 0, 0.0
-    wall, cpu = 0.0, 0.0
+    alone = len(stack.keys) == 1  # a stack's peak memory is not one cell's
+    batches, step = run.stream(seed), 0
     for epoch, end in zip(task.fidelities.epoch, ends):
-        loss_sum = torch.zeros((), device=dev)
-        n_steps = end - step
-        t0, c0 = time.perf_counter(), time.thread_time()
-        for _ in range(n_steps):
-            x, y = next(batches)
-            loss_sum += train_step(kind, model, x, y, opt, sched, amp)
-            samples += kind.samples(x)
-            flops += flops_per_sample * x.shape[0]
+        losses = run.train(batches, step, end, cost.flops / task.batch_size)
         step = end
-        if cuda:
-            torch.cuda.synchronize(dev)  # time the work, not the kernel launches
-        wall += time.perf_counter() - t0
-        cpu += time.thread_time() - c0
-        train_loss = loss_sum.item() / n_steps
-
-        t1, c1 = time.perf_counter(), time.thread_time()
-        model.eval()  # BatchNorm running statistics
-        with torch.inference_mode(), amp:
-            val_loss, val_error = kind.evaluate(task, model, data)
-        model.train()
-        eval_wall, eval_cpu = time.perf_counter() - t1, time.thread_time() - c1
-        peak = int(torch.cuda.max_memory_allocated(dev)) - resident if cuda \
-            else cost.memory_estimate_bytes
-        records.append(EpochRecord(
-            epoch=epoch, samples_seen=samples, train_loss=train_loss, val_loss=val_loss,
-            val_error=val_error, train_time_s=wall, train_cpu_s=cpu, eval_time_s=eval_wall,
-            eval_cpu_s=eval_cpu, peak_memory_bytes=peak, peak_rss_bytes=peak_rss_bytes(),
-            train_flops=flops,
-        ))
-        if progress:
-            print(f"{key} epoch {epoch}: train_loss {train_loss:.4f} val_loss {val_loss:.4f} "
-                  f"val_error {val_error:.4f} cpu {cpu:.2f}s wall {wall:.2f}s", file=sys.stderr)
-        if not math.isfinite(train_loss):
-            status = "diverged"  # a property of the config: stop here, keep what finished
+        run.evaluate()
+        peak = (int(torch.cuda.max_memory_allocated(dev)) - resident if cuda and alone
+                else cost.memory_estimate_bytes)
+        run.record(epoch, losses, peak, progress)
+        if not run.active:
             break
 
-    return CellResult(
+    extra = {"flops_per_step": cost.flops, "total_steps": ends[-1],
+             "saved_bytes_per_step": cost.saved_bytes, "probe_time_s": probe_s,
+             "trainable_layers": list(frozen.trainable_layer_names),
+             "stack_size": len(stack.keys)}
+    return [CellResult(
         key=key, config=config, n_layers=frozen.n, trainable_params=frozen.trainable_params,
         total_params=frozen.total_params,
-        memory_method="cuda_max_allocated" if cuda else "cpu_tensor_estimate",
+        memory_method="cuda_max_allocated" if cuda and alone else "cpu_tensor_estimate",
         device=torch.cuda.get_device_name(dev) if cuda else "cpu",
-        versions=library_versions(), hardware=hardware(dev), records=tuple(records),
-        status=status,
-        extra={"flops_per_step": cost.flops, "total_steps": total_steps,
-               "saved_bytes_per_step": cost.saved_bytes, "probe_time_s": probe_s,
-               "trainable_layers": list(frozen.trainable_layer_names)},
-    )
+        versions=library_versions(), hardware=hardware(dev), records=tuple(curve.records),
+        status=curve.status, extra=extra,
+    ) for key, config, curve in zip(stack.keys, stack.configs, run.curves)]
+
+
+class _Run:
+    """The training state of one stack between records: which configs still train, their
+    curves so far, and the stack's clocks shared out among them."""
+
+    def __init__(self, stack: _Stack, dev: torch.device, data: Any, total_steps: int,
+                 hps: list[dict[str, Any]], trainer: StackedTrainer) -> None:
+        self.stack, self.dev, self.data, self.total = stack, dev, data, total_steps
+        self.kind = KINDS[stack.task.kind]
+        self.trainer = trainer
+        self.warm = [float(hp.get("warmup_frac", 0.0)) for hp in hps]
+        self.cool = [float(hp.get("cooldown_frac", 0.0)) for hp in hps]
+        self.curves = [_Curve() for _ in stack.keys]
+        self.active = list(range(len(stack.keys)))  # positions of the configs still training
+        self.samples = 0
+        self.val: list[tuple[float, float]] = []
+
+    def stream(self, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The seed's batches: data order and augmentation from one explicit generator."""
+        gen = torch.Generator().manual_seed(seed)
+        out: Iterator[tuple[torch.Tensor, torch.Tensor]] = self.kind.batches(
+            self.stack.task, self.data, gen, self.dev)
+        return out
+
+    def _share(self, field_name: str, seconds: float) -> None:
+        for pos in self.active:
+            curve = self.curves[pos]
+            setattr(curve, field_name, getattr(curve, field_name) + seconds / len(self.active))
+
+    def train(self, batches: Iterator[tuple[torch.Tensor, torch.Tensor]], step: int, end: int,
+              flops_per_sample: float) -> list[float]:
+        """Optimizer steps ``step..end-1`` of every active config; their mean training losses."""
+        task = self.stack.task
+        warm, cool = [self.warm[p] for p in self.active], [self.cool[p] for p in self.active]
+        loss_sum = torch.zeros(len(self.active), device=self.dev)
+        t0, c0 = time.perf_counter(), time.thread_time()
+        for s in range(step, end):
+            x, y = next(batches)
+            factors = [lr_factor(task.schedule, s, self.total, w, c) for w, c in zip(warm, cool)]
+            loss_sum += self.trainer.step(self.kind.loss, x, y, lr_factors=factors)
+            self.samples += self.kind.samples(x)
+            for pos in self.active:
+                self.curves[pos].flops += flops_per_sample * x.shape[0]
+        if self.dev.type == "cuda":
+            torch.cuda.synchronize(self.dev)  # time the work, not the kernel launches
+        self._share("wall", time.perf_counter() - t0)
+        self._share("cpu", time.thread_time() - c0)
+        return [v / (end - step) for v in loss_sum.tolist()]
+
+    def evaluate(self) -> None:
+        """Validation loss and error of every active config (:attr:`val`, in their order)."""
+        t0, c0 = time.perf_counter(), time.thread_time()
+        loss_sums = [0.0] * len(self.active)
+        wrong = [0.0] * len(self.active)
+        for x, y in self.kind.val_batches(self.stack.task, self.data, self.dev):
+            losses, errors = self.trainer.evaluate(self.kind.eval_sums, x, y)
+            loss_sums = [a + b for a, b in zip(loss_sums, losses.tolist())]
+            wrong = [a + b for a, b in zip(wrong, errors.tolist())]
+        self.val = [self.kind.val_metrics(a, b, self.data) for a, b in zip(loss_sums, wrong)]
+        self._share("eval_wall", time.perf_counter() - t0)
+        self._share("eval_cpu", time.thread_time() - c0)
+
+    def record(self, epoch: int, losses: list[float], peak: int, progress: bool) -> None:
+        """Append a record to every active config's curve; drop those that diverged."""
+        for pos, loss, (val_loss, val_error) in zip(self.active, losses, self.val):
+            c = self.curves[pos]
+            c.records.append(EpochRecord(
+                epoch=epoch, samples_seen=self.samples, train_loss=loss, val_loss=val_loss,
+                val_error=val_error, train_time_s=c.wall, train_cpu_s=c.cpu,
+                eval_time_s=c.eval_wall, eval_cpu_s=c.eval_cpu, peak_memory_bytes=peak,
+                peak_rss_bytes=peak_rss_bytes(), train_flops=c.flops))
+            if progress:
+                print(f"{self.stack.keys[pos]} epoch {epoch}: train_loss {loss:.4f} val_loss "
+                      f"{val_loss:.4f} val_error {val_error:.4f} cpu {c.cpu:.2f}s wall "
+                      f"{c.wall:.2f}s", file=sys.stderr)
+            if not math.isfinite(loss):
+                c.status = "diverged"  # a property of the config: stop here, keep what finished
+        still = [i for i, pos in enumerate(self.active) if self.curves[pos].status == "ok"]
+        if len(still) < len(self.active):
+            self.active = [self.active[i] for i in still]
+            if self.active:
+                self.trainer.keep(still)

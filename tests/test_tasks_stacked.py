@@ -1,0 +1,176 @@
+"""The stacked runner: its optimizer against torch.optim, the frozen prefix computed once, a
+cell's numbers independent of its batch-mates (every task kind), and divergence masked per
+config."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from torch import nn  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+
+from frozenbench import freezing  # noqa: E402
+from frozenbench.errors import InvalidValueError  # noqa: E402
+from frozenbench.space import SearchSpace  # noqa: E402
+from frozenbench.tasks import get_task, image, lm  # noqa: E402
+from frozenbench.tasks.runner import run_cell, run_cells  # noqa: E402
+from frozenbench.tasks.stacked import (  # noqa: E402
+    StackedHyperparameters,
+    StackedTrainer,
+)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+
+
+def _small_model(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 12), nn.Tanh(),
+                          nn.Linear(12, 3))
+    freezing.freeze(model, 2)
+    return model
+
+
+def _loss(forward, x, y):
+    return F.cross_entropy(forward(x), y)
+
+
+OPTIMIZER_CASES = [
+    ("adam", image.optimizer, [{"optimizer": "adam", "lr": 3e-2, "beta1": 0.9, "beta2": 0.99,
+                                "weight_decay": 1e-2},
+                               {"optimizer": "adam", "lr": 1e-3, "beta1": 0.5, "beta2": 0.9,
+                                "weight_decay": 0.0}]),
+    ("sgd", image.optimizer, [{"optimizer": "sgd", "lr": 1e-1, "beta1": 0.9,
+                               "weight_decay": 1e-3},
+                              {"optimizer": "sgd", "lr": 3e-2, "beta1": 0.99,
+                               "weight_decay": 0.1}]),
+    ("adamw", lm.optimizer, [{"lr": 3e-2, "beta1": 0.9, "beta2": 0.95, "weight_decay": 0.1},
+                             {"lr": 4e-3, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.0}]),
+]
+
+
+@pytest.mark.parametrize(("name", "reference", "configs"), OPTIMIZER_CASES)
+def test_stacked_optimizer_follows_torch_optim_per_config(name, reference, configs):
+    """Each slot of a stack of two follows torch.optim with its own hyperparameters and an lr
+    schedule, step by step, to float rounding (the stack rounds once per operation, torch's
+    fused kernels sometimes fewer times)."""
+    gen = torch.Generator().manual_seed(1)
+    batches = [(torch.randn(32, 6, generator=gen), torch.randint(0, 3, (32,), generator=gen))
+               for _ in range(8)]
+    factors = [0.25, 0.5, 1.0, 1.0, 1.0, 0.75, 0.5, 0.25]
+    trainer = StackedTrainer(_small_model(), StackedHyperparameters.from_configs(name, configs))
+    stacked = [trainer.step(_loss, x, y, lr_factors=[f, f]) for (x, y), f in
+               zip(batches, factors)]
+    for k, config in enumerate(configs):
+        model = _small_model()
+        opt = reference(config, freezing.trainable_parameters(model))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: factors[min(s, 7)])
+        for step, (x, y) in enumerate(batches):
+            loss = _loss(model, x, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            assert float(stacked[step][k]) == pytest.approx(loss.item(), rel=1e-5, abs=1e-6)
+        for pname, p in model.named_parameters():
+            if p.requires_grad:
+                torch.testing.assert_close(trainer.model.params[pname][k], p.detach(),
+                                           rtol=1e-5, atol=1e-6)
+
+
+def test_frozen_prefix_is_shared_once_and_holds_no_state():
+    """The first n - z layers keep one unstacked copy: no gradient, no optimizer state, and
+    their convolutions run once per batch whatever K is (only the trainable suffix widens)."""
+    task = get_task("debug-mnist")
+    from frozenbench.tasks.runner import build_model
+
+    model, _ = build_model(task, 1, 0)
+    hp = StackedHyperparameters.from_configs("adam", [{"lr": 1e-3}] * 4)
+    trainer = StackedTrainer(model, hp)
+    assert set(trainer.model.params) == {"fc.weight", "fc.bias"}
+    assert trainer.model.params["fc.weight"].shape[0] == 4 + 1  # K plus the pad slot
+    x, y = torch.randn(8, 1, 14, 14), torch.randint(0, 10, (8,))
+    with torch.profiler.profile(record_shapes=True) as prof:
+        trainer.step(image.loss, x, y, lr_factors=[1.0] * 4)
+    convs = [e for e in prof.events() if e.name == "aten::convolution"]
+    assert convs and all(e.input_shapes[0][0] == 8 for e in convs)  # one batch, not 5 x 8
+    assert set(trainer.optimizer.state) == {"fc.weight", "fc.bias"}
+    assert all(p.grad is None for p in model.parameters())
+
+
+# Every task kind: image ResNet (2-D convolutions and BatchNorm), 1-D CNN, ViT, GPT-2, Llama.
+# z=1 and the full z: the first trainable layer is then a convolution on unstacked input.
+KIND_CASES = [
+    ("debug-mnist", 1, [0, 1, 2, 3], 2),
+    ("mnist1d-cnn", 8, [0, 5, 13, 40], 1),
+    ("vit-mnist", 8, [0, 9, 17, 33], 1),
+    ("kjv-gpt2", 3, [0, 7, 14, 30], 8),
+    ("pystdlib-llama", 8, [0, 11, 22, 63], 12),
+]
+
+
+def _curve(cell):
+    return [(r.train_loss, r.val_loss, r.val_error) for r in cell.records]
+
+
+@pytest.mark.parametrize(("name", "z", "ids", "budget"), KIND_CASES)
+def test_a_cell_does_not_depend_on_its_batch_mates(name, z, ids, budget):
+    """Bit for bit: the cell alone (K = 1), in a batch of 3, and last in a batch of 4 whose
+    other members differ."""
+    task = get_task(name)
+    task = task.with_budget(budget, n_records=2) if task.kind == "lm" else \
+        task.with_budget(budget)
+    first = task.space.config(ids[0])
+    same = [c for c in (task.space.config(i) for i in ids[1:])
+            if task.hyperparameters(c).get("optimizer") == task.hyperparameters(first).get(
+                "optimizer")]
+    alone = run_cell(task, first, z, seed=0, threads=1)
+    in_three = run_cells(task, [first, *same[:2]], z, seed=0, threads=1)
+    in_four = run_cells(task, [*same[::-1], first], z, seed=0, threads=1)
+    assert in_three[0].extra["stack_size"] == len(same[:2]) + 1
+    assert _curve(alone) == _curve(in_three[0]) == _curve(in_four[-1]), name
+    assert all(math.isfinite(r.train_loss) for r in alone.records)
+    for other in in_three[1:]:
+        assert _curve(other) != _curve(alone)  # the batch-mates did train differently
+
+
+def test_divergence_is_masked_per_config():
+    """A config that diverges is recorded as diverged from that epoch on and dropped; its
+    batch-mates' curves are exactly those they get alone."""
+    task = get_task("debug-mnist")
+    absurd = dataclasses.replace(
+        task, name="debug-mnist-absurd",
+        space=SearchSpace.from_dict({"lr": [1e-2, 1e8], "optimizer": ["sgd"]}))
+    sane, wild = {"lr": 1e-2, "optimizer": "sgd"}, {"lr": 1e8, "optimizer": "sgd"}
+    cells = run_cells(absurd, [wild, sane, wild], 6, seed=0, threads=1)
+    alone = run_cell(absurd, sane, 6, seed=0, threads=1)
+    assert [c.status for c in cells] == ["diverged", "ok", "diverged"]
+    assert len(cells[0].records) == 1 and not math.isfinite(cells[0].records[0].train_loss)
+    assert _curve(cells[1]) == _curve(alone) and len(alone.records) == 2
+
+
+def test_configs_with_different_optimizers_train_in_separate_stacks():
+    task = get_task("debug-mnist")
+    configs = [{"lr": 1e-2, "optimizer": "sgd"}, {"lr": 1e-2, "optimizer": "adam"},
+               {"lr": 1e-3, "optimizer": "sgd"}]
+    cells = run_cells(task, configs, 2, seed=0, threads=1)
+    assert [c.config["optimizer"] for c in cells] == ["sgd", "adam", "sgd"]
+    assert [c.extra["stack_size"] for c in cells] == [2, 1, 2]
+    assert _curve(cells[1]) == _curve(run_cell(task, configs[1], 2, seed=0, threads=1))
+
+
+def test_bad_stacks_are_refused_with_the_valid_values():
+    with pytest.raises(InvalidValueError, match="at least one config"):
+        run_cells("debug-mnist", [], 2, seed=0)
+    with pytest.raises(InvalidValueError, match=r"valid: \['adam', 'adamw', 'sgd'\]"):
+        StackedHyperparameters.from_configs("lbfgs", [{"lr": 1.0}])
+    with pytest.raises(InvalidValueError, match="no trainable parameters"):
+        StackedTrainer(nn.Linear(2, 2).requires_grad_(False),
+                       StackedHyperparameters.from_configs("adam", [{}]))

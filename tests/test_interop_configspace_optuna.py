@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import ConfigSpace as CS
+import numpy as np
 import optuna
 import pandas as pd
 import pytest
@@ -178,3 +179,21 @@ def test_a_users_optuna_study_is_reproducible_and_carries_the_simulated_clock(na
     assert traj["cost"].sum() == pytest.approx(
         sum(t.user_attrs.get("sim_cost", 0.0) for t in study.trials))
     assert len(by_trial) > 0
+
+
+@pytest.mark.parametrize("name", fb.benchmark_names())
+def test_no_optuna_trial_is_left_running_and_best_value_is_the_incumbent(name):
+    bench = fb.load(name)
+    last = int(bench.fidelities["epoch"][-1])
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=1),
+                                pruner=optuna.pruners.HyperbandPruner(min_resource=1,
+                                                                      max_resource=last))
+    unit = float(np.nanmedian(bench.cost_array()[:, -1, -1]))
+    traj = fb.simulate(bench, OptunaOptimizer(study, bench), n_workers=4, seed=1,
+                       budget=5 * unit, incumbent="full")
+    states = {t.state for t in study.trials}
+    assert optuna.trial.TrialState.RUNNING not in states
+    stopped = [t for t in study.trials if "stopped_by" in t.user_attrs]
+    assert stopped and all(t.state == optuna.trial.TrialState.PRUNED for t in stopped)
+    assert "budget" in stopped[0].user_attrs["stopped_by"]
+    assert study.best_value == pytest.approx(traj["incumbent_score"].iloc[-1])

@@ -16,7 +16,11 @@ so the adapter renames a fresh study of that kind (``no-name-...``, no trials ye
 already holds trials is refused, as its brackets could not be reproduced). Each trial carries the
 simulated clock in ``user_attrs``: ``sim_start`` and ``sim_end`` (simulated seconds),
 ``sim_cost`` (the cost paid, in the table's cost unit), ``z`` and ``epochs_trained``; Optuna's
-own ``datetime_start``/``datetime_complete`` are real wall-clock times of the replay.
+own ``datetime_start``/``datetime_complete`` are real wall-clock times of the replay. When the
+replay stops (its budget spent), the trials still training are told ``PRUNED`` with
+``user_attrs["stopped_by"]`` naming the reason, so no trial is left ``RUNNING``; the study's
+``best_value`` is then the best score a trial reported at its last epoch, which is
+frozenbench's incumbent under the rule ``incumbent="full"`` (the best result at full fidelity).
 
 >>> import optuna, frozenbench as fb
 >>> from frozenbench.synthetic import make_benchmark
@@ -120,6 +124,17 @@ class OptunaOptimizer:
         z = self.z if self.z is not None else int(trial.suggest_categorical("z", self.zs))
         self._suggested.append(trial)
         return Start(config_id(self.bench, config), z, self.last)
+
+    def end(self, reason: str | None) -> None:
+        """The replay stopped: every trial still running is told ``PRUNED`` (it will never
+        report again), with the reason in ``user_attrs["stopped_by"]``."""
+        running = self.optuna.trial.TrialState.RUNNING
+        open_numbers = {t.number for t in self.study.get_trials(deepcopy=False,
+                                                               states=(running,))}
+        for trial in self._suggested:
+            if trial.number in open_numbers:
+                trial.set_user_attr("stopped_by", f"end of replay ({reason or 'done'})")
+                self.study.tell(trial, state=self.optuna.trial.TrialState.PRUNED)
 
     def report(self, observation: Observation) -> bool:
         trial = self._suggested[observation.job.bracket]

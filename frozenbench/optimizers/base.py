@@ -4,6 +4,9 @@ The simulator owns the clock and the table; an optimizer only decides what to ru
 ``ask(rng)`` returns a :class:`Job` (or ``None`` when it has nothing to hand out until a result
 comes back); ``tell(observation)`` reports a finished job. Randomness comes only from the
 ``numpy.random.Generator`` passed to ``ask``, so a replay is deterministic for a given seed.
+An optimizer may also have ``end(reason)``: the replay calls it once when it stops (``reason``
+is the engine's stop reason, e.g. ``"budget"``), so that an optimizer wrapping a library can
+close the trials still running, which will never report (:func:`end_replay`).
 """
 
 from __future__ import annotations
@@ -60,6 +63,13 @@ class Optimizer(Protocol):
     def tell(self, observation: Observation) -> None:
         """A job finished."""
         ...
+
+
+def end_replay(optimizer: object, reason: str | None) -> None:
+    """Tell ``optimizer`` the replay stopped, if it has the optional ``end(reason)``."""
+    end = getattr(optimizer, "end", None)
+    if callable(end):
+        end(reason)
 
 
 class ConfigSampler:

@@ -28,7 +28,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from frozenbench.errors import InvalidValueError
-from frozenbench.optimizers.base import Job, Observation
+from frozenbench.optimizers.base import Job, Observation, end_replay
 
 #: What each field of :class:`Start` is, for its error messages.
 _MEANING = {"config_id": "a config id", "z": "a number of layers (z)", "max_epoch": "an epoch"}
@@ -110,6 +110,11 @@ class Stopping:
         if go and job.rung < self._max[job.bracket]:
             self._next.append(Job(job.config_id, job.z, self.epochs[job.rung + 1],
                                   observation.trial, job.rung + 1, job.bracket))
+
+
+    def end(self, reason: str | None) -> None:
+        """The replay stopped: the inner optimizer hears it if it has ``end``."""
+        end_replay(self.inner, reason)
 
 
 def is_stopping(optimizer: object) -> bool:

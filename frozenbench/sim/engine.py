@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from frozenbench.errors import InvalidValueError
-from frozenbench.optimizers.base import Job, Observation, Optimizer
+from frozenbench.optimizers.base import Job, Observation, Optimizer, end_replay
 from frozenbench.sim.clock import EventQueue
 from frozenbench.sim.trajectory import DEFAULT_INCUMBENT, Recorder
 from frozenbench.sim.workers import format_bytes
@@ -314,6 +314,7 @@ class Engine:
                 raise self._stalled()
             pool.release(running.worker)
             self.on_free(now)
+        end_replay(self.opt, self.stop_reason)
         return rec
 
     def _stalled(self) -> InvalidValueError:

@@ -3,8 +3,10 @@ random search, SMAC, DEHB, Optuna, Syne Tune, Nevergrad ... wrappers) runs on it
 
 :class:`FrozenbenchObjectiveFunction` subclasses CARP-S's ``ObjectiveFunction``: its
 ``configspace`` is the table's ConfigSpace space
-(:func:`frozenbench.interop.configspace.search_space`, plus ``"z"`` with ``z="search"``),
-with a forbidden clause for every grid config the table lacks, and :meth:`task` builds a
+(:func:`frozenbench.interop.configspace.search_space`, plus ``"z"`` with ``z="search"``):
+the table's design exactly, its conditions (SGD has no ``beta2``) as ConfigSpace conditions
+and a forbidden clause only for a grid config the table lacks (none on a shipped table; on a
+sampled design a configuration reads its nearest table config), and :meth:`task` builds a
 CARP-S ``Task`` whose ``FidelitySpace`` is one budget axis, as for SMAC and DEHB
 (:class:`~frozenbench.interop.smac.BudgetAxis`, a budget between levels read at the nearest):
 ``"epoch"`` (z fixed, default all layers, or ``z="search"``), ``"z"`` (trained to the last
@@ -17,7 +19,8 @@ value) and whose ``virtual_time`` is the table's cumulative training cost up to 
 CARP-S evaluation is a new run from scratch, there is no resuming. ``time`` is the real
 seconds of the lookup, as CARP-S's other tabular benchmarks report it. ``additional_info``
 names the cell read (``config_id``, ``z``, ``epoch``, ``seed``) and its cost. A config the
-table lacks (only an optimizer that ignores forbidden clauses proposes one), or a seed absent
+table lacks (only an optimizer that ignores forbidden clauses proposes one; DEHB's mutations
+raise ``ForbiddenValueError`` on such a table instead), or a seed absent
 at that cell, is answered like the simulator answers a missing cell: the worst value, no
 cost, status ``CRASHED``. The table seed read is ``seed`` (default the mean over seeds); the
 trial's own seed is an optimizer's and is not a table seed.
@@ -64,33 +67,20 @@ FIDELITIES = (*BUDGETS, None)
 
 
 def configspace(bench: Benchmark, *, z: int | str | None = None, seed: int | None = None) -> Any:
-    """The table's ConfigSpace space for CARP-S: :func:`search_space`, ``"z"`` as one more
-    ordinal with ``z="search"``, and one forbidden clause per grid config the table lacks."""
+    """The table's ConfigSpace space for CARP-S: :func:`search_space` (the table's design
+    exactly: conditions as conditions, a forbidden clause only for a grid config the table
+    lacks, defaults at a config it holds), and ``"z"`` as one more ordinal with
+    ``z="search"``.
+
+    >>> import frozenbench as fb
+    >>> space = configspace(fb.load("mnist-resnet"), z="search")
+    >>> len(space.conditions), len(space.forbidden_clauses), list(space["z"].sequence)[-1]
+    (1, 0, 10)
+    """
     cs = require("ConfigSpace")
-    grid = search_space(bench)
-    # defaults at a config the table holds: ConfigSpace checks the default against forbiddens
-    default = bench.configs[0]
-    space = cs.ConfigurationSpace(name=grid.name, seed=seed)
-    for name, h in grid.items():
-        if isinstance(h, cs.OrdinalHyperparameter):
-            space.add(cs.OrdinalHyperparameter(name, list(h.sequence),
-                                               default_value=default[name], meta=h.meta))
-        else:
-            space.add(cs.CategoricalHyperparameter(name, list(h.choices),
-                                                   default_value=default[name], meta=h.meta))
+    space = search_space(bench, seed=seed)
     if z == "search":
         space.add(cs.OrdinalHyperparameter("z", [int(v) for v in bench.fidelities["z"]]))
-    held = {int(i) for i in bench.config_ids}
-    forbidden = []
-    for gid in range(len(bench.space)):
-        if gid in held:
-            continue
-        clauses = [cs.ForbiddenEqualsClause(space[n], v)
-                   for n, v in bench.space.config(gid).items()]
-        forbidden.append(clauses[0] if len(clauses) == 1 else
-                         cs.ForbiddenAndConjunction(*clauses))
-    if forbidden:
-        space.add(forbidden)
     return space
 
 
@@ -180,8 +170,11 @@ def _objective_function_class() -> type:
                 z = int(config["z"])
             elif self.z is not None:
                 z = self.z
-            cid = self.bench.space.index({n: config[n] for n in self.bench.space.names})
-            return cid, int(z), int(epoch)
+            config.pop("z", None)
+            if not self.bench.space.is_grid:  # a sampled design: its nearest table config
+                return self.bench.config_id(config, nearest=True), int(z), int(epoch)
+            # a grid id (inactive hyperparameters at their fill value), held or not
+            return self.bench.space.index(config), int(z), int(epoch)
 
         def _evaluate(self, trial_info: Any) -> Any:
             start = time.time()

@@ -107,6 +107,35 @@ def test_a_sampled_designs_space_is_its_declared_ranges_read_at_the_nearest():
         assert bench.query(conf, 2, nearest=True) == bench.query(near, 2)
 
 
+def test_a_native_smac_hyperband_whose_target_calls_query_sees_the_table(tmp_path):
+    """SMAC3 as its users run it: the exported space, a target function that queries the table
+    with SMAC's own Configuration (SGD ones carry no beta2). Reported: every SGD config was a
+    crash."""
+    from smac import HyperbandFacade, Scenario
+    from smac.runhistory.enumerations import StatusType
+
+    bench = fb.load("mnist-resnet")
+    last_z = max(bench.fidelities["z"])
+
+    def train(config, seed: int = 0, budget: float = 6.0) -> float:
+        return bench.query(config, last_z, round(budget)).val_error
+
+    scenario = Scenario(search_space(bench), deterministic=True, n_trials=60, min_budget=1,
+                        max_budget=6, seed=0, output_directory=tmp_path / "smac")
+    smac = HyperbandFacade(scenario, train, overwrite=True, logging_level=40)
+    smac.optimize()
+    runs = list(smac.runhistory.items())
+    assert len(runs) >= 60
+    sgd = 0
+    for key, value in runs:
+        config = smac.runhistory.get_config(key.config_id)
+        assert value.status == StatusType.SUCCESS
+        assert value.cost == bench.query(config_id(bench, config), last_z,
+                                         round(key.budget)).val_error
+        sgd += config["optimizer"] == "sgd"
+    assert sgd > 5
+
+
 @pytest.mark.parametrize("pruner", [optuna.pruners.SuccessiveHalvingPruner(),
                                     optuna.pruners.HyperbandPruner(min_resource=1,
                                                                    max_resource=9),

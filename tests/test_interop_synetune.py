@@ -110,6 +110,18 @@ def test_export_checks_its_arguments(bench):
         export_blackbox(bench, cost="gpu")
 
 
+def test_a_sampled_design_is_refused_with_a_reason():
+    """Syne Tune's domains list a grid's values; a design sampled from ranges has none. Before
+    the fix the export stopped on a bare AssertionError inside Syne Tune."""
+    from frozenbench.synthetic import sampled_space
+
+    bench = make_benchmark(space=sampled_space(16, seed=1), n_configs=None, n_z=2, n_epochs=2)
+    with pytest.raises(InvalidValueError, match=r"sampled from ranges .*lr.*a grid"):
+        export_blackbox(bench, seeds="mean")
+    with pytest.raises(InvalidValueError, match="sampled from ranges"):
+        config_space(bench)
+
+
 def test_export_writes_syne_tunes_on_disk_format(bench, tmp_path):
     bb = export_blackbox(bench, z=3, seeds=[0], path=tmp_path / "bb", task="fb-task")
     back = deserialize(str(tmp_path / "bb"))["fb-task"]

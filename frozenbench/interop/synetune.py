@@ -104,6 +104,11 @@ def config_space(bench: Benchmark, *, z: int | str | None = None) -> dict[str, A
     (['beta1', 'beta2', 'lr', 'optimizer', 'weight_decay', 'z'], [1, 2, 3])
     """
     st = require("syne_tune.config_space")
+    ranges = [h.name for h in bench.space.hyperparameters if not h.values]
+    if ranges:
+        raise InvalidValueError(
+            f"{bench.name} holds configs sampled from ranges ({ranges}); a Syne Tune tabular "
+            f"blackbox lists each hyperparameter's values, which needs a grid")
     space: dict[str, Any] = {}
     for h in bench.space.hyperparameters:
         values = _domain_values(h.values)
@@ -271,6 +276,7 @@ def export_blackbox(bench: Benchmark, *, z: int | str | None = None,
     metric = bench.metric_name(metric)
     cost_name = cost_column(cost or bench.default_cost)
     fixed, levels = _resource(bench, resource, z)
+    space = config_space(bench, z=z if levels is None else None)
     zs = [int(v) for v in bench.fidelities["z"]]
     epochs = [int(e) for e in bench.fidelities["epoch"]]
     z_pos = [zs.index(fixed)] if fixed is not None else list(range(len(zs)))
@@ -296,7 +302,7 @@ def export_blackbox(bench: Benchmark, *, z: int | str | None = None,
     evaluations = np.stack([obj[src], paid[src]], axis=-1)
     blackbox = tabular.BlackboxTabular(
         hyperparameters=pd.DataFrame(rows),
-        configuration_space=config_space(bench, z=z if levels is None else None),
+        configuration_space=space,
         fidelity_space={name: st.randint(int(min(values)), int(max(values)))},
         objectives_evaluations=evaluations,
         fidelity_values=np.asarray(values, dtype=np.int64),

@@ -283,3 +283,22 @@ def test_carps_random_search_and_smac_multi_fidelity_run_on_every_shipped_table(
     optimizer.run()
     assert len(log.trials) > 10 and len({info.budget for info, _ in log.trials}) > 1
     _check_shipped(g, log.trials)
+
+
+def test_carps_random_search_on_a_sampled_design_reads_the_nearest_config():
+    """A design sampled from declared ranges: CARP-S samples the ranges, and each trial reads
+    the nearest table config, whose value and cost CARP-S sees."""
+    from frozenbench.synthetic import make_benchmark, sampled_space
+
+    bench = make_benchmark(space=sampled_space(64, seed=7), n_configs=30, n_z=2, n_epochs=3,
+                           diverge_frac=0.0)
+    log = Recorder()
+    f = FrozenbenchObjectiveFunction(bench, fidelity=None, loggers=[log])
+    assert not f.configspace.forbidden_clauses and f.configspace.conditions
+    RandomSearchOptimizer(f.task(n_trials=25, seed=0)).run()
+    assert len(log.trials) == 25
+    for info, value in log.trials:
+        near = bench.config_id(dict(info.config), nearest=True)
+        r = bench.query(near, 2, 3)
+        assert value.additional_info["config_id"] == near and value.status == StatusType.SUCCESS
+        assert value.cost == r.val_error and value.virtual_time == r.train_cost_s

@@ -135,6 +135,17 @@ def test_export_writes_syne_tunes_on_disk_format(bench, tmp_path):
     meta = json.loads((tmp_path / "bb" / "metadata.json").read_text())["frozenbench"]
     assert meta["z"] == 3 and meta["seeds"] == [0]
     assert meta["config_ids"] == [int(i) for i in bench.config_ids]
+    # the diagonal as the resource, with a condition: a row per draw, each naming its config
+    mnist = fb.load("mnist-resnet")
+    bb = export_blackbox(mnist, seeds="mean", resource="z+epoch", path=tmp_path / "diag")
+    back = deserialize(str(tmp_path / "diag"))["mnist-resnet"]
+    np.testing.assert_allclose(back.objectives_evaluations, bb.objectives_evaluations,
+                               rtol=1e-6)
+    assert list(back.fidelity_space) == ["z+epoch"] and len(back.hyperparameters) == 216
+    meta = json.loads((tmp_path / "diag" / "metadata.json").read_text())["frozenbench"]
+    assert meta["resource"] == "z+epoch" and len(meta["levels"]) == 10
+    rows = back.hyperparameters.to_dict("records")
+    assert meta["config_ids"] == [mnist.config_id(row) for row in rows]
 
 
 def _check_seen(bench, res, seed=None):

@@ -10,11 +10,20 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
-from interop_tables import GRID, full_table
+from ConfigSpace.util import generate_grid
+from interop_tables import GRID, full_table, subset_table
 
 import frozenbench as fb
-from frozenbench.interop.configspace import config_id, configuration, fidelity_space, search_space
+from frozenbench.interop.configspace import (
+    config_id,
+    configuration,
+    fidelity_space,
+    missing_configs,
+    search_space,
+)
 from frozenbench.interop.optuna import OptunaOptimizer
+from frozenbench.synthetic import make_benchmark, sampled_space
+from frozenbench.table.result import cost_column
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -38,6 +47,94 @@ def test_configspace_space_and_fidelities(bench):
         assert dict(configuration(bench, cid, cs)) == dict(conf)
         value = bench.query(dict(conf), 4, 9).val_error
         assert value == bench.query(cid, 4, 9).val_error
+
+
+def _check_space_is_the_table(bench, cs, n_samples):
+    """The configurations the space holds (enumerated by ConfigSpace) are the table's configs,
+    each once; ``n_samples`` samples query, and the value and cost of a Configuration are those
+    of its table config, which maps back to the same Configuration."""
+    z, epoch = max(bench.fidelities["z"]), max(bench.fidelities["epoch"])
+    metric, cost = bench.metric_name(None), cost_column(bench.default_cost)
+    ids = [config_id(bench, c) for c in generate_grid(cs)]
+    assert sorted(ids) == sorted(int(i) for i in bench.config_ids)
+    seen = set()
+    for conf in cs.sample_configuration(n_samples):
+        cid = config_id(bench, conf)
+        got, want = bench.query(conf, z, epoch), bench.query(cid, z, epoch)
+        assert getattr(got, metric) == getattr(want, metric) and getattr(got, metric) > 0
+        assert getattr(got, cost) == getattr(want, cost) > 0
+        assert configuration(bench, cid, cs) == conf
+        seen.add(cid)
+    return seen
+
+
+@pytest.mark.parametrize("name", fb.benchmark_names())
+def test_each_shipped_tables_space_is_exactly_its_grid_and_1000_samples_query(name):
+    bench = fb.load(name)
+    assert bench.space.is_grid  # a sampled design: the test below
+    cs = search_space(bench, seed=0)
+    assert not cs.forbidden_clauses  # conditions are conditions, never forbidden clauses
+    assert dict(cs.get_default_configuration()) in [dict(configuration(bench, int(i), cs))
+                                                    for i in bench.config_ids]
+    seen = _check_space_is_the_table(bench, cs, 1000)
+    assert len(seen) > 0.9 * len(bench.config_ids)
+
+
+def test_a_subset_tables_space_forbids_only_the_configs_it_lacks():
+    """A table holding 10 of its 24 grid configs: before the fix its ConfigSpace sampled the
+    whole grid, and 58 of 100 samples failed in ``query``."""
+    bench = subset_table()
+    cs = search_space(bench, seed=1)
+    assert len(cs.forbidden_clauses) == len(missing_configs(bench)) == 24 - 10
+    _check_space_is_the_table(bench, cs, 1000)
+    assert len(search_space(bench, forbid_missing=False).forbidden_clauses) == 0
+
+
+def test_a_sampled_designs_space_is_its_declared_ranges_read_at_the_nearest():
+    space = sampled_space(64, seed=7)
+    bench = make_benchmark(space=space, n_configs=30, n_z=2, n_epochs=2, diverge_frac=0.0)
+    cs = search_space(bench, seed=2)
+    for h in space.hyperparameters:
+        if h.values:
+            assert list(getattr(cs[h.name], "choices", None) or cs[h.name].sequence) == \
+                list(h.values)
+        else:
+            assert (cs[h.name].lower, cs[h.name].upper, cs[h.name].log) == (h.low, h.high,
+                                                                            h.log)
+    assert [(c.child.name, c.parent.name) for c in cs.conditions] == [("beta2", "optimizer")]
+    for conf in cs.sample_configuration(200):
+        near = config_id(bench, conf, nearest=True)
+        assert near in set(bench.config_ids.tolist())
+        assert bench.query(conf, 2, nearest=True) == bench.query(near, 2)
+
+
+def test_a_native_smac_hyperband_whose_target_calls_query_sees_the_table(tmp_path):
+    """SMAC3 as its users run it: the exported space, a target function that queries the table
+    with SMAC's own Configuration (SGD ones carry no beta2). Reported: every SGD config was a
+    crash."""
+    from smac import HyperbandFacade, Scenario
+    from smac.runhistory.enumerations import StatusType
+
+    bench = fb.load("mnist-resnet")
+    last_z = max(bench.fidelities["z"])
+
+    def train(config, seed: int = 0, budget: float = 6.0) -> float:
+        return bench.query(config, last_z, round(budget)).val_error
+
+    scenario = Scenario(search_space(bench), deterministic=True, n_trials=60, min_budget=1,
+                        max_budget=6, seed=0, output_directory=tmp_path / "smac")
+    smac = HyperbandFacade(scenario, train, overwrite=True, logging_level=40)
+    smac.optimize()
+    runs = list(smac.runhistory.items())
+    assert len(runs) >= 60
+    sgd = 0
+    for key, value in runs:
+        config = smac.runhistory.get_config(key.config_id)
+        assert value.status == StatusType.SUCCESS
+        assert value.cost == bench.query(config_id(bench, config), last_z,
+                                         round(key.budget)).val_error
+        sgd += config["optimizer"] == "sgd"
+    assert sgd > 5
 
 
 @pytest.mark.parametrize("pruner", [optuna.pruners.SuccessiveHalvingPruner(),

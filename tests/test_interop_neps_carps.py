@@ -9,6 +9,8 @@ import sys
 import pytest
 from carps.optimizers.dehb import DEHBOptimizer
 from carps.optimizers.random_search import RandomSearchOptimizer
+from carps.optimizers.smac20 import SMAC3Optimizer
+from carps.utils.running import make_optimizer
 from carps.utils.trials import StatusType, TrialInfo
 from interop_tables import GRID, full_table, subset_table
 from omegaconf import OmegaConf
@@ -109,9 +111,13 @@ class Recorder:
 
     def __init__(self):
         self.trials = []
+        self.incumbents = []
 
     def log_trial(self, n_trials, n_function_calls, trial_info, trial_value):
         self.trials.append((trial_info, trial_value))
+
+    def log_incumbent(self, n_trials, incumbent, n_function_calls=None):
+        self.incumbents.append(incumbent)
 
 
 def _check(bench, recorded, *, z=None, fidelity="epoch", seed=None):
@@ -209,3 +215,90 @@ def test_priorband_starts_from_the_given_prior_and_refuses_to_run_without_one(su
     opt = NePSOptimizer(subset, "priorband", prior=priors(subset)["bad"])
     traj = fb.simulate(subset, opt, n_workers=2, max_evaluations=20, seed=0, cell_seed="mean")
     assert len(traj) == 20
+
+
+# ---------------------------------------------------------------------- CARP-S, shipped tables
+def _check_shipped(f, recorded):
+    """Each value and virtual time CARP-S saw is the table's metric and cost at the cell the
+    trial's budget stands for (the level nearest it), read from a Configuration as given."""
+    bench, fid = f.bench, f.bench.fidelities
+    for info, value in recorded:
+        config = dict(info.config)
+        z, epoch = max(fid["z"]), max(fid["epoch"])
+        if f.axis is not None:
+            z, epoch = f.axis.levels[f.axis.rung(float(info.budget))]
+        z = config.pop("z", z) if f.search_z else (f.z or z)
+        r = bench.query(config, z, epoch)
+        assert value.status == StatusType.SUCCESS
+        assert value.cost == getattr(r, f.metric) and value.cost == value.cost  # not NaN
+        assert value.virtual_time == getattr(r, f.cost) > 0
+        assert (value.additional_info["z"], value.additional_info["epoch"]) == (z, epoch)
+        assert value.additional_info["config_id"] == bench.config_id(config)
+
+
+@pytest.mark.parametrize("name", fb.benchmark_names())
+@pytest.mark.parametrize("fidelity", ["epoch", "z"])
+def test_carps_dehb_runs_on_every_shipped_table(name, fidelity, tmp_path):
+    """Before the fix DEHB crashed on mnist-resnet with ForbiddenValueError for both fidelities:
+    the CARP-S space forbade the 72 SGD configs whose inactive beta2 is not its fill value."""
+    bench, log = fb.load(name), Recorder()
+    f = FrozenbenchObjectiveFunction(bench, fidelity=fidelity, loggers=[log])
+    assert not f.configspace.forbidden_clauses
+    assert [(c.child.name, c.parent.name) for c in f.configspace.conditions] == \
+        [(c.child, c.parent) for c in bench.space.conditions]
+    cfg = OmegaConf.create({"mutation_factor": 0.5, "crossover_prob": 0.5,
+                            "strategy": "rand1_bin", "seed": 0, "eta": 3,
+                            "output_path": str(tmp_path / "dehb")})
+    DEHBOptimizer(f.task(n_trials=6, seed=0), cfg, expects_fidelities=True).run()
+    assert len(log.trials) > 10 and len({info.budget for info, _ in log.trials}) > 1
+    _check_shipped(f, log.trials)
+
+
+@pytest.mark.parametrize("name", fb.benchmark_names())
+def test_carps_random_search_and_smac_multi_fidelity_run_on_every_shipped_table(name,
+                                                                                tmp_path):
+    bench, log = fb.load(name), Recorder()
+    f = FrozenbenchObjectiveFunction(bench, fidelity=None, z="search", loggers=[log])
+    RandomSearchOptimizer(f.task(n_trials=40, seed=0)).run()
+    assert len(log.trials) == 40
+    _check_shipped(f, log.trials)
+    log = Recorder()
+    g = FrozenbenchObjectiveFunction(bench, fidelity="z+epoch", loggers=[log])
+    task = g.task(n_trials=8, seed=0)
+    space = task.input_space.fidelity_space
+    # CARP-S's own optimizer config (configs/optimizer/smac20/base.yaml + multifidelity.yaml)
+    smac_cfg = {
+        "smac_class": "smac.facade.multi_fidelity_facade.MultiFidelityFacade",
+        "scenario": {"seed": 0, "n_trials": 60, "objectives": [g.metric], "deterministic": True,
+                     "n_workers": 1, "output_directory": str(tmp_path / "smac"),
+                     "min_budget": space.min_fidelity, "max_budget": space.max_fidelity},
+        "smac_kwargs": {"dask_client": None, "overwrite": True, "intensifier": {
+            "_target_": "smac.intensifier.hyperband.Hyperband", "_partial_": True, "eta": 3}}}
+    cfg = OmegaConf.create({"optimizer": {
+        "_target_": "carps.optimizers.smac20.SMAC3Optimizer", "_partial_": True,
+        "smac_cfg": smac_cfg, "expects_multiple_objectives": False,
+        "expects_fidelities": True}})
+    optimizer = make_optimizer(cfg, task)
+    assert isinstance(optimizer, SMAC3Optimizer)
+    optimizer.run()
+    assert len(log.trials) > 10 and len({info.budget for info, _ in log.trials}) > 1
+    _check_shipped(g, log.trials)
+
+
+def test_carps_random_search_on_a_sampled_design_reads_the_nearest_config():
+    """A design sampled from declared ranges: CARP-S samples the ranges, and each trial reads
+    the nearest table config, whose value and cost CARP-S sees."""
+    from frozenbench.synthetic import make_benchmark, sampled_space
+
+    bench = make_benchmark(space=sampled_space(64, seed=7), n_configs=30, n_z=2, n_epochs=3,
+                           diverge_frac=0.0)
+    log = Recorder()
+    f = FrozenbenchObjectiveFunction(bench, fidelity=None, loggers=[log])
+    assert not f.configspace.forbidden_clauses and f.configspace.conditions
+    RandomSearchOptimizer(f.task(n_trials=25, seed=0)).run()
+    assert len(log.trials) == 25
+    for info, value in log.trials:
+        near = bench.config_id(dict(info.config), nearest=True)
+        r = bench.query(near, 2, 3)
+        assert value.additional_info["config_id"] == near and value.status == StatusType.SUCCESS
+        assert value.cost == r.val_error and value.virtual_time == r.train_cost_s

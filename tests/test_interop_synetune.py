@@ -3,21 +3,31 @@ it, and Syne Tune schedulers on frozenbench's clock."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 
 import numpy as np
 import pytest
 from interop_tables import GRID as INTEROP_GRID
 from interop_tables import full_table, subset_table
+from syne_tune import StoppingCriterion, Tuner
+from syne_tune.backend.simulator_backend.simulator_backend import SimulatorConfig
+from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
 from syne_tune.blackbox_repository.blackbox_tabular import deserialize
-from syne_tune.optimizer.baselines import ASHA
+from syne_tune.blackbox_repository.simulated_tabular_backend import UserBlackboxBackend
+from syne_tune.optimizer.baselines import ASHA, BOHB
 from syne_tune.optimizer.scheduler import TrialSuggestion
+from syne_tune.optimizer.schedulers.asha import AsynchronousSuccessiveHalving
 
 import frozenbench as fb
 from frozenbench.errors import InvalidValueError, MissingExtraError, UnknownNameError
+from frozenbench.interop.budget import BudgetAxis
 from frozenbench.interop.synetune import (
     SyneTuneOptimizer,
+    annotate,
     config_space,
+    covers_its_space,
     export_blackbox,
     simulate_asha,
 )
@@ -100,6 +110,18 @@ def test_export_checks_its_arguments(bench):
         export_blackbox(bench, cost="gpu")
 
 
+def test_a_sampled_design_is_refused_with_a_reason():
+    """Syne Tune's domains list a grid's values; a design sampled from ranges has none. Before
+    the fix the export stopped on a bare AssertionError inside Syne Tune."""
+    from frozenbench.synthetic import sampled_space
+
+    bench = make_benchmark(space=sampled_space(16, seed=1), n_configs=None, n_z=2, n_epochs=2)
+    with pytest.raises(InvalidValueError, match=r"sampled from ranges .*lr.*a grid"):
+        export_blackbox(bench, seeds="mean")
+    with pytest.raises(InvalidValueError, match="sampled from ranges"):
+        config_space(bench)
+
+
 def test_export_writes_syne_tunes_on_disk_format(bench, tmp_path):
     bb = export_blackbox(bench, z=3, seeds=[0], path=tmp_path / "bb", task="fb-task")
     back = deserialize(str(tmp_path / "bb"))["fb-task"]
@@ -113,6 +135,17 @@ def test_export_writes_syne_tunes_on_disk_format(bench, tmp_path):
     meta = json.loads((tmp_path / "bb" / "metadata.json").read_text())["frozenbench"]
     assert meta["z"] == 3 and meta["seeds"] == [0]
     assert meta["config_ids"] == [int(i) for i in bench.config_ids]
+    # the diagonal as the resource, with a condition: a row per draw, each naming its config
+    mnist = fb.load("mnist-resnet")
+    bb = export_blackbox(mnist, seeds="mean", resource="z+epoch", path=tmp_path / "diag")
+    back = deserialize(str(tmp_path / "diag"))["mnist-resnet"]
+    np.testing.assert_allclose(back.objectives_evaluations, bb.objectives_evaluations,
+                               rtol=1e-6)
+    assert list(back.fidelity_space) == ["z+epoch"] and len(back.hyperparameters) == 216
+    meta = json.loads((tmp_path / "diag" / "metadata.json").read_text())["frozenbench"]
+    assert meta["resource"] == "z+epoch" and len(meta["levels"]) == 10
+    rows = back.hyperparameters.to_dict("records")
+    assert meta["config_ids"] == [mnist.config_id(row) for row in rows]
 
 
 def _check_seen(bench, res, seed=None):
@@ -224,3 +257,147 @@ def test_missing_syne_tune_names_the_extra(bench, monkeypatch):
         export_blackbox(bench)
     with pytest.raises(MissingExtraError, match=r"pip install 'frozenbench\[syne-tune\]'"):
         SyneTuneOptimizer(object(), bench, metric="val_error")
+
+
+# ---------------------------------------------------------------------- Syne Tune's own simulator
+def _scheduler(kind, blackbox, seed):
+    """Syne Tune's own schedulers, unmodified, on the export's space and resource. Syne Tune
+    0.16 has no separate Hyperband or MOBSTER class: its Hyperband is ASHA with several
+    brackets, and MOBSTER (ASHA with a Gaussian-process searcher) is its ASHA scheduler with the
+    "botorch" searcher."""
+    time_attr = next(iter(blackbox.fidelity_space))
+    values = [int(v) for v in blackbox.fidelity_values]
+    args = dict(metric=blackbox.objectives_names[0], time_attr=time_attr, max_t=values[-1],
+                grace_period=values[0], random_seed=seed)
+    space = blackbox.configuration_space
+    if kind == "asha":
+        return ASHA(space, **args)
+    if kind == "hyperband":
+        return ASHA(space, brackets=3, **args)
+    if kind == "bohb":
+        return BOHB(space, **args)
+    assert kind == "mobster"
+    return AsynchronousSuccessiveHalving(space, searcher="botorch", **args)
+
+
+def _syne_tune_run(blackbox, scheduler, path, *, n_workers, max_evaluations, seed=0,
+                   exact_clock=False):
+    """Syne Tune's simulator as its docs run it: Tuner + UserBlackboxBackend (the blackbox
+    repository's simulator backend, given the blackbox itself) + SimulatorCallback.
+    ``exact_clock``: without the delays Syne Tune's simulator models (starting, stopping a
+    trial) and with the tuner's simulated sleep 0.01 s instead of 5 s."""
+    np.random.seed(seed)  # Syne Tune's schedulers and backend draw from numpy's global state
+    clock = {"simulator_config": SimulatorConfig(0, 0, 0, 0, 0),
+             "tuner_sleep_time": 0.01} if exact_clock else {}
+    backend = UserBlackboxBackend(blackbox=blackbox, seed=0,
+                                  elapsed_time_attr=blackbox.objectives_names[-1], **clock)
+    callback = SimulatorCallback()
+    tuner = Tuner(trial_backend=backend, scheduler=scheduler, n_workers=n_workers,
+                  stop_criterion=StoppingCriterion(max_num_evaluations=max_evaluations),
+                  sleep_time=0, callbacks=[callback], save_tuner=False,
+                  results_update_interval=1e9, print_update_interval=1e9,
+                  trial_backend_path=str(path))
+    tuner.tuner_path = path
+    with contextlib.redirect_stdout(io.StringIO()):
+        tuner.run()
+    return callback.dataframe()
+
+
+def _check_export_values(bench, frame, blackbox):
+    """Every value Syne Tune saw is the table's (seed mean) at the row's cell, and its elapsed
+    time the cost the simulator charges: cumulative along epochs, and along z levels (and the
+    diagonal) the sum of the runs at that level and every lower one."""
+    metric, cost = blackbox.objectives_names
+    name = next(iter(blackbox.fidelity_space))
+    levels = None if name == "epoch" else BudgetAxis.of(bench, name).levels
+    for row in frame.itertuples(index=False):
+        row = row._asdict()
+        r = bench.query(int(row["config_id"]), int(row["z"]), int(row["epoch"]))
+        assert row[metric] == pytest.approx(getattr(r, metric), rel=1e-12)
+        paid = getattr(r, cost) if levels is None else sum(
+            getattr(bench.query(int(row["config_id"]), zl, el), cost)
+            for zl, el in levels if zl <= row["z"])
+        # Syne Tune's backend makes elapsed time grow by at least 0.01 per result
+        assert row[cost] == pytest.approx(paid, rel=1e-9, abs=0.01 * len(bench.fidelities["z"]))
+
+
+@pytest.mark.parametrize("name", fb.benchmark_names())
+@pytest.mark.parametrize("kind", ["asha", "hyperband", "bohb", "mobster"])
+def test_syne_tunes_own_simulator_runs_its_schedulers_unmodified_on_every_shipped_table(
+        name, kind, tmp_path):
+    """Before the fix the export of mnist-resnet held its 144 configs under a 216-config space,
+    and Syne Tune's backend failed: "the hyperparameter {... 'optimizer': 'sgd', 'beta2':
+    0.95} is not present in available evaluations"."""
+    bench = fb.load(name)
+    blackbox = export_blackbox(bench, seeds="mean")
+    assert covers_its_space(blackbox)
+    budget = 25 if kind == "mobster" else 60
+    frame = annotate(bench, blackbox, _syne_tune_run(
+        blackbox, _scheduler(kind, blackbox, 1), tmp_path, n_workers=4, max_evaluations=budget))
+    assert len(frame) >= budget // 2 and frame["trial_id"].nunique() > 4
+    _check_export_values(bench, frame, blackbox)
+
+
+@pytest.mark.parametrize("name", fb.benchmark_names())
+@pytest.mark.parametrize("resource", ["z", "z+epoch"])
+def test_z_and_the_diagonal_as_syne_tunes_resource_on_every_shipped_table(name, resource,
+                                                                          tmp_path):
+    bench = fb.load(name)
+    blackbox = export_blackbox(bench, seeds="mean", resource=resource)
+    levels = BudgetAxis.of(bench, resource).levels
+    assert list(blackbox.fidelity_values) == [z for z, _ in levels]
+    assert "z" not in blackbox.configuration_space and covers_its_space(blackbox)
+    frame = annotate(bench, blackbox, _syne_tune_run(
+        blackbox, _scheduler("asha", blackbox, 2), tmp_path, n_workers=3, max_evaluations=60))
+    assert set(zip(frame["z"], frame["epoch"])) <= set(levels) and frame["z"].nunique() > 2
+    if resource == "z":
+        assert set(frame["epoch"]) == {max(bench.fidelities["epoch"])}
+    _check_export_values(bench, frame, blackbox)
+
+
+def _same_trajectory(bench, resource, kind, n_workers, seed, path):
+    """Syne Tune's simulator and frozenbench's replay of the same scheduler (built twice with
+    the same arguments) on the same export: the same trials, configs, levels and values, at
+    the same simulated times (Syne Tune adds the real time its tuner spends, milliseconds).
+    One worker: in the same order; several: results at equal times may come in either order,
+    so the rows before a time both reached are compared as sets."""
+    blackbox = export_blackbox(bench, seeds="mean", resource=resource)
+    ours = SyneTuneOptimizer(_scheduler(kind, blackbox, seed), bench, resource=resource,
+                             seed=seed)
+    traj = fb.simulate(bench, ours, n_workers=n_workers, max_evaluations=80, seed=seed,
+                       cell_seed="mean")
+    theirs = annotate(bench, blackbox, _syne_tune_run(
+        blackbox, _scheduler(kind, blackbox, seed), path, n_workers=n_workers,
+        max_evaluations=80, exact_clock=True, seed=seed))
+    metric = blackbox.objectives_names[0]
+    a = traj.sort_values(["time", "bracket"], kind="stable").rename(
+        columns={"bracket": "trial_id", "score": metric, "time": "st_tuner_time"})
+    b = theirs
+    columns = ["trial_id", "config_id", "z", "epoch"]
+    if n_workers == 1:
+        n = min(len(a), len(b))
+        a, b = a.head(n), b.head(n)
+    else:
+        until = 0.9 * min(a["st_tuner_time"].max(), b["st_tuner_time"].max())
+        a, b = (f[f["st_tuner_time"] < until].sort_values(columns) for f in (a, b))
+        n = len(a)
+    assert n >= 40
+    for col in columns:
+        assert a[col].tolist() == b[col].tolist()
+    np.testing.assert_allclose(a[metric], b[metric], rtol=1e-12)
+    np.testing.assert_allclose(a["st_tuner_time"], b["st_tuner_time"], rtol=1e-3, atol=0.5)
+    return traj
+
+
+@pytest.mark.parametrize("resource", ["epoch", "z", "z+epoch"])
+def test_frozenbench_replays_a_syne_tune_scheduler_as_syne_tunes_simulator_does(resource,
+                                                                                 tmp_path):
+    bench = fb.load("mnist-resnet")
+    traj = _same_trajectory(bench, resource, "hyperband", 1, 3, tmp_path / "a")
+    if resource == "epoch":  # going on continues the run; another z is a new run
+        assert traj.groupby("trial")["bracket"].nunique().eq(1).all()
+        assert traj.groupby("bracket")["trial"].nunique().eq(1).all()
+    else:
+        assert traj["trial"].is_unique
+        assert (traj.groupby("bracket")["z"].nunique() > 1).any()
+    _same_trajectory(fb.load("vit-mnist"), resource, "bohb", 3, 0, tmp_path / "b")

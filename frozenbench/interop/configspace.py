@@ -5,12 +5,24 @@ kept; a log-spaced grid carries ``meta={"log": True}``), strings and booleans
 :class:`~ConfigSpace.CategoricalHyperparameter`, and the ranges of a sampled space
 :class:`~ConfigSpace.UniformFloatHyperparameter` or
 :class:`~ConfigSpace.UniformIntegerHyperparameter` (log where declared). The fidelities
-``z`` (trained layers) and ``epoch`` are ordinal hyperparameters of their own space. The
-space's conditions (SGD has no ``beta2``: :class:`frozenbench.space.Condition`) become
-ConfigSpace conditions, and a configuration without its inactive hyperparameters maps to the
-table's config that holds them at their fill value (a grid's first value, the one a
-``configs = "distinct"`` table keeps). A configuration drawn from a sampled space's ranges is
-almost never a table config: ``config_id(..., nearest=True)`` maps it to the nearest one.
+``z`` (trained layers) and ``epoch`` are ordinal hyperparameters of their own space.
+
+The space is the table's design exactly, so that every configuration a ConfigSpace user
+samples or enumerates queries:
+
+- **a grid**: its valid configs only. The space's conditions (SGD has no ``beta2``:
+  :class:`frozenbench.space.Condition`) become ConfigSpace conditions, never forbidden
+  clauses, and a configuration without its inactive hyperparameters is the table's config
+  that holds them at their fill value (a grid's first value, the one a ``configs =
+  "distinct"`` table keeps). A grid config the table lacks (a table may hold a subset of its
+  grid) is a forbidden clause over its *active* hyperparameters; the defaults are a config the
+  table holds. ``forbid_missing=False`` leaves these clauses out, for a library whose
+  mutations ignore them (DEHB's raise ``ForbiddenValueError``); such a library may then
+  propose a config the table lacks. Every shipped table holds its whole grid: no clause.
+- **a sampled design** (configs drawn from declared ranges): its declared ranges, as uniform
+  (log where declared) hyperparameters, with the same conditions. A configuration drawn there
+  is almost never a table config: ``config_id(..., nearest=True)`` (or ``bench.query(...,
+  nearest=True)``) reads the nearest table config (distance in the unit cube of the ranges).
 
 >>> from frozenbench.synthetic import make_benchmark
 >>> bench = make_benchmark(n_configs=4, n_z=3, n_epochs=4)
@@ -80,30 +92,82 @@ def conditions(bench: Benchmark) -> tuple[Active, ...]:
                  for c in space.conditions)
 
 
-def _hyperparameter(h: Hyperparameter) -> Any:
+def _plain(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _hyperparameter(h: Hyperparameter, default: Any = None) -> Any:
+    """One hyperparameter; ``default`` (a grid value) is its default, else ConfigSpace's."""
     cs = require("ConfigSpace")
     values = list(h.values)
     if not values:  # a range of a sampled space
         kind = cs.UniformIntegerHyperparameter if h.type == "int" else \
             cs.UniformFloatHyperparameter
         return kind(h.name, lower=h.low, upper=h.high, log=h.log)
+    extra = {} if default is None else {"default_value": _plain(default)}
     if any(isinstance(v, (str, bool)) for v in values):
-        return cs.CategoricalHyperparameter(h.name, values)
-    order = sorted(values)
+        return cs.CategoricalHyperparameter(h.name, values, **extra)
     meta = {"log": True} if is_log(h) else None
-    return cs.OrdinalHyperparameter(h.name, [v.item() if isinstance(v, np.generic) else v
-                                             for v in order], meta=meta)
+    return cs.OrdinalHyperparameter(h.name, [_plain(v) for v in sorted(values)], meta=meta,
+                                    **extra)
 
 
-def search_space(bench: Benchmark, *, seed: int | None = None) -> Any:
-    """The table's hyperparameters as a ``ConfigSpace.ConfigurationSpace``."""
+def missing_configs(bench: Benchmark) -> list[dict[str, Any]]:
+    """The grid configs the table lacks, each with its *active* hyperparameters only (one per
+    config, not one per value of an inactive hyperparameter); empty for a sampled design.
+
+    >>> import frozenbench as fb
+    >>> missing_configs(fb.load("mnist-resnet"))
+    []
+    >>> from frozenbench.synthetic import make_benchmark
+    >>> len(missing_configs(make_benchmark(n_configs=20, n_z=2, n_epochs=2)))
+    196
+    """
+    space = bench.space
+    if not space.is_grid:
+        return []
+    held = {int(i) for i in bench.config_ids}
+    lacking = sorted({space.index(cfg) for cfg in space} - held)
+    out = []
+    for gid in lacking:
+        values = space.config(gid)
+        for c in conditions(bench):
+            if not c.on(values):
+                del values[c.child]
+        out.append(values)
+    return out
+
+
+def _forbidden(space: Any, config: Mapping[str, Any]) -> Any:
+    cs = require("ConfigSpace")
+    clauses = [cs.ForbiddenEqualsClause(space[n], _plain(v)) for n, v in config.items()]
+    return clauses[0] if len(clauses) == 1 else cs.ForbiddenAndConjunction(*clauses)
+
+
+def search_space(bench: Benchmark, *, seed: int | None = None,
+                 forbid_missing: bool = True) -> Any:
+    """The table's hyperparameters as a ``ConfigSpace.ConfigurationSpace`` (see the module
+    docstring): every configuration it holds queries the table.
+
+    >>> from ConfigSpace.util import generate_grid
+    >>> import frozenbench as fb
+    >>> bench = fb.load("mnist-resnet")
+    >>> space = search_space(bench)
+    >>> len(generate_grid(space)), len(bench.configs), len(space.forbidden_clauses)
+    (144, 144, 0)
+    """
     cs = require("ConfigSpace")
     space = cs.ConfigurationSpace(name=bench.name, seed=seed)
-    space.add([_hyperparameter(h) for h in bench.space.hyperparameters])
+    default = bench.configs[0] if bench.space.is_grid else {}
+    space.add([_hyperparameter(h, default.get(h.name)) for h in bench.space.hyperparameters])
     for c in conditions(bench):
         values = list(c.values)
         space.add(cs.EqualsCondition(space[c.child], space[c.parent], values[0])
                   if len(values) == 1 else cs.InCondition(space[c.child], space[c.parent], values))
+    if forbid_missing:
+        forbidden = [_forbidden(space, cfg) for cfg in missing_configs(bench)]
+        if forbidden:
+            space.add(forbidden)
     return space
 
 

@@ -1,23 +1,30 @@
 """Syne Tune on a frozenbench table (extra ``syne-tune``), three ways.
 
 - :func:`export_blackbox`: the table as Syne Tune's own tabular blackbox
-  (``BlackboxTabular``: configs x seeds x epochs x objectives, the objectives being the metric
-  and the *cumulative* cost, which Syne Tune's simulator reads as elapsed time), optionally
-  written to a directory in Syne Tune's on-disk format (``serialize``).
+  (``BlackboxTabular``: configs x seeds x resource levels x objectives, the objectives being
+  the metric and the *cumulative* cost, which Syne Tune's simulator reads as elapsed time),
+  optionally written to a directory in Syne Tune's on-disk format (``serialize``). The
+  resource is the epoch (z fixed or searched), z (each trained to the last epoch) or the
+  z+epoch diagonal. Every config Syne Tune's domains can draw is a row (an inactive
+  hyperparameter, SGD's ``beta2``, has one row per value, each the table's config), so Syne
+  Tune's simulator backend
+  (:class:`~syne_tune.blackbox_repository.simulated_tabular_backend.UserBlackboxBackend`, the
+  ``BlackboxRepositoryBackend`` given the blackbox itself) runs its schedulers on it
+  unmodified, without ``add_surrogate``.
 - :func:`run_simulation` / :func:`simulate_asha`: Syne Tune's own simulator (``Tuner`` with
   ``UserBlackboxBackend`` and ``SimulatorCallback``) run on that export; the results come back
-  as Syne Tune's DataFrame (one row per reported epoch), with ``config_id`` and ``z`` added.
+  as Syne Tune's DataFrame (one row per reported level), with ``config_id``, ``z`` and
+  ``epoch`` added (:func:`annotate`).
 - :class:`SyneTuneOptimizer`: any Syne Tune scheduler that stops trials (its ``ASHA``,
-  ``BOHB``, ``MedianStoppingRule`` ...) driven on frozenbench's simulated clock by
-  :func:`frozenbench.simulate`: after each epoch its ``on_trial_result`` decides ``CONTINUE``
-  or ``STOP``.
+  asynchronous Hyperband (``ASHA`` with ``brackets``), ``BOHB``, ASHA with the ``botorch``
+  searcher (MOBSTER), ``MedianStoppingRule`` ...) driven on frozenbench's simulated clock by
+  :func:`frozenbench.simulate`, on the same resources: after each level its
+  ``on_trial_result`` decides ``CONTINUE`` or ``STOP``. On a one-seed export it replays the
+  trials, configs, levels and values of Syne Tune's own simulator, in the same order.
 
-A trial is one training run of (config, z): z is fixed (default: all layers) or, with
-``z="search"``, a hyperparameter named ``"z"``; the fidelity is the epoch. Numeric grids become
-``ordinal(..., kind="equal")`` domains, so a scheduler samples configs uniformly, as
-frozenbench's own samplers do. Syne Tune draws some random numbers from numpy's global
-generator (bracket choice, the seed of a trial); these functions seed it from their own seed
-and restore it afterwards.
+Numeric grids become ``ordinal(..., kind="equal")`` domains. Syne Tune draws some random
+numbers from numpy's global generator (bracket choice, the seed of a trial); these functions
+seed it from their own seed and restore it afterwards.
 
 >>> import frozenbench as fb
 >>> from syne_tune.optimizer.baselines import ASHA
@@ -40,8 +47,10 @@ import contextlib
 import datetime
 import functools
 import io
+import itertools
 import os
 import tempfile
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,17 +60,20 @@ import pandas as pd
 
 from frozenbench.errors import InvalidValueError, format_choices, unknown_name
 from frozenbench.extras import require
+from frozenbench.interop.budget import BudgetAxis
 from frozenbench.interop.neps import fixed_z
-from frozenbench.optimizers.base import Observation
-from frozenbench.optimizers.stopping import Start
+from frozenbench.optimizers.base import Job, Observation
 from frozenbench.space import Value
 from frozenbench.table.result import cost_column
 
 if TYPE_CHECKING:
     from frozenbench.table import Benchmark
 
-#: The fidelity of every export: the epoch (``time_attr`` of a Syne Tune scheduler).
+#: The default resource of an export: the epoch (``time_attr`` of a Syne Tune scheduler).
 FIDELITY = "epoch"
+
+#: What the resource of an export can be (see :func:`export_blackbox`).
+RESOURCES = ("epoch", "z", "z+epoch")
 
 
 # ---------------------------------------------------------------------- search space
@@ -92,6 +104,11 @@ def config_space(bench: Benchmark, *, z: int | str | None = None) -> dict[str, A
     (['beta1', 'beta2', 'lr', 'optimizer', 'weight_decay', 'z'], [1, 2, 3])
     """
     st = require("syne_tune.config_space")
+    ranges = [h.name for h in bench.space.hyperparameters if not h.values]
+    if ranges:
+        raise InvalidValueError(
+            f"{bench.name} holds configs sampled from ranges ({ranges}); a Syne Tune tabular "
+            f"blackbox lists each hyperparameter's values, which needs a grid")
     space: dict[str, Any] = {}
     for h in bench.space.hyperparameters:
         values = _domain_values(h.values)
@@ -141,13 +158,183 @@ def _config_rows(bench: Benchmark) -> list[dict[str, Value]]:
     return [{n: cast[n](v) for n, v in cfg.items()} for cfg in bench.configs]
 
 
-def _fill(objective: np.ndarray, cost: np.ndarray, worst: float) -> tuple[np.ndarray,
-                                                                           np.ndarray]:
-    """Epochs a run never reached (it diverged earlier) as the simulator reads them: the
-    metric is the table's worst value, the cumulative cost stays where it stopped."""
-    objective = np.where(np.isnan(objective), worst, objective)
-    cost = pd.DataFrame(cost.reshape(-1, cost.shape[-1]).T).ffill().fillna(0.0).to_numpy()
-    return objective, cost.T.reshape(objective.shape)
+def _export_rows(bench: Benchmark, zs: Sequence[int] | None) -> tuple[list[dict[str, Value]],
+                                                                       list[int]]:
+    """The blackbox's rows and, for each, the position of its table config: config-major, then
+    ``zs`` (a ``"z"`` column; None: no such column), then one row per value of each
+    *inactive* hyperparameter (SGD's ``beta2``), all holding the config's values, so that every
+    draw of Syne Tune's independent domains is a row (see :func:`export_blackbox`)."""
+    space = bench.space
+    domains = {h.name: _domain_values(h.values) for h in space.hyperparameters}
+    rows: list[dict[str, Value]] = []
+    positions: list[int] = []
+    for k, cfg in enumerate(_config_rows(bench)):
+        inactive = [c.child for c in space.conditions if not c.active(cfg)]
+        for values in itertools.product(*(domains[n] for n in inactive)):
+            row = {**cfg, **dict(zip(inactive, values))}
+            for z in (None,) if zs is None else zs:
+                rows.append(row if z is None else {**row, "z": int(z)})
+                positions.append(k)
+    return rows, positions
+
+
+def _ffill(cost: np.ndarray) -> np.ndarray:
+    """Cumulative costs along the last axis with a NaN (after a run diverged) holding the cost
+    paid so far (0 before the first epoch)."""
+    steps = np.arange(cost.shape[-1])
+    last = np.maximum.accumulate(np.where(np.isnan(cost), 0, steps), axis=-1)
+    return np.nan_to_num(np.take_along_axis(cost, last, axis=-1), nan=0.0)
+
+
+def _cells(bench: Benchmark, metric: str, cost: str, seed_pos: list[int] | None
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Metric and cumulative cost ``[config, z, seed, epoch]`` as :func:`frozenbench.simulate`
+    reads them: a diverged value is the table's worst, the cost stops where the run did."""
+    if seed_pos is None:
+        obj, paid = bench.objective(metric)[..., None], bench.cost_array(cost)[..., None]
+    else:
+        obj = bench.objective(metric, per_seed=True)[..., seed_pos]
+        paid = bench.cost_array(cost, per_seed=True)[..., seed_pos]
+    worst = float(np.nanmax(bench.objective(metric, per_seed=seed_pos is not None)))
+    obj, paid = np.moveaxis(obj, 3, 2), np.moveaxis(paid, 3, 2)
+    return np.where(np.isnan(obj), worst, obj), _ffill(paid)
+
+
+def _resource(bench: Benchmark, resource: str, z: int | str | None
+              ) -> tuple[int | None, list[tuple[int, int]] | None]:
+    """``(fixed z, None)`` for the epoch resource; ``(None, levels)`` for ``"z"`` and
+    ``"z+epoch"``: the ``(z, epoch)`` of each resource level."""
+    if resource not in RESOURCES:
+        raise unknown_name("resource", resource, RESOURCES)
+    fixed = fixed_z(bench, resource, z)
+    if resource == "epoch":
+        return fixed, None
+    return None, list(BudgetAxis.of(bench, resource).levels)
+
+
+def export_blackbox(bench: Benchmark, *, z: int | str | None = None,
+                    seeds: Sequence[int] | str | None = None, metric: str | None = None,
+                    cost: str | None = None, path: str | os.PathLike[str] | None = None,
+                    task: str | None = None, resource: str = "epoch") -> Any:
+    """The table as a Syne Tune ``BlackboxTabular``, so Syne Tune's own simulator backend
+    (:mod:`syne_tune.blackbox_repository.simulated_tabular_backend`) and its schedulers run on
+    it unmodified.
+
+    ``resource`` is the blackbox's one fidelity (the ``time_attr`` of a scheduler):
+
+    - ``"epoch"`` (default): the epochs of one training run at ``z`` trained layers (default:
+      all; ``"search"``: one row per (config, z), ``z`` a hyperparameter). Going on to the
+      next epoch continues the run: the elapsed time is the table's cumulative cost.
+    - ``"z"``: the trained layers, each trained to the last epoch (``z`` must be None).
+    - ``"z+epoch"``: the paper's linear z+epoch diagonal (``(z, epoch)`` levels of
+      :class:`~frozenbench.interop.budget.BudgetAxis`; the resource value is the level's z).
+
+    Syne Tune's simulator runs a trial through every level of its resource in order. A
+    different z is a new run from scratch (frozen layers cannot thaw), so with ``"z"`` or
+    ``"z+epoch"`` the elapsed time at a level is the sum of the table's costs of the runs at
+    that level and all lower ones: exactly what :func:`frozenbench.simulate` charges a trial
+    driven by :class:`SyneTuneOptimizer` on the same resource.
+
+    **Every draw exists.** Syne Tune's domains are independent (no conditions), so a
+    scheduler draws ``beta2`` for an SGD config too. The export holds one row per value of an
+    inactive hyperparameter, each answering the table's config (which holds it at its fill
+    value), exactly as ``bench.query`` ignores an inactive hyperparameter: mnist-resnet's 144
+    configs are 216 rows, every one of which Syne Tune's samplers can draw. (Like ConfigSpace's
+    conditional sampling, this draws ``optimizer`` uniformly, not each table config.) A table
+    that holds only part of its grid cannot be expressed by independent domains:
+    :func:`covers_its_space` is False and :func:`run_simulation` then discards draws the table
+    lacks (:func:`table_only`); every shipped table covers its space.
+
+    ``seeds``: None exports every table seed run at all exported cells (Syne Tune draws one
+    per trial), a list picks some, ``"mean"`` exports the seed mean as one seed. Objectives:
+    ``metric`` (default: the table's) and the cumulative ``cost`` column (default:
+    :attr:`Benchmark.default_cost`), named by their column names. Values are those
+    :func:`frozenbench.simulate` reads: a diverged value is the table's worst, an epoch after
+    divergence keeps the worst value and the cost paid so far.
+
+    ``path`` also writes it in Syne Tune's on-disk format (``blackbox_tabular.serialize``: the
+    objectives as float32, the hyperparameters in Parquet written by ``fastparquet``, Syne
+    Tune's engine) under the task name ``task`` (default: the benchmark's name); metadata.json
+    records what was exported, with the ``config_id`` of every row.
+
+    >>> import frozenbench as fb
+    >>> bb = export_blackbox(fb.load("mnist-resnet"), seeds="mean", resource="z")
+    >>> bb.objectives_evaluations.shape, bb.fidelity_space["z"].upper, covers_its_space(bb)
+    ((216, 1, 10, 2), 10, True)
+    >>> from frozenbench.synthetic import make_benchmark
+    >>> bench = make_benchmark(n_configs=4, n_z=3, n_epochs=5, diverge_frac=0.0)
+    >>> bb = export_blackbox(bench, z="search", seeds=[0])
+    >>> bb.objectives_evaluations.shape, list(bb.hyperparameters.columns)[-1]
+    ((12, 1, 5, 2), 'z')
+    >>> export_blackbox(bench, seeds=[7])
+    Traceback (most recent call last):
+    ...
+    frozenbench.errors.UnknownNameError: unknown seed 7; valid: [0, 1, 2]
+    """
+    tabular = require("syne_tune.blackbox_repository.blackbox_tabular")
+    st = require("syne_tune.config_space")
+    metric = bench.metric_name(metric)
+    cost_name = cost_column(cost or bench.default_cost)
+    fixed, levels = _resource(bench, resource, z)
+    space = config_space(bench, z=z if levels is None else None)
+    zs = [int(v) for v in bench.fidelities["z"]]
+    epochs = [int(e) for e in bench.fidelities["epoch"]]
+    z_pos = [zs.index(fixed)] if fixed is not None else list(range(len(zs)))
+    if levels is not None:
+        z_pos = sorted({zs.index(zl) for zl, _ in levels})
+    present = ~np.isnan(bench.objective(metric, per_seed=True)[:, z_pos, 0, :])
+    seed_pos = _export_seeds(bench, seeds, present)
+    obj, paid = _cells(bench, metric, cost_name, seed_pos)
+    if levels is None:  # rows (config-major, then z) x seeds x epochs
+        obj, paid = (a[:, z_pos].reshape(-1, a.shape[2], a.shape[3]) for a in (obj, paid))
+        rows, positions = _export_rows(bench, [zs[k] for k in z_pos]
+                                       if fixed is None else None)
+        # the row of (config position, z position) in the reshaped arrays
+        src = [p * len(z_pos) + (z_pos.index(zs.index(int(r["z"]))) if fixed is None else 0)
+               for r, p in zip(rows, positions)]
+        name, values = FIDELITY, epochs
+    else:  # rows (configs) x seeds x levels; a level is a new run: costs add up
+        at = [(zs.index(zl), epochs.index(el)) for zl, el in levels]
+        obj = np.stack([obj[:, zi, :, ei] for zi, ei in at], axis=-1)
+        paid = np.cumsum(np.stack([paid[:, zi, :, ei] for zi, ei in at], axis=-1), axis=-1)
+        rows, src = _export_rows(bench, None)
+        name, values = resource, [zl for zl, _ in levels]
+    evaluations = np.stack([obj[src], paid[src]], axis=-1)
+    blackbox = tabular.BlackboxTabular(
+        hyperparameters=pd.DataFrame(rows),
+        configuration_space=space,
+        fidelity_space={name: st.randint(int(min(values)), int(max(values)))},
+        objectives_evaluations=evaluations,
+        fidelity_values=np.asarray(values, dtype=np.int64),
+        objectives_names=[metric, cost_name],
+    )
+    if path is not None:
+        _write(bench, blackbox, path, task, {
+            "metric": metric, "cost": cost_name, "elapsed_time_attr": cost_name,
+            "fidelity": name, "resource": resource,
+            "levels": None if levels is None else [list(lv) for lv in levels],
+            "z": "search" if levels is None and fixed is None else fixed,
+            "seeds": "mean" if seed_pos is None else [bench.seeds[k] for k in seed_pos],
+            "config_ids": [int(bench.config_ids[positions[r] if levels is None else src[r]])
+                           for r in range(len(rows))]})
+    return blackbox
+
+
+def _write(bench: Benchmark, blackbox: Any, path: str | os.PathLike[str], task: str | None,
+           meta: dict[str, Any]) -> None:
+    """Syne Tune's on-disk format of ``blackbox``, with what was exported in metadata.json."""
+    tabular = require("syne_tune.blackbox_repository.blackbox_tabular")
+    require("fastparquet")  # Syne Tune writes and reads its Parquet with this engine
+    Path(path).mkdir(parents=True, exist_ok=True)
+    tabular.serialize({task or bench.name: blackbox}, str(path),
+                      metadata={"frozenbench": {"benchmark": bench.name, **meta}})
+
+
+def covers_its_space(blackbox: Any) -> bool:
+    """Whether every config Syne Tune's domains of ``blackbox`` can draw is one of its rows
+    (rows are distinct, so: as many rows as draws)."""
+    sizes = [len(d.categories) for d in blackbox.configuration_space.values()]
+    return len(blackbox.hyperparameters) == int(np.prod(sizes))
 
 
 #: How many suggestions outside the table a scheduler may make in a row before it is an error.
@@ -225,84 +412,6 @@ def table_only(scheduler: Any, blackbox: Any) -> Any:
     return _table_only_class()(scheduler, blackbox)
 
 
-def export_blackbox(bench: Benchmark, *, z: int | str | None = None,
-                    seeds: Sequence[int] | str | None = None, metric: str | None = None,
-                    cost: str | None = None, path: str | os.PathLike[str] | None = None,
-                    task: str | None = None) -> Any:
-    """The table as a Syne Tune ``BlackboxTabular`` with fidelity ``"epoch"``.
-
-    ``z``: the number of trained layers (default: all), or ``"search"`` for one row per
-    (config, z) with ``z`` a hyperparameter. ``seeds``: None exports every table seed run at
-    all exported (config, z) (Syne Tune draws one per trial), a list picks some, ``"mean"``
-    exports the seed mean as one seed. Objectives: ``metric`` (default: the table's) and the
-    cumulative ``cost`` column (default: :attr:`Benchmark.default_cost`), named by their
-    column names. Values are those :func:`frozenbench.simulate` reads: a diverged value is the
-    table's worst, an epoch after divergence keeps the worst value and the cost paid so far.
-
-    ``path`` also writes it in Syne Tune's on-disk format (``blackbox_tabular.serialize``: the
-    objectives as float32, the hyperparameters in Parquet written by ``fastparquet``, Syne
-    Tune's engine) under the task name ``task`` (default: the benchmark's name); metadata.json
-    records what was exported, with the ``config_id`` of every row.
-
-    >>> from frozenbench.synthetic import make_benchmark
-    >>> bench = make_benchmark(n_configs=4, n_z=3, n_epochs=5, diverge_frac=0.0)
-    >>> bb = export_blackbox(bench, z="search", seeds=[0])
-    >>> bb.objectives_evaluations.shape, list(bb.hyperparameters.columns)[-1]
-    ((12, 1, 5, 2), 'z')
-    >>> export_blackbox(bench, seeds=[7])
-    Traceback (most recent call last):
-    ...
-    frozenbench.errors.UnknownNameError: unknown seed 7; valid: [0, 1, 2]
-    """
-    tabular = require("syne_tune.blackbox_repository.blackbox_tabular")
-    st = require("syne_tune.config_space")
-    metric = bench.metric_name(metric)
-    cost_name = cost_column(cost or bench.default_cost)
-    fixed = fixed_z(bench, FIDELITY, z)
-    zs = [int(v) for v in bench.fidelities["z"]]
-    z_pos = [zs.index(fixed)] if fixed is not None else list(range(len(zs)))
-    per_seed = bench.objective(metric, per_seed=True)
-    present = ~np.isnan(per_seed[:, z_pos, 0, :])
-    seed_pos = _export_seeds(bench, seeds, present)
-    if seed_pos is None:
-        obj = bench.objective(metric)[:, z_pos, :, None]
-        paid = bench.cost_array(cost_name)[:, z_pos, :, None]
-        worst = float(np.nanmax(bench.objective(metric)))
-    else:
-        obj = per_seed[:, z_pos][..., seed_pos]
-        paid = bench.cost_array(cost_name, per_seed=True)[:, z_pos][..., seed_pos]
-        worst = float(np.nanmax(per_seed))
-    # [config, z, epoch, seed] -> rows (config-major, then z) x seeds x epochs
-    obj, paid = (np.moveaxis(a, 3, 2).reshape(-1, a.shape[3], a.shape[2]) for a in (obj, paid))
-    obj, paid = _fill(obj, paid, worst)
-    evaluations = np.stack([obj, paid], axis=-1)
-
-    rows = []
-    for row in _config_rows(bench):
-        rows.extend([{**row, "z": zs[k]} for k in z_pos] if fixed is None else [row])
-    epochs = np.asarray(bench.fidelities["epoch"], dtype=np.int64)
-    blackbox = tabular.BlackboxTabular(
-        hyperparameters=pd.DataFrame(rows),
-        configuration_space=config_space(bench, z=z),
-        fidelity_space={FIDELITY: st.randint(int(epochs.min()), int(epochs.max()))},
-        objectives_evaluations=evaluations,
-        fidelity_values=epochs,
-        objectives_names=[metric, cost_name],
-    )
-    if path is not None:
-        require("fastparquet")  # Syne Tune writes and reads its Parquet with this engine
-        Path(path).mkdir(parents=True, exist_ok=True)
-        ids = [int(i) for i in bench.config_ids for _ in z_pos]
-        meta = {"frozenbench": {
-            "benchmark": bench.name, "metric": metric, "cost": cost_name,
-            "elapsed_time_attr": cost_name, "fidelity": FIDELITY,
-            "z": "search" if fixed is None else fixed,
-            "seeds": "mean" if seed_pos is None else [bench.seeds[k] for k in seed_pos],
-            "config_ids": ids}}
-        tabular.serialize({task or bench.name: blackbox}, str(path), metadata=meta)
-    return blackbox
-
-
 # ---------------------------------------------------------------------- Syne Tune's simulator
 @contextlib.contextmanager
 def _global_numpy_seed(seed: int) -> Iterator[None]:
@@ -326,8 +435,12 @@ def run_simulation(blackbox: Any, scheduler: Any, *, n_workers: int = 4,
     simulated time ``budget`` or after ``max_evaluations`` results (at least one is needed).
     ``elapsed_time_attr`` is the cumulative-time objective (default: the last objective,
     the cost column of :func:`export_blackbox`). Nothing is printed and nothing is left on
-    disk: the tuner writes into a temporary directory. One row per reported epoch, columns as
-    Syne Tune writes them: the objectives, ``epoch``, ``st_tuner_time`` (simulated time),
+    disk: the tuner writes into a temporary directory. ``scheduler`` runs as it is when the
+    blackbox covers its space (:func:`covers_its_space`, every shipped table), else wrapped in
+    :func:`table_only`. A blackbox with one seed is read at it (Syne Tune would otherwise draw
+    the seed of each trial from numpy's global generator, which its schedulers share). One
+    row per reported resource level, columns as Syne Tune writes them: the objectives, the
+    resource (``epoch``, ``z`` or ``z+epoch``), ``st_tuner_time`` (simulated time),
     ``st_decision``, ``trial_id``, ``config_<name>`` ... Syne Tune's simulator adds the real
     time its tuner and scheduler spend to the simulated clock (milliseconds here), so
     ``st_tuner_time`` varies slightly from run to run even with the same ``seed``.
@@ -358,8 +471,12 @@ def run_simulation(blackbox: Any, scheduler: Any, *, n_workers: int = 4,
     callback = callback_mod.SimulatorCallback()
     with tempfile.TemporaryDirectory(prefix="frozenbench-synetune-") as tmp, \
             _global_numpy_seed(int(seed)):
-        backend = backend_mod.UserBlackboxBackend(blackbox=blackbox, elapsed_time_attr=elapsed)
-        tuner = syne_tune.Tuner(trial_backend=backend, scheduler=table_only(scheduler, blackbox),
+        backend = backend_mod.UserBlackboxBackend(
+            blackbox=blackbox, elapsed_time_attr=elapsed,
+            seed=0 if blackbox.num_seeds == 1 else None)
+        if not covers_its_space(blackbox):
+            scheduler = table_only(scheduler, blackbox)
+        tuner = syne_tune.Tuner(trial_backend=backend, scheduler=scheduler,
                                 stop_criterion=stop, n_workers=int(n_workers), sleep_time=0,
                                 callbacks=[callback], save_tuner=False,
                                 tuner_name="frozenbench", trial_backend_path=tmp,
@@ -374,12 +491,14 @@ def simulate_asha(bench: Benchmark, *, z: int | str | None = None,
                   seeds: Sequence[int] | str | None = None, metric: str | None = None,
                   cost: str | None = None, n_workers: int = 4, max_trials: int | None = None,
                   budget: float | None = None, max_evaluations: int | None = None,
-                  eta: float = 3, seed: int = 0, blackbox: Any = None) -> pd.DataFrame:
+                  eta: float = 3, seed: int = 0, blackbox: Any = None,
+                  resource: str = "epoch") -> pd.DataFrame:
     """Syne Tune's ASHA (``syne_tune.optimizer.baselines.ASHA``: the stopping variant, random
     configs drawn with replacement) run by Syne Tune's own simulator on the export of
-    ``bench`` (:func:`export_blackbox` with ``z``, ``seeds``, ``metric``, ``cost``, or a
-    ``blackbox`` exported before). Rungs at the first epoch times powers of ``eta`` up to the
-    last epoch. Returns :func:`run_simulation`'s frame with ``config_id`` and ``z`` added.
+    ``bench`` (:func:`export_blackbox` with ``z``, ``seeds``, ``metric``, ``cost``,
+    ``resource``, or a ``blackbox`` exported before). Rungs at the first resource level
+    times powers of ``eta`` up to the last. Returns :func:`run_simulation`'s frame with the
+    cell of every row added (:func:`annotate`).
 
     >>> from frozenbench.synthetic import make_benchmark
     >>> bench = make_benchmark(n_configs=6, n_z=2, n_epochs=4, diverge_frac=0.0)
@@ -389,85 +508,132 @@ def simulate_asha(bench: Benchmark, *, z: int | str | None = None,
     """
     baselines = require("syne_tune.optimizer.baselines")
     if blackbox is None:
-        blackbox = export_blackbox(bench, z=z, seeds=seeds, metric=metric, cost=cost)
+        blackbox = export_blackbox(bench, z=z, seeds=seeds, metric=metric, cost=cost,
+                                   resource=resource)
     metric_name, cost_name = blackbox.objectives_names[0], blackbox.objectives_names[-1]
-    epochs = [int(e) for e in bench.fidelities["epoch"]]
+    name = next(iter(blackbox.fidelity_space))
+    values = [int(v) for v in blackbox.fidelity_values]
     scheduler = baselines.ASHA(blackbox.configuration_space, metric=metric_name,
-                               time_attr=FIDELITY, max_t=epochs[-1], grace_period=epochs[0],
+                               time_attr=name, max_t=values[-1], grace_period=values[0],
                                reduction_factor=eta, random_seed=int(seed))
     frame = run_simulation(blackbox, scheduler, n_workers=n_workers, max_trials=max_trials,
                            budget=budget, max_evaluations=max_evaluations,
                            elapsed_time_attr=cost_name, seed=seed)
-    fixed = fixed_z(bench, FIDELITY, z) if "z" not in blackbox.configuration_space else None
-    ids = {tuple(row[n] for n in bench.space.names): int(cid)
-           for row, cid in zip(_config_rows(bench), bench.config_ids)}
+    return annotate(bench, blackbox, frame, z=z)
+
+
+def annotate(bench: Benchmark, blackbox: Any, frame: pd.DataFrame, *,
+             z: int | str | None = None) -> pd.DataFrame:
+    """Syne Tune's results ``frame`` of a run on ``blackbox`` (an export of ``bench``, fixed
+    ``z`` as exported) with the table cell of each row: ``config_id`` (inactive
+    hyperparameters read at their fill value), ``z`` and ``epoch``."""
+    name = next(iter(blackbox.fidelity_space))
     columns = [f"config_{n}" for n in bench.space.names]
-    frame["config_id"] = [ids[tuple(row)] for row in frame[columns].itertuples(index=False)]
-    frame["z"] = frame["config_z"].astype(int) if fixed is None else fixed
+    ids: dict[tuple[Any, ...], int] = {}
+    for key in frame[columns].itertuples(index=False):
+        if tuple(key) not in ids:
+            ids[tuple(key)] = bench.config_id(dict(zip(bench.space.names, key)))
+    frame["config_id"] = [ids[tuple(key)] for key in frame[columns].itertuples(index=False)]
+    if name == FIDELITY:
+        fixed = fixed_z(bench, FIDELITY, z) if "z" not in blackbox.configuration_space else None
+        frame["z"] = frame["config_z"].astype(int) if fixed is None else fixed
+        return frame
+    epoch_of = dict(BudgetAxis.of(bench, name).levels)
+    frame["z"] = frame[name].astype(int)
+    frame["epoch"] = [epoch_of[int(v)] for v in frame[name]]
     return frame
 
 
 # ---------------------------------------------------------------------- frozenbench's clock
 class SyneTuneOptimizer:
-    """Drive a Syne Tune ``scheduler`` on ``bench`` as a stopping-style optimizer.
+    """Drive a Syne Tune ``scheduler`` on ``bench`` on frozenbench's simulated clock, as Syne
+    Tune's own simulator drives it on :func:`export_blackbox` (same ``resource``, ``z``):
+    started with the same ``seed`` (numpy's global generator, from which Syne Tune's
+    schedulers draw, e.g. ASHA its bracket) on a one-seed export, both replay the same
+    trials, configs, levels and values.
 
-    Each ``suggest`` asks ``scheduler.suggest()`` for a new trial (a config of
-    :func:`config_space`; with ``z="search"`` its ``"z"`` picks the trained layers, else
-    ``z`` is fixed, default all layers); after every epoch the scheduler hears
-    ``{metric: score, time_attr: epoch, "elapsed_time": cost paid by the trial,
-    "st_tuner_time": simulated time}`` through ``on_trial_result`` and a ``STOP`` (or
-    ``PAUSE``) ends the trial, as Syne Tune's ``Tuner`` would; a trial that trains to
-    ``max_epoch`` ends with ``on_trial_complete``. ``metric`` defaults to the scheduler's
-    first metric, ``max_trials`` caps the trials started. A suggested config the table lacks
-    (a table may hold a subset of its grid) is discarded and the scheduler asked again.
-    Schedulers that resume paused trials (promotion type) cannot run in this style: such a
-    suggestion is an error. ``rng`` seeds numpy's global generator while the scheduler
-    suggests; the scheduler's own ``random_seed`` seeds its searcher.
+    Each new trial asks ``scheduler.suggest()`` (a config of :func:`config_space`; with
+    ``z="search"`` its ``"z"`` picks the trained layers, else ``z`` is fixed, default all
+    layers) and calls ``on_trial_add``; after every resource level the scheduler hears
+    ``{metric: score, time_attr: level, resource: level, "elapsed_time": cost paid by the
+    trial, "st_tuner_time": simulated time}`` through ``on_trial_result``: ``CONTINUE`` runs
+    the next level on the same worker, anything else ends the trial with
+    ``on_trial_remove``; a trial that continues past its last level ends with
+    ``on_trial_complete``, as in Syne Tune's ``Tuner``. ``resource="epoch"`` continues the run
+    (it pays only the new epochs); with ``"z"`` or ``"z+epoch"`` each level is a new run
+    (layers cannot thaw), paid in full. ``metric`` defaults to the scheduler's first metric,
+    ``max_trials`` caps the trials started, ``max_epoch`` the epochs of the epoch resource. A
+    suggested config the table lacks (a table may hold a subset of its grid) is discarded and
+    the scheduler asked again. Schedulers that resume paused trials (promotion type) cannot
+    run in this style: such a suggestion is an error. ``seed`` (default: drawn from the first
+    ``rng``) seeds numpy's global generator, which is restored after every call into the
+    scheduler; the scheduler's own ``random_seed`` seeds its searcher.
     """
 
     def __init__(self, scheduler: Any, bench: Benchmark, *, z: int | str | None = None,
                  max_epoch: int | None = None, metric: str | None = None,
-                 max_trials: int | None = None) -> None:
+                 max_trials: int | None = None, resource: str = "epoch",
+                 seed: int | None = None) -> None:
         self.scheduler = scheduler
         self.bench = bench
-        self.z = fixed_z(bench, FIDELITY, z)
+        self.z, levels = _resource(bench, resource, z)
+        self.resource = resource
         self.name = f"syne-tune:{type(scheduler).__name__}"
         epochs = [int(e) for e in bench.fidelities["epoch"]]
         if max_epoch is not None and max_epoch not in epochs:
             raise InvalidValueError(f"max_epoch={max_epoch!r} is not an epoch of {bench.name}; "
                                     f"valid: {format_choices(epochs)}")
-        self.last = epochs[-1] if max_epoch is None else int(max_epoch)
-        if metric is None:
-            names = getattr(scheduler, "metric_names", None)
-            metric = names()[0] if callable(names) else getattr(scheduler, "metric", None)
-        if not isinstance(metric, str):
-            raise InvalidValueError(f"scheduler {type(scheduler).__name__} names no metric; "
-                                    f"pass metric=")
-        self.metric = metric
-        self.time_attr: str = getattr(scheduler, "time_attr", None) or FIDELITY
+        last = epochs[-1] if max_epoch is None else int(max_epoch)
+        #: (z, epoch) of each level; z None: the trial's own
+        self.levels: list[tuple[int | None, int]] = list(levels) if levels is not None else \
+            [(self.z, e) for e in epochs if e <= last]
+        self.metric = _scheduler_metric(scheduler, metric)
+        self.time_attr: str = getattr(scheduler, "time_attr", None) or resource
         if max_trials is not None and (isinstance(max_trials, bool) or
                                        not isinstance(max_trials, int) or max_trials < 1):
             raise InvalidValueError(f"max_trials={max_trials!r} must be a positive integer")
         self.max_trials = max_trials
-        self._keys = _table_keys(_config_rows(bench), bench.space.names)
-        self._trials: list[Any] = []  # the Syne Tune trial of each suggest() (Job.bracket)
+        names = [*bench.space.names, *(["z"] if self.z is None and levels is None else [])]
+        self._names = names
+        rows, _ = _export_rows(bench, [int(v) for v in bench.fidelities["z"]]
+                               if "z" in names else None)
+        self._keys = _table_keys(rows, names)
+        self._trials: list[Any] = []  # the Syne Tune trial of each start (Job.bracket)
+        self._cells: list[tuple[int, int | None]] = []  # its (config_id, z)
         self._paid: list[float] = []
+        self._next = deque[Job]()
+        self._seed = seed
+        self._numpy: Any = None  # numpy's global state while the scheduler runs
         self._status = require("syne_tune.backend.trial_status")
         self._continue = require("syne_tune.optimizer.scheduler").SchedulerDecision.CONTINUE
 
+    @contextlib.contextmanager
+    def _scheduler_numpy(self, rng: np.random.Generator | None = None) -> Iterator[None]:
+        """numpy's global generator as the scheduler left it (first: seeded), then restored."""
+        outside = np.random.get_state()
+        if self._numpy is None:
+            seed = self._seed if self._seed is not None else \
+                int((rng or np.random.default_rng()).integers(2**31))
+            np.random.seed(int(seed))
+        else:
+            np.random.set_state(self._numpy)
+        try:
+            yield
+        finally:
+            self._numpy = np.random.get_state()
+            np.random.set_state(outside)
+
     def _config_id(self, config: Mapping[str, Any]) -> int:
-        missing = [n for n in self.bench.space.names if n not in config]
+        missing = [n for n in self._names if n not in config]
         if missing:
             raise InvalidValueError(
                 f"scheduler {type(self.scheduler).__name__} suggested {dict(config)!r:.120}, "
                 f"without {missing}; build it on config_space(bench)")
         return self.bench.config_id({n: config[n] for n in self.bench.space.names})
 
-    def suggest(self, rng: np.random.Generator) -> Start | None:
-        if self.max_trials is not None and len(self._trials) >= self.max_trials:
-            return None
-        with _global_numpy_seed(int(rng.integers(2**31))):
-            suggestion = suggest_in_table(self.scheduler, self._keys, self.bench.space.names)
+    def _start(self, rng: np.random.Generator) -> Job | None:
+        with self._scheduler_numpy(rng):
+            suggestion = suggest_in_table(self.scheduler, self._keys, self._names)
             if suggestion is None:
                 return None
             if not suggestion.spawn_new_trial_id:
@@ -480,24 +646,52 @@ class SyneTuneOptimizer:
             trial = self._status.Trial(trial_id=len(self._trials), config=config,
                                        creation_time=datetime.datetime.now())
             self.scheduler.on_trial_add(trial)
-        z = self.z if self.z is not None else self.bench.fidelity_values.check_z(config.get("z"))
         cid = self._config_id(config)
+        z = self.bench.fidelity_values.check_z(config["z"]) if "z" in self._names else None
         self._trials.append(trial)
+        self._cells.append((cid, z))
         self._paid.append(0.0)
-        return Start(cid, z, self.last)
+        return self._job(len(self._trials) - 1, 0, None)
 
-    def report(self, observation: Observation) -> bool:
-        k = observation.job.bracket
+    def _job(self, k: int, level: int, trial: int | None) -> Job:
+        cid, z = self._cells[k]
+        lz, epoch = self.levels[level]
+        return Job(cid, int(lz if lz is not None else z), epoch, trial, level, k)  # type: ignore[arg-type]
+
+    def ask(self, rng: np.random.Generator) -> Job | None:
+        """The next level of a trial the scheduler let go on, else a new trial."""
+        if self._next:
+            return self._next.popleft()
+        if self.max_trials is not None and len(self._trials) >= self.max_trials:
+            return None
+        return self._start(rng)
+
+    def tell(self, observation: Observation) -> None:
+        """The scheduler hears the result and decides whether the trial goes on."""
+        job = observation.job
+        k, level = job.bracket, job.rung
         trial = self._trials[k]
         self._paid[k] += observation.cost
-        epoch = observation.job.epoch
-        result = {self.metric: observation.score, self.time_attr: epoch, FIDELITY: epoch,
+        value = job.epoch if self.resource == FIDELITY else job.z
+        result = {self.metric: observation.score, self.time_attr: value, self.resource: value,
                   "elapsed_time": self._paid[k], "st_tuner_time": observation.time}
-        decision = self.scheduler.on_trial_result(trial, result)
-        if decision != self._continue:
-            self.scheduler.on_trial_remove(trial)
-            return False
-        if epoch >= self.last:
-            self.scheduler.on_trial_complete(trial, result)
-            return False
-        return True
+        with self._scheduler_numpy():
+            decision = self.scheduler.on_trial_result(trial, result)
+            if decision != self._continue:
+                self.scheduler.on_trial_remove(trial)
+            elif level + 1 >= len(self.levels):
+                self.scheduler.on_trial_complete(trial, result)
+            else:  # the next epoch continues the run; another z is a new run
+                self._next.append(self._job(k, level + 1, observation.trial
+                                            if self.resource == FIDELITY else None))
+
+
+def _scheduler_metric(scheduler: Any, metric: str | None) -> str:
+    """``metric``, else the scheduler's first metric."""
+    if metric is None:
+        names = getattr(scheduler, "metric_names", None)
+        metric = names()[0] if callable(names) else getattr(scheduler, "metric", None)
+    if not isinstance(metric, str):
+        raise InvalidValueError(f"scheduler {type(scheduler).__name__} names no metric; "
+                                f"pass metric=")
+    return metric

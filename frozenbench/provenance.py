@@ -34,13 +34,22 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+#: The training arithmetic of the cell runner, recorded with every cell as the version of
+#: ``frozenbench-arithmetic``: bumped whenever a change to the runner can alter a cell's numbers
+#: on the same machine (the order or kind of floating-point operations). ``verify`` holds a
+#: re-run to bit-identity only when the table's cells ran the same arithmetic. "stacked-1": the
+#: batched runner (configs stacked with vmap, single-rounding optimizer steps, a pad slot).
+ARITHMETIC = "stacked-1"
+
+
 def library_versions() -> dict[str, str]:
-    """Versions of Python and of :data:`PACKAGES` ("not installed" where absent).
+    """Versions of Python, of :data:`PACKAGES` ("not installed" where absent) and of the
+    runner's :data:`ARITHMETIC`.
 
     >>> library_versions()["python"] == platform.python_version()
     True
     """
-    out = {"python": platform.python_version()}
+    out = {"python": platform.python_version(), "frozenbench-arithmetic": ARITHMETIC}
     for name in PACKAGES:
         try:
             out[name] = version(name)

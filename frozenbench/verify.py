@@ -287,12 +287,18 @@ def seed_ratio(table: pd.DataFrame, live: pd.DataFrame,
     return out
 
 
+#: The entry of a cell's recorded versions that names the runner's training arithmetic.
+ARITHMETIC_KEY = "frozenbench-arithmetic"
+
+
 def same_machine_class(bench: Benchmark, hardware: Mapping[str, str],
                        versions: Mapping[str, str]) -> bool:
     """Whether every cell of ``bench`` ran, as its provenance records, on the machine class of
     a re-run with ``hardware`` and ``versions`` (:class:`~frozenbench.cell.CellResult`'s):
-    the same torch CPU kernels and thread count, and the same version of every recorded
-    library. False where the table records neither.
+    the same torch CPU kernels and thread count, the same version of every recorded library,
+    and the same training arithmetic of the runner
+    (:data:`frozenbench.provenance.ARITHMETIC`). False where the table records none of these
+    (tables made before the arithmetic was recorded are judged against seed noise).
 
     >>> from frozenbench.synthetic import make_benchmark
     >>> same_machine_class(make_benchmark(n_configs=4, n_z=2, n_epochs=2), {}, {})
@@ -301,6 +307,8 @@ def same_machine_class(bench: Benchmark, hardware: Mapping[str, str],
     prov = bench.manifest.provenance
     machines, libraries = prov.get("hardware") or [], prov.get("libraries") or []
     if not machines or not libraries:
+        return False
+    if any(lib.get(ARITHMETIC_KEY) != versions.get(ARITHMETIC_KEY) for lib in libraries):
         return False
     for made in machines:
         if any(str(made.get(k)) != str(hardware.get(k))

@@ -218,3 +218,23 @@ def test_another_seed_is_within_seed_noise_and_a_shift_is_not(name):
     within = np.mean([v == "within seed noise" for v in judged])
     assert within >= 0.9, (within, threshold)
     assert np.mean([v == "differs" for v in shifted]) >= 0.9, threshold
+
+
+def test_the_same_machine_class_needs_the_same_training_arithmetic():
+    """A table made before the batched runner (its provenance records no arithmetic) is never
+    judged by the same-machine rule (bit-identical or differs): the runner's arithmetic changed
+    since, so a re-run there would be 'differs' for every cell. Failed before the fix: the
+    shipped tables matched on any AVX2 machine with the recorded library versions."""
+    from frozenbench import provenance
+    from frozenbench.registry import load
+    from frozenbench.verify import same_machine_class
+
+    arithmetic = getattr(provenance, "ARITHMETIC", "stacked-1")
+    bench = load("kjv-gpt2")
+    prov = bench.manifest.provenance
+    made = prov["hardware"][0]
+    recorded = {k: v for lib in prov["libraries"] for k, v in lib.items() if k != "cells"}
+    hardware = {"cpu_capability": made["cpu_capability"], "torch_threads": made["torch_threads"]}
+    assert "frozenbench-arithmetic" not in recorded
+    assert not same_machine_class(bench, hardware, {**recorded, "frozenbench-arithmetic": arithmetic})
+    assert provenance.library_versions()["frozenbench-arithmetic"] == arithmetic

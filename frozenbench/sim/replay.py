@@ -103,6 +103,9 @@ def simulate(
 ) -> pd.DataFrame:
     """Replay ``optimizer`` over ``fidelity`` on ``bench``; returns the trajectory.
 
+    ``bench`` is a loaded :class:`~frozenbench.table.Benchmark`; ``fb.simulate`` (the API
+    edge, :func:`frozenbench.registry.simulate`) also takes a name or a path and loads it.
+
     ``optimizer`` is a name (``"random"``, ``"sh"``, ``"hyperband"``, ``"asha"``), an object
     in the *promotion* style (``ask(rng) -> Job | None`` and ``tell(observation)``: the
     optimizer hands out the next job, :class:`~frozenbench.optimizers.Optimizer`) or one in the

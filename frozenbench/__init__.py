@@ -33,8 +33,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from frozenbench import freezing
     from frozenbench.info import BenchmarkInfo
-    from frozenbench.registry import benchmark_names, benchmarks, load, query
-    from frozenbench.sim import simulate
+    from frozenbench.registry import benchmark_names, benchmarks, load, query, simulate
     from frozenbench.table import Benchmark
 
 # Public names resolved on first use, so that importing the package stays cheap.
@@ -45,7 +44,7 @@ _LAZY: dict[str, str] = {
     "load": "frozenbench.registry",
     "query": "frozenbench.registry",
     "Benchmark": "frozenbench.table",
-    "simulate": "frozenbench.sim",
+    "simulate": "frozenbench.registry",  # resolves a name, then frozenbench.sim.simulate
     "freezing": "frozenbench.freezing",
 }
 

@@ -24,7 +24,6 @@ import html
 import json
 import math
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,8 +75,9 @@ def render(
 ) -> str:
     """The dataset card of a benchmark directory (or of an already loaded ``bench``).
 
-    ``repo_id`` is the Hub repo the card will live in (for the loading examples); by default
-    the one :data:`frozenbench.hub.PUBLISHED` lists for this benchmark, if any.
+    ``repo_id`` is the Hub repo the card will live in (for the loading examples; None: the
+    examples load the benchmark by name). The card renders from what it is given: the caller
+    looks up a published repo (``frozenbench card`` does, in :data:`frozenbench.hub.PUBLISHED`).
     ``analysis=False`` skips reading the table (no summary section).
     """
     if bench is None and directory is None:
@@ -91,11 +91,6 @@ def render(
             from frozenbench.table import Benchmark
 
             bench = Benchmark.from_directory(directory, verify=False)
-    if repo_id is None:
-        from frozenbench.hub import PUBLISHED
-
-        ref = PUBLISHED.get(m.benchmark)
-        repo_id = ref.repo_id if ref else None
     parts = [
         _front_matter(m),
         _intro(m),
@@ -126,14 +121,6 @@ def write_card(
     text = render(directory, bench=bench, repo_id=repo_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_text_atomic(path, text)
-
-
-def write_all(out_dir: str | os.PathLike[str], names: Sequence[str] | None = None) -> list[Path]:
-    """Write ``out_dir/<name>.md`` for every shipped table (or the given names)."""
-    from frozenbench.registry import resolve, shipped
-
-    out = Path(out_dir)
-    return [write_card(resolve(n), out / f"{n}.md") for n in (names or shipped())]
 
 
 # ---------------------------------------------------------------------- sections

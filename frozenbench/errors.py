@@ -7,6 +7,7 @@ and what would have been valid.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 
 
@@ -75,6 +76,22 @@ def unknown_name(kind: str, name: object, valid: Iterable[object]) -> UnknownNam
     "unknown benchmark 'mnits'; valid: ['mnist-resnet', 'kjv-gpt2']"
     """
     return UnknownNameError(f"unknown {kind} {name!r}; valid: {format_choices(valid)}")
+
+
+def not_loaded(name: str, value: object) -> InvalidValueError:
+    """Build the error for an argument ``name`` that should be a loaded benchmark: names and
+    paths are resolved at the API edge (``fb.load``, ``fb.query``, ``fb.simulate``, the CLI),
+    the simulator, the analysis and the adapters take a ``Benchmark``.
+
+    >>> str(not_loaded("bench", "mnist-resnet"))
+    "bench must be a loaded Benchmark, got 'mnist-resnet'; load it with fb.load('mnist-resnet')"
+    >>> str(not_loaded("bench", 3))
+    'bench must be a loaded Benchmark, got 3; fb.load takes a name or a path'
+    """
+    shown = f"{value!r:.80}"
+    how = f"load it with fb.load({shown})" if isinstance(value, (str, os.PathLike)) \
+        else "fb.load takes a name or a path"
+    return InvalidValueError(f"{name} must be a loaded Benchmark, got {shown}; {how}")
 
 
 def raise_problems(owner: str, problems: Sequence[str | FrozenbenchError]) -> None:

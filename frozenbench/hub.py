@@ -1,4 +1,7 @@
-"""Benchmarks on the Hugging Face Hub: pinned downloads, verification, publishing.
+"""Benchmarks on the Hugging Face Hub: pinned downloads, verification, uploads.
+
+This module is the transport: names, references, downloads and commits. Publishing a benchmark
+(checking it, rendering its dataset card, uploading) is :mod:`frozenbench.publish`.
 
 A benchmark on the Hub is a *dataset* repo holding ``manifest.json``, the table file(s) it lists
 and a ``README.md`` dataset card. Downloads always name a revision, and every file is checked
@@ -32,9 +35,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -323,7 +324,8 @@ def _transport_error(exc: BaseException) -> bool:
 
 @dataclass(frozen=True)
 class Published:
-    """The result of :func:`publish`: where the table went and the commit that pins it."""
+    """The result of :func:`upload` (and :func:`frozenbench.publish.publish`): where the
+    table went and the commit that pins it."""
 
     repo_id: str
     revision: str
@@ -336,46 +338,16 @@ class Published:
         return HubRef(self.repo_id, self.commit)
 
 
-def publish(
-    directory: str | os.PathLike[str],
-    repo_id: str,
-    *,
-    revision: str = "main",
-    private: bool = False,
-    token: str | bool | None = None,
-    message: str | None = None,
-) -> Published:
-    """Validate a benchmark directory, build its dataset card, upload it as a dataset repo.
-
-    The directory is loaded first (schema, value and sha256 checks) and only read: the table
-    files and ``manifest.json`` are copied into a temporary folder next to a ``README.md``
-    rendered from the manifest (:mod:`frozenbench.card`), and exactly those files are committed
-    from there; files of an earlier upload that are no longer part of the benchmark are deleted
-    in the same commit. A read-only directory (a shipped table inside the installed package)
-    publishes as well. Returns the commit sha to pin.
+def upload(stage: Path, ref: HubRef, files: Sequence[str], *, message: str,
+           private: bool = False, token: str | bool | None = None,
+           shown: str | os.PathLike[str] | None = None) -> Published:
+    """Commit exactly ``files`` (paths relative to ``stage``) to the dataset repo ``ref``,
+    creating the repo and the branch if they do not exist; every other file of the repo is
+    deleted in the same commit. Returns the commit that pins it. ``shown`` is what errors name
+    as the source (default: ``stage``). Transport only: :func:`frozenbench.publish.publish`
+    checks a benchmark and renders its card first.
     """
-    from frozenbench.card import render
-    from frozenbench.table import Benchmark
-
-    ref = HubRef(repo_id, revision)
-    root = Path(directory)
-    bench = Benchmark.from_directory(root, verify=True)
-    manifest = bench.manifest
-    with tempfile.TemporaryDirectory(prefix="frozenbench-publish-") as staging:
-        stage = Path(staging)
-        for rel in [*manifest.files, MANIFEST_NAME]:
-            (stage / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(root / rel, stage / rel)
-        (stage / CARD_NAME).write_text(render(bench=bench, repo_id=repo_id))
-        manifest.verify(stage)  # what is uploaded is what was checked
-        return _upload(stage, ref, manifest, private=private, token=token, message=message,
-                       shown=root)
-
-
-def _upload(stage: Path, ref: HubRef, manifest: Manifest, *, private: bool,
-            token: str | bool | None, message: str | None, shown: Path) -> Published:
-    """Commit the staged files of :func:`publish` (``shown``: the directory named in errors)."""
-    repo_id, revision, root = ref.repo_id, ref.revision, shown
+    repo_id, revision, root = ref.repo_id, ref.revision, shown or stage
 
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
@@ -387,10 +359,7 @@ def _upload(stage: Path, ref: HubRef, manifest: Manifest, *, private: bool,
             api.create_branch(repo_id, branch=revision, repo_type="dataset", exist_ok=True)
         info = api.upload_folder(
             folder_path=stage, repo_id=repo_id, repo_type="dataset", revision=revision,
-            allow_patterns=[*manifest.files, MANIFEST_NAME, CARD_NAME], delete_patterns="*",
-            commit_message=message or (
-                f"frozenbench publish {manifest.benchmark}: {manifest.rows} rows, "
-                f"code {manifest.code_version or 'unknown'}"))
+            allow_patterns=list(files), delete_patterns="*", commit_message=message)
     except (HfHubHTTPError, OSError) as exc:
         raise HubError(f"publishing {root} to {ref} on {_endpoint()} failed: "
                        f"{_first_line(exc)}") from exc

@@ -12,6 +12,10 @@
 
 Loaded benchmarks are cached per resolved directory, so ``fb.query(..., benchmark="name")``
 reads the table once.
+
+This module is the API edge where a name becomes a :class:`~frozenbench.table.Benchmark`:
+``fb.load``, ``fb.query`` and ``fb.simulate`` take a name or a path here; the parts below it
+(the simulator, the analysis, the adapters, the card) take a loaded benchmark.
 """
 
 from __future__ import annotations
@@ -19,13 +23,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from frozenbench import hub
-from frozenbench.errors import FrozenbenchError, UnknownNameError, format_choices
+from frozenbench.errors import FrozenbenchError, InvalidValueError, UnknownNameError, format_choices
 from frozenbench.info import BenchmarkInfo, describe
 from frozenbench.manifest import MANIFEST_NAME
 from frozenbench.table import Benchmark, Result
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Where shipped tables live: ``frozenbench/data/<name>/{table.parquet, manifest.json}``.
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -193,3 +200,26 @@ def query(
     """
     bench = benchmark if isinstance(benchmark, Benchmark) else load(benchmark)
     return bench.query(config, z, epoch, seed=seed, nearest=nearest)
+
+
+def simulate(bench: Benchmark | str | os.PathLike[str], *args: Any, **kwargs: Any
+             ) -> pd.DataFrame:
+    """``fb.simulate``: :func:`frozenbench.sim.simulate` on ``bench``, a loaded benchmark or
+    anything :func:`load` takes (a name or a path); every other argument is passed on.
+
+    >>> import tempfile
+    >>> from frozenbench.synthetic import write_benchmark
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     traj = simulate(write_benchmark(d, n_configs=8, n_z=2, n_epochs=3), "asha", "z",
+    ...                     max_evaluations=5)
+    >>> len(traj)
+    5
+    """
+    from frozenbench.sim import simulate as replay
+
+    if not isinstance(bench, Benchmark):
+        if not isinstance(bench, (str, os.PathLike)):
+            raise InvalidValueError(
+                f"bench must be a Benchmark, a benchmark name or a path, got {bench!r:.80}")
+        bench = load(bench)
+    return replay(bench, *args, **kwargs)

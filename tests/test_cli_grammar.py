@@ -242,7 +242,7 @@ def test_download_of_an_unknown_name_lists_what_is_valid(capsys):
 
 def test_publish_prints_the_pin_and_no_instruction_to_edit_the_package(bench_dir, monkeypatch,
                                                                        capsys):
-    from frozenbench import hub
+    from frozenbench import hub, publish
 
     sha = "0123456789abcdef0123456789abcdef01234567"
     calls = []
@@ -251,7 +251,7 @@ def test_publish_prints_the_pin_and_no_instruction_to_edit_the_package(bench_dir
         calls.append((Path(directory), repo_id, kw["revision"]))
         return hub.Published(repo_id, kw["revision"], sha, f"https://hf.co/datasets/{repo_id}")
 
-    monkeypatch.setattr(hub, "publish", fake_publish)
+    monkeypatch.setattr(publish, "publish", fake_publish)
     assert main(["publish", str(bench_dir), "--repo", "me/tbl"]) == 0
     assert calls == [(bench_dir, "me/tbl", "main")]
     out = capsys.readouterr().out

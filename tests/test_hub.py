@@ -294,6 +294,21 @@ def test_names_parse_and_unknown_names():
         fbhub.fetch("nope")  # no network: not a repo reference
 
 
+def test_the_card_renders_what_it_is_given_and_the_cli_finds_the_published_repo(
+        tmp_path, monkeypatch, capsys):
+    """The card module looks nothing up (it sits below the Hub and the registry); the
+    ``frozenbench card`` command passes the repo a benchmark is published in."""
+    from frozenbench.cli import main
+
+    d = write_benchmark(tmp_path / "t", name="pubd", n_configs=4, n_z=2, n_epochs=2)
+    monkeypatch.setitem(fbhub.PUBLISHED, "pubd", fbhub.HubRef("ns/pubd", "0" * 40))
+    assert "fb.load('pubd')" in render(d) and "ns/pubd" not in render(d)
+    assert main(["card", str(d), "--out", "-"]) == 0
+    assert capsys.readouterr().out == render(d, repo_id="ns/pubd")
+    assert main(["card", str(d), "--out", "-", "--repo", "me/other"]) == 0
+    assert "fb.load('hub:me/other@<commit>')" in capsys.readouterr().out
+
+
 def test_card_front_matter_and_sections(tmp_path):
     d = write_benchmark(tmp_path / "t", name="tiny", n_configs=8, n_z=3, n_epochs=3)
     text = render(d, repo_id=REPO)

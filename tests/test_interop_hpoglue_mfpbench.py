@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import sys
 
 import hpoglue
@@ -193,7 +194,7 @@ def test_hpoglue_arguments_are_checked():
 def test_missing_hpoglue_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "hpoglue", None)
     with pytest.raises(MissingExtraError, match=r"pip install 'frozenbench\[hpoglue\]'"):
-        description("vit-mnist")
+        description(fb.load("vit-mnist"))
 
 
 # ---------------------------------------------------------------------- mf-prior-bench style
@@ -208,7 +209,7 @@ def _same_cell(result, cell):
 @pytest.mark.parametrize("name", NAMES)
 def test_mfpbench_query_and_trajectory_are_the_table(name):
     table = fb.load(name)
-    bench = get(name)
+    bench = get(table)
     epochs, top_z = table.fidelities["epoch"], max(table.fidelities["z"])
     assert (bench.start, bench.end, bench.step) == (min(epochs), max(epochs), 1)
     assert bench.fidelity_range == (min(epochs), max(epochs), 1)
@@ -238,7 +239,7 @@ def test_mfpbench_query_and_trajectory_are_the_table(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_mfpbench_z_seed_and_z_fidelity_are_selectable(name):
     table = fb.load(name)
-    low = get(name, z=1, seed=0, value_metric="train_loss", cost_metric="flops")
+    low = get(table, z=1, seed=0, value_metric="train_loss", cost_metric="flops")
     config = low.sample(seed=3)
     cid = config_id(table, config)
     for r in low.trajectory(config):
@@ -246,7 +247,7 @@ def test_mfpbench_z_seed_and_z_fidelity_are_selectable(name):
         _same_cell(r, cell)
         assert (r.z, r.epoch, r.n_seeds) == (1, r.fidelity, 1)
         assert r.error == cell.train_loss and r.cost == cell.train_flops
-    over_z = get(name, fidelity="z", epoch=2)
+    over_z = get(table, fidelity="z", epoch=2)
     assert list(over_z.iter_fidelities()) == sorted(table.fidelities["z"])
     for r in over_z.trajectory(config, frm=2, step=2):
         _same_cell(r, table.query(cid, r.fidelity, 2))
@@ -258,19 +259,19 @@ def test_mfpbench_priors_are_frozenbench_priors(name):
     table = fb.load(name)
     named = priors(table)
     for which in ("good", "medium", "bad"):
-        bench = get(name, prior=which)
+        bench = get(table, prior=which)
         assert bench.prior == dict(named[which].config)
         assert bench.prior_spec == named[which]
         assert {k: bench.space[k].default_value for k in bench.prior} == bench.prior
         _same_cell(bench.query(bench.prior), table.query(named[which].config_id,
                                                          max(table.fidelities["z"])))
-    assert get(name).prior is None
-    given = get(name, prior=table.configs[3]).prior
+    assert get(table).prior is None
+    given = get(table, prior=table.configs[3]).prior
     assert given == dict(table.configs[3])
 
 
 def test_mfpbench_sampling_is_seeded_like_mfpbench():
-    bench = get("mnist-resnet")
+    bench = get(fb.load("mnist-resnet"))
     assert bench.sample(5, seed=1) == bench.sample(5, seed=1)
     assert bench.sample(5, seed=1) != bench.sample(5, seed=2)
     one = bench.sample(seed=np.random.RandomState(0))
@@ -285,7 +286,7 @@ def test_mfpbench_sampling_is_seeded_like_mfpbench():
 
 
 def test_mfpbench_results_are_frozen_and_read_by_name():
-    bench = get("kjv-gpt2")
+    bench = get(fb.load("kjv-gpt2"))
     result = bench.query(bench.sample(seed=0), at=2)
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.fidelity = 3
@@ -303,20 +304,30 @@ def test_mfpbench_results_are_frozen_and_read_by_name():
         Metric(minimize=True, bounds=(1.0, 0.0))
 
 
+def test_adapters_take_a_loaded_benchmark_not_a_name():
+    """Names are resolved at the API edge (fb.load); the adapters say so."""
+    with pytest.raises(InvalidValueError, match=re.escape(
+            "bench must be a loaded Benchmark, got 'vit-mnist'; load it with "
+            "fb.load('vit-mnist')")):
+        get("vit-mnist")
+    with pytest.raises(InvalidValueError, match="bench must be a loaded Benchmark, got 'x'"):
+        description("x")
+
+
 def test_mfpbench_arguments_are_checked():
     with pytest.raises(UnknownNameError, match=r"fidelity 'steps'; valid: \['epoch', 'z'\]"):
-        get("vit-mnist", fidelity="steps")
+        get(fb.load("vit-mnist"), fidelity="steps")
     with pytest.raises(InvalidValueError, match=r"z=99 is not in vit-mnist; valid: \[1, 2"):
-        get("vit-mnist", z=99)
+        get(fb.load("vit-mnist"), z=99)
     with pytest.raises(InvalidValueError, match="give epoch= to fix the other fidelity"):
-        get("vit-mnist", fidelity="z", z=2)
+        get(fb.load("vit-mnist"), fidelity="z", z=2)
     with pytest.raises(UnknownNameError, match="unknown prior 'best'"):
-        get("vit-mnist", prior="best")
+        get(fb.load("vit-mnist"), prior="best")
     with pytest.raises(UnknownNameError, match="unknown metric 'accuracy'"):
-        get("vit-mnist", value_metric="accuracy")
+        get(fb.load("vit-mnist"), value_metric="accuracy")
     with pytest.raises(UnknownNameError, match="unknown seed 5"):
-        get("vit-mnist", seed=5)
-    bench = get("vit-mnist")
+        get(fb.load("vit-mnist"), seed=5)
+    bench = get(fb.load("vit-mnist"))
     config = bench.sample(seed=0)
     with pytest.raises(InvalidValueError, match=r"at=7 is not a epoch of vit-mnist; valid: \[1,"):
         bench.query(config, at=7)

@@ -213,3 +213,20 @@ def test_load_by_path_inside_simulate(tmp_path):
     d = write_benchmark(tmp_path / "b", n_configs=10, n_z=3, n_epochs=3)
     traj = fb.simulate(str(d), "asha", "z", max_evaluations=10)
     assert len(traj) == 10
+
+
+def test_names_are_resolved_by_fb_simulate_not_by_the_simulator(tmp_path):
+    """fb.simulate (the API edge) loads a name or a path; frozenbench.sim.simulate takes a
+    loaded Benchmark and says what to do with anything else."""
+    from frozenbench.sim import simulate
+    from frozenbench.synthetic import write_benchmark
+
+    d = write_benchmark(tmp_path / "b", n_configs=10, n_z=3, n_epochs=3)
+    assert fb.simulate(d, "asha", "z", max_evaluations=5).equals(
+        simulate(fb.load(d), "asha", "z", max_evaluations=5))
+    with pytest.raises(InvalidValueError, match=r"bench must be a loaded Benchmark, got '.*'; "
+                       r"load it with fb.load\('.*'\)"):
+        simulate(str(d), "asha", "z", max_evaluations=5)
+    with pytest.raises(InvalidValueError, match="bench must be a Benchmark, a benchmark name or "
+                       "a path, got 3"):
+        fb.simulate(3, "asha")

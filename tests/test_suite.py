@@ -15,7 +15,7 @@ from frozenbench import registry
 from frozenbench.analysis.seeds import reference_scores
 from frozenbench.analysis.suite import run_suite
 from frozenbench.cli import main
-from frozenbench.errors import InvalidValueError, UnknownNameError
+from frozenbench.errors import InvalidValueError
 from frozenbench.manifest import Manifest
 from frozenbench.synthetic import write_benchmark
 from frozenbench.tasks import get_task
@@ -34,8 +34,13 @@ def tables(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def result(tables):
-    return run_suite(tables, METHODS, runs=RUNS, budget_units=4, n_workers=2, n_boot=200)
+def benches(tables):
+    return [fb.load(t) for t in tables]
+
+
+@pytest.fixture(scope="module")
+def result(benches):
+    return run_suite(benches, METHODS, runs=RUNS, budget_units=4, n_workers=2, n_boot=200)
 
 
 # ---------------------------------------------------------------------- the numbers
@@ -109,17 +114,20 @@ def test_anytime_curves_per_task_and_over_tasks(result):
     assert (ok["estimate"] <= ok["high"] + 1e-12).all()
 
 
-def test_library_errors_name_the_valid_values(tables):
+def test_library_errors_name_the_valid_values(benches):
     with pytest.raises(InvalidValueError) as err:
-        run_suite(tables, {"x": ("bohb", "z"), "y": ("sh", [(9, 6)])}, runs=0)
+        run_suite(benches, {"x": ("bohb", "z"), "y": ("sh", [(9, 6)])}, runs=0)
     text = str(err.value)
     assert "runs=0 must be a positive integer" in text
     assert "x: unknown optimizer 'bohb'; valid: ['random', 'sh', 'hyperband', 'asha', " \
         "'optuna:tpe+hyperband'" in text
     assert "y on ta: z=9 is out of range for ta (z in 1..3)" in text
     with pytest.raises(InvalidValueError, match="benchmarks named twice: \\['ta'\\]"):
-        run_suite([tables[0], tables[0]], METHODS)
-    with pytest.raises(UnknownNameError, match="unknown benchmark 'nope'; valid: "):
+        run_suite([benches[0], benches[0]], METHODS)
+    # names are resolved at the API edge (fb.load, the CLI), not by the analysis
+    with pytest.raises(InvalidValueError, match=re.escape(
+            "each benchmark must be a loaded Benchmark, got 'nope'; load it with "
+            "fb.load('nope')")):
         run_suite(["nope"], METHODS)
 
 
@@ -208,21 +216,21 @@ def test_hpo_library_optimizers_are_spelt_as_for_simulate(tmp_path, capsys):
     assert rc == 0
     assert "optuna:tpe+median" in capsys.readouterr().out
     with pytest.raises(InvalidValueError, match=re.escape("optuna:tpe+median takes no fidelity")):
-        run_suite([d], {"x": ("optuna:tpe+median", "z")})
+        run_suite([fb.load(d)], {"x": ("optuna:tpe+median", "z")})
 
 
-def test_eleven_methods_keep_their_critical_difference(tables):
+def test_eleven_methods_keep_their_critical_difference(benches):
     """The old hard-coded Nemenyi table stopped at 10 methods: the 11th made it NaN."""
     methods = {f"{o}:{f}": (o, f) for o in ("sh", "hyperband", "asha")
                for f in ("z", "epoch", "z+epoch-geometric")}
     methods |= {"random:full": ("random", "full"), "asha:z+epoch-linear":
                 ("asha", "z+epoch-linear")}
     assert len(methods) == 11
-    result = run_suite(tables, methods, runs=2, budget_units=2, n_workers=2, n_boot=50)
+    result = run_suite(benches, methods, runs=2, budget_units=2, n_workers=2, n_boot=50)
     agg = result.aggregate
     assert np.isfinite(agg["critical_difference"]).all()
-    assert (agg["n_test"] == len(tables)).all()
-    k, n = 11, len(tables)
+    assert (agg["n_test"] == len(benches)).all()
+    k, n = 11, len(benches)
     cd = studentized_range.ppf(0.95, k, np.inf) / np.sqrt(2) * np.sqrt(k * (k + 1) / (6 * n))
     assert agg["critical_difference"].to_numpy() == pytest.approx(cd)
 

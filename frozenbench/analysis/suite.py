@@ -42,7 +42,6 @@ A run that has no incumbent at a budget has no regret there: it is left out of t
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +64,7 @@ from frozenbench.errors import (
     FrozenbenchError,
     InvalidValueError,
     MissingExtraError,
+    not_loaded,
     unknown_name,
 )
 from frozenbench.table import Benchmark
@@ -192,7 +192,7 @@ def method_problems(benches: Sequence[Benchmark], methods: Mapping[str, Method],
 
 
 def run_suite(
-    benches: Iterable[Benchmark | str | os.PathLike[str]],
+    benches: Iterable[Benchmark],
     methods: Mapping[str, Method] | None = None,
     *,
     runs: int = 20,
@@ -205,18 +205,19 @@ def run_suite(
 ) -> SuiteResult:
     """Replay every method (``{label: (optimizer, fidelity)}``, see :data:`Method`; default
     :data:`~frozenbench.analysis.hpo.DEFAULT_METHODS`) ``runs`` times on every table and
-    summarise (:func:`summarize_suite`). Benchmarks are :class:`Benchmark` objects or anything
-    :func:`frozenbench.load` takes. Every argument is checked, with every problem reported at
-    once, before the first replay. ``on_replayed(table, label)`` is called after each method
-    has run all its seeds on a table (a progress bar, for instance).
+    summarise (:func:`summarize_suite`). Benchmarks are loaded :class:`Benchmark` objects
+    (``fb.load`` resolves names; ``frozenbench suite`` does for the CLI). Every argument is
+    checked, with every problem reported at once, before the first replay.
+    ``on_replayed(table, label)`` is called after each method has run all its seeds on a table
+    (a progress bar, for instance).
     """
-    from frozenbench.registry import load
     from frozenbench.sim.trajectory import regret_metric
 
     methods = dict(DEFAULT_METHODS if methods is None else methods)
-    loaded = [b if isinstance(b, Benchmark) else load(b) for b in benches]
-    problems: list[str] = []
-    if not loaded:
+    given = list(benches)
+    loaded = [b for b in given if isinstance(b, Benchmark)]
+    problems = [str(not_loaded("each benchmark", b)) for b in given if not isinstance(b, Benchmark)]
+    if not given:
         problems.append("give at least one benchmark")
     if not methods:
         problems.append("give at least one method")

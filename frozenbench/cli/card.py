@@ -9,6 +9,7 @@ it), and a name needs it. ``frozenbench card --all --out data_cards`` regenerate
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from frozenbench.cli.args import out_problem
 
@@ -28,9 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from frozenbench.card import render, write_all, write_card
+    from frozenbench.card import render, write_card
     from frozenbench.errors import InvalidValueError
     from frozenbench.registry import is_path, resolve, shipped
 
@@ -44,16 +43,31 @@ def run(args: argparse.Namespace) -> int:
         if not shipped():
             print("no shipped tables in frozenbench/data/ yet; nothing to do")
             return 0
-        for path in write_all(args.out or "data_cards"):
+        out_dir = Path(args.out or "data_cards")
+        for name in shipped():
+            directory = resolve(name)
+            path = write_card(directory, out_dir / f"{name}.md", repo_id=_repo(directory, None))
             print(f"wrote {path}")
         return 0
     directory = resolve(args.benchmark)
+    repo = _repo(directory, args.repo)
     if args.out == "-":
-        print(render(directory, repo_id=args.repo), end="")
+        print(render(directory, repo_id=repo), end="")
         return 0
     out = Path(args.out) / CARD if args.out else None
     if out is None and not is_path(args.benchmark):
         raise InvalidValueError(
             f"{args.benchmark!r} is a name, not a directory: pass --out DIR (or --out -)")
-    print(f"wrote {write_card(directory, out, repo_id=args.repo)}")
+    print(f"wrote {write_card(directory, out, repo_id=repo)}")
     return 0
+
+
+def _repo(directory: Path, given: str | None) -> str | None:
+    """The Hub repo a card names: ``--repo``, else the one the benchmark is published in."""
+    from frozenbench.hub import PUBLISHED
+    from frozenbench.manifest import Manifest
+
+    if given is not None:
+        return given
+    ref = PUBLISHED.get(Manifest.read(directory).benchmark)
+    return ref.repo_id if ref else None

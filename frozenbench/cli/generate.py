@@ -195,7 +195,7 @@ def _compact(spec: Any, args: argparse.Namespace) -> int:
 
 
 def _prefetch(names: list[str]) -> int:
-    from frozenbench.tasks.prefetch import prefetch_name
+    from frozenbench.generation.prefetch import prefetch_name
 
     for name in names:
         done = prefetch_name(name)

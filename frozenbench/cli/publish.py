@@ -23,7 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from frozenbench.hub import publish
+    from frozenbench.publish import publish
     from frozenbench.registry import resolve
 
     directory = resolve(args.benchmark)

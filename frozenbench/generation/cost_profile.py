@@ -156,10 +156,10 @@ class CostProfile:
     def fitted_step_s(self) -> dict[tuple[Any, ...], float]:
         """The step times the cost column uses, by (z, *cost-factor values): for each set of
         cost-factor values, the measured medians along z made non-decreasing (their
-        least-squares fit, as :func:`frozenbench.generation.merge.robust_cost` does for CPU
+        least-squares fit, as :func:`frozenbench.generation.cost_clock.robust_cost` does for CPU
         time): training more layers never costs less, so a pair of adjacent z whose medians
         came out in the wrong order shares their mean."""
-        from frozenbench.generation.merge import non_decreasing  # merge imports this module
+        from frozenbench.generation.cost_clock import non_decreasing
 
         by_factors: dict[tuple[Any, ...], list[ZCost]] = {}
         for e in self.entries:

@@ -8,8 +8,9 @@ another benchmark's table. Failed or
 missing cells stop the merge with a list of them, unless ``allow_missing`` records them in the
 manifest instead. Rows are sorted by (config_id, z, seed, epoch) and written with zstd.
 
-The default cost ``train_cost_s`` is :func:`robust_cost`, unless the output directory holds an
-isolated per-z cost profile (:mod:`~frozenbench.generation.cost_profile`, written by packed GPU
+The default cost ``train_cost_s`` is :func:`~frozenbench.generation.cost_clock.robust_cost`
+(the cost clock, its own module), unless the output directory holds an isolated per-z cost
+profile (:mod:`~frozenbench.generation.cost_profile`, written by packed GPU
 generation): then it comes from that profile, which is copied next to the table. The manifest's
 ``provenance.default_cost`` says which.
 """
@@ -21,16 +22,14 @@ import json
 import platform
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
-
-import numpy as np
-import pandas as pd
 
 from frozenbench.atomic import atomic_file
 from frozenbench.cell import Cell
 from frozenbench.errors import InvalidValueError, SchemaError
+from frozenbench.generation.cost_clock import robust_cost, robust_cost_note
 from frozenbench.generation.cost_profile import PROFILE_NAME, CostProfile
 from frozenbench.generation.integrity import CellCheck
 from frozenbench.generation.spec import GridSpec
@@ -49,89 +48,6 @@ class MergeError(SchemaError):
 def _list(cells: list[Cell], limit: int = 20) -> str:
     shown = ", ".join(c.stem for c in cells[:limit])
     return shown + (f", ... ({len(cells)} in all)" if len(cells) > limit else "")
-
-
-def robust_cost(frame: pd.DataFrame, factors: Sequence[str] = ()) -> pd.Series:
-    """The default cost column: for every row, the median ``train_cpu_s`` of all rows at its
-    (z, epoch) and cost factors (hyperparameters that change a step's work, e.g. the
-    optimizer), made non-decreasing in z.
-
-    One cell's CPU time moves ~10% with what shares the machine's caches; the median over the
-    ~10^2 cells of a (z, epoch) does not, so adjacent z keep their true cost order where a
-    layer's work shows in the clock. On the smallest models it may not: a layer's backward pass
-    costs less than the noise left in the medians, and adjacent medians can come out in the
-    wrong order. Training more layers never costs less, so the medians along z (per epoch and
-    cost factors) are replaced by their least-squares non-decreasing fit (pool adjacent
-    violators, weighted by the number of rows): where the medians already rise this changes
-    nothing; where they do not, the levels involved share their pooled median, i.e. the clock
-    says they cost the same. :func:`pooled_levels` lists where that happened.
-
-    >>> f = pd.DataFrame({"z": [1, 1, 1, 2, 3], "epoch": [1, 1, 1, 1, 1],
-    ...                   "train_cpu_s": [1.0, 9.0, 2.0, 3.0, 2.0]})
-    >>> robust_cost(f).tolist()
-    [2.0, 2.0, 2.0, 2.5, 2.5]
-    """
-    keys = ["z", "epoch", *factors]
-    grouped = frame.groupby(keys, sort=True)["train_cpu_s"]
-    table = pd.DataFrame({"median": grouped.median(), "n": grouped.size()}).reset_index()
-    table["cost"] = np.nan
-    for rows in table.groupby(["epoch", *factors], sort=False).groups.values():
-        part = table.loc[rows].sort_values("z")
-        table.loc[part.index, "cost"] = non_decreasing(part["median"].to_numpy(),
-                                                       part["n"].to_numpy())
-    out = frame[keys].merge(table[[*keys, "cost"]], on=keys, how="left")["cost"]
-    return pd.Series(out.to_numpy(), index=frame.index, name="train_cost_s")
-
-
-def non_decreasing(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """The weighted least-squares non-decreasing fit of ``values`` (pool adjacent violators).
-
-    >>> non_decreasing(np.array([1.0, 3.0, 2.0, 4.0]), np.array([1, 1, 1, 1])).tolist()
-    [1.0, 2.5, 2.5, 4.0]
-    """
-    means: list[float] = []
-    sizes: list[float] = []
-    counts: list[int] = []
-    for v, w in zip(values.tolist(), weights.tolist(), strict=True):
-        means.append(float(v))
-        sizes.append(float(w))
-        counts.append(1)
-        while len(means) > 1 and means[-2] > means[-1]:
-            w2, w1 = sizes.pop(), sizes.pop()
-            v2, v1 = means.pop(), means.pop()
-            means.append((v1 * w1 + v2 * w2) / (w1 + w2))
-            sizes.append(w1 + w2)
-            counts.append(counts.pop() + counts.pop())
-    return np.repeat(means, counts)
-
-
-def pooled_levels(frame: pd.DataFrame, factors: Sequence[str] = ()) -> list[tuple[int, ...]]:
-    """The runs of adjacent z that share one cost in :func:`robust_cost` at the last epoch
-    (for any combination of cost factors): empty when the medians rise along z.
-
-    >>> f = pd.DataFrame({"z": [1, 2, 3], "epoch": [1, 1, 1], "train_cpu_s": [1.0, 3.0, 2.0]})
-    >>> pooled_levels(f)
-    [(2, 3)]
-    """
-    last = frame[frame["epoch"] == frame["epoch"].max()]
-    cost = pd.Series(robust_cost(last, factors).to_numpy(), index=last.index)
-    runs: set[tuple[int, ...]] = set()
-    for _, part in last.groupby(list(factors), sort=False) if factors else [(None, last)]:
-        by_z = cost[part.index].groupby(part["z"].to_numpy()).first()
-        same = by_z.index.to_series().groupby(by_z.to_numpy(), sort=False).agg(tuple)
-        runs |= {tuple(int(z) for z in run) for run in same if len(run) > 1}
-    return sorted(runs)
-
-
-def robust_cost_note(frame: pd.DataFrame, factors: Sequence[str] = ()) -> dict[str, Any]:
-    """What the manifest records about a cost column made by :func:`robust_cost` of
-    ``frame``, including the z levels whose medians were pooled."""
-    return {"column": "train_cost_s", "source": "train_cpu_s",
-            "method": "robust_cost (frozenbench.generation.merge): the median train_cpu_s of "
-                      "the table's cells at the row's (z, epoch) and cost factors, made "
-                      "non-decreasing in z",
-            "cost_factors": list(factors),
-            "pooled_z_at_last_epoch": [list(run) for run in pooled_levels(frame, factors)]}
 
 
 def check_code_versions(versions: set[str], *, allow_mixed: bool) -> None:

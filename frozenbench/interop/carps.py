@@ -27,7 +27,8 @@ trial's own seed is an optimizer's and is not a table seed.
 
 ``FrozenbenchObjectiveFunction`` is built on first access (CARP-S is imported then), so a
 Hydra config can name it as ``_target_: frozenbench.interop.carps.FrozenbenchObjectiveFunction``
-with ``benchmark: mnist-resnet``.
+with ``benchmark: {_target_: frozenbench.load, name: mnist-resnet}`` (names are resolved by
+``fb.load``; the adapter takes the loaded table).
 
 >>> from carps.optimizers.random_search import RandomSearchOptimizer
 >>> from frozenbench.interop.carps import FrozenbenchObjectiveFunction
@@ -45,7 +46,6 @@ True
 from __future__ import annotations
 
 import functools
-import os
 import time
 import warnings
 from dataclasses import dataclass, fields
@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from frozenbench.errors import unknown_name
+from frozenbench.errors import not_loaded, unknown_name
 from frozenbench.extras import require
 from frozenbench.interop.budget import BUDGETS, BudgetAxis
 from frozenbench.interop.configspace import search_space
@@ -197,23 +197,21 @@ def _objective_function_class() -> type:
     class FrozenbenchObjectiveFunction(base):  # type: ignore[misc, valid-type]
         """A frozenbench table as a CARP-S objective function (see the module docstring).
 
-        ``benchmark``: a :class:`~frozenbench.table.Benchmark`, or a name or path for
-        :func:`frozenbench.load`. ``fidelity``: one of :data:`FIDELITIES`. ``z``: the trained
+        ``benchmark``: a loaded :class:`~frozenbench.table.Benchmark` (``fb.load``).
+        ``fidelity``: one of :data:`FIDELITIES`. ``z``: the trained
         layers with ``fidelity="epoch"`` or None (default: all), or ``"search"`` (a
         hyperparameter). ``seed``: a table seed, or None for the mean over seeds. The
         :class:`TableReader`'s fields are attributes (``bench``, ``metric``, ``axis`` ...).
         """
 
-        def __init__(self, benchmark: Benchmark | str | os.PathLike[str], *,
+        def __init__(self, benchmark: Benchmark, *,
                      metric: str | None = None, cost: str | None = None,
                      fidelity: str | None = "epoch", z: int | str | None = None,
                      seed: int | None = None, loggers: list[Any] | None = None) -> None:
             super().__init__(loggers)
             if not hasattr(benchmark, "query"):
-                from frozenbench.registry import load
-
-                benchmark = load(benchmark)
-            self.reader = TableReader.of(benchmark, metric=metric,  # type: ignore[arg-type]
+                raise not_loaded("benchmark", benchmark)
+            self.reader = TableReader.of(benchmark, metric=metric,
                                          cost=cost, fidelity=fidelity, z=z, seed=seed)
             for f in fields(TableReader):
                 if f.name not in ("objective", "costs"):

@@ -57,19 +57,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from frozenbench.errors import InvalidValueError, unknown_name
+from frozenbench.errors import InvalidValueError, not_loaded, unknown_name
 from frozenbench.extras import require
 from frozenbench.interop.configspace import conditions, config_id, search_space
 from frozenbench.priors import priors
+from frozenbench.table import Benchmark
 from frozenbench.table.result import cost_column
-
-if TYPE_CHECKING:
-    from frozenbench.table import Benchmark
 
 #: The fidelities of a table in hpoglue, in the order hpoglue's ``fidelities=1`` reads them.
 FIDELITIES = ("epoch", "z")
@@ -79,9 +77,9 @@ METRIC_BOUNDS: Mapping[str, tuple[float, float]] = {"val_error": (0.0, 1.0)}
 PAID = "paid_"
 
 
-def description(bench: Benchmark | str, *, cost: str | None = None, seed: int | None = None,
+def description(bench: Benchmark, *, cost: str | None = None, seed: int | None = None,
                 name: str | None = None) -> Any:
-    """The hpoglue ``BenchmarkDescription`` of ``bench`` (a benchmark or a name to load).
+    """The hpoglue ``BenchmarkDescription`` of ``bench`` (a loaded benchmark: ``fb.load``).
 
     ``cost`` is a cost column or alias (default: the table's
     :attr:`~frozenbench.table.Benchmark.default_cost`); ``seed`` the training seed whose cells
@@ -90,7 +88,8 @@ def description(bench: Benchmark | str, *, cost: str | None = None, seed: int | 
     """
     glue = require("hpoglue")
     fidelity = require("hpoglue.fidelity")
-    bench = _load(bench)
+    if not isinstance(bench, Benchmark):
+        raise not_loaded("bench", bench)
     cost = cost_column(cost or bench.default_cost)
     if seed is not None and seed not in bench.seeds:
         raise unknown_name("seed", seed, [int(s) for s in bench.seeds])
@@ -133,14 +132,6 @@ def prior_points(bench: Benchmark) -> dict[str, Any]:
         description=(f"frozenbench prior {name!r}: the config at the {p.quantile} quantile of "
                      f"the full-fidelity ranking by {p.metric} (score {p.score:.6g})"))
         for name, p in priors(bench).items()}
-
-
-def _load(bench: Benchmark | str) -> Benchmark:
-    if isinstance(bench, str):
-        import frozenbench as fb
-
-        return fb.load(bench)
-    return bench
 
 
 def _load_benchmark(desc: Any, *, bench: Benchmark, cost: str, seed: int | None) -> Any:

@@ -7,10 +7,11 @@ priors and ``query(config, at=fidelity)`` returning a frozen ``Result`` with ``e
 fidelity the table's epochs at a fixed z (default all layers; ``z=`` picks another) or, with
 ``fidelity="z"``, the trained layers at a fixed epoch (default the last; ``epoch=``); the
 value the other fidelity is held at is ``bench.fixed``. Each mfpbench name, and the
-frozenbench call that answers it (``table = fb.load(name)``, ``bench = get(name)``)::
+frozenbench call that answers it (``table = fb.load(name)``, ``bench = get(table)``: names are
+resolved by ``fb.load``, the adapters take a loaded table)::
 
     mfpbench                                  frozenbench
-    mfpbench.get(name, prior=, value_metric=, get(name, prior=, value_metric=, cost_metric=,
+    mfpbench.get(name, prior=, value_metric=, get(table, prior=, value_metric=, cost_metric=,
                  cost_metric=)                    z=, seed=, fidelity=)
     bench.query(config, at=e)                 table.query(config, z=bench.fixed, epoch=e,
                                                           seed=bench.seed)
@@ -42,7 +43,8 @@ values, and a value the table lacks raises an error that lists them (mfpbench as
 ``seed`` is the training seed whose cells answer (default: the mean over the seeds a cell
 has); ``sample(seed=)`` seeds the sampling alone, as in mfpbench.
 
->>> bench = get("mnist-resnet", prior="good")
+>>> import frozenbench as fb
+>>> bench = get(fb.load("mnist-resnet"), prior="good")
 >>> bench.fidelity_name, bench.fidelity_range, bench.fixed  # epochs 1..6 at z=10 (all layers)
 ('epoch', (1, 6, 1), 10)
 >>> config = bench.sample(seed=0)
@@ -62,18 +64,16 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from frozenbench.errors import InvalidValueError, format_choices, unknown_name
+from frozenbench.errors import InvalidValueError, format_choices, not_loaded, unknown_name
 from frozenbench.interop.configspace import conditions, config_id, search_space
 from frozenbench.priors import QUANTILES, Prior, priors
 from frozenbench.schema import METRICS
+from frozenbench.table import Benchmark
 from frozenbench.table.result import COSTS, QUANTITIES, cost_column
-
-if TYPE_CHECKING:
-    from frozenbench.table import Benchmark
 
 #: The fidelities an :class:`MFPBenchmark` can advance over (the other one stays fixed).
 FIDELITIES = ("epoch", "z")
@@ -364,19 +364,18 @@ class MFPBenchmark:
         return [dict(c) for c in (drawn if isinstance(drawn, list) else [drawn])]
 
 
-def get(name: str | Benchmark, *, fidelity: str = "epoch", z: int | None = None,
+def get(bench: Benchmark, *, fidelity: str = "epoch", z: int | None = None,
         epoch: int | None = None, seed: int | None = None,
         prior: str | Mapping[str, Any] | None = None, value_metric: str | None = None,
         cost_metric: str | None = None) -> MFPBenchmark:
-    """mfpbench's ``get``: the table ``name`` (a name :func:`frozenbench.load` knows, or a
-    benchmark) as an :class:`MFPBenchmark` (see it for the arguments).
+    """mfpbench's ``get``: a loaded table (``fb.load(name)``) as an :class:`MFPBenchmark`
+    (see it for the arguments).
 
-    >>> get("vit-mnist", z=2, prior="bad")
+    >>> import frozenbench as fb
+    >>> get(fb.load("vit-mnist"), z=2, prior="bad")
     MFPBenchmark('vit-mnist': epoch in 1..6, z=2, value_metric='val_error')
     """
-    if isinstance(name, str):
-        import frozenbench as fb
-
-        name = fb.load(name)
-    return MFPBenchmark(name, fidelity=fidelity, z=z, epoch=epoch, seed=seed, prior=prior,
+    if not isinstance(bench, Benchmark):
+        raise not_loaded("bench", bench)
+    return MFPBenchmark(bench, fidelity=fidelity, z=z, epoch=epoch, seed=seed, prior=prior,
                         value_metric=value_metric, cost_metric=cost_metric)

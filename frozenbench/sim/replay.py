@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import os
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -42,6 +41,7 @@ from frozenbench.errors import (
     FrozenbenchError,
     InvalidValueError,
     format_choices,
+    not_loaded,
     raise_problems,
     unknown_name,
 )
@@ -85,7 +85,7 @@ def default_budget(bench: Benchmark, cost: str | None = None) -> float:
 
 
 def simulate(
-    bench: Benchmark | str | os.PathLike[str],
+    bench: Benchmark,
     optimizer: str | Optimizer | StoppingOptimizer = "asha",
     fidelity: str | Sequence[Level] = "z+epoch",
     *,
@@ -102,6 +102,9 @@ def simulate(
     incumbent: str = DEFAULT_INCUMBENT,
 ) -> pd.DataFrame:
     """Replay ``optimizer`` over ``fidelity`` on ``bench``; returns the trajectory.
+
+    ``bench`` is a loaded :class:`~frozenbench.table.Benchmark`; ``fb.simulate`` (the API
+    edge, :func:`frozenbench.registry.simulate`) also takes a name or a path and loads it.
 
     ``optimizer`` is a name (``"random"``, ``"sh"``, ``"hyperband"``, ``"asha"``), an object
     in the *promotion* style (``ask(rng) -> Job | None`` and ``tell(observation)``: the
@@ -133,13 +136,8 @@ def simulate(
     >>> len(simulate(bench, "asha", "z+epoch", budget=1e-9))  # no result yet: no incumbent
     0
     """
-    if not isinstance(bench, Benchmark):
-        from frozenbench.registry import load
-
-        if not isinstance(bench, (str, os.PathLike)):
-            raise InvalidValueError(
-                f"bench must be a Benchmark, a benchmark name or a path, got {bench!r:.80}")
-        bench = load(bench)
+    if not isinstance(bench, Benchmark):  # names are resolved at the API edge: fb.simulate
+        raise not_loaded("bench", bench)
     problems: list[str | FrozenbenchError] = []
 
     def attempt(fn: Callable[[], Any]) -> Any:

@@ -19,40 +19,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from frozenbench.errors import unknown_name
 from frozenbench.tasks.base import Task
-from frozenbench.tasks.catalog import TASKS
+from frozenbench.tasks.catalog import get_task, task_names
 
 if TYPE_CHECKING:
     from frozenbench.cell import CellResult
 
 __all__ = ["Task", "get_task", "run_cell", "run_cells", "task_names"]
-
-
-def task_names() -> list[str]:
-    """Names of all tasks, sorted."""
-    return sorted(TASKS)
-
-
-def get_task(name: str | Task) -> Task:
-    """The task called ``name`` (a :class:`Task` passes through).
-
-    >>> get_task("mnist-resnet").space.index({"lr": 1e-3, "weight_decay": 1e-4,
-    ...     "optimizer": "adam", "beta1": 0.9, "beta2": 0.99})
-    92
-    >>> get_task("mnist")
-    Traceback (most recent call last):
-    ...
-    frozenbench.errors.UnknownNameError: unknown task 'mnist'; valid: ['debug-mnist', \
-'gpt2-14m-slimpajama', 'kjv-gpt2', 'mnist-resnet', 'mnist1d-cnn', 'pystdlib-llama', \
-'resnet18-cifar100', 'vit-mnist']
-    """
-    if isinstance(name, Task):
-        return name
-    try:
-        return TASKS[name]
-    except (KeyError, TypeError):
-        raise unknown_name("task", name, task_names()) from None
 
 
 def run_cell(

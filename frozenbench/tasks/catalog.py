@@ -1,4 +1,6 @@
-"""The benchmark tasks: paper scale (cluster) and CPU scale (shipped tables), plus a debug task.
+"""The benchmark tasks: paper scale (cluster) and CPU scale (shipped tables), plus a debug task;
+:func:`get_task` looks one up by name (here, so the runner can use it without importing the
+:mod:`frozenbench.tasks` package that re-exports the runner).
 
 Sizing of the CPU-scale tasks is documented in ``scripts/sizing_cpu_tasks.py`` (per-cell time on
 one core with one torch thread, and the seed-vs-seed rank-correlation ceiling).
@@ -6,6 +8,7 @@ one core with one torch thread, and the seed-vs-seed rank-correlation ceiling).
 
 from __future__ import annotations
 
+from frozenbench.errors import unknown_name
 from frozenbench.space import Fidelities, SearchSpace
 from frozenbench.tasks.base import Condition, Task
 
@@ -373,3 +376,29 @@ TASKS: dict[str, Task] = {
     t.name: t for t in (RESNET18_CIFAR100, GPT2_14M_SLIMPAJAMA, MNIST_RESNET, KJV_GPT2,
                         VIT_MNIST, MNIST1D_CNN, PYSTDLIB_LLAMA, DEBUG_MNIST)
 }
+
+
+def task_names() -> list[str]:
+    """Names of all tasks, sorted."""
+    return sorted(TASKS)
+
+
+def get_task(name: str | Task) -> Task:
+    """The task called ``name`` (a :class:`Task` passes through).
+
+    >>> get_task("mnist-resnet").space.index({"lr": 1e-3, "weight_decay": 1e-4,
+    ...     "optimizer": "adam", "beta1": 0.9, "beta2": 0.99})
+    92
+    >>> get_task("mnist")
+    Traceback (most recent call last):
+    ...
+    frozenbench.errors.UnknownNameError: unknown task 'mnist'; valid: ['debug-mnist', \
+'gpt2-14m-slimpajama', 'kjv-gpt2', 'mnist-resnet', 'mnist1d-cnn', 'pystdlib-llama', \
+'resnet18-cifar100', 'vit-mnist']
+    """
+    if isinstance(name, Task):
+        return name
+    try:
+        return TASKS[name]
+    except (KeyError, TypeError):
+        raise unknown_name("task", name, task_names()) from None

@@ -13,14 +13,15 @@ every job sees::
 
     frozenbench generate prefetch gpt2-14m-slimpajama resnet18-cifar100
 
-Tasks whose data ships with a package (mnist-resnet, kjv-gpt2) have nothing to fetch.
+Tasks whose data ships with a package (mnist-resnet, kjv-gpt2) have nothing to fetch. The
+command also takes a grid spec's name or file (:mod:`frozenbench.generation.prefetch`: specs
+belong to generation, which uses the tasks, not the other way round).
 """
 
 from __future__ import annotations
 
 import functools
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,7 @@ def prefetch_task(task: Task | str) -> Prefetched:
     ()
     """
     if isinstance(task, str):
-        from frozenbench.tasks import get_task
+        from frozenbench.tasks.catalog import get_task
 
         task = get_task(task)
     loader, bound = _unwrap(task.data)
@@ -109,40 +110,3 @@ def prefetch_task(task: Task | str) -> Prefetched:
     total = _total_params(task) if task.kind == "lm" else 0
     paths = fetcher(**{**loader_arguments(task, total), **bound})
     return Prefetched(task.name, loader, tuple(paths))
-
-
-def prefetch_spec(spec: str | Path) -> Prefetched:
-    """Fill the shared cache for the task of a grid spec (a path or a shipped spec's name)."""
-    from frozenbench.generation.spec import load_spec
-
-    loaded = load_spec(spec)
-    return prefetch_task(loaded.tasks_api().get_task(loaded.task))
-
-
-def prefetch_name(name: str) -> Prefetched:
-    """Fill the shared cache for a task name, a shipped spec's name or a spec file."""
-    from frozenbench.generation.spec import SpecError, spec_path
-
-    try:
-        spec_path(name)
-    except SpecError:
-        return prefetch_task(name)  # not a spec: a task name (unknown names raise there)
-    return prefetch_spec(name)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m frozenbench.tasks.prefetch NAME...`` (what ``frozenbench generate prefetch``
-    runs): tasks, shipped specs or spec files."""
-    names = list(sys.argv[1:] if argv is None else argv)
-    if not names or any(n.startswith("-") for n in names):
-        print(f"usage: {PREFETCH_COMMAND} TASK_OR_SPEC [...]\n\n{__doc__}", file=sys.stderr)
-        return 2
-    for name in names:
-        done = prefetch_name(name)
-        where = ", ".join(str(p) for p in done.paths) or "nothing to fetch"
-        print(f"{done.task}: {where}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -53,8 +53,9 @@ from frozenbench import costs, freezing
 from frozenbench.cell import CellKey, CellResult, EpochRecord
 from frozenbench.errors import InvalidValueError
 from frozenbench.provenance import cpu_model, library_versions
-from frozenbench.tasks import get_task, image, lm
+from frozenbench.tasks import image, lm
 from frozenbench.tasks.base import Task, resolve
+from frozenbench.tasks.catalog import get_task
 from frozenbench.tasks.prefetch import loader_arguments
 from frozenbench.tasks.stacked import StackedHyperparameters, StackedTrainer
 

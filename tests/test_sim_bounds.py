@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import io
-import signal
 import time
-from collections.abc import Iterator
 
 import pytest
+from fuzz_cases import time_limit
 
 import frozenbench as fb
 from frozenbench.cli import main
@@ -21,27 +20,12 @@ from frozenbench.synthetic import make_benchmark, write_benchmark
 BENCH = make_benchmark(n_configs=40, n_z=4, n_epochs=9, seed=3)
 
 
-@contextlib.contextmanager
-def within(seconds: float) -> Iterator[None]:
-    """Fail (instead of hanging) when the block runs past ``seconds``."""
-    def fire(signum: int, frame: object) -> None:
-        raise TimeoutError(f"over {seconds:g} s")
-
-    old = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
 # ---------------------------------------------------------------------- eta just above 1
 @pytest.mark.parametrize("eta", [1 + 1e-7, 1.0000000001, 1 + 1e-15, 1.001])
 @pytest.mark.parametrize("fidelity", ["epoch", "z", "z+epoch-geometric"])
 def test_eta_near_one_is_refused_quickly(eta, fidelity):
     f = Fidelities(z=tuple(range(1, 12)), epoch=tuple(range(1, 21)))
-    with within(2.0), pytest.raises(InvalidValueError) as info:
+    with time_limit(2.0), pytest.raises(InvalidValueError) as info:
         fidelity_levels(f, fidelity, eta)
     message = str(info.value)
     assert f"eta={eta!r}" in message and "eta >=" in message, message
@@ -49,13 +33,13 @@ def test_eta_near_one_is_refused_quickly(eta, fidelity):
 
 def test_eta_above_the_bound_still_works():
     f = Fidelities(z=tuple(range(1, 12)), epoch=tuple(range(1, 21)))
-    with within(2.0):
+    with time_limit(2.0):
         assert fidelity_levels(f, "epoch", 1.05)[-1] == (11, 20)
 
 
 @pytest.mark.parametrize("optimizer", ["sh", "hyperband", "asha", "bohb", "random"])
 def test_simulate_with_eta_near_one_ends_quickly(optimizer):
-    with within(10.0):
+    with time_limit(10.0):
         try:
             traj = fb.simulate(BENCH, optimizer, "epoch", eta=1 + 1e-7, max_evaluations=50)
         except InvalidValueError as exc:
@@ -67,7 +51,7 @@ def test_simulate_with_eta_near_one_ends_quickly(optimizer):
 def test_cli_simulate_with_eta_near_one_is_an_error(tmp_path):
     source = write_benchmark(tmp_path / "b", n_configs=6, n_z=3, n_epochs=4)
     err = io.StringIO()
-    with within(20.0), contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+    with time_limit(20.0), contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         rc = main(["simulate", str(source), "--eta", "1.0000000001", "--max-evaluations", "20"])
     assert rc == 1 and "eta=1.0000000001" in err.getvalue(), err.getvalue()
 
@@ -81,7 +65,7 @@ def _needs() -> tuple[float, float]:
 @pytest.mark.parametrize("memory", [["1B", "100GB"], ["1B"] * 7 + ["100GB"], ["1B"]])
 def test_a_worker_that_fits_no_job_is_refused_up_front(memory):
     smallest, _ = _needs()
-    with within(5.0), pytest.raises(InvalidValueError) as info:
+    with time_limit(5.0), pytest.raises(InvalidValueError) as info:
         fb.simulate(BENCH, "asha", "z+epoch", n_workers=len(memory), memory=memory,
                     max_evaluations=500, seed=1)
     message = str(info.value)
@@ -95,7 +79,7 @@ def test_a_worker_that_fits_only_small_jobs_never_floods_the_queue():
     mem = BENCH.peak_memory()
     lowest_z_need = float(mem[:, 0].max())
     start = time.perf_counter()
-    with within(10.0):
+    with time_limit(10.0):
         traj = fb.simulate(BENCH, "asha", "z", n_workers=3,
                            memory=[lowest_z_need, lowest_z_need, "100GB"],
                            max_evaluations=400, seed=1)
@@ -122,7 +106,7 @@ def test_engine_asks_a_bounded_number_of_times(optimizer):
         return ask(rng)
 
     opt.ask = counting  # type: ignore[method-assign]
-    with within(10.0):
+    with time_limit(10.0):
         traj = fb.simulate(BENCH, opt, "z", n_workers=4,
                            memory=[lowest_z_need] * 3 + ["100GB"], max_evaluations=300, seed=2)
     assert len(asked) <= len(traj) + 2 * 4 + 64, (len(asked), len(traj))

@@ -23,6 +23,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from frozenbench.atomic import write_text_atomic
 from frozenbench.card import render
 from frozenbench.hub import CARD_NAME, HubRef, Published, upload
 from frozenbench.manifest import MANIFEST_NAME, Manifest
@@ -70,7 +71,7 @@ def stage_files(directory: str | os.PathLike[str], bench: Benchmark,
     for rel in files:
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / rel, out / rel)
-    (out / CARD_NAME).write_text(render(bench=bench, repo_id=repo_id))
+    write_text_atomic(out / CARD_NAME, render(bench=bench, repo_id=repo_id))
     manifest.verify(out)  # what is uploaded is what was checked
     return [*files, CARD_NAME]
 

@@ -319,7 +319,9 @@ def test_a_log_scale_of_other_values_than_names_is_a_schema_error(copy, log_scal
 
 
 @pytest.mark.parametrize("pandas_meta", [b"\xc9\x93 not utf-8", b"{not json",
-                                         b'{"columns": [{"name": "x"}]}'])
+                                         b'{"columns": [{"name": "x"}]}',
+                                         # the parquet fuzz cases: pyarrow's ArrowException
+                                         b'{"fOzD\xff\xfe1\xf1\x01!\\e"synthetic"}'])
 def test_corrupt_pandas_metadata_in_the_parquet_file_is_a_schema_error(copy, pandas_meta):
     # Found by the Hub fuzz cases (issue 24, item 10): a corrupted table re-signed by its
     # author loaded, and to_frame() raised pyarrow's raw UnicodeDecodeError / KeyError
@@ -332,3 +334,22 @@ def test_corrupt_pandas_metadata_in_the_parquet_file_is_a_schema_error(copy, pan
     bench = fb.load(copy)
     with pytest.raises(SchemaError, match="pandas metadata"):
         bench.to_frame()
+
+
+@pytest.mark.parametrize("column", ["optimizer", "device"])
+def test_a_text_column_holding_bytes_that_are_not_text_is_a_schema_error(copy, column):
+    # Found by the parquet fuzz cases (issue 24, item 10): a string column whose bytes are not
+    # UTF-8 gave raw errors: a hyperparameter's in the load's value check (UnicodeDecodeError),
+    # another (read only by to_frame) pyarrow's ArrowException ("Wrapping ... failed").
+    table = pq.read_table(copy / "table.parquet")
+    i = table.schema.get_field_index(column)
+    n = table.num_rows
+    data = b"\xff\xfe" + b"adam" * (n - 1)
+    offsets = np.array([0, 2, *range(6, 6 + 4 * (n - 1), 4)], dtype=np.int32)
+    bad = pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets.tobytes()),
+                                                 pa.py_buffer(data)])
+    pq.write_table(table.set_column(i, column, bad), copy / "table.parquet")
+    man = Manifest.read(copy)
+    Manifest(**{**man.__dict__, "files": describe_files(copy, ["table.parquet"])}).write(copy)
+    with pytest.raises(SchemaError, match="not UTF-8"):
+        fb.load(copy).to_frame()

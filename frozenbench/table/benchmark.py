@@ -243,11 +243,11 @@ class Benchmark:
             table = load.read_directory(self.directory, self.manifest)
             try:
                 return table.to_pandas()
-            except (KeyError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+            except (KeyError, ValueError, pa.ArrowException) as exc:  # ValueError: bad UTF-8
                 raise SchemaError(
-                    f"{self.name}: the pandas metadata of its Parquet file(s) is corrupt "
-                    f"({type(exc).__name__}: {str(exc)[:120]}); download or merge the table "
-                    "again") from None
+                    f"{self.name}: its Parquet file(s) cannot be read as a frame: corrupt pandas "
+                    f"metadata or text that is not UTF-8 ({type(exc).__name__}: "
+                    f"{str(exc)[:120]}); download or merge the table again") from None
         if self._source is not None:
             return self._source.to_pandas()
         raise InvalidValueError(

@@ -476,8 +476,16 @@ def check_hyperparameters(table: pa.Table, index: CellIndex, ci: np.ndarray,
             row = int(np.argmin(ok))
             cid = int(index.config_ids[ci[row]])
             raise SchemaError(
-                f"{name}: row {row} has {h.name}={column[row].as_py()!r} but config_id "
+                f"{name}: row {row} has {h.name}={_cell_repr(column[row])} but config_id "
                 f"{cid} means {h.name}={space.config(cid)[h.name]!r}")
+
+
+def _cell_repr(value: pa.Scalar) -> str:
+    """A table value for an error message; a string whose bytes are not UTF-8 shown as bytes."""
+    try:
+        return repr(value.as_py())[:80]
+    except UnicodeDecodeError:
+        return f"{value.cast(pa.binary()).as_py()[:40]!r} (not UTF-8 text)"
 
 
 def fill_diverged(cells: np.ndarray, present: np.ndarray, diverged: np.ndarray) -> None:

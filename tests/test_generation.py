@@ -297,6 +297,43 @@ def test_local_executor_trains_real_debug_mnist_cells(write_spec, tmp_path):
     assert (df.groupby("z")["trainable_params"].first().diff().dropna() > 0).all()
 
 
+@pytest.mark.slow
+def test_jobs_that_train_stacks_write_the_table_of_cells_trained_one_at_a_time(
+        write_spec, tmp_path, monkeypatch):
+    """packing.stack > 1: a job trains its cells of one (z, seed) as one stacked model; every
+    number of the merged table equals the one-at-a-time run's (cost and memory columns aside)."""
+    from frozenbench.generation import worker
+
+    sizes = []
+
+    def spy(*args):
+        sizes.append(len(args[4]))
+        return real(*args)
+
+    real = worker.run_stack
+    monkeypatch.setattr(worker, "run_stack", spy)  # the debug executor runs jobs in-process
+    frames = {}
+    for stack in (1, 3):
+        spec = load_spec(write_spec(name=f"stack{stack}", task="debug-mnist", z=[1, 6],
+                                    configs={"subset": 3, "seed": 0}, seeds={"base": [0, 1]},
+                                    output=str(tmp_path / f"out{stack}"),
+                                    packing={"cells_per_job": 6, "stack": stack}))
+        res = run(spec, "debug", progress=False, poll_s=0.2)
+        assert res.job_errors == () and res.complete and res.counts["ok"] == 12
+        merge(spec, dest=tmp_path / f"dest{stack}", progress=False)
+        frames[stack] = pd.read_parquet(tmp_path / f"dest{stack}" / "table.parquet")
+    assert sorted(sizes) == [3] * 4  # 2 z x 2 seeds, 3 configs each
+    keys = ["config_id", "z", "seed", "epoch"]
+    one, stacked = (frames[k].sort_values(keys, ignore_index=True) for k in (1, 3))
+    for col in ("train_loss", "val_loss", "val_error", "trainable_params", "train_flops"):
+        assert one[col].equals(stacked[col]), col
+
+
+def test_a_spec_trains_stacks_or_runs_cells_side_by_side_not_both():
+    with pytest.raises(SpecError, match=r"packing\.stack = 4 and packing\.concurrent = 2"):
+        GridSpec.from_dict({"task": "debug-mnist", "packing": {"stack": 4, "concurrent": 2}})
+
+
 # ------------------------------------------------- integrity: corrupt shards, destinations, locks
 def _rewrite(path, table):
     """Write ``table`` over ``path`` keeping the file's metadata (a change the format hides)."""

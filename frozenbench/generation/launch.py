@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from frozenbench.cell import Cell
-from frozenbench.errors import unknown_name
+from frozenbench.errors import InvalidValueError, unknown_name
 from frozenbench.extras import require
 from frozenbench.generation.integrity import CellCheck
 from frozenbench.generation.lock import LockInfo, held_locks
@@ -39,13 +39,14 @@ ENDED_WITHOUT_RESULT = ("FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE
 
 
 def chunk_cells(cells: Sequence[Cell], size: int) -> list[list[Cell]]:
-    """Chunks of at most ``size`` cells; the costliest (highest z) cells go out first.
+    """Chunks of at most ``size`` cells; the costliest (highest z) cells go out first, and the
+    cells of one (z, seed) stay together (a job can train them as one stacked model).
 
-    >>> chunk_cells([Cell(0, 1, 0), Cell(0, 6, 0), Cell(1, 6, 0)], 2)
+    >>> chunk_cells([Cell(0, 1, 0), Cell(0, 6, 1), Cell(0, 6, 0), Cell(1, 6, 0)], 2)
     [[Cell(config_id=0, z=6, seed=0), Cell(config_id=1, z=6, seed=0)], \
-[Cell(config_id=0, z=1, seed=0)]]
+[Cell(config_id=0, z=6, seed=1), Cell(config_id=0, z=1, seed=0)]]
     """
-    ordered = sorted(cells, key=lambda c: (-c.z, c.config_id, c.seed))
+    ordered = sorted(cells, key=lambda c: (-c.z, c.seed, c.config_id))
     return [ordered[i:i + size] for i in range(0, len(ordered), size)]
 
 
@@ -141,6 +142,10 @@ def run(spec: GridSpec, executor: str = "local", *, out: str | Path | None = Non
     require("submitit")  # MissingExtraError naming the pip command, before anything is done
     from frozenbench.generation.worker import CellChunk
 
+    if spec.packing.stack > 1 and not hasattr(require(spec.task_module), "run_cells"):
+        raise InvalidValueError(
+            f"packing.stack = {spec.packing.stack} needs a task module that trains stacks "
+            f"(run_cells); {spec.task_module} has none: set packing.stack = 1")
     plan, store = prepare(spec, out)
     version = code_version()  # once per run: every job of the run records the same version
     quarantined = store.repair(CellCheck.of(plan.task))
@@ -154,8 +159,8 @@ def run(spec: GridSpec, executor: str = "local", *, out: str | Path | None = Non
         fns = [CellChunk(out=str(store.root), task_name=plan.task.name,
                          task_module=spec.task_module, grid=plan.task.space.to_dict(),
                          cells=chunk, device="cuda" if spec.resources.gpus else "cpu",
-                         concurrent=spec.packing.concurrent, code_version=version,
-                         progress=progress)
+                         concurrent=spec.packing.concurrent, stack=spec.packing.stack,
+                         code_version=version, progress=progress)
                for chunk in chunks]
         limit = len(fns)  # SLURM: one array (the scheduler applies max_jobs); debug: inline
         if executor == "local":

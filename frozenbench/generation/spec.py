@@ -25,6 +25,7 @@ A spec is a TOML file, one per benchmark; those shipped are in ``frozenbench/gen
     [packing]
     cells_per_job = 16                  # cells trained one after another by one job
     concurrent = 1                      # cells trained at once inside a job (worker processes)
+    stack = 1                           # or: cells of one (z, seed) trained as one stacked model
 
 All epochs of a cell are recorded (a cell trains for the task's full budget). Invalid keys and
 values are collected and reported together, each with what would have been valid.
@@ -40,7 +41,7 @@ values are collected and reported together, each with what would have been valid
 invalid grid spec <dict>:
   - unknown key 'sedes'; valid: ['benchmark', 'configs', 'description', 'output', 'packing', \
 'resources', 'seeds', 'task', 'task_module', 'z']
-  - unknown key 'packing.concurent'; valid: ['cells_per_job', 'concurrent']
+  - unknown key 'packing.concurent'; valid: ['cells_per_job', 'concurrent', 'stack']
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ RESOURCE_KEYS: dict[str, Any] = {
     "account": "",
     "max_requeues": 3,
 }
-PACKING_KEYS: dict[str, Any] = {"cells_per_job": 16, "concurrent": 1}
+PACKING_KEYS: dict[str, Any] = {"cells_per_job": 16, "concurrent": 1, "stack": 1}
 
 
 class SpecError(InvalidValueError):
@@ -165,10 +166,13 @@ class Resources:
 
 @dataclass(frozen=True)
 class Packing:
-    """How cells are grouped into jobs and how many run at once inside a job."""
+    """How cells are grouped into jobs and how many run at once inside a job; ``stack``: how
+    many cells of one (z, seed) a job trains as one stacked model (1: one at a time). A cell's
+    numbers do not depend on its batch-mates, so ``stack`` changes the cost, not the table."""
 
     cells_per_job: int = 16
     concurrent: int = 1
+    stack: int = 1
 
 
 @dataclass(frozen=True)
@@ -280,7 +284,12 @@ class GridSpec:
             cells_per_job=chk.number("packing.cells_per_job", pack.get("cells_per_job", 16),
                                      int, 1),
             concurrent=chk.number("packing.concurrent", pack.get("concurrent", 1), int, 1),
+            stack=chk.number("packing.stack", pack.get("stack", 1), int, 1),
         )
+        if packing.stack > 1 and packing.concurrent > 1:
+            chk.errors.append(f"packing.stack = {packing.stack} and packing.concurrent = "
+                              f"{packing.concurrent}: a job either trains stacks or runs cells "
+                              "side by side; give one of them")
         if chk.errors:
             problems = "\n".join(f"  - {e}" for e in chk.errors)
             raise SpecError(f"invalid grid spec {source}:\n{problems}")

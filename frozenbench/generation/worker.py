@@ -7,6 +7,9 @@ counted twice; the cells in flight when the job stopped are simply trained again
 
 With ``concurrent > 1`` the cells of a chunk run in that many worker processes at once (spawned,
 one torch thread each): low-z cells need a fraction of a GPU's memory, so several share it.
+With ``stack > 1`` the cells of a chunk that share (z, seed) train in groups of up to ``stack``
+as one stacked model (:func:`~frozenbench.generation.one_cell.run_stack`): the frozen prefix is
+computed once per group, and each cell's numbers are those it gets alone.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 import submitit  # the generation extra; launch.run checks for it with a clear error first
 
 from frozenbench.cell import Cell
-from frozenbench.generation.one_cell import run_one
+from frozenbench.generation.one_cell import run_one, run_stack
 from frozenbench.generation.store import ShardStore
 
 #: Outcomes of one cell in a worker.
@@ -43,7 +46,8 @@ class CellChunk(submitit.helpers.Checkpointable):
 
     def __init__(self, *, out: str, task_name: str, task_module: str,
                  grid: Mapping[str, Sequence[object]], cells: Sequence[Cell], device: str = "cpu",
-                 concurrent: int = 1, code_version: str = "", progress: bool = True) -> None:
+                 concurrent: int = 1, stack: int = 1, code_version: str = "",
+                 progress: bool = True) -> None:
         self.out = out
         self.task_name = task_name
         self.task_module = task_module
@@ -51,6 +55,7 @@ class CellChunk(submitit.helpers.Checkpointable):
         self.cells: list[Cell] = list(cells)
         self.device = device
         self.concurrent = concurrent
+        self.stack = stack
         self.code_version = code_version
         self.progress = progress
 
@@ -58,12 +63,32 @@ class CellChunk(submitit.helpers.Checkpointable):
         return (self.out, self.task_module, self.task_name, self.grid, cell, self.device,
                 self.code_version)
 
+    def _groups(self) -> list[list[Cell]]:
+        """The chunk's cells in groups of at most ``stack`` that share (z, seed), in order."""
+        by_key: dict[tuple[int, int], list[Cell]] = {}
+        for cell in self.cells:
+            by_key.setdefault((cell.z, cell.seed), []).append(cell)
+        return [group[i:i + self.stack] for group in by_key.values()
+                for i in range(0, len(group), self.stack)]
+
+    def _run_stacks(self, bar: Any) -> dict[str, int]:
+        counts = dict.fromkeys(OUTCOMES, 0)
+        for group in self._groups():
+            for outcome in run_stack(self.out, self.task_module, self.task_name, self.grid,
+                                     group, self.device, self.code_version):
+                counts[outcome] += 1
+            bar.update(len(group))
+        bar.close()
+        return counts
+
     def __call__(self) -> dict[str, int]:
         from tqdm import tqdm
 
         counts = dict.fromkeys(OUTCOMES, 0)
         bar = tqdm(total=len(self.cells), desc=f"{self.task_name} cells", unit="cell",
                    disable=not self.progress, file=sys.stderr, mininterval=1.0)
+        if self.stack > 1:
+            return self._run_stacks(bar)
         if self.concurrent <= 1:
             for cell in self.cells:
                 counts[run_one(*self._args(cell))] += 1
@@ -107,6 +132,7 @@ class CellChunk(submitit.helpers.Checkpointable):
         return submitit.helpers.DelayedSubmission(
             CellChunk(out=self.out, task_name=self.task_name, task_module=self.task_module,
                       grid=self.grid, cells=left, device=self.device,
-                      concurrent=self.concurrent, code_version=self.code_version,
+                      concurrent=self.concurrent, stack=self.stack,
+                      code_version=self.code_version,
                       progress=self.progress)
         )

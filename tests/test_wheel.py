@@ -76,7 +76,14 @@ def test_a_fresh_venv_with_the_wheel_runs_the_researcher_quickstart(dist, tmp_pa
         "\nimport sys\n"
         "assert 'torch' not in sys.modules, 'the light core imported torch'\n"
         "assert len(traj) > 0\n"
-        "print('quickstart ok', fb.__file__)\n"))
+        # the statistics of suite and report, with the pandas a user gets (the dev extra pins
+        # pandas < 3 through NePS; pandas 3 copies on write and hands out read-only arrays)
+        "import pandas as pd\n"
+        "from frozenbench.analysis.stats import rank_test\n"
+        "t = rank_test(pd.DataFrame({'a': [0.1, 0.2, 0.3], 'b': [0.2, 0.3, 0.1],\n"
+        "                            'c': [0.3, 0.1, 0.2]}))\n"
+        "assert all(t.pairwise_p.loc[m, m] == 1.0 for m in 'abc')\n"
+        "print('quickstart ok', fb.__file__, 'pandas', pd.__version__)\n"))
     proc = run(py, script, cwd=tmp_path)  # cwd outside the checkout: the wheel is imported
     assert "quickstart ok" in proc.stdout and str(venv) in proc.stdout
     proc = run(venv / "bin" / "frozenbench", "list", cwd=tmp_path)

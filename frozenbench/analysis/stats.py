@@ -106,9 +106,9 @@ def rank_test(scores: pd.DataFrame, alpha: float = ALPHA) -> RankTest:
             float).T))
     diff = np.abs(mean.to_numpy()[:, None] - mean.to_numpy()[None, :])
     q = diff / math.sqrt(k * (k + 1) / (6 * n)) * math.sqrt(2)
-    pairwise = pd.DataFrame(studentized_range.sf(q, k, np.inf), index=mean.index,
-                            columns=mean.index)
-    np.fill_diagonal(pairwise.values, 1.0)
+    p_values = np.array(studentized_range.sf(q, k, np.inf), dtype=float)  # a writable copy
+    np.fill_diagonal(p_values, 1.0)
+    pairwise = pd.DataFrame(p_values, index=mean.index, columns=mean.index)
     return RankTest(mean, n, stat, p, nemenyi_critical_difference(k, n, alpha), pairwise)
 
 

@@ -30,7 +30,7 @@ A prior is a frozen :class:`Prior`; :meth:`Prior.to_dict` is the plain dict any 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -96,17 +96,25 @@ def prior(bench: Benchmark, name: str, *, metric: str | None = None) -> Prior:
     """
     if name not in QUANTILES:
         raise unknown_name("prior", name, QUANTILES)
-    scores = bench.full_fidelity_scores(metric)
-    order = np.argsort(scores, kind="stable")
-    q = QUANTILES[name]
-    rank = round(q * (len(order) - 1))
-    row = int(order[rank])
-    config = {k: _plain(v) for k, v in bench.configs[row].items()}
-    return Prior(name=name, quantile=q, config_id=int(bench.config_ids[row]), config=config,
-                 score=float(scores[row]), metric=bench.metric_name(metric),
-                 confidence=CONFIDENCE[name])
+    return _ranked(bench, metric)(name)
 
 
 def priors(bench: Benchmark, *, metric: str | None = None) -> dict[str, Prior]:
-    """Every prior of ``bench`` by name (``good``, ``medium``, ``bad``)."""
-    return {name: prior(bench, name, metric=metric) for name in QUANTILES}
+    """Every prior of ``bench`` by name (``good``, ``medium``, ``bad``), ranked once."""
+    at = _ranked(bench, metric)
+    return {name: at(name) for name in QUANTILES}
+
+
+def _ranked(bench: Benchmark, metric: str | None) -> Callable[[str], Prior]:
+    """The configs of ``bench`` ranked by full-fidelity score; returns the prior at a name."""
+    scores = bench.full_fidelity_scores(metric)
+    order = np.argsort(scores, kind="stable")
+    metric_name = bench.metric_name(metric)
+
+    def at(name: str) -> Prior:
+        q = QUANTILES[name]
+        row = int(order[round(q * (len(order) - 1))])
+        config = {k: _plain(v) for k, v in bench.configs[row].items()}
+        return Prior(name=name, quantile=q, config_id=int(bench.config_ids[row]), config=config,
+                     score=float(scores[row]), metric=metric_name, confidence=CONFIDENCE[name])
+    return at

@@ -304,6 +304,14 @@ def _colleague(fn: Callable[[], Any], private: set[Path]) -> tuple[str, Any]:
     if os.geteuid() != 0:
         with _simulated_denials({p.resolve() for p in private if p.is_file()}):
             return outcome()
+    kind, value = as_group_member(outcome)
+    return value if kind == "ok" else ("raw", value)
+
+
+def as_group_member(fn: Callable[[], Any]) -> tuple[str, Any]:
+    """Run ``fn()`` in a forked child as another user of the folder's group (uid nobody, gid
+    root; needs root) and return ``("ok", its result)`` or ``("crashed", the traceback)``;
+    everything ``fn`` needs must be imported already."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child never returns into the caller
@@ -313,9 +321,9 @@ def _colleague(fn: Callable[[], Any], private: set[Path]) -> tuple[str, Any]:
             os.setgroups([])
             os.setgid(0)
             os.setuid(NOBODY)
-            result = outcome()
+            result: tuple[str, Any] = ("ok", fn())
         except BaseException:
-            result = ("raw", traceback.format_exc())
+            result = ("crashed", traceback.format_exc())
         with os.fdopen(w, "wb") as f:
             f.write(pickle.dumps(result))
         os._exit(0)

@@ -12,7 +12,6 @@ import builtins
 import contextlib
 import io
 import os
-import pickle
 import shutil
 import stat
 import tempfile
@@ -23,6 +22,7 @@ from typing import Any
 
 import pytest
 from conftest import to_toml
+from fuzz_generation_cases import as_group_member
 
 from frozenbench.cli import main
 from frozenbench.generation.launch import run, status
@@ -31,7 +31,6 @@ from frozenbench.generation.spec import load_spec
 from frozenbench.generation.store import ShardStore
 
 FAKE = {"task": "fake", "task_module": "frozenbench.generation.fake"}
-NOBODY = 65534
 AS_ROOT = os.geteuid() == 0
 
 
@@ -79,25 +78,7 @@ def cli(argv: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
 def as_colleague(fn: Callable[..., Any], *args: Any) -> Any:
     """Run ``fn(*args)`` in a forked child as another user of the folder's group (uid nobody,
     gid root) and return its result; everything it needs must be imported already."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
-        try:
-            os.close(r)
-            os.setgroups([])
-            os.setgid(0)
-            os.setuid(NOBODY)
-            result: Any = ("ok", fn(*args))
-        except BaseException:
-            result = ("crashed", traceback.format_exc())
-        with os.fdopen(w, "wb") as f:
-            f.write(pickle.dumps(result))
-        os._exit(0)
-    os.close(w)
-    with os.fdopen(r, "rb") as f:
-        data = f.read()
-    os.waitpid(pid, 0)
-    kind, value = pickle.loads(data)
+    kind, value = as_group_member(lambda: fn(*args))
     assert kind == "ok", value
     return value
 

@@ -16,14 +16,12 @@ from frozenbench.table import Benchmark
 from frozenbench.verify import sample_cells, verify_cells
 
 
-@pytest.fixture(scope="module")
-def table_dir(tmp_path_factory):
-    """A real debug-mnist table made by the pipeline: 4 configs x z {1, 6} x seed 0."""
-    root = tmp_path_factory.mktemp("verify")
+def _debug_table(root, z: str, seeds: str):
+    """A real debug-mnist table made by the pipeline (every config) under ``root``."""
     spec_file = root / "spec.toml"
     spec_file.write_text(
-        'benchmark = "debug-mnist"\ntask = "debug-mnist"\nconfigs = "all"\nz = [1, 6]\n'
-        f'output = "{root / "out"}"\n[seeds]\nbase = [0]\n'
+        f'benchmark = "debug-mnist"\ntask = "debug-mnist"\nconfigs = "all"\nz = {z}\n'
+        f'output = "{root / "out"}"\n[seeds]\nbase = {seeds}\n'
         "[resources]\ngpus = 0\ncpus = 1\nmem_gb = 1\ntime_min = 10\n"
         "[packing]\ncells_per_job = 8\nconcurrent = 1\n"
     )
@@ -31,23 +29,18 @@ def table_dir(tmp_path_factory):
     run(spec, "debug", progress=False)
     merge(spec, dest=root / "table", progress=False)
     return root / "table"
+
+
+@pytest.fixture(scope="module")
+def table_dir(tmp_path_factory):
+    """4 configs x z {1, 6} x seed 0."""
+    return _debug_table(tmp_path_factory.mktemp("verify"), "[1, 6]", "[0]")
 
 
 @pytest.fixture(scope="module")
 def two_seed_dir(tmp_path_factory):
     """The same task with seeds 0 and 1 at z=6 only (8 cells): a table with a seed spread."""
-    root = tmp_path_factory.mktemp("verify2")
-    spec_file = root / "spec.toml"
-    spec_file.write_text(
-        'benchmark = "debug-mnist"\ntask = "debug-mnist"\nconfigs = "all"\nz = [6]\n'
-        f'output = "{root / "out"}"\n[seeds]\nbase = [0, 1]\n'
-        "[resources]\ngpus = 0\ncpus = 1\nmem_gb = 1\ntime_min = 10\n"
-        "[packing]\ncells_per_job = 8\nconcurrent = 1\n"
-    )
-    spec = load_spec(spec_file)
-    run(spec, "debug", progress=False)
-    merge(spec, dest=root / "table", progress=False)
-    return root / "table"
+    return _debug_table(tmp_path_factory.mktemp("verify2"), "[6]", "[0, 1]")
 
 
 def test_rerun_reproduces_the_table_bit_for_bit(table_dir):

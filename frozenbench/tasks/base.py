@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from frozenbench.errors import InvalidValueError
-from frozenbench.space import Fidelities, SearchSpace, Value
+from frozenbench.space import Condition, Fidelities, SearchSpace, Value
 
 #: Task kinds; each has its own batch sampler and evaluation in the runner.
 KINDS = ("image", "lm")
@@ -24,19 +24,6 @@ SCHEDULES = ("constant", "cosine", "wsd")
 TASK_METRICS = ("val_error", "val_loss")
 
 Ref = str | Callable[..., Any]
-
-
-@dataclass(frozen=True)
-class Condition:
-    """``child`` has an effect only when ``parent`` takes one of ``values`` (SGD has no beta2).
-
-    Configs that differ only in an inactive hyperparameter are duplicates by construction;
-    :meth:`Task.distinct_config_ids` keeps one of each (the inactive one at its first value).
-    """
-
-    child: str
-    parent: str
-    values: tuple[Value, ...]
 
 
 def resolve(ref: Ref) -> Callable[..., Any]:
@@ -129,10 +116,10 @@ class Task:
         (216, 144)
         """
         keep = []
+        first = {h.name: h.values[0] for h in self.space.hyperparameters}
         for cid in range(len(self.space)):
             config = self.space.config(cid)
-            first = {h.name: h.values[0] for h in self.space.hyperparameters}
-            if all(config[c.parent] in c.values or config[c.child] == first[c.child]
+            if all(c.active(config) or config[c.child] == first[c.child]
                    for c in self.conditions):
                 keep.append(cid)
         return keep

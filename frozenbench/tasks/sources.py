@@ -251,6 +251,9 @@ def three_way_split(labels: np.ndarray, n_val: int, n_test: int, *, seed: int,
                     n_train: int | None = None) -> Split:
     """Stratified, disjoint train / validation / test indices that depend on ``seed`` only
     (never on a cell's training seed), so every cell of a table scores the same held-out sets.
+    Each part holds the classes in proportion to their sizes (the shipped tables' two-way
+    :func:`~frozenbench.tasks.data.stratified_split` balances them instead, and stays as it is
+    so that their cells re-run identically).
 
     >>> s = three_way_split(np.repeat([0, 1], 50), n_val=20, n_test=20, seed=0)
     >>> len(s.train), len(s.val), len(s.test), len(set(s.train) | set(s.val) | set(s.test))

@@ -10,7 +10,10 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # images; text and code corpora (frozenbench.tasks.sources.CORPORA)
 PACKAGES="dataset-fashion-mnist dict-gcide golang-1.19-src rust-src"
 missing=""
-for pkg in $PACKAGES; do dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"; done
+# installed means "install ok installed": a removed package whose config files remain also
+# answers dpkg -s, without its files
+installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
+for pkg in $PACKAGES; do installed "$pkg" || missing="$missing $pkg"; done
 if [ -n "$missing" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing

@@ -16,29 +16,43 @@ import torch
 
 @dataclass(frozen=True)
 class ImageData:
-    """Normalised images ``(N, C, H, W)`` float32 and integer labels, already split."""
+    """Labelled examples held in memory, already split: normalised images ``(N, C, H, W)`` or
+    standardised table rows ``(N, F)``, float32, with integer labels. ``test_x``/``test_y`` are
+    the held-out test split (disjoint from validation; ``None`` for tasks made before tables
+    had a test metric): optimizers see validation, regret is reported on test."""
 
     train_x: torch.Tensor
     train_y: torch.Tensor
     val_x: torch.Tensor
     val_y: torch.Tensor
     num_classes: int
+    test_x: torch.Tensor | None = None
+    test_y: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if (self.test_x is None) != (self.test_y is None):
+            raise ValueError("test_x and test_y come together (both or neither)")
 
     def to(self, device: torch.device) -> ImageData:
+        test_x = None if self.test_x is None else self.test_x.to(device)
+        test_y = None if self.test_y is None else self.test_y.to(device)
         return ImageData(self.train_x.to(device), self.train_y.to(device),
-                         self.val_x.to(device), self.val_y.to(device), self.num_classes)
+                         self.val_x.to(device), self.val_y.to(device), self.num_classes,
+                         test_x, test_y)
 
 
 @dataclass(frozen=True)
 class TokenData:
-    """Token streams (1-D integer numpy arrays, possibly memory-mapped) for training and
-    validation; validation is scored on ``val[:n_val_windows * context + 1]``."""
+    """Token streams (1-D integer numpy arrays, possibly memory-mapped) for training,
+    validation and (optionally) test; validation is scored on ``val[:n_val_windows * context +
+    1]`` and test on the same length of ``test`` (disjoint from both)."""
 
     train: np.ndarray
     val: np.ndarray
     vocab_size: int
     context: int
     val_tokens: int
+    test: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if len(self.train) <= self.context + 1:
@@ -48,6 +62,9 @@ class TokenData:
                 f"validation stream has {len(self.val)} tokens; need val_tokens+1 = "
                 f"{self.val_tokens + 1} and val_tokens >= context = {self.context}"
             )
+        if self.test is not None and len(self.test) < self.val_tokens + 1:
+            raise ValueError(f"test stream has {len(self.test)} tokens; need val_tokens+1 = "
+                             f"{self.val_tokens + 1}")
 
     def to(self, device: torch.device) -> TokenData:
         return self  # batches are cut from host memory and moved per step

@@ -1,0 +1,52 @@
+"""Packs stay lean: the per-cell index (status, provenance, row checksum) is stored compressed,
+once per pack, so that a suite of tables fits the repository; packs written before still read."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from frozenbench.generation.launch import run
+from frozenbench.generation.spec import load_spec
+from frozenbench.generation.store import PACK_METADATA, ShardStore
+
+FAKE = {"task": "fake", "task_module": "frozenbench.generation.fake"}
+
+
+@pytest.fixture
+def store(write_spec, tmp_path):
+    spec = load_spec(write_spec(**FAKE, seeds={"base": [0, 1]}))
+    run(spec, "debug", progress=False)
+    return ShardStore(tmp_path / "out")
+
+
+def test_a_pack_stores_its_index_compressed(store):
+    before = {c.stem for c in store.scan().done}
+    pack = store.compact()
+    meta = pq.read_schema(pack).metadata
+    # Stored, the index is far smaller than its plain JSON.
+    index_bytes = sum(len(v) for k, v in meta.items() if k.startswith(PACK_METADATA))
+    assert index_bytes < 0.5 * len(json.dumps(_read_index(meta)).encode())
+    assert set(_read_index(meta)) == before
+    assert {c.stem for c in store.scan().done} == set(before)
+
+
+def test_packs_of_the_earlier_format_still_read(store):
+    """An index stored as plain JSON (every pack committed before this change)."""
+    cells = {c.stem for c in store.scan().done}
+    pack = store.compact()
+    table = pq.read_table(pack)
+    meta = dict(table.schema.metadata)
+    index = _read_index(meta)
+    meta = {k: v for k, v in meta.items() if not k.startswith(PACK_METADATA)}
+    meta[PACK_METADATA] = json.dumps(index).encode()
+    pq.write_table(table.replace_schema_metadata(meta), pack)
+    assert {c.stem for c in store.scan().done} == cells
+
+
+def _read_index(meta):
+    from frozenbench.generation.store import pack_index_from_metadata
+
+    return pack_index_from_metadata(meta)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from frozenbench.tasks import Task
 
 #: Where a listed table lives.
-WHERE = ("shipped", "directory", "hub")
+WHERE = ("shipped", "checkout", "directory", "hub")
 
 #: Architecture family of a task's model builder (``frozenbench.tasks.models:<function>``).
 FAMILIES: dict[str, str] = {
@@ -49,7 +49,8 @@ FAMILIES: dict[str, str] = {
 class BenchmarkInfo:
     """One table as listed: name, where it lives, and its shape from the manifest.
 
-    ``where`` is ``"shipped"`` (inside the package), ``"directory"`` (a path given by the user)
+    ``where`` is ``"shipped"`` (inside the package), ``"checkout"`` (the suite in a checkout's
+    data directory), ``"directory"`` (a path given by the user)
     or ``"hub"`` (published on the Hugging Face Hub). ``family`` is the architecture family
     of the task's model (``None`` for a task this frozenbench does not define); ``n_layers`` is
     n, the number of layers z counts (the task's, else the largest z in the table).

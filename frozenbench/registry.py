@@ -6,8 +6,11 @@
    ``/data/tables/x``, ``tables/x``) or starting with ``~``; it must be a directory holding
    ``manifest.json``. A bare word is never a path, so a directory in the working directory
    cannot shadow a shipped name: write ``./NAME`` to load it;
-2. a shipped table, ``frozenbench/data/<name>/``;
-3. the Hugging Face Hub: ``hub:namespace/repo@revision``, or a name in
+2. a shipped table, ``frozenbench/data/<name>/`` (the wheel's small default set);
+3. in a checkout of the repository, a suite table in its data directory, ``suite/<name>/``
+   (the suite is too large for the wheel: installed without a checkout, it comes from the
+   Hub);
+4. the Hugging Face Hub: ``hub:namespace/repo@revision``, or a name in
    :data:`frozenbench.hub.PUBLISHED` (see :mod:`frozenbench.hub`).
 
 Loaded benchmarks are cached per resolved directory, so ``fb.query(..., benchmark="name")``
@@ -37,14 +40,27 @@ if TYPE_CHECKING:
 #: Where shipped tables live: ``frozenbench/data/<name>/{table.parquet, manifest.json}``.
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
+#: A checkout's data directory: ``suite/<name>/`` beside the package (absent in a wheel install).
+CHECKOUT_DIR = Path(__file__).resolve().parent.parent / "suite"
+
 _LOADED: dict[tuple[str, bool], Benchmark] = {}
+
+
+def _tables_in(directory: Path) -> list[str]:
+    if not directory.is_dir():
+        return []
+    return sorted(p.name for p in directory.iterdir() if (p / MANIFEST_NAME).is_file())
 
 
 def shipped() -> list[str]:
     """Names of the tables shipped inside the package."""
-    if not DATA_DIR.is_dir():
-        return []
-    return sorted(p.name for p in DATA_DIR.iterdir() if (p / MANIFEST_NAME).is_file())
+    return _tables_in(DATA_DIR)
+
+
+def in_checkout() -> list[str]:
+    """Names of the suite tables in this checkout's data directory (none in a wheel install),
+    without those a shipped table of the same name hides."""
+    return [n for n in _tables_in(CHECKOUT_DIR) if n not in shipped()]
 
 
 def is_path(name: str | os.PathLike[str]) -> bool:
@@ -60,13 +76,13 @@ def is_path(name: str | os.PathLike[str]) -> bool:
 
 
 def benchmark_names() -> list[str]:
-    """Benchmark names: shipped with the package, then those published on the Hub
-    (:data:`frozenbench.hub.PUBLISHED`; no network access, no file read).
+    """Benchmark names: shipped with the package, then those in the checkout's data directory,
+    then those published on the Hub (:data:`frozenbench.hub.PUBLISHED`; no network access).
 
     >>> "mnist-resnet" in benchmark_names()
     True
     """
-    names = shipped()
+    names = shipped() + in_checkout()
     return names + [n for n in hub.published() if n not in names]
 
 
@@ -83,6 +99,7 @@ def benchmarks() -> list[BenchmarkInfo]:
     ('shipped', 'ResNet', 10, 144, 'val_error')
     """
     out = [describe(DATA_DIR / name, where="shipped", name=name) for name in shipped()]
+    out += [describe(CHECKOUT_DIR / name, where="checkout", name=name) for name in in_checkout()]
     local = {b.name for b in out}
     return out + [_hub_info(name) for name in hub.published() if name not in local]
 
@@ -126,8 +143,9 @@ def resolve(name: str | os.PathLike[str]) -> Path:
         raise UnknownNameError(
             f"{shown!r} is not a benchmark directory (no {MANIFEST_NAME}){hint}")
     name = str(name)  # not a path, so a str
-    if _has_manifest(DATA_DIR / name):
-        return DATA_DIR / name
+    for directory in (DATA_DIR, CHECKOUT_DIR):
+        if _has_manifest(directory / name):
+            return directory / name
     if name.startswith(hub.PREFIX) or name in hub.PUBLISHED:
         return Path(hub.fetch(name))
     raise UnknownNameError(

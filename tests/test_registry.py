@@ -80,3 +80,20 @@ def test_resolution_order_path_then_shipped_then_hub(monkeypatch, tmp_path):
     assert registry.resolve("./tiny") == (cwd / "tiny").resolve()
     with pytest.raises(UnknownNameError, match="not a benchmark directory"):
         fb.load("./nope")
+
+
+def test_a_checkout_suite_table_loads_by_name(monkeypatch, tmp_path):
+    """The suite's tables live in the checkout's data directory (not in the wheel): a bare
+    name finds them after the shipped tables and before the Hub, and they are listed."""
+    shipped_dir, suite_dir = tmp_path / "data", tmp_path / "suite"
+    monkeypatch.setattr(registry, "DATA_DIR", shipped_dir)
+    monkeypatch.setattr(registry, "CHECKOUT_DIR", suite_dir)
+    write_benchmark(shipped_dir / "tiny", name="tiny", n_configs=3, n_z=2, n_epochs=2)
+    write_benchmark(suite_dir / "tiny", name="other-tiny", n_configs=3, n_z=2, n_epochs=2)
+    write_benchmark(suite_dir / "fb-x", name="fb-x", n_configs=4, n_z=2, n_epochs=2)
+    assert fb.benchmark_names() == ["tiny", "fb-x"]
+    assert [(b.name, b.where, b.n_configs) for b in fb.benchmarks()] == [
+        ("tiny", "shipped", 3), ("fb-x", "checkout", 4)]
+    assert fb.load("fb-x").name == "fb-x"
+    assert fb.load("tiny").name == "tiny"  # shipped first
+    assert registry.resolve("fb-x") == suite_dir / "fb-x"

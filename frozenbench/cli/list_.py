@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from frozenbench.registry import benchmarks
 
     listed = benchmarks()
-    rows = [_row(b) for b in listed if b.where == "shipped"]
+    rows = [_row(b) for b in listed if b.where in ("shipped", "checkout")]
     unreadable: list[str] = []
     for path in args.paths:
         try:

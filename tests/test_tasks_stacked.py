@@ -85,6 +85,75 @@ def test_stacked_optimizer_follows_torch_optim_per_config(name, reference, confi
                                            rtol=1e-5, atol=1e-6)
 
 
+def _bn_model(seed: int = 0) -> nn.Module:
+    """Four layers (0, 1 = BatchNorm, 3, 5), frozen to the last one."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 12),
+                          nn.Tanh(), nn.Linear(12, 3))
+    freezing.freeze(model, 1)
+    return model
+
+
+def _add_fresh(opt, name, config, params):
+    """The reference thaw: the new parameters join torch.optim in param groups of their own
+    (fresh state), with the config's hyperparameters (AdamW decays matrices only)."""
+    if name != "adamw":
+        opt.add_param_group({"params": params})
+        return
+    wd = config.get("weight_decay", 0.0)
+    for group in ({"params": [p for p in params if p.dim() >= 2], "weight_decay": wd},
+                  {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}):
+        if group["params"]:
+            opt.add_param_group(group)
+
+
+@pytest.mark.parametrize(("name", "reference", "configs"), OPTIMIZER_CASES)
+def test_a_thawed_stack_follows_torch_optim_with_fresh_state(name, reference, configs):
+    """Thaw from z=1 to z=3 after 4 steps (a BatchNorm layer among the new ones): each slot
+    follows a plain torch loop that unfreezes the same layers and adds them to torch.optim in
+    a new param group (fresh moments, bias correction from their own first step), under one lr
+    schedule over the whole run; parameters and running statistics agree at the end."""
+    gen = torch.Generator().manual_seed(2)
+    batches = [(torch.randn(32, 6, generator=gen), torch.randint(0, 3, (32,), generator=gen))
+               for _ in range(9)]
+    factors = [0.25, 0.5, 1.0, 1.0, 1.0, 0.75, 0.5, 0.25, 0.1]
+    thaw_at, z_new = 4, 3
+    module = _bn_model()
+    trainer = StackedTrainer(module, StackedHyperparameters.from_configs(name, configs))
+    stacked = []
+    for step, ((x, y), f) in enumerate(zip(batches, factors)):
+        if step == thaw_at:
+            freezing.thaw(module, z_new)
+            assert trainer.thaw() == ["1.weight", "1.bias", "3.weight", "3.bias"]
+        stacked.append(trainer.step(_loss, x, y, lr_factors=[f, f]))
+    assert set(trainer.model.buffers) == {"1.running_mean", "1.running_var",
+                                          "1.num_batches_tracked"}
+    for k, config in enumerate(configs):
+        model = _bn_model()
+        opt = reference(config, freezing.trainable_parameters(model))
+        for step, (x, y) in enumerate(batches):
+            if step == thaw_at:
+                old = {id(p) for g in opt.param_groups for p in g["params"]}
+                freezing.thaw(model, z_new)
+                _add_fresh(opt, name, config, [p for p in freezing.trainable_parameters(model)
+                                                if id(p) not in old])
+            for group in opt.param_groups:
+                group["lr"] = config["lr"] * factors[step]
+            loss = _loss(model, x, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            assert float(stacked[step][k]) == pytest.approx(loss.item(), rel=1e-5, abs=1e-6)
+        for pname, p in model.named_parameters():
+            if p.requires_grad:
+                torch.testing.assert_close(trainer.model.params[pname][k], p.detach(),
+                                           rtol=1e-5, atol=1e-6)
+        for bname, b in trainer.model.buffers.items():
+            torch.testing.assert_close(b[k], model.get_buffer(bname), rtol=1e-5, atol=1e-6)
+    assert trainer.optimizer.param_steps == {"5.weight": 9, "5.bias": 9, "1.weight": 5,
+                                             "1.bias": 5, "3.weight": 5, "3.bias": 5}
+
+
 def test_frozen_prefix_is_shared_once_and_holds_no_state():
     """The first n - z layers keep one unstacked copy: no gradient, no optimizer state, and
     their convolutions run once per batch whatever K is (only the trainable suffix widens)."""

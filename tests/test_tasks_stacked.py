@@ -16,6 +16,7 @@ from torch.nn import functional as F  # noqa: E402
 
 from frozenbench import freezing  # noqa: E402
 from frozenbench.errors import InvalidValueError  # noqa: E402
+from frozenbench.schedules import ZSchedule  # noqa: E402
 from frozenbench.space import SearchSpace  # noqa: E402
 from frozenbench.tasks import get_task, image, lm  # noqa: E402
 from frozenbench.tasks.runner import run_cell, run_cells  # noqa: E402
@@ -243,3 +244,50 @@ def test_bad_stacks_are_refused_with_the_valid_values():
     with pytest.raises(InvalidValueError, match="no trainable parameters"):
         StackedTrainer(nn.Linear(2, 2).requires_grad_(False),
                        StackedHyperparameters.from_configs("adam", [{}]))
+
+
+THAW_CASES = [
+    ("debug-mnist", [0, 1, 2, 3], None),
+    ("kjv-gpt2", [0, 7, 14, 30], 12),
+]
+
+
+@pytest.mark.parametrize(("name", "ids", "budget"), THAW_CASES)
+def test_a_thaw_cell_does_not_depend_on_its_batch_mates(name, ids, budget):
+    """A linear-thaw cell alone and inside stacks of other thaw cells: bit-identical records;
+    each record reports its z, its first record is that of the fixed z = 1 cell (nothing thawed
+    yet), and a record's FLOPs are those of its z (re-measured at each thaw)."""
+    task = get_task(name)
+    if budget is not None:
+        task = task.with_budget(budget, n_records=3)
+    first = task.space.config(ids[0])
+    same = [c for c in (task.space.config(i) for i in ids[1:])
+            if task.hyperparameters(c).get("optimizer") == task.hyperparameters(first).get(
+                "optimizer")]
+    alone = run_cell(task, first, seed=0, schedule="thaw", threads=1)
+    in_three = run_cells(task, [first, *same[:2]], seed=0, schedule="thaw", threads=1)
+    in_four = run_cells(task, [*same[::-1], first], seed=0, schedule="thaw", threads=1)
+    plan = ZSchedule.thaw_linear(task.n_layers, len(task.fidelities.epoch))
+    assert [r.z for r in alone.records] == list(plan.z) and plan.z[-1] > plan.z[0]
+    assert (alone.key.schedule, alone.key.z) == ("thaw", task.n_layers)
+    assert _curve(alone) == _curve(in_three[0]) == _curve(in_four[-1]), name
+    assert [r.train_flops for r in alone.records] == [r.train_flops for r in in_four[-1].records]
+    fixed = {z: run_cell(task, first, z, seed=0, threads=1) for z in (1, task.n_layers)}
+    assert _curve(alone)[0] == _curve(fixed[1])[0]
+    assert alone.records[0].train_flops == fixed[1].records[0].train_flops
+    last = alone.records[-1].train_flops - alone.records[-2].train_flops
+    full = fixed[task.n_layers].records
+    assert last == pytest.approx(full[-1].train_flops - full[-2].train_flops, rel=1e-12)
+    assert _curve(alone)[-1] != _curve(fixed[task.n_layers])[-1]
+
+
+def test_schedules_are_checked_before_training():
+    with pytest.raises(InvalidValueError, match=r"give z .* or schedule, not both"):
+        run_cells("debug-mnist", [{"lr": 1e-2, "optimizer": "sgd"}], 2, seed=0,
+                  schedule="thaw")
+    with pytest.raises(InvalidValueError, match=r"has 3 entries; the task has 2 records"):
+        run_cells("debug-mnist", [{"lr": 1e-2, "optimizer": "sgd"}], seed=0,
+                  schedule=ZSchedule("thaw", (1, 2, 3)))
+    with pytest.raises(InvalidValueError, match=r"z=7 is out of range"):
+        run_cells("debug-mnist", [{"lr": 1e-2, "optimizer": "sgd"}], seed=0,
+                  schedule=ZSchedule("thaw", (1, 7)))

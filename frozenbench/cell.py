@@ -11,6 +11,7 @@ handle cells without the training extra.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -20,13 +21,15 @@ from typing import Any
 import pandas as pd
 
 from frozenbench.errors import InvalidValueError
-from frozenbench.schema import CELL_COLUMNS, MEMORY_METHODS, STATUSES
+from frozenbench.schema import CELL_COLUMNS, FIXED, MEMORY_METHODS, STATUSES
 from frozenbench.space import Value
 
 
 @dataclass(frozen=True)
 class EpochRecord:
-    """Metrics at one evaluation point; cost fields are cumulative from the start of the cell."""
+    """Metrics at one evaluation point; cost fields are cumulative from the start of the cell.
+    ``test_loss``/``test_error``: on the held-out test split (NaN without one); the eval clocks
+    time validation only."""
 
     epoch: int
     samples_seen: int
@@ -40,6 +43,8 @@ class EpochRecord:
     peak_memory_bytes: int
     peak_rss_bytes: int
     train_flops: float
+    test_loss: float = math.nan
+    test_error: float = math.nan  # NaN for language models
 
 
 _STEM = re.compile(r"^c(\d+)-z(\d+)-s(\d+)$")
@@ -153,13 +158,14 @@ class CellResult:
         >>> cell = CellResult(CellKey("demo", 0, 1, 0), {"lr": 0.1}, 2, 10, 20,
         ...                   "cpu_tensor_estimate", "cpu", {"torch": "2.14.1"},
         ...                   {"cpu_model": "demo"}, (rec,))
-        >>> cell.to_frame()[["lr", "z", "epoch", "val_error"]].to_dict("records")
-        [{'lr': 0.1, 'z': 1, 'epoch': 1, 'val_error': 0.8}]
+        >>> cell.to_frame()[["lr", "z", "epoch", "val_error", "schedule"]].to_dict("records")
+        [{'lr': 0.1, 'z': 1, 'epoch': 1, 'val_error': 0.8, 'schedule': 'fixed'}]
         """
         const = {
             "config_id": self.key.config_id,
             "seed": self.key.seed,
             "z": self.key.z,
+            "schedule": FIXED,  # a cell of this type trains one z throughout
             "n_layers": self.n_layers,
             "memory_method": self.memory_method,
             "trainable_params": self.trainable_params,

@@ -11,6 +11,7 @@ handle cells without the training extra.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -20,13 +21,15 @@ from typing import Any
 import pandas as pd
 
 from frozenbench.errors import InvalidValueError
-from frozenbench.schema import CELL_COLUMNS, MEMORY_METHODS, STATUSES
+from frozenbench.schema import CELL_COLUMNS, FIXED, MEMORY_METHODS, STATUSES
 from frozenbench.space import Value
 
 
 @dataclass(frozen=True)
 class EpochRecord:
-    """Metrics at one evaluation point; cost fields are cumulative from the start of the cell."""
+    """Metrics at one evaluation point; cost fields are cumulative from the start of the cell.
+    ``test_loss``/``test_error``: on the held-out test split (NaN without one); the eval clocks
+    time validation only."""
 
     epoch: int
     samples_seen: int
@@ -40,15 +43,14 @@ class EpochRecord:
     peak_memory_bytes: int
     peak_rss_bytes: int
     train_flops: float
+    test_loss: float = math.nan
+    test_error: float = math.nan  # NaN for language models
     z: int | None = None  # the z trained during this record (None: the cell's z, older shards)
 
 
 #: A cell's file stem (see :attr:`Cell.stem`), for the modules that name files after cells.
 STEM_PATTERN = r"c\d+-(?:[a-z]+-)?z\d+-s\d+"
 _STEM = re.compile(r"^c(\d+)-(?:([a-z]+)-)?z(\d+)-s(\d+)$")
-
-#: The schedule of an ordinary cell: one z for the whole run.
-FIXED = "fixed"
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -181,8 +183,8 @@ class CellResult:
         >>> cell = CellResult(CellKey("demo", 0, 1, 0), {"lr": 0.1}, 2, 10, 20,
         ...                   "cpu_tensor_estimate", "cpu", {"torch": "2.14.1"},
         ...                   {"cpu_model": "demo"}, (rec,))
-        >>> cell.to_frame()[["lr", "z", "epoch", "val_error"]].to_dict("records")
-        [{'lr': 0.1, 'z': 1, 'epoch': 1, 'val_error': 0.8}]
+        >>> cell.to_frame()[["lr", "z", "epoch", "val_error", "schedule"]].to_dict("records")
+        [{'lr': 0.1, 'z': 1, 'epoch': 1, 'val_error': 0.8, 'schedule': 'fixed'}]
         """
         const = {
             "config_id": self.key.config_id,
@@ -199,10 +201,7 @@ class CellResult:
             "hardware": json.dumps(dict(self.hardware), sort_keys=True),
         }
         rows = [{**dict(self.config), **const, **_record_row(r)} for r in self.records]
-        # The schedule column is schema version 3's; until it is in CELL_COLUMNS, only the
-        # rows of a non-fixed cell carry it.
-        extra = [] if "schedule" in CELL_COLUMNS or self.key.schedule == FIXED else ["schedule"]
-        columns = [*self.config.keys(), *CELL_COLUMNS, *extra]
+        columns = [*self.config.keys(), *CELL_COLUMNS]
         return pd.DataFrame(rows, columns=columns)
 
 

@@ -22,12 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from frozenbench.errors import InvalidValueError, raise_problems
+from frozenbench.schema import SCHEDULES
 
 __all__ = ["SCHEDULES", "ZSchedule"]
-
-#: The schedules a generation spec can name: ``fixed`` (the ordinary cells) and ``thaw`` (the
-#: linear thaw schedule).
-SCHEDULES = ("fixed", "thaw")
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,15 @@
 """The stacked runner: its optimizer against torch.optim, the frozen prefix computed once, a
-cell's numbers independent of its batch-mates (every task kind), and divergence masked per
-config."""
+cell's numbers independent of its batch-mates (every task kind, test metrics included), the
+test evaluation kept off the eval clocks, and divergence masked per config."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import time
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -18,7 +21,10 @@ from frozenbench import freezing  # noqa: E402
 from frozenbench.errors import InvalidValueError  # noqa: E402
 from frozenbench.schedules import ZSchedule  # noqa: E402
 from frozenbench.space import SearchSpace  # noqa: E402
-from frozenbench.tasks import get_task, image, lm  # noqa: E402
+from frozenbench.tasks import get_task, image, lm, runner  # noqa: E402
+from frozenbench.tasks.data import ImageData, TokenData  # noqa: E402
+from frozenbench.tasks.kjv import load_kjv  # noqa: E402
+from frozenbench.tasks.mnist import load_mnist  # noqa: E402
 from frozenbench.tasks.runner import run_cell, run_cells  # noqa: E402
 from frozenbench.tasks.stacked import (  # noqa: E402
     StackedHyperparameters,
@@ -209,6 +215,79 @@ def test_a_cell_does_not_depend_on_its_batch_mates(name, z, ids, budget):
     assert all(math.isfinite(r.train_loss) for r in alone.records)
     for other in in_three[1:]:
         assert _curve(other) != _curve(alone)  # the batch-mates did train differently
+
+
+def _mnist_with_test(**kwargs):
+    """debug-mnist's data with the second half of its validation set held out as test."""
+    d = load_mnist(**kwargs)
+    n = len(d.val_y) // 2
+    return ImageData(d.train_x, d.train_y, d.val_x[:n], d.val_y[:n], d.num_classes,
+                     d.val_x[n:], d.val_y[n:])
+
+
+def _kjv_with_test(**kwargs):
+    """kjv-gpt2's data with the end of its validation stream (never scored) as test."""
+    d = load_kjv(**kwargs)
+    return TokenData(d.train, d.val, d.vocab_size, d.context, d.val_tokens,
+                     test=np.ascontiguousarray(d.val[-(d.val_tokens + 1):]))
+
+
+def _with_test(name):
+    task = get_task(name)
+    if task.kind == "lm":
+        return dataclasses.replace(task, data=_kjv_with_test).with_budget(8, n_records=2)
+    return dataclasses.replace(task, data=_mnist_with_test)
+
+
+def _full_curve(cell):
+    return [(r.train_loss, r.val_loss, r.val_error, r.test_loss, r.test_error)
+            for r in cell.records]
+
+
+@pytest.mark.parametrize("name", ["debug-mnist", "kjv-gpt2"])
+def test_test_metrics_do_not_depend_on_batch_mates(name):
+    """Bit for bit, test metrics included, on a task whose data has a test split; the test
+    metrics are measured (error NaN for a language model) and are not validation's."""
+    task = _with_test(name)
+    configs = [task.space.config(i) for i in range(len(task.space))]
+    configs = [c for c in configs if c["optimizer"] == "adam"] if task.kind == "image" \
+        else [configs[i] for i in (0, 7, 14)]  # one stack: one optimizer
+    alone = run_cell(task, configs[0], 2, seed=0, threads=1)
+    stacked = run_cells(task, [*configs[1:], configs[0]], 2, seed=0, threads=1)
+    assert stacked[-1].extra["stack_size"] == len(configs)
+    assert _full_curve(alone) == _full_curve(stacked[-1])
+    for r in alone.records:
+        assert math.isfinite(r.test_loss) and r.test_loss != r.val_loss
+        assert math.isfinite(r.test_error) == (task.kind == "image")
+
+
+def test_without_a_test_split_the_test_metrics_are_nan():
+    cell = run_cell("debug-mnist", {"lr": 1e-2, "optimizer": "adam"}, 6, seed=0, threads=1)
+    assert all(math.isnan(r.test_loss) and math.isnan(r.test_error) for r in cell.records)
+    assert all(math.isfinite(r.val_loss) for r in cell.records)
+
+
+def test_the_test_evaluation_is_not_charged_to_any_clock(monkeypatch):
+    """Each test batch moves a fake clock on by 1000 s: the eval and training clocks, which
+    read it, stay far below (the runner stops the eval clocks before scoring test)."""
+    jump = [0.0]
+    fake = SimpleNamespace(perf_counter=lambda: time.perf_counter() + jump[0],
+                           thread_time=lambda: time.thread_time() + jump[0])
+    monkeypatch.setattr(runner, "time", fake)
+    real = image.held_out_batches
+
+    def slow_test_batches(*args):
+        for batch in real(*args):
+            jump[0] += 1000.0
+            yield batch
+
+    monkeypatch.setattr(image, "held_out_batches", slow_test_batches)
+    cell = run_cell(_with_test("debug-mnist"), {"lr": 1e-2, "optimizer": "adam"}, 6, seed=0,
+                    threads=1)
+    assert jump[0] >= 2000.0  # the test split was scored at both records
+    for r in cell.records:
+        assert r.eval_time_s < 1000.0 and r.eval_cpu_s < 1000.0
+        assert r.train_time_s < 1000.0 and r.train_cpu_s < 1000.0
 
 
 def test_divergence_is_masked_per_config():

@@ -33,12 +33,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from frozenbench.cell import FIXED, Cell
+from frozenbench.cell import Cell
 from frozenbench.errors import FrozenbenchError, InvalidValueError
 from frozenbench.schedules import ZSchedule
 from frozenbench.schema import (
     CUMULATIVE_COLUMNS,
     FINITE_WHEN_OK,
+    FIXED,
     MEMORY_METHODS,
     VALUE_RANGES,
     arrow_schema,

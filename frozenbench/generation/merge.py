@@ -36,7 +36,7 @@ from typing import Any
 import pandas as pd
 
 from frozenbench.atomic import atomic_file
-from frozenbench.cell import FIXED, Cell
+from frozenbench.cell import Cell
 from frozenbench.errors import InvalidValueError, SchemaError
 from frozenbench.generation.cost_clock import robust_cost, robust_cost_note, schedule_cost
 from frozenbench.generation.cost_profile import PROFILE_NAME, CostProfile
@@ -45,7 +45,7 @@ from frozenbench.generation.spec import GridSpec
 from frozenbench.generation.store import ShardStore
 from frozenbench.manifest import MANIFEST_NAME, TABLE_NAME, Manifest, describe_files
 from frozenbench.provenance import code_version, is_clean
-from frozenbench.schema import arrow_schema, validate
+from frozenbench.schema import FIXED, arrow_schema, validate
 
 SORT_COLUMNS = ["config_id", "z", "seed", "epoch"]
 #: Rows of one cell stay together: a thaw cell's rows (several z) sort after the fixed ones.

@@ -15,11 +15,12 @@ from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from typing import Any
 
-from frozenbench.cell import FIXED, Cell, CellKey
+from frozenbench.cell import Cell, CellKey
 from frozenbench.errors import InvalidValueError
 from frozenbench.extras import require
 from frozenbench.generation.lock import CellLock
 from frozenbench.generation.store import ShardStore, provenance
+from frozenbench.schema import FIXED
 
 
 def run_one(out: str, task_module: str, task_name: str, grid: Mapping[str, Sequence[object]],

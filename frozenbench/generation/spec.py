@@ -59,11 +59,12 @@ from typing import Any
 
 import numpy as np
 
-from frozenbench.cell import FIXED, Cell
+from frozenbench.cell import Cell
 from frozenbench.errors import InvalidValueError, format_choices
 from frozenbench.extras import require
 from frozenbench.manifest import PLAIN_NAME
 from frozenbench.schedules import SCHEDULES
+from frozenbench.schema import FIXED
 
 GRIDS_DIR = Path(__file__).resolve().parent / "grids"
 

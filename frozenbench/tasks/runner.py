@@ -9,7 +9,9 @@ computed once per batch for all K), then alternate training segments (an epoch, 
 to the next checkpoint) with an evaluation. What differs between image and language-model tasks
 (batches, loss, evaluation, optimizer) lives in :mod:`frozenbench.tasks.image` and
 :mod:`frozenbench.tasks.lm`, written for one model; the runner picks one module per cell and
-never branches on the kind. Configs with different optimizers are stacked apart.
+never branches on the kind. Configs with different optimizers are stacked apart. Where the data
+has a held-out test split, every record also scores it, as validation is scored, after the eval
+clocks stop: an optimizer sees validation and never pays for the test metrics.
 
 A cell does not depend on its batch-mates: on one machine the same cell trained alone and inside
 batches of other sizes and compositions gives bit-identical losses and metrics (see
@@ -386,6 +388,7 @@ class _Run:
         self.active = list(range(len(stack.keys)))  # positions of the configs still training
         self.samples = 0
         self.val: list[tuple[float, float]] = []
+        self.test: list[tuple[float, float]] = []
 
     def stream(self, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The seed's batches: data order and augmentation from one explicit generator."""
@@ -420,29 +423,41 @@ class _Run:
         return [v / (end - step) for v in loss_sum.tolist()]
 
     def evaluate(self) -> None:
-        """Validation loss and error of every active config (:attr:`val`, in their order)."""
+        """Validation loss and error of every active config (:attr:`val`, in their order),
+        then test loss and error (:attr:`test`; NaN without a test split). Only validation is
+        charged to the eval clocks: an optimizer sees validation and never pays for test."""
         t0, c0 = time.perf_counter(), time.thread_time()
+        self.val = self._scores(self.kind.val_batches, self.kind.val_metrics)
+        self._share("eval_wall", time.perf_counter() - t0)
+        self._share("eval_cpu", time.thread_time() - c0)
+        self.test = self._scores(self.kind.held_out_batches, self.kind.held_out_metrics) \
+            if self.kind.has_test(self.data) else [(math.nan, math.nan)] * len(self.active)
+
+    def _scores(self, batches: Callable[..., Iterator[tuple[torch.Tensor, torch.Tensor]]],
+                metrics: Callable[..., tuple[float, float]]) -> list[tuple[float, float]]:
+        """(loss, error) of every active config over one evaluation split, summed over its
+        ``batches`` and turned into means by ``metrics``."""
         loss_sums = [0.0] * len(self.active)
         wrong = [0.0] * len(self.active)
-        for x, y in self.kind.val_batches(self.stack.task, self.data, self.dev):
+        for x, y in batches(self.stack.task, self.data, self.dev):
             losses, errors = self.trainer.evaluate(self.kind.eval_sums, x, y)
             loss_sums = [a + b for a, b in zip(loss_sums, losses.tolist())]
             wrong = [a + b for a, b in zip(wrong, errors.tolist())]
-        self.val = [self.kind.val_metrics(a, b, self.data) for a, b in zip(loss_sums, wrong)]
-        self._share("eval_wall", time.perf_counter() - t0)
-        self._share("eval_cpu", time.thread_time() - c0)
+        return [metrics(a, b, self.data) for a, b in zip(loss_sums, wrong)]
 
     def record(self, epoch: int, z: int, losses: list[float], peak: int,
                progress: bool) -> None:
         """Append a record (trained at ``z``) to every active config's curve; drop those that
         diverged."""
-        for pos, loss, (val_loss, val_error) in zip(self.active, losses, self.val):
+        for pos, loss, (val_loss, val_error), (test_loss, test_error) in zip(
+                self.active, losses, self.val, self.test):
             c = self.curves[pos]
             c.records.append(EpochRecord(
                 epoch=epoch, samples_seen=self.samples, train_loss=loss, val_loss=val_loss,
                 val_error=val_error, train_time_s=c.wall, train_cpu_s=c.cpu,
                 eval_time_s=c.eval_wall, eval_cpu_s=c.eval_cpu, peak_memory_bytes=peak,
-                peak_rss_bytes=peak_rss_bytes(), train_flops=c.flops, z=z))
+                peak_rss_bytes=peak_rss_bytes(), train_flops=c.flops, test_loss=test_loss,
+                test_error=test_error, z=z))
             if progress:
                 print(f"{self.stack.keys[pos]} epoch {epoch}: train_loss {loss:.4f} val_loss "
                       f"{val_loss:.4f} val_error {val_error:.4f} cpu {c.cpu:.2f}s wall "

@@ -11,6 +11,7 @@ handle cells without the training extra.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -20,13 +21,15 @@ from typing import Any
 import pandas as pd
 
 from frozenbench.errors import InvalidValueError
-from frozenbench.schema import CELL_COLUMNS, MEMORY_METHODS, STATUSES
+from frozenbench.schema import CELL_COLUMNS, FIXED, MEMORY_METHODS, STATUSES
 from frozenbench.space import Value
 
 
 @dataclass(frozen=True)
 class EpochRecord:
-    """Metrics at one evaluation point; cost fields are cumulative from the start of the cell."""
+    """Metrics at one evaluation point; cost fields are cumulative from the start of the cell.
+    ``test_loss``/``test_error``: on the held-out test split (NaN without one); the eval clocks
+    time validation only."""
 
     epoch: int
     samples_seen: int
@@ -40,20 +43,32 @@ class EpochRecord:
     peak_memory_bytes: int
     peak_rss_bytes: int
     train_flops: float
+    test_loss: float = math.nan
+    test_error: float = math.nan  # NaN for language models
+    z: int | None = None  # the z trained during this record (None: the cell's z, older shards)
 
 
-_STEM = re.compile(r"^c(\d+)-z(\d+)-s(\d+)$")
+#: A cell's file stem (see :attr:`Cell.stem`), for the modules that name files after cells.
+STEM_PATTERN = r"c\d+-(?:[a-z]+-)?z\d+-s\d+"
+_STEM = re.compile(r"^c(\d+)-(?:([a-z]+)-)?z(\d+)-s(\d+)$")
 
 
 @dataclass(frozen=True, order=True, slots=True)
 class Cell:
-    """One cell of a table: grid index of the config, z and seed (ordered in that order).
+    """One cell of a table: grid index of the config, z, seed and z schedule (ordered so).
+
+    A ``fixed`` cell trains at ``z`` throughout; another schedule (``thaw``, see
+    :mod:`frozenbench.schedules`) names a cell whose z grows over its records, and ``z`` is
+    then its final z. The stem names the schedule of the others (and keeps z, so that a stem
+    alone gives the cell back).
 
     >>> cell = Cell(17, 3, 0)
     >>> cell.stem
     'c00017-z03-s0'
     >>> Cell.from_stem("c00017-z03-s0") == cell
     True
+    >>> Cell(17, 6, 0, "thaw").stem, Cell.from_stem("c00017-thaw-z06-s0")
+    ('c00017-thaw-z06-s0', Cell(config_id=17, z=6, seed=0, schedule='thaw'))
     >>> Cell(17, 0, -1)
     Traceback (most recent call last):
     ...
@@ -64,6 +79,7 @@ must be an integer >= 0
     config_id: int
     z: int
     seed: int
+    schedule: str = FIXED
 
     def __post_init__(self) -> None:
         problems = []
@@ -73,37 +89,51 @@ must be an integer >= 0
                 problems.append(f"{name}={value!r} must be an integer >= {lo}")
             else:
                 object.__setattr__(self, name, int(value))  # numpy integers become int
+        if not (isinstance(self.schedule, str) and self.schedule.isalpha()
+                and self.schedule.islower()):
+            problems.append(f"schedule={self.schedule!r} must be lower-case letters (e.g. "
+                            f"'fixed', 'thaw')")
         if problems:
             raise InvalidValueError("invalid cell: " + "; ".join(problems))
 
     @property
     def stem(self) -> str:
         """The file stem of the cell's shard and failure record."""
-        return f"c{self.config_id:05d}-z{self.z:02d}-s{self.seed}"
+        tag = "" if self.schedule == FIXED else f"{self.schedule}-"
+        return f"c{self.config_id:05d}-{tag}z{self.z:02d}-s{self.seed}"
 
     @classmethod
     def from_stem(cls, stem: str) -> Cell:
         """The inverse of :attr:`stem`."""
         m = _STEM.match(stem)
         if not m:
-            raise InvalidValueError(f"not a cell stem: {stem!r} (expected like 'c00017-z03-s0')")
-        return cls(int(m[1]), int(m[2]), int(m[3]))
+            raise InvalidValueError(f"not a cell stem: {stem!r} (expected like 'c00017-z03-s0' "
+                                    f"or 'c00017-thaw-z06-s0')")
+        return cls(int(m[1]), int(m[3]), int(m[4]), m[2] or FIXED)
 
     def __str__(self) -> str:
         return self.stem
 
+    def __repr__(self) -> str:
+        tail = "" if self.schedule == FIXED else f", schedule={self.schedule!r}"
+        return f"Cell(config_id={self.config_id}, z={self.z}, seed={self.seed}{tail})"
+
 
 @dataclass(frozen=True)
 class CellKey:
-    """Identifies a cell: task name, grid index of the config, z and seed."""
+    """Identifies a cell: task name, grid index of the config, z, seed and z schedule (``z``
+    is the final z of a schedule other than ``fixed``)."""
 
     task: str
     config_id: int
     z: int
     seed: int
+    schedule: str = FIXED
 
     def __str__(self) -> str:
-        return f"{self.task}/c{self.config_id}/z{self.z}/s{self.seed}"
+        """``task/c17/z3/s0``; a thaw cell: ``task/c17/thaw-z6/s0``."""
+        tag = "" if self.schedule == FIXED else f"{self.schedule}-"
+        return f"{self.task}/c{self.config_id}/{tag}z{self.z}/s{self.seed}"
 
     @property
     def cell(self) -> Cell:
@@ -112,7 +142,7 @@ class CellKey:
         >>> CellKey("demo", 17, 3, 0).cell
         Cell(config_id=17, z=3, seed=0)
         """
-        return Cell(self.config_id, self.z, self.seed)
+        return Cell(self.config_id, self.z, self.seed, self.schedule)
 
 
 @dataclass(frozen=True)
@@ -153,13 +183,14 @@ class CellResult:
         >>> cell = CellResult(CellKey("demo", 0, 1, 0), {"lr": 0.1}, 2, 10, 20,
         ...                   "cpu_tensor_estimate", "cpu", {"torch": "2.14.1"},
         ...                   {"cpu_model": "demo"}, (rec,))
-        >>> cell.to_frame()[["lr", "z", "epoch", "val_error"]].to_dict("records")
-        [{'lr': 0.1, 'z': 1, 'epoch': 1, 'val_error': 0.8}]
+        >>> cell.to_frame()[["lr", "z", "epoch", "val_error", "schedule"]].to_dict("records")
+        [{'lr': 0.1, 'z': 1, 'epoch': 1, 'val_error': 0.8, 'schedule': 'fixed'}]
         """
         const = {
             "config_id": self.key.config_id,
             "seed": self.key.seed,
             "z": self.key.z,
+            "schedule": self.key.schedule,
             "n_layers": self.n_layers,
             "memory_method": self.memory_method,
             "trainable_params": self.trainable_params,
@@ -169,6 +200,14 @@ class CellResult:
             "versions": json.dumps(dict(self.versions), sort_keys=True),
             "hardware": json.dumps(dict(self.hardware), sort_keys=True),
         }
-        rows = [{**dict(self.config), **const, **asdict(r)} for r in self.records]
+        rows = [{**dict(self.config), **const, **_record_row(r)} for r in self.records]
         columns = [*self.config.keys(), *CELL_COLUMNS]
         return pd.DataFrame(rows, columns=columns)
+
+
+def _record_row(record: EpochRecord) -> dict[str, Any]:
+    """A record's columns; its ``z`` (the z trained during it) only where it has one."""
+    row = asdict(record)
+    if row["z"] is None:
+        del row["z"]
+    return row

@@ -77,6 +77,7 @@ __all__ = [
     "freeze",
     "plan_for",
     "split",
+    "thaw",
     "trainable_parameters",
     "unfreeze",
 ]
@@ -475,6 +476,43 @@ trainable_layer_names=('2',))
         layer_names=tuple(layer.name for layer in layers),
         trainable_layer_names=tuple(layer.name for layer in trainable),
     )
+
+
+def thaw(
+    model: Any,
+    z: int,
+    unwrap: Iterable[type] | type | None = None,
+    *,
+    merge: Sequence[Sequence[str]] | None = None,
+) -> FreezeRecord:
+    """Freeze an already-frozen ``model`` to a larger ``z``: layers ``n - z .. n - z_old - 1``
+    become trainable (their hooks go), the rest stays as it was. A thaw never freezes: a ``z``
+    below the layers trainable now is a :class:`FidelityError` (call :func:`freeze` for that).
+
+    Only ``requires_grad`` and the hooks change; the weights are untouched, so the newly
+    trainable layers start from the values they have now (their initialisation, since frozen
+    layers do not train; BatchNorm statistics as they were updated).
+
+    >>> import torch.nn as nn
+    >>> model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 3), nn.Linear(3, 1))
+    >>> freeze(model, 1).trainable_layer_names
+    ('3',)
+    >>> thaw(model, 2).trainable_layer_names
+    ('2', '3')
+    >>> thaw(model, 1)
+    Traceback (most recent call last):
+    ...
+    frozenbench.errors.FidelityError: thaw to z=1 would freeze layers: 2 of 3 are trainable \
+(z in 2..3)
+    """
+    layers = split(model, unwrap, merge=merge)
+    now = 0  # trainable layers: the output-side run of layers trainable in full (a tied
+    while now < len(layers) and all(p.requires_grad for p in layers[-1 - now].params):
+        now += 1  # parameter makes a frozen layer partly trainable, see the rules above)
+    if isinstance(z, int) and not isinstance(z, bool) and z < now:
+        raise FidelityError(f"thaw to z={z} would freeze layers: {now} of {len(layers)} are "
+                            f"trainable (z in {now}..{len(layers)})")
+    return freeze(model, z, unwrap, merge=merge)
 
 
 def unfreeze(model: Any) -> None:

@@ -39,7 +39,13 @@ from typing import Any
 
 from frozenbench.atomic import write_text_atomic
 from frozenbench.errors import InvalidValueError, SchemaError, format_choices
-from frozenbench.schema import METRICS, READABLE_VERSIONS, SCHEMA_VERSION, key_range
+from frozenbench.schema import (
+    READABLE_VERSIONS,
+    SCHEMA_VERSION,
+    SEARCH_METRICS,
+    TEST_METRICS,
+    key_range,
+)
 from frozenbench.space import Fidelities, SearchSpace
 
 #: The manifest's file name in a benchmark directory.
@@ -276,8 +282,11 @@ def field_problems(m: Manifest) -> list[str]:
     if not _is_int(m.schema_version) or m.schema_version not in READABLE_VERSIONS:
         p.append(f"schema version {m.schema_version!r} is not supported (this frozenbench reads "
                  f"versions {list(READABLE_VERSIONS)}); upgrade frozenbench")
-    if m.metric not in METRICS:
-        p.append(f"metric {m.metric!r} is not a metric; valid: {list(METRICS)}")
+    if m.metric in TEST_METRICS.values():
+        p.append(f"metric {m.metric!r} is a test metric: regret is reported on it, optimizers "
+                 f"never see it; valid: {list(SEARCH_METRICS)}")
+    elif m.metric not in SEARCH_METRICS:
+        p.append(f"metric {m.metric!r} is not a metric; valid: {list(SEARCH_METRICS)}")
     grid_ok = isinstance(m.grid, Mapping) and len(m.grid) > 0
     if not grid_ok:
         p.append(f"grid must be a non-empty object {{name: [values]}}, got {m.grid!r:.60}")

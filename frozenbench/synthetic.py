@@ -12,7 +12,12 @@ it the same way. The numbers are made up but shaped like the real thing:
 - seeds follow the shipped tables' pattern: seed 0 everywhere, ``full_z_seeds`` seeds at the
   largest z, and the first ``multi_seed_configs`` configs with ``multi_seeds`` seeds at every z;
 - a fraction of (config, z, seed) cells diverge: their last row has NaN/inf losses and the rows
-  after it are absent, as the generation pipeline writes them.
+  after it are absent, as the generation pipeline writes them;
+- with ``test_split``, the held-out test metrics are the validation metrics plus small noise
+  (a test split of the same distribution); without it they are NaN, as for a task without one;
+- ``thaw_configs`` configs also have a linear-thaw cell at seed 0 (``schedule="thaw"``): at
+  epoch e it trains z(e) = 1 + floor((e - 1)(n - 1)/(E - 1)) and reads the fixed-z curve there,
+  its cost accumulating the per-epoch costs of the z it trains.
 
 The space is a grid (``grid``, the paper's ResNet grid by default) or any declared
 :class:`~frozenbench.space.SearchSpace` (``space``), e.g. :func:`sampled_space`'s configs
@@ -33,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -93,10 +99,14 @@ def make_table(
     multi_seeds: int = 3,
     diverge_frac: float = 0.02,
     seed: int = 0,
+    test_split: bool = False,
+    thaw_configs: int = 0,
 ) -> tuple[pa.Table, list[int], list[int]]:
     """Build a synthetic long table; returns ``(arrow_table, config_ids, seeds)``.
 
-    ``n_configs`` picks a seeded subset of the space's configs (all of them when ``None``).
+    ``n_configs`` picks a seeded subset of the space's configs (all of them when ``None``);
+    ``test_split``: test metrics = validation + noise (else NaN); ``thaw_configs``: that many
+    configs get a thaw cell at seed 0 too (see the module docstring).
 
     >>> table, ids, seeds = make_table(n_configs=4, n_z=2, n_epochs=3, diverge_frac=0.0)
     >>> table.num_rows  # 3 epochs x (z=1: 3 configs x 3 seeds + 1 x 1; z=2: 3 x 3 + 1 x 2)
@@ -137,6 +147,10 @@ def make_table(
     noise = rng.normal(scale=0.006, size=(n_c, n_z, n_epochs, n_seeds))
     err = np.clip(curve[..., None] + noise, 0.0, 1.0)  # (c, z, e, s)
     val_loss = -np.log(np.clip(1.0 - err, 1e-6, None)) * 2.5
+    test_err = np.full_like(err, np.nan)
+    if test_split:
+        test_err = np.clip(err + rng.normal(scale=0.01, size=err.shape), 0.0, 1.0)
+    test_loss = -np.log(np.clip(1.0 - test_err, 1e-6, None)) * 2.5
     train_loss = val_loss * rng.uniform(0.7, 0.95, size=(n_c, 1, 1, 1))
 
     speed = rng.uniform(0.85, 1.15, size=n_c)
@@ -162,6 +176,8 @@ def make_table(
         hit = dv & (e_idx == div_at)
         err = np.where(hit, np.nan, err)
         val_loss = np.where(hit, np.nan, val_loss)
+        test_err = np.where(hit, np.nan, test_err)
+        test_loss = np.where(hit, np.nan, test_loss)
         train_loss = np.where(hit, np.inf, train_loss)
 
     c_i, z_i, e_i, s_i = np.nonzero(keep)
@@ -171,6 +187,7 @@ def make_table(
     columns.update(space.columns(cid))
     columns["config_id"] = cid.astype(np.int32)
     columns["seed"] = s_i.astype(np.int32)
+    columns["schedule"] = "fixed"
     columns["z"] = zs[z_i].astype(np.int16)
     columns["n_layers"] = np.full(n, n_z, dtype=np.int16)
     columns["epoch"] = epochs[e_i].astype(np.int16)
@@ -178,6 +195,8 @@ def make_table(
     columns["train_loss"] = train_loss[c_i, z_i, e_i, s_i]
     columns["val_loss"] = val_loss[c_i, z_i, e_i, s_i]
     columns["val_error"] = err[c_i, z_i, e_i, s_i]
+    columns["test_loss"] = test_loss[c_i, z_i, e_i, s_i]
+    columns["test_error"] = test_err[c_i, z_i, e_i, s_i]
     columns["train_time_s"] = time_cum[c_i, z_i, e_i, s_i]
     columns["train_cpu_s"] = time_cum[c_i, z_i, e_i, s_i]
     columns["train_cost_s"] = time_cum[c_i, z_i, e_i, s_i]
@@ -194,6 +213,17 @@ def make_table(
     columns["versions"] = json.dumps({"frozenbench": "synthetic"})
     columns["hardware"] = json.dumps({"cpu_model": "synthetic"})
 
+    table = _to_table(columns, space, n)
+    if thaw_configs:
+        _check_positive(thaw_configs=thaw_configs)
+        table = pa.concat_tables([table, _thaw_rows(table, min(thaw_configs, n_c), n_z,
+                                                    n_epochs, space)])
+    seeds = sorted({int(s) for s in np.nonzero(has.any(axis=(0, 1)))[0]})
+    return table, [int(i) for i in ids], seeds
+
+
+def _to_table(columns: Mapping[str, Any], space: SearchSpace, n: int) -> pa.Table:
+    """The columns as an Arrow table of the current schema (constant strings repeated)."""
     schema = arrow_schema(space.to_dict())
     arrays = []
     for f in schema:
@@ -207,9 +237,34 @@ def make_table(
         else:
             arr = pa.array(v, type=f.type)
         arrays.append(arr)
-    table = pa.Table.from_arrays(arrays, schema=schema)
-    seeds = sorted({int(s) for s in np.nonzero(has.any(axis=(0, 1)))[0]})
-    return table, [int(i) for i in ids], seeds
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _thaw_rows(fixed: pa.Table, n_thaw: int, n_z: int, n_epochs: int,
+               space: SearchSpace) -> pa.Table:
+    """A linear-thaw cell at seed 0 for the first ``n_thaw`` configs of the ok seed-0 cells:
+    at epoch e the fixed-z row at (z(e), e), the cost accumulating per-epoch costs at z(e)."""
+    frame = fixed.to_pandas()
+    cells = frame[(frame.seed == 0) & (frame.status == "ok")]
+    ok_everywhere = cells.groupby("config_id")["z"].nunique() == n_z
+    ids = [c for c in dict.fromkeys(cells.config_id) if ok_everywhere.get(c, False)][:n_thaw]
+    epochs = np.arange(1, n_epochs + 1)
+    zs = 1 + (epochs - 1) * (n_z - 1) // max(n_epochs - 1, 1)
+    cumulative = ["train_time_s", "train_cpu_s", "train_cost_s", "train_flops"]
+    parts = []
+    for cid in ids:
+        rows = cells[cells.config_id == cid].set_index(["z", "epoch"])
+        part = rows.loc[list(zip(zs, epochs))].reset_index()
+        for col in cumulative:  # the cost of each epoch at the z it trains, accumulated
+            per_epoch = [rows.loc[(z, e), col] - (rows.loc[(z, e - 1), col] if e > 1 else 0.0)
+                         for z, e in zip(zs, epochs)]
+            part[col] = np.cumsum(per_epoch)
+        part["schedule"] = "thaw"
+        parts.append(part)
+    if not parts:
+        return fixed.slice(0, 0)
+    return pa.Table.from_pandas(pd.concat(parts, ignore_index=True)[fixed.schema.names],
+                                schema=fixed.schema, preserve_index=False)
 
 
 def write_benchmark(
@@ -238,14 +293,18 @@ def write_benchmark(
     table, ids, seeds = make_table(space=space, **kwargs)
     with atomic_file(root / TABLE_NAME) as f:
         pq.write_table(table, f)
-    status = table.column("status").to_numpy(zero_copy_only=False)
-    keys = np.stack([table.column(k).to_numpy() for k in ("config_id", "z", "seed")], axis=1)
-    cell_keys, first = np.unique(keys, axis=0, return_index=True)
-    n_div = int((status[first] == "diverged").sum()) if len(first) else 0
     _manifest(name, metric, space, table, ids, seeds, kwargs,
-              files=describe_files(root, [TABLE_NAME]),
-              cells={"ok": len(cell_keys) - n_div, "diverged": n_div}).write(root)
+              files=describe_files(root, [TABLE_NAME]), cells=_cell_counts(table)).write(root)
     return root
+
+
+def _cell_counts(table: pa.Table) -> dict[str, int]:
+    """``{"ok": ..., "diverged": ...}``: cells by status, a thaw cell counting once."""
+    frame = table.select(["config_id", "z", "seed", "schedule", "status"]).to_pandas()
+    frame.loc[frame.schedule != "fixed", "z"] = 0  # a thaw cell's rows have several z
+    first = frame.drop_duplicates(["config_id", "z", "seed", "schedule"])
+    n_div = int((first.status == "diverged").sum())
+    return {"ok": len(first) - n_div, "diverged": n_div}
 
 
 def _manifest(name: str, metric: str, space: SearchSpace | Mapping[str, Sequence[Any]],

@@ -13,6 +13,7 @@ from frozenbench.freezing import (
     freeze,
     plan_for,
     split,
+    thaw,
     trainable_parameters,
     unfreeze,
 )
@@ -388,3 +389,29 @@ def test_lazy_attribute_of_the_package():
     import frozenbench as fb
 
     assert fb.freezing.freeze is freeze
+
+
+def test_thaw_makes_the_next_layers_trainable_and_never_freezes():
+    """thaw(model, z) on a model frozen at z_old < z: layers n-z..n-z_old-1 become trainable
+    and lose their detach hooks; the weights are untouched; a smaller z is refused. A tied
+    weight (GPT-2's wte, trainable through the head) does not count its layer as thawed."""
+    model = small_gpt2(n_layer=4)
+    t = model.transformer
+    freeze(model, 1)
+    before = t.h[3].attn.c_attn.weight.detach().clone()
+    record = thaw(model, 3)
+    assert record.trainable_layer_names == freeze(small_gpt2(n_layer=4), 3).trainable_layer_names
+    assert t.h[3].attn.c_attn.weight.requires_grad and t.h[2].mlp.c_fc.weight.requires_grad
+    assert not t.h[1].mlp.c_fc.weight.requires_grad
+    assert torch.equal(t.h[3].attn.c_attn.weight, before)
+    reached = []
+    for i, block in enumerate(t.h):
+        block.register_full_backward_hook(lambda *a, i=i: reached.append(i))
+    ids = torch.randint(0, 64, (2, 16))
+    model(input_ids=ids, labels=ids).loss.backward()
+    assert sorted(reached) == [2, 3]  # the thawed blocks lost their hooks, the others kept them
+    assert thaw(model, 3).z == 3  # the same z is a no-op
+    with pytest.raises(FidelityError, match=r"thaw to z=2 would freeze layers: 3 of 6"):
+        thaw(model, 2)
+    freeze(model, 1)
+    assert thaw(model, 1).z == 1  # the tied embedding does not make its layer count as thawed

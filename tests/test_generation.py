@@ -329,6 +329,58 @@ def test_jobs_that_train_stacks_write_the_table_of_cells_trained_one_at_a_time(
         assert one[col].equals(stacked[col]), col
 
 
+@pytest.mark.slow
+def test_thaw_cells_are_generated_merged_and_leave_the_fixed_rows_alone(write_spec, tmp_path,
+                                                                       monkeypatch):
+    """schedules = ["thaw"] adds one linear-thaw cell per (config, seed), trained as stacks of
+    thaw cells: its rows carry z rising from 1 to n over the epochs and schedule "thaw", cost
+    the fixed-z clock's increments at their z, and load as the table's schedule rows; the
+    fixed-z rows are those of the same spec without thaw cells."""
+    from frozenbench.generation import worker
+
+    stacks = []
+
+    def spy(*args):
+        stacks.append([*sorted({c.schedule for c in args[4]}), len(args[4])])
+        return real(*args)
+
+    real = worker.run_stack
+    monkeypatch.setattr(worker, "run_stack", spy)  # the debug executor runs jobs in-process
+    frames = {}
+    for name, extra in (("fixed", {}), ("thaw", {"schedules": ["thaw"]})):
+        spec = load_spec(write_spec(name=name, task="debug-mnist", z=[1, 6],
+                                    configs={"subset": 3, "seed": 0}, seeds={"base": [0]},
+                                    output=str(tmp_path / f"out-{name}"),
+                                    packing={"cells_per_job": 6, "stack": 3}, **extra))
+        res = run(spec, "debug", progress=False, poll_s=0.2)
+        assert res.job_errors == () and res.complete
+        merge(spec, dest=tmp_path / name, progress=False)
+        frames[name] = pd.read_parquet(tmp_path / name / "table.parquet")
+    assert sorted(p.name for p in (tmp_path / "out-thaw" / "shards").iterdir()
+                  if "thaw" in p.name) == [f"c{c:05d}-thaw-z06-s0.ok.parquet" for c in
+                                           sorted(set(frames["fixed"]["config_id"]))]
+    assert stacks.count(["thaw", 3]) == 1 and stacks.count(["fixed", 3]) == 4
+    both = frames["thaw"]
+    thaw, fixed = both[both["schedule"] == "thaw"], both[both["schedule"] == "fixed"]
+    assert len(thaw) == 3 * 2 and set(frames["fixed"]["schedule"]) == {"fixed"}
+    for _, cell in thaw.groupby("config_id"):
+        assert cell["epoch"].tolist() == [1, 2] and cell["z"].tolist() == [1, 6]
+    keys = ["config_id", "z", "seed", "epoch"]
+    before = frames["fixed"].sort_values(keys, ignore_index=True)
+    after = fixed.sort_values(keys, ignore_index=True)
+    for col in ("train_loss", "val_loss", "val_error", "test_loss", "test_error",
+                "trainable_params", "train_flops", "samples_seen"):
+        assert before[col].equals(after[col]), col
+    # Epoch 1 of a thaw cell is the fixed z = 1 cell's epoch 1 (nothing thawed yet); its cost
+    # is the z = 1 clock there, plus the z = 6 clock's epoch-2 increment after the thaw.
+    cost = fixed.groupby(["z", "epoch"])["train_cost_s"].first()
+    first = thaw[thaw["epoch"] == 1].merge(fixed[fixed["z"] == 1], on=["config_id", "epoch"])
+    assert (first["val_loss_x"] == first["val_loss_y"]).all()
+    assert thaw.loc[thaw["epoch"] == 1, "train_cost_s"].eq(cost[1, 1]).all()
+    assert thaw.loc[thaw["epoch"] == 2, "train_cost_s"].sub(
+        cost[1, 1] + cost[6, 2] - cost[6, 1]).abs().max() < 1e-12
+
+
 def test_a_spec_trains_stacks_or_runs_cells_side_by_side_not_both():
     with pytest.raises(SpecError, match=r"packing\.stack = 4 and packing\.concurrent = 2"):
         GridSpec.from_dict({"task": "debug-mnist", "packing": {"stack": 4, "concurrent": 2}})

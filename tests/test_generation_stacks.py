@@ -43,7 +43,10 @@ def test_a_stack_writes_the_shards_of_cells_trained_alone(tmp_path):
                      "test") == ["skipped", "ok"]
 
 
-def test_a_stack_of_several_z_or_seeds_is_refused(tmp_path):
-    with pytest.raises(InvalidValueError, match=r"\(z, seed\) pairs \[\(1, 0\), \(2, 0\)\]"):
+def test_a_stack_of_several_z_seeds_or_schedules_is_refused(tmp_path):
+    with pytest.raises(InvalidValueError, match=r"\[\(1, 0, 'fixed'\), \(2, 0, 'fixed'\)\]"):
         run_stack(str(tmp_path), "frozenbench.tasks", TASK.name, GRID,
                   [Cell(0, 1, 0), Cell(1, 2, 0)], "cpu", "test")
+    with pytest.raises(InvalidValueError, match=r"\[\(6, 0, 'fixed'\), \(6, 0, 'thaw'\)\]"):
+        run_stack(str(tmp_path), "frozenbench.tasks", TASK.name, GRID,
+                  [Cell(0, 6, 0), Cell(1, 6, 0, "thaw")], "cpu", "test")

@@ -157,7 +157,9 @@ def _sealed(copy: Path, **changes) -> None:
     ({"rows": -3}, "rows must be a non-negative integer, got -3"),
     ({"files": {"../../etc/passwd": {"sha256": "0" * 64, "bytes": 1}}}, "has no '..'"),
     ({"files": {"table.parquet": {"sha256": 5}}}, r"files\['table.parquet'\] must be"),
-    ({"schema_version": 9}, r"schema version 9 is not supported .* reads versions \[1, 2\]"),
+    ({"schema_version": 9}, r"schema version 9 is not supported .* reads versions \[1, 2, 3\]"),
+    ({"metric": "test_error"}, r"metric 'test_error' is a test metric.* never see it; valid: "
+                               r"\['val_error', 'val_loss', 'train_loss'\]"),
     ({"grid": {"lr": []}}, r"grid\['lr'\] must be a non-empty list"),
     ({"cells": {"ok": "many"}}, "cells must be an object"),
     ({"surprise": 1}, r"unknown fields \['surprise'\]"),

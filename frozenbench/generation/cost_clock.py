@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["non_decreasing", "pooled_levels", "robust_cost", "robust_cost_note"]
+__all__ = ["non_decreasing", "pooled_levels", "robust_cost", "robust_cost_note",
+           "schedule_cost"]
 
 
 def robust_cost(frame: pd.DataFrame, factors: Sequence[str] = ()) -> pd.Series:
@@ -99,3 +100,34 @@ def robust_cost_note(frame: pd.DataFrame, factors: Sequence[str] = ()) -> dict[s
                       "non-decreasing in z",
             "cost_factors": list(factors),
             "pooled_z_at_last_epoch": [list(run) for run in pooled_levels(frame, factors)]}
+
+
+def schedule_cost(rows: pd.DataFrame, fixed: pd.DataFrame,
+                  factors: Sequence[str] = ()) -> pd.Series:
+    """The cost column of the rows of schedule cells (thaw), on the clock of the fixed-z rows:
+    for each row, the sum over its cell's records up to it of the fixed rows' cost increment
+    (``train_cost_s`` at (z, epoch) minus at (z, epoch - 1)) at that record's z, epoch and
+    cost factors. A thaw run and restarts at fixed z are thus costed by one clock. ``rows``
+    need ``config_id``, ``seed``, ``z``, ``epoch`` and the factors; a (z, epoch) missing from
+    ``fixed`` gives NaN.
+
+    >>> fixed = pd.DataFrame({"z": [1, 1, 2, 2], "epoch": [1, 2, 1, 2],
+    ...                       "train_cost_s": [1.0, 2.0, 3.0, 6.0]})
+    >>> thaw = pd.DataFrame({"config_id": [0, 0], "seed": [0, 0], "z": [1, 2],
+    ...                      "epoch": [1, 2]})
+    >>> schedule_cost(thaw, fixed).tolist()  # 1 (epoch 1 at z=1) + 3 (epoch 2 at z=2)
+    [1.0, 4.0]
+    """
+    keys = ["z", "epoch", *factors]
+    table = fixed.groupby(keys, sort=True)["train_cost_s"].median().reset_index()
+    table = table.sort_values([*factors, "z", "epoch"], kind="stable")
+    previous = table.groupby(["z", *factors], sort=False)["train_cost_s"].shift(1)
+    table["increment"] = table["train_cost_s"] - previous.fillna(0.0)
+    ordered = rows.sort_values(["config_id", "seed", "epoch"], kind="stable")
+    inc = ordered[keys].merge(table[[*keys, "increment"]], on=keys, how="left")["increment"]
+    inc.index = ordered.index
+    cells = [ordered[c] for c in ("config_id", "seed", *(["schedule"] if "schedule" in rows
+                                                          else []))]
+    total = inc.groupby(cells, sort=False).cumsum(skipna=False)
+    return pd.Series(total.reindex(rows.index).to_numpy(), index=rows.index,
+                     name="train_cost_s", dtype="float64")

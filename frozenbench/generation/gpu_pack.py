@@ -81,8 +81,8 @@ def train_stack(job: CellJob, cells: Sequence[Cell]) -> list[str]:
 
 
 def stacks(cells: Sequence[Cell], size: int) -> list[list[Cell]]:
-    """Groups of at most ``size`` cells that share z and seed (the runner stacks them), the
-    costliest (highest z) first.
+    """Groups of at most ``size`` cells that share z, seed and schedule (the runner stacks
+    them), the costliest (highest z) first.
 
     >>> stacks([Cell(0, 1, 0), Cell(1, 1, 0), Cell(2, 1, 0), Cell(0, 2, 0), Cell(0, 1, 1)], 2)
     [[Cell(config_id=0, z=2, seed=0)], [Cell(config_id=0, z=1, seed=0), \
@@ -91,9 +91,9 @@ Cell(config_id=1, z=1, seed=0)], [Cell(config_id=2, z=1, seed=0)], \
     """
     if size < 1:
         raise InvalidValueError(f"stack size={size} must be >= 1")
-    groups: dict[tuple[int, int], list[Cell]] = {}
-    for cell in sorted(cells, key=lambda c: (-c.z, c.seed, c.config_id)):
-        groups.setdefault((cell.z, cell.seed), []).append(cell)
+    groups: dict[tuple[int, int, str], list[Cell]] = {}
+    for cell in sorted(cells, key=lambda c: (-c.z, c.seed, c.schedule, c.config_id)):
+        groups.setdefault((cell.z, cell.seed, cell.schedule), []).append(cell)
     return [g[i:i + size] for g in groups.values() for i in range(0, len(g), size)]
 
 

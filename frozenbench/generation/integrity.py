@@ -5,7 +5,8 @@ Every shard is checked on read, by :class:`CellCheck`:
 - its checksum: the sha256 of its rows (:func:`rows_digest`), stored in the shard's metadata
   (:data:`frozenbench.generation.store.ROWS_SHA256`) or in a pack's index entry. A shard written
   before checksums existed (commit b62ba5c) has none and is checked by the rules below only;
-- its schema, and that its rows belong to its cell (keys, hyperparameters, status);
+- its schema, and that its rows belong to its cell (keys, hyperparameters, status); the rows of
+  a thaw cell carry the z of each record, which must follow its schedule;
 - its values: the epochs are all of the task's (``ok``) or a prefix of them (``diverged``): no
   hole, no duplicate; each metric lies in :data:`frozenbench.schema.VALUE_RANGES`; losses are
   finite in an ``ok`` cell and ``val_error`` is finite in every row or NaN in every row (a
@@ -33,10 +34,12 @@ from typing import Any
 import pyarrow as pa
 
 from frozenbench.cell import Cell
-from frozenbench.errors import FrozenbenchError
+from frozenbench.errors import FrozenbenchError, InvalidValueError
+from frozenbench.schedules import ZSchedule
 from frozenbench.schema import (
     CUMULATIVE_COLUMNS,
     FINITE_WHEN_OK,
+    FIXED,
     MEMORY_METHODS,
     VALUE_RANGES,
     arrow_schema,
@@ -91,17 +94,37 @@ class CellCheck:
             return [*out, "columns/types differ from the table schema"]
         cols = rows.to_pydict()
         try:
-            keys = {Cell(*k) for k in zip(cols["config_id"], cols["z"], cols["seed"])}
+            keys = set(self.row_cells(cols))
         except FrozenbenchError as exc:
             return [*out, f"bad key values ({exc})"]
         if keys != {cell}:
             return [*out, f"holds rows of cells {sorted(k.stem for k in keys)}"]
+        out += self._schedule(cell, cols["z"])
         if set(cols["status"]) != {status}:
             out.append(f"status column {sorted(set(cols['status']))} != {status!r}")
         out += self._epochs(status, cols["epoch"])
         out += self._config(cell, cols)
         out += self._values(status, cols)
         return out
+
+    def row_cells(self, cols: Mapping[str, Sequence[Any]]) -> list[Cell]:
+        """The cell of every row of ``cols`` (columns ``config_id``, ``z``, ``seed`` and, from
+        schema version 3, ``schedule``): a row of a schedule other than ``fixed`` carries the z
+        of its record, and belongs to the cell of the schedule's final z, n."""
+        schedules = cols.get("schedule") or [FIXED] * len(cols["z"])
+        return [Cell(c, z if s == FIXED else self.n_layers, seed, s)
+                for c, z, seed, s in zip(cols["config_id"], cols["z"], cols["seed"], schedules)]
+
+    def _schedule(self, cell: Cell, got: list[int]) -> list[str]:
+        if cell.schedule == FIXED:
+            return []
+        try:
+            want = ZSchedule.named(cell.schedule, self.n_layers, len(self.epochs)).z
+        except InvalidValueError as exc:
+            return [str(exc)]
+        if list(got) != list(want[:len(got)]):
+            return [f"z {list(got)} of a {cell.schedule} cell, expected {list(want)}"]
+        return []
 
     def _epochs(self, status: str, got: list[int]) -> list[str]:
         if status == "ok" and got != list(self.epochs):

@@ -40,13 +40,13 @@ ENDED_WITHOUT_RESULT = ("FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE
 
 def chunk_cells(cells: Sequence[Cell], size: int) -> list[list[Cell]]:
     """Chunks of at most ``size`` cells; the costliest (highest z) cells go out first, and the
-    cells of one (z, seed) stay together (a job can train them as one stacked model).
+    cells of one (z, seed, schedule) stay together (a job can train them as one stacked model).
 
     >>> chunk_cells([Cell(0, 1, 0), Cell(0, 6, 1), Cell(0, 6, 0), Cell(1, 6, 0)], 2)
     [[Cell(config_id=0, z=6, seed=0), Cell(config_id=1, z=6, seed=0)], \
 [Cell(config_id=0, z=6, seed=1), Cell(config_id=0, z=1, seed=0)]]
     """
-    ordered = sorted(cells, key=lambda c: (-c.z, c.seed, c.config_id))
+    ordered = sorted(cells, key=lambda c: (-c.z, c.seed, c.schedule, c.config_id))
     return [ordered[i:i + size] for i in range(0, len(ordered), size)]
 
 

@@ -20,7 +20,7 @@ atomic shard write keeps one). A crash of the machine leaves a lock that turns s
 :data:`STALE_AFTER_S`; ``rm OUT/locks/*.lock`` is safe whenever no run is active.
 
 >>> import tempfile
->>> from frozenbench.cell import Cell
+>>> from frozenbench.cell import STEM_PATTERN, Cell
 >>> d = Path(tempfile.mkdtemp())
 >>> with CellLock.acquire(d, Cell(0, 1, 0)) as lock:
 ...     lock is not None, CellLock.acquire(d, Cell(0, 1, 0)) is None
@@ -43,14 +43,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from frozenbench.cell import Cell
+from frozenbench.cell import STEM_PATTERN, Cell
 from frozenbench.errors import StorageError
 
 #: Seconds between two touches of a held lock.
 HEARTBEAT_S = 30.0
 #: A lock whose file was not touched for this long is stale, wherever its owner ran.
 STALE_AFTER_S = 600.0
-_STEM = re.compile(r"^c\d+-z\d+-s\d+$")
+_STEM = re.compile(rf"^{STEM_PATTERN}$")
 
 
 def _alive(pid: int) -> bool:

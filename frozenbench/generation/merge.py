@@ -12,7 +12,14 @@ The default cost ``train_cost_s`` is :func:`~frozenbench.generation.cost_clock.r
 (the cost clock, its own module), unless the output directory holds an isolated per-z cost
 profile (:mod:`~frozenbench.generation.cost_profile`, written by packed GPU
 generation): then it comes from that profile, which is copied next to the table. The manifest's
-``provenance.default_cost`` says which.
+``provenance.default_cost`` says which. Either is made from the fixed-z rows only.
+
+Rows of schedule cells (``schedule = "thaw"``, whose ``z`` is the z trained during that record)
+are costed on the same clock: a thaw row's ``train_cost_s`` is the cumulative sum over its
+cell's records of the fixed-z table's per-record cost increment at that record's z
+(:func:`~frozenbench.generation.cost_clock.schedule_cost`), so a thaw run and restarts at fixed
+z are compared at equal cost. A table with thaw cells therefore needs the fixed-z cells of every
+z its thaw records trained at.
 """
 
 from __future__ import annotations
@@ -26,19 +33,23 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from frozenbench.atomic import atomic_file
 from frozenbench.cell import Cell
 from frozenbench.errors import InvalidValueError, SchemaError
-from frozenbench.generation.cost_clock import robust_cost, robust_cost_note
+from frozenbench.generation.cost_clock import robust_cost, robust_cost_note, schedule_cost
 from frozenbench.generation.cost_profile import PROFILE_NAME, CostProfile
 from frozenbench.generation.integrity import CellCheck
 from frozenbench.generation.spec import GridSpec
 from frozenbench.generation.store import ShardStore
 from frozenbench.manifest import MANIFEST_NAME, TABLE_NAME, Manifest, describe_files
 from frozenbench.provenance import code_version, is_clean
-from frozenbench.schema import arrow_schema, validate
+from frozenbench.schema import FIXED, arrow_schema, validate
 
 SORT_COLUMNS = ["config_id", "z", "seed", "epoch"]
+#: Rows of one cell stay together: a thaw cell's rows (several z) sort after the fixed ones.
+SCHEDULE_SORT_COLUMNS = ["schedule", "config_id", "z", "seed", "epoch"]
 
 
 class MergeError(SchemaError):
@@ -139,6 +150,45 @@ def _all_or_nothing(dest: Path) -> Iterator[None]:
         raise
 
 
+def _default_cost(frame: pd.DataFrame, spec: GridSpec, task: Any, root: Path,
+                  profile: CostProfile | None) -> tuple[pd.Series, dict[str, Any]]:
+    """The default cost column of ``frame`` and what the manifest says about it: the fixed-z
+    rows from the robust clock or the profile; schedule rows from the fixed rows' increments
+    (see the module docstring)."""
+    factors = getattr(task, "cost_factors", ())
+    fixed_rows = frame["schedule"] == FIXED if "schedule" in frame else \
+        pd.Series(True, index=frame.index)
+    fixed = frame[fixed_rows]
+    if profile is None:
+        cost = robust_cost(fixed, factors)
+        note = robust_cost_note(fixed, factors)
+    else:
+        problems = [f"no entry for {m}" for m in profile.missing(fixed)]
+        if (profile.benchmark, profile.task) != (spec.benchmark, task.name):
+            problems.insert(0, f"it is the profile of {profile.benchmark} ({profile.task})")
+        if problems:
+            raise MergeError(f"{root / PROFILE_NAME} cannot cost the cells of "
+                             f"{spec.benchmark}: {'; '.join(problems[:10])}")
+        cost = profile.cost_column(fixed)
+        note = profile.describe()
+    out = pd.Series(float("nan"), index=frame.index, name="train_cost_s", dtype="float64")
+    out[fixed.index] = cost.to_numpy()
+    if fixed_rows.all():
+        return out, note
+    rows = frame[~fixed_rows]
+    out[rows.index] = schedule_cost(rows, fixed.assign(train_cost_s=cost.to_numpy()),
+                                    factors).to_numpy()
+    uncosted = rows[out[rows.index].isna()]
+    if len(uncosted):
+        zs = sorted({int(z) for z in uncosted["z"]})
+        raise MergeError(f"{spec.benchmark}: {len(uncosted)} rows of schedule cells trained at "
+                         f"z {zs} where the table has no fixed-z cost to charge them (add "
+                         "those z to the spec)")
+    note = {**note, "schedules": "thaw rows: the cumulative sum of the fixed-z cost increment "
+                                 "at each record's z (cost_clock.schedule_cost)"}
+    return out, note
+
+
 def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
           allow_missing: bool = False, allow_code_versions: bool = False,
           progress: bool = False) -> Manifest:
@@ -215,21 +265,10 @@ def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
 
     merged = pa.concat_tables(tables)
     frame = merged.to_pandas()
-    frame = frame.sort_values(SORT_COLUMNS, kind="stable").reset_index(drop=True)
-    factors = getattr(task, "cost_factors", ())
+    order = SCHEDULE_SORT_COLUMNS if "schedule" in frame else SORT_COLUMNS
+    frame = frame.sort_values(order, kind="stable").reset_index(drop=True)
     profile = CostProfile.find(store.root)
-    if profile is None:
-        frame["train_cost_s"] = robust_cost(frame, factors)
-        cost_note = robust_cost_note(frame, factors)
-    else:
-        problems = [f"no entry for {m}" for m in profile.missing(frame)]
-        if (profile.benchmark, profile.task) != (spec.benchmark, task.name):
-            problems.insert(0, f"it is the profile of {profile.benchmark} ({profile.task})")
-        if problems:
-            raise MergeError(f"{store.root / PROFILE_NAME} cannot cost the cells of "
-                             f"{spec.benchmark}: {'; '.join(problems[:10])}")
-        frame["train_cost_s"] = profile.cost_column(frame)
-        cost_note = profile.describe()
+    frame["train_cost_s"], cost_note = _default_cost(frame, spec, task, store.root, profile)
     schema = arrow_schema(grid)
     validate(frame, grid)  # schema, statuses, z range, no duplicate (config, z, epoch, seed)
     final = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
@@ -249,6 +288,7 @@ def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
         for c in missing:
             rec = store.failure(c) or {}
             failed_cells.append({"config_id": c.config_id, "z": c.z, "seed": c.seed,
+                                 **({} if c.schedule == FIXED else {"schedule": c.schedule}),
                                  "status": "failed" if c in failed_before else "missing",
                                  "error": rec.get("error", "")})
         manifest = Manifest(

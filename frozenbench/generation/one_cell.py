@@ -13,12 +13,14 @@ import time
 import traceback
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
+from typing import Any
 
 from frozenbench.cell import Cell, CellKey
 from frozenbench.errors import InvalidValueError
 from frozenbench.extras import require
 from frozenbench.generation.lock import CellLock
 from frozenbench.generation.store import ShardStore, provenance
+from frozenbench.schema import FIXED
 
 
 def run_one(out: str, task_module: str, task_name: str, grid: Mapping[str, Sequence[object]],
@@ -45,12 +47,13 @@ def _train(store: ShardStore, task_module: str, task_name: str,
            grid: Mapping[str, Sequence[object]], cell: Cell, device: str,
            code_version: str) -> str:
     api = require(task_module)
-    key = CellKey(task_name, cell.config_id, cell.z, cell.seed)
+    key = CellKey(task_name, cell.config_id, cell.z, cell.seed, cell.schedule)
     started = time.time()
     try:
         task = api.get_task(task_name)
         config = task.space.config(cell.config_id)
-        result = api.run_cell(task, config, cell.z, cell.seed, device=device, threads=1)
+        result = api.run_cell(task, config, seed=cell.seed, device=device, threads=1,
+                              **_fidelity(cell))
         prov = provenance(code_version, result.device)
         prov["started"] = started
         prov["wall_s"] = time.time() - started
@@ -64,14 +67,22 @@ def _train(store: ShardStore, task_module: str, task_name: str,
         return "failed"
 
 
+def _fidelity(cell: Cell) -> dict[str, Any]:
+    """How the runner is told a cell's z: ``z`` for a fixed cell, its ``schedule`` otherwise
+    (so that a task module without schedules still runs fixed cells)."""
+    return {"z": cell.z} if cell.schedule == FIXED else {"schedule": cell.schedule}
+
+
 def run_stack(out: str, task_module: str, task_name: str, grid: Mapping[str, Sequence[object]],
               cells: Sequence[Cell], device: str, code_version: str) -> list[str]:
-    """Train ``cells`` (one z and seed) as one stacked model and write each one's shard (or
-    failure record); return each cell's outcome, in order. The skip rules of :func:`run_one`
-    apply per cell: done or locked elsewhere is ``"skipped"``, the rest train together."""
-    if len({(c.z, c.seed) for c in cells}) > 1:
-        pairs = sorted({(c.z, c.seed) for c in cells})
-        raise InvalidValueError(f"a stack shares z and seed; got (z, seed) pairs {pairs}")
+    """Train ``cells`` (one z, seed and schedule) as one stacked model and write each one's
+    shard (or failure record); return each cell's outcome, in order. The skip rules of
+    :func:`run_one` apply per cell: done or locked elsewhere is ``"skipped"``, the rest train
+    together."""
+    if len({(c.z, c.seed, c.schedule) for c in cells}) > 1:
+        pairs = sorted({(c.z, c.seed, c.schedule) for c in cells})
+        raise InvalidValueError(f"a stack shares z, seed and schedule; got (z, seed, schedule) "
+                                f"{pairs}")
     store = ShardStore(out)
     outcomes = dict.fromkeys(cells, "skipped")
     with ExitStack() as held:
@@ -96,8 +107,8 @@ def _train_stack(store: ShardStore, task_module: str, task_name: str,
     try:
         task = api.get_task(task_name)
         configs = [task.space.config(c.config_id) for c in cells]
-        results = api.run_cells(task, configs, cells[0].z, cells[0].seed, device=device,
-                                threads=1)
+        results = api.run_cells(task, configs, seed=cells[0].seed, device=device, threads=1,
+                                **_fidelity(cells[0]))
         out = {}
         for cell, result in zip(cells, results):
             prov = provenance(code_version, result.device)
@@ -110,8 +121,9 @@ def _train_stack(store: ShardStore, task_module: str, task_name: str,
         prov = provenance(code_version, device)
         prov["started"] = started
         for cell in cells:
-            key = CellKey(task_name, cell.config_id, cell.z, cell.seed)
+            key = CellKey(task_name, cell.config_id, cell.z, cell.seed, cell.schedule)
             store.write_failure(key, exc, traceback.format_exc(), prov)
-        print(f"stack of {len(cells)} cells at z={cells[0].z} s={cells[0].seed} failed: "
+        print(f"stack of {len(cells)} cells at z={cells[0].z} s={cells[0].seed} "
+              f"{cells[0].schedule} failed: "
               f"{type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         return dict.fromkeys(cells, "failed")

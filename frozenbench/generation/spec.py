@@ -7,6 +7,7 @@ A spec is a TOML file, one per benchmark; those shipped are in ``frozenbench/gen
     description = "..."                 # optional, copied into the manifest
     configs = {subset = 48, seed = 0}   # or "all": the full grid
     z = "all"                           # or a list, e.g. [1, 2, 6]
+    schedules = ["thaw"]                # optional: one thaw cell per (config, base seed)
     output = "out/generation/mnist-resnet"   # shards and logs; relative to the working dir
 
     [seeds]
@@ -34,13 +35,16 @@ values are collected and reported together, each with what would have been valid
 >>> plan = spec.plan()
 >>> len(plan.cells), plan.seeds
 (48, [0, 1])
+>>> thaw = GridSpec.from_dict({"task": "debug-mnist", "schedules": ["thaw"]}).plan().cells
+>>> len(thaw), thaw[-1]
+(28, Cell(config_id=3, z=6, seed=0, schedule='thaw'))
 >>> try:
 ...     GridSpec.from_dict({"task": "debug-mnist", "sedes": [0], "packing": {"concurent": 2}})
 ... except SpecError as exc:
 ...     print(exc)
 invalid grid spec <dict>:
   - unknown key 'sedes'; valid: ['benchmark', 'configs', 'description', 'output', 'packing', \
-'resources', 'seeds', 'task', 'task_module', 'z']
+'resources', 'schedules', 'seeds', 'task', 'task_module', 'z']
   - unknown key 'packing.concurent'; valid: ['cells_per_job', 'concurrent', 'stack']
 """
 
@@ -59,6 +63,8 @@ from frozenbench.cell import Cell
 from frozenbench.errors import InvalidValueError, format_choices
 from frozenbench.extras import require
 from frozenbench.manifest import PLAIN_NAME
+from frozenbench.schedules import SCHEDULES
+from frozenbench.schema import FIXED
 
 GRIDS_DIR = Path(__file__).resolve().parent / "grids"
 
@@ -69,6 +75,7 @@ TOP_KEYS: dict[str, Any] = {
     "description": "",
     "configs": "all",
     "z": "all",
+    "schedules": [],
     "output": "",
     "task_module": "frozenbench.tasks",
     "seeds": {},
@@ -188,8 +195,8 @@ class RepeatSeeds:
 class Plan:
     """A spec resolved against its task: the exact cells of the table.
 
-    ``cells`` are sorted by (config_id, z, seed); ``repeat_config_ids`` are the configs that
-    get the repeat seeds at every z.
+    ``cells`` are sorted by (config_id, z, seed, schedule); ``repeat_config_ids`` are the
+    configs that get the repeat seeds at every z.
     """
 
     task: Any  # frozenbench.tasks.Task (kept untyped so that this module stays torch-free)
@@ -212,6 +219,7 @@ class GridSpec:
     description: str = ""
     configs: str | tuple[int, int] = "all"  # "all", "distinct" or (subset size, seed)
     z: str | tuple[int, ...] = "all"
+    schedules: tuple[str, ...] = ()  # z schedules besides fixed z: one cell per (config, seed)
     base_seeds: tuple[int, ...] = (0,)
     full_z_seeds: tuple[int, ...] = ()
     repeat: RepeatSeeds = field(default_factory=RepeatSeeds)
@@ -252,6 +260,14 @@ class GridSpec:
         z: str | tuple[int, ...] = "all"
         if data.get("z", "all") != "all":
             z = tuple(chk.int_list("z", data["z"], allow_empty=False))
+
+        schedules = data.get("schedules", [])
+        other = [s for s in SCHEDULES if s != FIXED]
+        if not (isinstance(schedules, list) and all(s in other for s in schedules)
+                and len(set(schedules)) == len(schedules)):
+            chk.errors.append(f"schedules must be a list of distinct names from {other} (the "
+                              f"fixed-z cells are always there), got {schedules!r}")
+            schedules = []
 
         seeds = chk.table("seeds", data.get("seeds", {}))
         chk.keys("seeds.", seeds, SEED_KEYS)
@@ -299,6 +315,7 @@ class GridSpec:
             description=chk.string("description", data.get("description", "")),
             configs=configs,
             z=z,
+            schedules=tuple(schedules),
             base_seeds=tuple(base),
             full_z_seeds=tuple(full_z),
             repeat=repeat,
@@ -359,6 +376,8 @@ class GridSpec:
                 cells.update(Cell(c, full, s) for s in self.full_z_seeds)
         for c in repeat_ids:
             cells.update(Cell(c, zz, s) for zz in z for s in self.repeat.seeds)
+        for name in self.schedules:  # a schedule cell's z is its final z, n
+            cells.update(Cell(c, full, s, name) for c in config_ids for s in self.base_seeds)
         return Plan(task, config_ids, z, sorted(cells), repeat_ids)
 
 

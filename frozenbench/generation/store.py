@@ -60,15 +60,15 @@ from pathlib import Path
 from typing import Any
 
 from frozenbench.atomic import atomic_file, write_text_atomic
-from frozenbench.cell import Cell, CellKey, CellResult
+from frozenbench.cell import STEM_PATTERN, Cell, CellKey, CellResult
 from frozenbench.errors import InvalidValueError, StorageError
 from frozenbench.generation.integrity import CellCheck, rows_digest
 from frozenbench.provenance import cpu_model
 from frozenbench.schema import STATUSES, to_arrow
 
-_SHARD = re.compile(r"^(c\d+-z\d+-s\d+)\.(\w+)\.parquet$")
+_SHARD = re.compile(rf"^({STEM_PATTERN})\.(\w+)\.parquet$")
 _PACK = re.compile(r"^pack-(\d+)\.parquet$")
-_FAILED = re.compile(r"^(c\d+-z\d+-s\d+)\.json$")
+_FAILED = re.compile(rf"^({STEM_PATTERN})\.json$")
 
 #: Parquet metadata key of a shard's provenance (host, job, code version, timings).
 CELL_METADATA = b"frozenbench_cell"
@@ -381,15 +381,19 @@ class ShardStore:
         except Exception as exc:  # any decoding error of the bytes read: a damaged file
             return [BadShard(None, path, f"damaged pack ({type(exc).__name__}: {exc})")]
         table = table.replace_schema_metadata(None)
-        rows_of: dict[tuple[int, int, int], list[int]] = {}
-        keys = zip(table["config_id"].to_pylist(), table["z"].to_pylist(),
-                   table["seed"].to_pylist())
-        for i, key in enumerate(keys):
+        rows_of: dict[Cell, list[int]] = {}
+        columns = ["config_id", "z", "seed", *(["schedule"] if "schedule" in
+                                               table.column_names else [])]
+        try:
+            row_cells = check.row_cells(table.select(columns).to_pydict())
+        except InvalidValueError as exc:
+            return [BadShard(None, path, f"damaged pack (bad key values: {exc})")]
+        for i, key in enumerate(row_cells):
             rows_of.setdefault(key, []).append(i)
         out: list[StoredCell | BadShard | None] = []
         for name, entry in index.items():
             cell = Cell.from_stem(name)
-            rows = table.take(rows_of.get((cell.config_id, cell.z, cell.seed), []))
+            rows = table.take(rows_of.get(cell, []))
             status, digest = str(entry.get("status")), rows_digest(rows)
             problems = check.problems(cell, status, rows, entry.get("rows_sha256"),
                                       digest=digest)

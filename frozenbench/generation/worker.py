@@ -64,10 +64,11 @@ class CellChunk(submitit.helpers.Checkpointable):
                 self.code_version)
 
     def _groups(self) -> list[list[Cell]]:
-        """The chunk's cells in groups of at most ``stack`` that share (z, seed), in order."""
-        by_key: dict[tuple[int, int], list[Cell]] = {}
+        """The chunk's cells in groups of at most ``stack`` that share (z, seed, schedule), in
+        order: the thaw cells of one seed train as stacks of their own."""
+        by_key: dict[tuple[int, int, str], list[Cell]] = {}
         for cell in self.cells:
-            by_key.setdefault((cell.z, cell.seed), []).append(cell)
+            by_key.setdefault((cell.z, cell.seed, cell.schedule), []).append(cell)
         return [group[i:i + self.stack] for group in by_key.values()
                 for i in range(0, len(group), self.stack)]
 

@@ -116,7 +116,7 @@ class Metric:
 
 #: Every quantity a result can be read by, all minimised: the metrics, then the cost columns.
 METRIC_DEFS: Mapping[str, Metric] = MappingProxyType({
-    **{m: Metric(minimize=True, bounds=(0.0, 1.0 if m == "val_error" else math.inf))
+    **{m: Metric(minimize=True, bounds=(0.0, 1.0 if m.endswith("_error") else math.inf))
        for m in METRICS},
     **{c: Metric(minimize=True, bounds=(0.0, math.inf)) for c in COSTS},
 })

@@ -67,11 +67,11 @@ def regret_metric(bench: Benchmark, metric: str | None = None) -> str:
     >>> regret_metric(make_benchmark(n_configs=4, n_z=2, n_epochs=2))
     'val_error'
     """
-    from frozenbench.schema import METRICS
+    from frozenbench.schema import TEST_METRICS
 
     name = bench.metric_name(metric)
-    test = "test_" + name.removeprefix("val_")
-    if not name.startswith("val_") or test not in METRICS:
+    test = TEST_METRICS.get(name)
+    if test is None:
         return name
     try:
         scores = bench.full_fidelity_scores(test)

@@ -8,6 +8,7 @@ holding the mean over the available seeds. A query is a handful of dict and arra
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,7 @@ from frozenbench.table.result import (
     Result,
     cost_column,
 )
+from frozenbench.table.schedules import ScheduleRows
 
 _Q = {q: i for i, q in enumerate(QUANTITIES)}
 #: A config as the queries take it: a dict, a ConfigSpace ``Configuration`` (or anything with
@@ -43,8 +45,12 @@ _N_SEEDS, _N_DIVERGED = len(QUANTITIES), len(QUANTITIES) + 1
 
 def _result(quantities: list[float], n_seeds: int, n_diverged: int) -> Result:
     """A :class:`Result` from the quantities in :data:`QUANTITIES` order and the seed counts
-    (``tuple.__new__`` skips NamedTuple's argument parsing: queries build one per call)."""
-    return tuple.__new__(Result, (*quantities, n_seeds, n_diverged))
+    (``tuple.__new__`` skips NamedTuple's argument parsing: queries build one per call).
+    Every NaN becomes the one object :data:`math.nan`, so that two answers of the same cell
+    compare equal as tuples (which compare items by identity first) where a metric is not
+    measured (no test split, a language model's error)."""
+    return tuple.__new__(Result, (*[q if q == q else math.nan for q in quantities], n_seeds,
+                                  n_diverged))
 
 
 def _read_verified(root: Path, manifest: Manifest) -> pa.Table:
@@ -78,11 +84,11 @@ class Benchmark:
     """One benchmark table with fast queries. Build it with :func:`frozenbench.load`.
 
     >>> from frozenbench.synthetic import make_benchmark
-    >>> bench = make_benchmark(n_configs=6, n_z=3, n_epochs=4)
+    >>> bench = make_benchmark(n_configs=6, n_z=3, n_epochs=4, test_split=True)
     >>> cfg = bench.configs[0]
     >>> r = bench.query(cfg, z=3)            # last epoch, mean over seeds
-    >>> r.n_seeds, 0.0 < r.val_error < 1.0
-    (3, True)
+    >>> r.n_seeds, 0.0 < r.val_error < 1.0, 0.0 < r.test_error < 1.0
+    (3, True, True)
     >>> bench.query(cfg, z=3, epoch=2, seed=1).n_seeds
     1
     >>> bench.query({**cfg, "lr": 0.5}, z=3)
@@ -105,8 +111,13 @@ class Benchmark:
         directory: Path | None = None,
         source: pa.Table | None = None,
         index: CellIndex | None = None,
+        schedule_rows: ScheduleRows | None = None,
     ) -> None:
         self.manifest = manifest
+        #: The rows of schedule cells (e.g. linear thaw), which have no slot in the dense
+        #: fixed-z arrays: one frozen value (empty for tables without them).
+        self.schedule_rows = schedule_rows if schedule_rows is not None else \
+            ScheduleRows.empty()
         self.directory = directory
         self.space: SearchSpace = manifest.space
         #: The positions of (config, z, epoch, seed) in the dense arrays.
@@ -157,7 +168,7 @@ class Benchmark:
             load.read_directory(root, manifest, load.query_columns(manifest))
         arrays = load.dense(table, manifest)
         return cls(manifest, arrays.cells, arrays.present, arrays.diverged, directory=root,
-                   index=arrays.index)
+                   index=arrays.index, schedule_rows=arrays.schedule_rows)
 
     @classmethod
     def from_arrow(
@@ -180,7 +191,8 @@ class Benchmark:
             load.check_schema(table.schema, manifest, "table")
         arrays = load.dense(table, manifest, check_values=check_values)
         return cls(manifest, arrays.cells, arrays.present, arrays.diverged, directory=directory,
-                   source=None if directory is not None else table, index=arrays.index)
+                   source=None if directory is not None else table, index=arrays.index,
+                   schedule_rows=arrays.schedule_rows)
 
     # ------------------------------------------------------------------ description
     @property
@@ -445,7 +457,8 @@ class Benchmark:
 
         Non-finite values (diverged cells) are replaced by the worst finite value of the metric
         in the whole table, so that a diverged trial loses every comparison but regret stays
-        finite. Cached per metric.
+        finite; a metric the table does not measure (NaN everywhere: a test metric without a
+        test split, val_error of a language model) stays NaN. Cached per metric.
         """
         metric = self.metric_name(metric)
         key = (metric, per_seed)
@@ -455,7 +468,7 @@ class Benchmark:
         k = _Q[metric]
         raw = self._cells[..., k]
         finite = raw[self._present & np.isfinite(raw)]
-        worst = float(finite.max()) if finite.size else 0.0
+        worst = float(finite.max()) if finite.size else np.nan  # not measured: NaN throughout
         vals = np.where(np.isfinite(raw), raw, worst)
         vals[~self._present] = np.nan
         if not per_seed:

@@ -7,14 +7,19 @@ against the schema's ranges and invariants (:func:`value_problems`): metrics and
 losses finite in ok cells, cumulative costs never falling, one status per cell, no hole in a
 cell's epochs, a row for every fidelity the manifest lists, row and cell counts as the manifest
 says. A diverged cell's missing epochs are filled here (:func:`fill_diverged`).
+
+Rows of schedule cells (``schedule != "fixed"``, schema version 3) have no slot in the dense
+arrays: they are split off into a :class:`~frozenbench.table.schedules.ScheduleRows`, their keys,
+hyperparameters and values checked like the others. The manifest's ``rows`` and cell counts
+count them too (a schedule cell is one cell).
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +30,7 @@ import pyarrow.parquet as pq
 from frozenbench.errors import SchemaError
 from frozenbench.manifest import Manifest
 from frozenbench.schema import (
+    ALL_OR_NONE,
     CUMULATIVE_COLUMNS,
     FINITE_WHEN_OK,
     METRICS,
@@ -32,8 +38,10 @@ from frozenbench.schema import (
     VALUE_RANGES,
     arrow_schema,
 )
+from frozenbench.table import schedules
 from frozenbench.table.index import CellIndex
 from frozenbench.table.result import COSTS, QUANTITIES
+from frozenbench.table.schedules import ScheduleRows
 
 #: The key columns of the long table, in the order of the dense arrays' axes.
 KEYS: tuple[str, ...] = ("config_id", "z", "epoch", "seed")
@@ -44,12 +52,14 @@ MEAN_EXTRA = 2
 @dataclass(frozen=True, slots=True, eq=False)
 class DenseTable:
     """The dense arrays of a table: ``cells[config, z, epoch, seed, quantity]`` (NaN where
-    absent), ``present[config, z, epoch, seed]`` and ``diverged[config, z, seed]``."""
+    absent), ``present[config, z, epoch, seed]`` and ``diverged[config, z, seed]``; the rows
+    of schedule cells, which have no slot there, apart."""
 
     index: CellIndex
     cells: np.ndarray
     present: np.ndarray
     diverged: np.ndarray
+    schedule_rows: ScheduleRows = field(default_factory=ScheduleRows.empty)
 
 
 def index_of(manifest: Manifest) -> CellIndex:
@@ -172,7 +182,7 @@ def query_columns(manifest: Manifest) -> list[str]:
     """The columns a :class:`~frozenbench.table.Benchmark` holds in memory (those its schema
     version has)."""
     have = set(arrow_schema(manifest.grid, version=manifest.schema_version).names)
-    return [c for c in [*manifest.grid, *KEYS, "status", *QUANTITIES] if c in have]
+    return [c for c in [*manifest.grid, *KEYS, "schedule", "status", *QUANTITIES] if c in have]
 
 
 def dense(table: pa.Table, manifest: Manifest, *, check_values: bool = True) -> DenseTable:
@@ -182,8 +192,10 @@ def dense(table: pa.Table, manifest: Manifest, *, check_values: bool = True) -> 
     the invariants on purpose); keys, duplicates, hyperparameters and statuses are always
     checked."""
     name = manifest.benchmark
+    table, scheduled = schedules.split(table, name)
     check_sizes(manifest, table.num_rows)
     index = index_of(manifest)
+    extra = check_schedule_rows(scheduled, index, name)
 
     def key(n: str) -> np.ndarray:
         c = table.column(n)
@@ -237,8 +249,8 @@ def dense(table: pa.Table, manifest: Manifest, *, check_values: bool = True) -> 
     diverged = (n_div_rows > 0).reshape(n_c, n_z, n_s)
     if check_values:
         rows = Rows(table, manifest, index, cells, present, n_div_rows.reshape(n_c, n_z, n_s),
-                    div_row)
-        problems = value_problems(rows)
+                    div_row, extra)
+        problems = value_problems(rows) + schedule_value_problems(scheduled)
         if problems:
             raise SchemaError(f"{name}: {len(problems)} problem(s) with the values of the "
                               "table:\n" + "\n".join(f"  - {p}" for p in problems))
@@ -252,7 +264,45 @@ def dense(table: pa.Table, manifest: Manifest, *, check_values: bool = True) -> 
         vals = cells[..., QUANTITIES.index(cost)][present]
         if not np.isfinite(vals).all() or (vals < 0).any():
             raise SchemaError(f"{name}: {cost} must be finite and >= 0")
-    return DenseTable(index, cells, present, diverged)
+    return DenseTable(index, cells, present, diverged, ScheduleRows.from_arrow(scheduled))
+
+
+def check_schedule_rows(table: pa.Table, index: CellIndex, name: str) -> dict[str, int]:
+    """The keys (every config, z, epoch and seed one the manifest lists), hyperparameters and
+    uniqueness of schedule rows; returns what they add to the manifest's counts (``rows``,
+    and cells by status)."""
+    if not table.num_rows:
+        return {"rows": 0, "ok": 0, "diverged": 0}
+    cols = {k: table.column(k).to_numpy() for k in ("config_id", "z", "epoch", "seed")}
+    ci = index.rows(cols["config_id"], cols["z"], cols["epoch"], cols["seed"])[0]
+    check_hyperparameters(table, index, ci, name)
+    frame = table.select(["schedule", "config_id", "seed", "epoch", "status"]).to_pandas()
+    dup = frame.duplicated(["schedule", "config_id", "seed", "epoch"])
+    if dup.any():
+        first = frame.loc[dup].iloc[0]
+        raise SchemaError(f"{name}: duplicate {first.schedule} rows for config_id="
+                          f"{first.config_id}, epoch={first.epoch}, seed={first.seed}")
+    diverged = frame.groupby(["schedule", "config_id", "seed"])["status"].agg(
+        lambda s: bool((s == "diverged").any()))
+    return {"rows": table.num_rows, "ok": int((~diverged).sum()),
+            "diverged": int(diverged.sum())}
+
+
+def schedule_value_problems(table: pa.Table) -> list[str]:
+    """Every value of the schedule rows outside its range in :data:`VALUE_RANGES`."""
+    problems = []
+    for q, (lo, hi) in VALUE_RANGES.items():
+        if q not in table.column_names or not table.num_rows:
+            continue
+        v = table.column(q).to_numpy(zero_copy_only=False).astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(v) & ((v < lo) | (v > hi))
+        if bad.any():
+            row = int(np.argmax(bad))
+            problems.append(f"{q}={float(v[row])!r} in {table.column('schedule')[row]} row "
+                            f"{row} (config_id={table.column('config_id')[row]}, epoch="
+                            f"{table.column('epoch')[row]}) is not in [{lo:g}, {hi:g}]")
+    return problems
 
 
 def cell_arrays(shape: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -287,6 +337,8 @@ class Rows:
     n_div: np.ndarray
     #: per row of ``table``: its status is diverged (None: unknown)
     div_row: np.ndarray | None = None
+    #: what the schedule rows add to the manifest's counts (rows, cells by status)
+    extra: Mapping[str, int] = field(default_factory=dict)
 
     def at(self, c: int, z: int, e: int | None, s: int) -> str:
         """``config_id=.., z=.., epoch=.., seed=..`` of array positions (``e=None``: a cell)."""
@@ -321,7 +373,7 @@ def value_problems(rows: Rows) -> list[str]:
             bad = present & ~np.isnan(v) & ((v < lo) | (v > hi))
         if q in FINITE_WHEN_OK or q in COSTS or q == "peak_memory_bytes":
             bad |= ok_row & ~np.isfinite(v)
-        if q == "val_error":
+        if q in ALL_OR_NONE:
             bad |= present & np.isinf(v)
         if bad.any():
             c, z, e, s = (int(i) for i in np.argwhere(bad)[0])
@@ -339,6 +391,15 @@ def value_problems(rows: Rows) -> list[str]:
                 f"number in [0, 1] in every ok row of a classification table, or NaN in every "
                 f"row of a language-model table (whose metric is not val_error; this one's is "
                 f"{m.metric!r})")
+    for q in ("test_error", "test_loss"):
+        if q not in have:
+            continue
+        v = cells[..., QUANTITIES.index(q)]
+        nan_ok = ok_row & np.isnan(v)
+        if nan_ok.any() and (ok_row & ~np.isnan(v)).any():
+            problems.append(
+                f"{q} is NaN {rows.first(nan_ok)}, a row of an ok cell, and a number in other "
+                f"ok rows; a table measures {q} in every ok row (a test split) or in none")
     for q in CUMULATIVE_COLUMNS:
         if q not in have or q not in QUANTITIES:
             continue
@@ -368,7 +429,7 @@ def rows_valid(rows: Rows, q: str, lo: float, hi: float) -> bool:
     finite = np.isfinite(a)
     if finite.all():
         return a.size == 0 or bool(a.min() >= lo and a.max() <= hi)
-    if q == "val_error" and np.isinf(a).any():
+    if q in ALL_OR_NONE and np.isinf(a).any():
         return False
     if (q in FINITE_WHEN_OK or q in COSTS or q == "peak_memory_bytes") \
             and (~finite & ~rows.div_row).any():
@@ -418,9 +479,11 @@ def cell_problems(rows: Rows) -> list[str]:
         problems.append(f"the manifest lists z values {[z for z, h in zip(f.z, z_there) if not h]}"
                         f" that no row has, and records no failed or missing cell; z values "
                         f"with rows: {[z for z, h in zip(f.z, z_there) if h]}")
-    if m.rows != rows.table.num_rows:
-        problems.append(f"the manifest says {m.rows} rows, the table has {rows.table.num_rows}")
-    counts = {"ok": int(ok_cell.sum()), "diverged": int((n_div > 0).sum())}
+    n_table = rows.table.num_rows + rows.extra.get("rows", 0)
+    if m.rows != n_table:
+        problems.append(f"the manifest says {m.rows} rows, the table has {n_table}")
+    counts = {"ok": int(ok_cell.sum()) + rows.extra.get("ok", 0),
+              "diverged": int((n_div > 0).sum()) + rows.extra.get("diverged", 0)}
     for status, n in counts.items():
         if status in recorded and recorded[status] != n:
             problems.append(f"the manifest counts {recorded[status]} {status} cells, the table "

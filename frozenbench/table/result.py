@@ -15,7 +15,7 @@ from frozenbench.errors import unknown_name
 #: Quantities stored per cell, in the order of :class:`Result`'s first fields.
 QUANTITIES: tuple[str, ...] = (
     "val_error", "val_loss", "train_loss", "train_cost_s", "train_cpu_s", "train_time_s",
-    "train_flops", "peak_memory_bytes",
+    "train_flops", "peak_memory_bytes", "test_error", "test_loss",
 )
 #: Cumulative cost columns a simulation can charge.
 COSTS: tuple[str, ...] = ("train_cost_s", "train_cpu_s", "train_time_s", "train_flops")
@@ -39,8 +39,10 @@ def cost_column(cost: str) -> str:
 class Result(NamedTuple):
     """The metrics of one cell (config, z, epoch), for one seed or the mean over seeds.
 
-    Costs are cumulative up to this epoch. A NamedTuple rather than a dataclass because it is
-    built on every query (about 1 microsecond in all); it is immutable all the same.
+    Costs are cumulative up to this epoch. ``test_error``/``test_loss`` are the held-out test
+    twins of the validation metrics (NaN in a table without a test split). A NamedTuple
+    rather than a dataclass because it is built on every query (about 1 microsecond in all);
+    it is immutable all the same.
     """
 
     val_error: float
@@ -51,5 +53,7 @@ class Result(NamedTuple):
     train_time_s: float
     train_flops: float
     peak_memory_bytes: float
+    test_error: float
+    test_loss: float
     n_seeds: int
     n_diverged: int

@@ -24,6 +24,7 @@ from frozenbench.tasks.catalog import get_task, task_names
 
 if TYPE_CHECKING:
     from frozenbench.cell import CellResult
+    from frozenbench.schedules import ZSchedule
 
 __all__ = ["Task", "get_task", "run_cell", "run_cells", "task_names"]
 
@@ -31,9 +32,10 @@ __all__ = ["Task", "get_task", "run_cell", "run_cells", "task_names"]
 def run_cell(
     task: Task | str,
     config: Mapping[str, Any],
-    z: int,
-    seed: int,
+    z: int | None = None,
+    seed: int = 0,
     *,
+    schedule: ZSchedule | str | None = None,
     device: str = "cpu",
     threads: int | None = None,
     progress: bool = False,
@@ -44,7 +46,8 @@ def run_cell(
 
     ``device``: a torch device string (``"cpu"``, ``"cuda"``, ``"cuda:1"``). ``threads``: sets
     ``torch.set_num_threads`` (process-wide) when given; one thread per worker process is the
-    fast setting on a shared CPU. ``progress``: log each epoch to stderr. See
+    fast setting on a shared CPU. ``progress``: log each epoch to stderr. ``schedule``
+    instead of ``z``: a z schedule over the records (``"thaw"``: the linear thaw). See
     :func:`frozenbench.tasks.runner.run_cell` for errors, divergence and determinism.
 
     >>> cell = run_cell("debug-mnist", {"lr": 0.01, "optimizer": "adam"}, z=2, seed=0,
@@ -54,15 +57,17 @@ def run_cell(
     """
     from frozenbench.tasks.runner import run_cell as _run_cell
 
-    return _run_cell(task, config, z, seed, device=device, threads=threads, progress=progress)
+    return _run_cell(task, config, z, seed, schedule=schedule, device=device, threads=threads,
+                     progress=progress)
 
 
 def run_cells(
     task: Task | str,
     configs: Sequence[Mapping[str, Any]],
-    z: int,
-    seed: int,
+    z: int | None = None,
+    seed: int = 0,
     *,
+    schedule: ZSchedule | str | None = None,
     device: str = "cpu",
     threads: int | None = None,
     progress: bool = False,
@@ -79,5 +84,5 @@ def run_cells(
     """
     from frozenbench.tasks.runner import run_cells as _run_cells
 
-    return _run_cells(task, configs, z, seed, device=device, threads=threads,
-                      progress=progress)
+    return _run_cells(task, configs, z, seed, schedule=schedule, device=device,
+                      threads=threads, progress=progress)

@@ -1,7 +1,8 @@
 """Image classification tasks: batches, loss, evaluation and optimizer of ``kind="image"``.
 
 One of the two per-kind modules the runner dispatches to (see :mod:`frozenbench.tasks.lm`).
-A record is an epoch; the data is held on the training device as contiguous tensors.
+A record is an epoch; the data is held on the training device as contiguous tensors. Validation
+and the held-out test split (where the data has one) are scored the same way.
 """
 
 from __future__ import annotations
@@ -58,6 +59,20 @@ def val_batches(task: Task, data: ImageData, device: torch.device) -> Iterator[B
         yield data.val_x[i:i + bs], data.val_y[i:i + bs]
 
 
+def has_test(data: ImageData) -> bool:
+    """Whether the data holds a held-out test split."""
+    return data.test_x is not None
+
+
+def held_out_batches(task: Task, data: ImageData, device: torch.device) -> Iterator[Batch]:
+    """The held-out test set in batches of ``eval_batch_size``, as :func:`val_batches`."""
+    if data.test_x is None or data.test_y is None:
+        raise InvalidValueError("this task's data has no test split (see has_test)")
+    bs = task.eval_batch_size
+    for i in range(0, len(data.test_y), bs):
+        yield data.test_x[i:i + bs], data.test_y[i:i + bs]
+
+
 def eval_sums(model: Callable[..., torch.Tensor], x: torch.Tensor,
               y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed cross-entropy and number of misclassified images of one validation batch."""
@@ -68,6 +83,12 @@ def eval_sums(model: Callable[..., torch.Tensor], x: torch.Tensor,
 def val_metrics(loss_sum: float, wrong: float, data: ImageData) -> tuple[float, float]:
     """(validation loss, validation error) from the sums over the whole validation set."""
     n = len(data.val_y)
+    return loss_sum / n, wrong / n
+
+
+def held_out_metrics(loss_sum: float, wrong: float, data: ImageData) -> tuple[float, float]:
+    """(test loss, test error) from the sums over the whole test set."""
+    n = len(data.test_y) if data.test_y is not None else 0
     return loss_sum / n, wrong / n
 
 

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from frozenbench.errors import InvalidValueError
 from frozenbench.space import Value
 from frozenbench.tasks.base import Task
 from frozenbench.tasks.data import TokenData
@@ -79,9 +80,26 @@ def loss(model: Callable[..., Any], x: torch.Tensor, y: torch.Tensor) -> torch.T
 def val_batches(task: Task, data: TokenData, device: torch.device) -> Iterator[Batch]:
     """The fixed validation windows (``val_tokens // context`` of them) in batches of
     ``eval_batch_size``."""
+    return _windows(task, data, data.val, device)
+
+
+def has_test(data: TokenData) -> bool:
+    """Whether the data holds a held-out test stream."""
+    return data.test is not None
+
+
+def held_out_batches(task: Task, data: TokenData, device: torch.device) -> Iterator[Batch]:
+    """The held-out test windows: as many as validation's, from the start of the test stream."""
+    if data.test is None:
+        raise InvalidValueError("this task's data has no test stream (see has_test)")
+    return _windows(task, data, data.test, device)
+
+
+def _windows(task: Task, data: TokenData, stream: np.ndarray,
+             device: torch.device) -> Iterator[Batch]:
     ctx, n_win = data.context, data.val_tokens // data.context
-    val = torch.from_numpy(np.asarray(data.val[:n_win * ctx + 1], dtype=np.int64)).to(device)
-    xs, ys = val[:-1].view(n_win, ctx), val[1:].view(n_win, ctx)
+    tokens = torch.from_numpy(np.asarray(stream[:n_win * ctx + 1], dtype=np.int64)).to(device)
+    xs, ys = tokens[:-1].view(n_win, ctx), tokens[1:].view(n_win, ctx)
     for i in range(0, n_win, task.eval_batch_size):
         yield xs[i:i + task.eval_batch_size], ys[i:i + task.eval_batch_size]
 
@@ -97,6 +115,11 @@ def eval_sums(model: Callable[..., Any], x: torch.Tensor,
 def val_metrics(loss_sum: float, wrong: float, data: TokenData) -> tuple[float, float]:
     """(validation loss per token, NaN): a language model has no error rate."""
     return loss_sum / ((data.val_tokens // data.context) * data.context), math.nan
+
+
+def held_out_metrics(loss_sum: float, wrong: float, data: TokenData) -> tuple[float, float]:
+    """(test loss per token, NaN): scored on as many tokens as validation."""
+    return val_metrics(loss_sum, wrong, data)
 
 
 def evaluate(task: Task, model: nn.Module, data: TokenData) -> tuple[float, float]:

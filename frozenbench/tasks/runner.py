@@ -9,7 +9,9 @@ computed once per batch for all K), then alternate training segments (an epoch, 
 to the next checkpoint) with an evaluation. What differs between image and language-model tasks
 (batches, loss, evaluation, optimizer) lives in :mod:`frozenbench.tasks.image` and
 :mod:`frozenbench.tasks.lm`, written for one model; the runner picks one module per cell and
-never branches on the kind. Configs with different optimizers are stacked apart.
+never branches on the kind. Configs with different optimizers are stacked apart. Where the data
+has a held-out test split, every record also scores it, as validation is scored, after the eval
+clocks stop: an optimizer sees validation and never pays for the test metrics.
 
 A cell does not depend on its batch-mates: on one machine the same cell trained alone and inside
 batches of other sizes and compositions gives bit-identical losses and metrics (see
@@ -53,9 +55,11 @@ from frozenbench import costs, freezing
 from frozenbench.cell import CellKey, CellResult, EpochRecord
 from frozenbench.errors import InvalidValueError
 from frozenbench.provenance import cpu_model, library_versions
+from frozenbench.schedules import ZSchedule
 from frozenbench.tasks import image, lm
 from frozenbench.tasks.base import Task, resolve
 from frozenbench.tasks.catalog import get_task
+from frozenbench.tasks.models import Built
 from frozenbench.tasks.prefetch import loader_arguments
 from frozenbench.tasks.stacked import StackedHyperparameters, StackedTrainer
 
@@ -161,25 +165,27 @@ def hardware(device: torch.device) -> dict[str, str]:
 def run_cell(
     task: Task | str,
     config: Mapping[str, Any],
-    z: int,
-    seed: int,
+    z: int | None = None,
+    seed: int = 0,
     *,
+    schedule: ZSchedule | str | None = None,
     device: str = "cpu",
     threads: int | None = None,
     progress: bool = False,
 ) -> CellResult:
     """Train one cell alone (a stack of K = 1) for the task's full budget and return its
     learning curve; see :func:`run_cells`."""
-    return run_cells(task, [config], z, seed, device=device, threads=threads,
-                     progress=progress)[0]
+    return run_cells(task, [config], z, seed, schedule=schedule, device=device,
+                     threads=threads, progress=progress)[0]
 
 
 def run_cells(
     task: Task | str,
     configs: Sequence[Mapping[str, Any]],
-    z: int,
-    seed: int,
+    z: int | None = None,
+    seed: int = 0,
     *,
+    schedule: ZSchedule | str | None = None,
     device: str = "cpu",
     threads: int | None = None,
     progress: bool = False,
@@ -188,23 +194,36 @@ def run_cells(
     learning curves in the same order. Configs with the same optimizer train as one stacked
     model; each cell's numbers are those it gets when trained alone.
 
-    Errors (before any training): an unknown task, hyperparameter or off-grid value, or z out
-    of 1..n raise :mod:`frozenbench.errors` exceptions naming the valid values. A NaN or
-    infinite training loss ends that cell with ``status="diverged"``: the diverging epoch is
-    recorded (its losses are whatever they became), the cell stops there and the others go on.
+    ``schedule`` instead of ``z``: the z of each record (a :class:`ZSchedule`, or ``"thaw"``
+    for the linear thaw schedule of the task's n and records). At each record boundary where
+    it rises, the next layers thaw (:meth:`StackedTrainer.thaw`: fresh optimizer state, the lr
+    schedule continues); each record costs what its z costs (FLOPs re-measured at the new z)
+    and reports its z (``EpochRecord.z``); the cell's key carries the schedule's name and final
+    z.
+
+    Errors (before any training): an unknown task, hyperparameter or off-grid value, z out
+    of 1..n, or a schedule of the wrong length raise :mod:`frozenbench.errors` exceptions naming
+    the valid values. A NaN or infinite training loss ends that cell with
+    ``status="diverged"``: the diverging epoch is recorded (its losses are whatever they
+    became), the cell stops there and the others go on.
 
     >>> cells = run_cells("debug-mnist", [{"lr": 0.01, "optimizer": "adam"},
     ...                                   {"lr": 0.001, "optimizer": "adam"}], z=2, seed=0,
     ...                   threads=1)
     >>> [str(c.key) for c in cells], [c.extra["stack_size"] for c in cells]
     (['debug-mnist/c2/z2/s0', 'debug-mnist/c0/z2/s0'], [2, 2])
+    >>> thaw = run_cell("debug-mnist", {"lr": 0.01, "optimizer": "adam"}, schedule="thaw",
+    ...                 threads=1)
+    >>> str(thaw.key), [r.z for r in thaw.records]
+    ('debug-mnist/c2/thaw-z6/s0', [1, 6])
     """
     task = get_task(task)
     if not configs:
         raise InvalidValueError(f"{task.name}: run_cells needs at least one config")
     normalized = [task.space.normalize(c) for c in configs]
-    z = task.fidelities.check_z(z)
-    keys = [CellKey(task.name, task.space.index(c), z, int(seed)) for c in normalized]
+    plan = z_schedule(task, z, schedule)
+    keys = [CellKey(task.name, task.space.index(c), plan.final, int(seed), plan.name)
+            for c in normalized]
     kind = KINDS[task.kind]
     groups: dict[str, list[int]] = {}
     for i, config in enumerate(normalized):
@@ -214,9 +233,37 @@ def run_cells(
     with torch_settings(dev, threads):
         for optimizer, members in groups.items():
             stack = _Stack(task, optimizer, tuple(normalized[i] for i in members),
-                           tuple(keys[i] for i in members))
+                           tuple(keys[i] for i in members), plan)
             out.update(zip(members, _train(stack, dev, progress)))
     return [out[i] for i in range(len(normalized))]
+
+
+def z_schedule(task: Task, z: int | None, schedule: ZSchedule | str | None) -> ZSchedule:
+    """The z of each of ``task``'s records: ``z`` fixed, or ``schedule`` (a name, see
+    :meth:`ZSchedule.named`, or a value), checked against the task's z values and records.
+
+    >>> z_schedule(get_task("debug-mnist"), None, "thaw")
+    ZSchedule(name='thaw', z=(1, 6))
+    >>> z_schedule(get_task("debug-mnist"), 2, ZSchedule("thaw", (1, 2, 3)))
+    Traceback (most recent call last):
+    ...
+    frozenbench.errors.InvalidValueError: give z (a fixed cell) or schedule, not both; got z=2 \
+and schedule=ZSchedule(name='thaw', z=(1, 2, 3))
+    """
+    records = len(task.fidelities.epoch)
+    if (z is None) == (schedule is None):
+        raise InvalidValueError(f"give z (a fixed cell) or schedule, not both; got z={z!r} and "
+                                f"schedule={schedule!r}")
+    if schedule is None:
+        return ZSchedule.fixed(task.fidelities.check_z(z), records)
+    plan = schedule if isinstance(schedule, ZSchedule) else \
+        ZSchedule.named(schedule, task.n_layers, records)
+    if len(plan.z) != records:
+        raise InvalidValueError(f"{task.name}: schedule z={plan.z} has {len(plan.z)} entries; "
+                                f"the task has {records} records")
+    for value in sorted(set(plan.z)):
+        task.fidelities.check_z(value)
+    return plan
 
 
 @dataclass(frozen=True)
@@ -227,6 +274,7 @@ class _Stack:
     optimizer: str
     configs: tuple[Mapping[str, Any], ...]
     keys: tuple[CellKey, ...]
+    schedule: ZSchedule
 
 
 @dataclass
@@ -245,20 +293,41 @@ class _Curve:
 def build_model(task: Task, z: int, seed: int) -> tuple[torch.nn.Module, freezing.FreezeRecord]:
     """The task's model, seeded (initialisation is part of the seed's noise) and frozen to the
     last ``z`` layers; built on the CPU (the caller moves it after the data)."""
+    built, frozen = _build(task, z, seed)
+    return built.model, frozen
+
+
+def _build(task: Task, z: int, seed: int) -> tuple[Built, freezing.FreezeRecord]:
+    """:func:`build_model` with the split's arguments (a thaw splits the model again)."""
     torch.manual_seed(seed)
     built = resolve(task.model)(**task.model_args)
     frozen = freezing.freeze(built.model, z, built.unwrap, merge=built.merge)
     if frozen.n != task.n_layers:
         raise InvalidValueError(f"{task.name}: the model splits into {frozen.n} layers, the "
                                 f"task declares n={task.n_layers}")
-    return built.model, frozen
+    return built, frozen
+
+
+def _probe(task: Task, model: torch.nn.Module, optimizer: str,
+           batch: tuple[torch.Tensor, torch.Tensor], amp: Callable[[], Any] | None,
+           dev: torch.device) -> tuple[costs.StepCost, float]:
+    """:func:`measure_step` at the model's current z, and the seconds it took; on CUDA the
+    peak-memory counter restarts after it (the records' peak is training's, at this z)."""
+    t0 = time.perf_counter()
+    cost = measure_step(task, model, optimizer, batch, amp() if amp else nullcontext())
+    seconds = time.perf_counter() - t0
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+        torch.cuda.reset_peak_memory_stats(dev)
+    return cost, seconds
 
 
 def _train(stack: _Stack, dev: torch.device, progress: bool) -> list[CellResult]:
     task, kind, cuda = stack.task, KINDS[stack.task.kind], dev.type == "cuda"
-    z, seed = stack.keys[0].z, stack.keys[0].seed
+    seed, plan = stack.keys[0].seed, stack.schedule
     amp = functools.partial(torch.autocast, "cuda", dtype=torch.bfloat16) if cuda else None
-    model, frozen = build_model(task, z, seed)
+    built, frozen = _build(task, plan.z[0], seed)
+    model = built.model
     data = load_data(task, dev, frozen.total_params)
     ends = kind.record_ends(task, data, frozen.total_params)
     # On CUDA the dataset lives on the device; the memory column is what training adds to it.
@@ -268,24 +337,25 @@ def _train(stack: _Stack, dev: torch.device, progress: bool) -> list[CellResult]
     run = _Run(stack, dev, data, ends[-1], hps, StackedTrainer(
         model, StackedHyperparameters.from_configs(stack.optimizer, hps), amp))
 
-    # Cost probe on a copy of one config's model, with a batch from its own generator.
-    t_probe = time.perf_counter()
-    cost = measure_step(task, model, stack.optimizer, next(run.stream(seed + 1)),
-                        amp() if amp else nullcontext())
-    probe_s = time.perf_counter() - t_probe
-    if cuda:
-        torch.cuda.synchronize(dev)
-        torch.cuda.reset_peak_memory_stats(dev)
+    # Cost probe on a copy of one config's model, with a batch from its own generator; again
+    # after each thaw (a record costs what its z costs).
+    probe_batch = next(run.stream(seed + 1))
+    cost, probe_s = _probe(task, model, stack.optimizer, probe_batch, amp, dev)
 
     alone = len(stack.keys) == 1  # a stack's peak memory is not one cell's
     batches, step = run.stream(seed), 0
-    for epoch, end in zip(task.fidelities.epoch, ends):
+    for epoch, end, z in zip(task.fidelities.epoch, ends, plan.z):
+        if z > frozen.z:  # thaw at this record boundary
+            frozen = freezing.thaw(model, z, built.unwrap, merge=built.merge)
+            run.trainer.thaw()
+            cost, seconds = _probe(task, model, stack.optimizer, probe_batch, amp, dev)
+            probe_s += seconds
         losses = run.train(batches, step, end, cost.flops / task.batch_size)
         step = end
         run.evaluate()
         peak = (int(torch.cuda.max_memory_allocated(dev)) - resident if cuda and alone
                 else cost.memory_estimate_bytes)
-        run.record(epoch, losses, peak, progress)
+        run.record(epoch, z, losses, peak, progress)
         if not run.active:
             break
 
@@ -318,6 +388,7 @@ class _Run:
         self.active = list(range(len(stack.keys)))  # positions of the configs still training
         self.samples = 0
         self.val: list[tuple[float, float]] = []
+        self.test: list[tuple[float, float]] = []
 
     def stream(self, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The seed's batches: data order and augmentation from one explicit generator."""
@@ -352,27 +423,41 @@ class _Run:
         return [v / (end - step) for v in loss_sum.tolist()]
 
     def evaluate(self) -> None:
-        """Validation loss and error of every active config (:attr:`val`, in their order)."""
+        """Validation loss and error of every active config (:attr:`val`, in their order),
+        then test loss and error (:attr:`test`; NaN without a test split). Only validation is
+        charged to the eval clocks: an optimizer sees validation and never pays for test."""
         t0, c0 = time.perf_counter(), time.thread_time()
+        self.val = self._scores(self.kind.val_batches, self.kind.val_metrics)
+        self._share("eval_wall", time.perf_counter() - t0)
+        self._share("eval_cpu", time.thread_time() - c0)
+        self.test = self._scores(self.kind.held_out_batches, self.kind.held_out_metrics) \
+            if self.kind.has_test(self.data) else [(math.nan, math.nan)] * len(self.active)
+
+    def _scores(self, batches: Callable[..., Iterator[tuple[torch.Tensor, torch.Tensor]]],
+                metrics: Callable[..., tuple[float, float]]) -> list[tuple[float, float]]:
+        """(loss, error) of every active config over one evaluation split, summed over its
+        ``batches`` and turned into means by ``metrics``."""
         loss_sums = [0.0] * len(self.active)
         wrong = [0.0] * len(self.active)
-        for x, y in self.kind.val_batches(self.stack.task, self.data, self.dev):
+        for x, y in batches(self.stack.task, self.data, self.dev):
             losses, errors = self.trainer.evaluate(self.kind.eval_sums, x, y)
             loss_sums = [a + b for a, b in zip(loss_sums, losses.tolist())]
             wrong = [a + b for a, b in zip(wrong, errors.tolist())]
-        self.val = [self.kind.val_metrics(a, b, self.data) for a, b in zip(loss_sums, wrong)]
-        self._share("eval_wall", time.perf_counter() - t0)
-        self._share("eval_cpu", time.thread_time() - c0)
+        return [metrics(a, b, self.data) for a, b in zip(loss_sums, wrong)]
 
-    def record(self, epoch: int, losses: list[float], peak: int, progress: bool) -> None:
-        """Append a record to every active config's curve; drop those that diverged."""
-        for pos, loss, (val_loss, val_error) in zip(self.active, losses, self.val):
+    def record(self, epoch: int, z: int, losses: list[float], peak: int,
+               progress: bool) -> None:
+        """Append a record (trained at ``z``) to every active config's curve; drop those that
+        diverged."""
+        for pos, loss, (val_loss, val_error), (test_loss, test_error) in zip(
+                self.active, losses, self.val, self.test):
             c = self.curves[pos]
             c.records.append(EpochRecord(
                 epoch=epoch, samples_seen=self.samples, train_loss=loss, val_loss=val_loss,
                 val_error=val_error, train_time_s=c.wall, train_cpu_s=c.cpu,
                 eval_time_s=c.eval_wall, eval_cpu_s=c.eval_cpu, peak_memory_bytes=peak,
-                peak_rss_bytes=peak_rss_bytes(), train_flops=c.flops))
+                peak_rss_bytes=peak_rss_bytes(), train_flops=c.flops, test_loss=test_loss,
+                test_error=test_error, z=z))
             if progress:
                 print(f"{self.stack.keys[pos]} epoch {epoch}: train_loss {loss:.4f} val_loss "
                       f"{val_loss:.4f} val_error {val_error:.4f} cpu {c.cpu:.2f}s wall "

@@ -41,6 +41,17 @@ A cell does not depend on its batch-mates
     ``tests/test_tasks_stacked.py`` checks this on the CPU for every task kind. On CUDA, where
     batched matrix kernels may choose their algorithm by batch size, it is not yet measured.
 
+Thawing
+    At a record boundary a stack can thaw (:meth:`StackedTrainer.thaw`, after
+    :func:`frozenbench.freezing.thaw` on the module): the parameters of the layers that became
+    trainable are stacked from their current shared values (their initialisation; BatchNorm
+    statistics as the frozen layer updated them), and join the optimizer with FRESH state: zero
+    moments, and Adam's bias correction counted from each parameter's own first step
+    (:attr:`StackedOptimizer.param_steps`), as ``torch.optim`` does for a parameter added by
+    ``add_param_group``. The lr schedule is not restarted: it follows the optimizer's steps over
+    the whole run. Both rules above still hold: the new tensors carry the pad slot, and the
+    update is the same element-wise arithmetic.
+
 Divergence
     A config whose loss turns NaN or infinite keeps its slot until the end of the record (the
     slots do not interact), is then recorded as diverged and dropped from the stack
@@ -65,7 +76,7 @@ Divergence
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,13 +190,24 @@ class StackedModel:
         trainable = {n: p for n, p in module.named_parameters() if p.requires_grad}
         if not trainable:
             raise InvalidValueError("the model has no trainable parameters (call freeze first)")
-        owners = {n for n, m in module.named_modules()
-                  if _is_running_stat(m) and any(p.requires_grad for p in m.parameters())}
         self.params: dict[str, Tensor] = {
             n: _repeat(p.detach(), slots).requires_grad_(True) for n, p in trainable.items()}
         self.buffers: dict[str, Tensor] = {
-            n: _repeat(b, slots) for n, b in module.named_buffers()
-            if n.rpartition(".")[0] in owners}
+            n: _repeat(b, slots) for n, b in _owned_buffers(module)}
+
+    def grow(self) -> list[str]:
+        """Stack the parameters that became trainable since (see
+        :func:`frozenbench.freezing.thaw`) and the running statistics of the normalisation
+        layers they belong to, every slot from the module's current (shared) values; returns
+        the names of the new parameters, in the module's order."""
+        slots = self.slots
+        new = [(n, p) for n, p in self.module.named_parameters()
+               if p.requires_grad and n not in self.params]
+        for n, p in new:
+            self.params[n] = _repeat(p.detach(), slots).requires_grad_(True)
+        self.buffers.update({n: _repeat(b, slots) for n, b in _owned_buffers(self.module)
+                             if n not in self.buffers})
+        return [n for n, _ in new]
 
     @property
     def slots(self) -> int:
@@ -215,6 +237,13 @@ class StackedModel:
         self.buffers = {n: b[idx] for n, b in self.buffers.items()}
 
 
+def _owned_buffers(module: nn.Module) -> list[tuple[str, Tensor]]:
+    """The buffers of the normalisation layers with a trainable parameter (those stacked)."""
+    owners = {n for n, m in module.named_modules()
+              if _is_running_stat(m) and any(p.requires_grad for p in m.parameters())}
+    return [(n, b) for n, b in module.named_buffers() if n.rpartition(".")[0] in owners]
+
+
 def _repeat(t: Tensor, slots: int) -> Tensor:
     return t.unsqueeze(0).repeat(slots, *[1] * t.dim()).contiguous()
 
@@ -238,10 +267,21 @@ class StackedOptimizer:
     its Python floats) and broadcast against each parameter through a view."""
 
     def __init__(self, params: Mapping[str, Tensor], hp: StackedHyperparameters) -> None:
-        self.steps = 0
-        self.state: dict[str, dict[str, Tensor]] = {n: {} for n in params}
+        self.steps = 0  # optimizer steps taken: the lr schedule's clock
+        self.state: dict[str, dict[str, Tensor]] = {}
+        self.param_steps: dict[str, int] = {}  # each parameter's own steps (bias correction)
+        self.add(params)
         self._like = next(iter(params.values()))
         self._set(hp)
+
+    def add(self, names: Iterable[str]) -> None:
+        """Parameters that join the optimizer now (thawed layers) with fresh state: zero
+        moments, and Adam's bias correction counts their steps from here, as torch.optim
+        does for a parameter added through ``add_param_group``."""
+        for name in names:
+            if name in self.state:
+                raise InvalidValueError(f"parameter {name!r} is already in the optimizer")
+            self.state[name], self.param_steps[name] = {}, 0
 
     def _set(self, hp: StackedHyperparameters) -> None:
         self.hp = hp
@@ -256,26 +296,32 @@ class StackedOptimizer:
     def _col(self, values: Sequence[float]) -> Tensor:
         return torch.tensor(values, dtype=torch.float64).to(self._like.device, self._like.dtype)
 
-    def _per_step(self, lr_factors: Sequence[float]) -> dict[str, Tensor]:
-        """The columns that change with the step: scheduled lr, Adam's bias corrections."""
-        lr = [base * f for base, f in zip(self.lr, _padded(lr_factors))]
-        t = self.steps
+    def _per_step(self, lr: Sequence[float]) -> dict[str, Tensor]:
+        """The columns that change with the step: the scheduled lr ``lr`` (per slot)."""
         return {"-lr": self._col([-a for a in lr]),
-                "decay": self._col([1.0 - a * w for a, w in zip(lr, self.wd)]),
-                "-step": self._col([-a / (1.0 - b ** t) for a, b in zip(lr, self.beta1)]),
+                "decay": self._col([1.0 - a * w for a, w in zip(lr, self.wd)])}
+
+    def _bias_corrections(self, lr: Sequence[float], t: int) -> dict[str, Tensor]:
+        """Adam's bias-correction columns for a parameter at its own step ``t``."""
+        return {"-step": self._col([-a / (1.0 - b ** t) for a, b in zip(lr, self.beta1)]),
                 "bc2_sqrt": self._col([(1.0 - b ** t) ** 0.5 for b in self.beta2])}
 
     def step(self, params: Mapping[str, Tensor], lr_factors: Sequence[float]) -> None:
         """Update every parameter from its ``.grad``; ``lr_factors``: each config's schedule
         multiplier at this step (the pad slots follow the first config)."""
         self.steps += 1
-        cols = {**self.fixed, **self._per_step(lr_factors)}
+        lr = [base * f for base, f in zip(self.lr, _padded(lr_factors))]
+        cols = {**self.fixed, **self._per_step(lr)}
+        corrections: dict[int, dict[str, Tensor]] = {}  # by a parameter's own step count
         with torch.no_grad():
             for name, p in params.items():
                 if p.grad is None:
                     continue
+                self.param_steps[name] = t = self.param_steps[name] + 1
+                if t not in corrections and self.hp.optimizer != "sgd":
+                    corrections[t] = self._bias_corrections(lr, t)
                 shape = (-1, *[1] * (p.dim() - 1))
-                c = {k: v.view(shape) for k, v in cols.items()}
+                c = {k: v.view(shape) for k, v in {**cols, **corrections.get(t, {})}.items()}
                 if self.hp.optimizer == "sgd":
                     self._sgd(self.state[name], p, p.grad, c)
                 else:
@@ -358,6 +404,25 @@ class StackedTrainer:
         finally:
             self.model.module.train()
         return _head(out, self.size)
+
+    def thaw(self) -> list[str]:
+        """Take on the parameters the module's layers made trainable since (after
+        :func:`frozenbench.freezing.thaw`): stacked from their current shared values, with their
+        normalisation statistics, and added to the optimizer with fresh state. Returns their
+        names.
+
+        >>> import torch, torch.nn as nn
+        >>> from frozenbench import freezing
+        >>> model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Linear(8, 3))
+        >>> _ = freezing.freeze(model, 1)
+        >>> trainer = StackedTrainer(model, StackedHyperparameters.from_configs("adam", [{}]))
+        >>> _ = freezing.thaw(model, 2)
+        >>> trainer.thaw(), tuple(trainer.model.buffers["1.running_mean"].shape)
+        (['1.weight', '1.bias'], (2, 8))
+        """
+        new = self.model.grow()
+        self.optimizer.add(new)
+        return new
 
     def keep(self, positions: Sequence[int]) -> None:
         """Continue with the configs at ``positions`` only (the others diverged)."""

@@ -191,3 +191,14 @@ def test_a_shard_carries_the_v3_columns_and_its_test_metrics_are_checked():
     frame = _cell().to_frame().assign(schedule="cosine")
     problems = check.problems(cell, "ok", schema.to_arrow(frame, GRID, cell=True))
     assert any("schedule ['cosine']; valid: ['fixed', 'thaw']" in p for p in problems), problems
+
+
+def test_a_card_describes_the_schema_version_of_its_table(tmp_path):
+    from frozenbench.card import render
+
+    src = write_benchmark(tmp_path / "v3", test_split=True, **KW)
+    for root, version in ((src, 3), (_as_version_2(src, tmp_path / "v2"), 2)):
+        card = render(root, analysis=False)
+        assert f"## Schema (version {version})" in card
+        assert ("| `test_error` |" in card) == (version == 3)
+        assert ("`schedule`" in card) == (version == 3)

@@ -266,16 +266,20 @@ def _seeds(m: Manifest, bench: Benchmark | None) -> str:
 
 
 def _schema(m: Manifest) -> str:
-    from frozenbench.schema import COLUMNS, KEY_COLUMNS, SCHEMA_VERSION
+    from frozenbench.schema import COLUMNS, KEY_COLUMNS, arrow_schema
 
-    lines = [f"## Schema (version {SCHEMA_VERSION})\n",
-             "Long format, one row per (config, z, epoch, seed); the key is "
-             f"{', '.join(f'`{k}`' for k in KEY_COLUMNS)}.\n",
+    version = m.schema_version  # the table's, which an older table keeps
+    names = set(arrow_schema(m.grid, version=version).names)
+    keys = [k for k in KEY_COLUMNS if k in names]
+    per = ", ".join(k.removesuffix("_id") for k in keys)
+    lines = [f"## Schema (version {version})\n",
+             f"Long format, one row per ({per}); the key is "
+             f"{', '.join(f'`{k}`' for k in keys)}.\n",
              "| column | type | meaning |", "|---|---|---|"]
     for name in m.grid:
         lines.append(f"| `{_cell(name)}` | hyperparameter | value of `{_cell(name)}` in this "
                      "config |")
-    for c in COLUMNS:
+    for c in (c for c in COLUMNS if c.name in names):
         lines.append(f"| `{c.name}` | {c.type} | {c.doc.replace('|', '/')} |")
     return "\n".join(lines) + "\n"
 

@@ -17,6 +17,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -30,6 +31,7 @@ from frozenbench.generation.store import CELL_METADATA, ROWS_SHA256, ShardStore
 from frozenbench.generation.worker import CellChunk
 from frozenbench.manifest import Manifest
 from frozenbench.schema import KEY_COLUMNS
+from frozenbench.table import Benchmark
 
 REPO = Path(__file__).resolve().parent.parent
 FAKE = {"task": "fake", "task_module": "frozenbench.generation.fake"}
@@ -175,6 +177,13 @@ def test_merge_writes_a_sorted_validated_table_and_manifest(write_spec, tmp_path
     assert man.task == "fake" and man.seeds == [0, 1] and man.config_ids == list(range(6))
     assert man.spec["task_module"] == "frozenbench.generation.fake" and man.code_version
     assert "cpu" in man.hardware and man.fidelities == {"z": [1, 2, 3], "epoch": [1, 2, 3]}
+    # schema v3: every row a fixed-z row, the test metrics carried through to queries
+    assert man.schema_version == 3 and set(df["schedule"]) == {"fixed"}
+    ok = df[df.status == "ok"]
+    assert np.allclose(ok.test_loss, ok.val_loss * 1.1)
+    bench = Benchmark.from_directory(dest)
+    r = bench.query(0, 3, seed=0)
+    assert r.test_loss == pytest.approx(r.val_loss * 1.1) and len(bench.schedule_rows) == 0
 
 
 def test_merge_refuses_missing_cells_and_bad_shards(write_spec, tmp_path):
@@ -420,7 +429,13 @@ def test_a_flipped_bit_or_a_truncated_shard_never_merges_and_is_retrained(write_
     shards = tmp_path / "out" / "shards"
     flipped, truncated = shards / "c00000-z01-s0.ok.parquet", shards / "c00003-z01-s0.ok.parquet"
     data = bytearray(flipped.read_bytes())
-    data[len(data) // 3] ^= 0x10
+    # a bit of the stored rows (the middle of the val_loss column), not of the page indexes
+    # between the columns and the footer, which no read decodes
+    meta = pq.ParquetFile(flipped).metadata.row_group(0)
+    column = next(meta.column(i) for i in range(meta.num_columns)
+                  if meta.column(i).path_in_schema == "val_loss")
+    start = column.dictionary_page_offset or column.data_page_offset
+    data[start + column.total_compressed_size // 2] ^= 0x10
     flipped.write_bytes(bytes(data))
     truncated.write_bytes(truncated.read_bytes()[: truncated.stat().st_size // 2])
     with pytest.raises(MergeError) as err:  # never a raw ArrowInvalid

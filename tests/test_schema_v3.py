@@ -163,3 +163,42 @@ def test_a_table_with_an_unknown_schedule_is_refused(tmp_path):
     with pytest.raises(SchemaError, match=r"unknown schedule values \['cosine'\]; valid: "
                                           r"\['fixed', 'thaw'\]"):
         Benchmark.from_directory(root)
+
+
+def _check():
+    from frozenbench.generation.integrity import CellCheck
+    from frozenbench.space import SearchSpace
+
+    space = SearchSpace.from_dict(GRID)
+    return CellCheck(grid=GRID, space=space, epochs=(1, 2), n_layers=2, metric="val_error")
+
+
+def test_a_shard_carries_the_v3_columns_and_its_test_metrics_are_checked():
+    from frozenbench.cell import Cell
+
+    check, cell = _check(), Cell(0, 1, 0)
+    for result in (_cell(), _cell(test_loss=0.7, test_error=0.25)):  # without / with a split
+        rows = schema.to_arrow(result.to_frame(), GRID, cell=True)
+        assert {"test_loss", "test_error", "schedule"} <= set(rows.column_names)
+        assert check.problems(cell, "ok", rows) == []
+    frame = _cell(test_loss=0.7, test_error=0.25).to_frame()
+    frame.loc[1, "test_error"] = float("nan")
+    frame.loc[0, "test_loss"] = 1.5e300
+    frame.loc[1, "test_loss"] = -1.0
+    problems = check.problems(cell, "ok", schema.to_arrow(frame, GRID, cell=True))
+    assert any("test_error is NaN in some rows only" in p for p in problems), problems
+    assert any(p.startswith("test_loss outside [0.0, inf]: [-1.0]") for p in problems), problems
+    frame = _cell().to_frame().assign(schedule="cosine")
+    problems = check.problems(cell, "ok", schema.to_arrow(frame, GRID, cell=True))
+    assert any("schedule ['cosine']; valid: ['fixed', 'thaw']" in p for p in problems), problems
+
+
+def test_a_card_describes_the_schema_version_of_its_table(tmp_path):
+    from frozenbench.card import render
+
+    src = write_benchmark(tmp_path / "v3", test_split=True, **KW)
+    for root, version in ((src, 3), (_as_version_2(src, tmp_path / "v2"), 2)):
+        card = render(root, analysis=False)
+        assert f"## Schema (version {version})" in card
+        assert ("| `test_error` |" in card) == (version == 3)
+        assert ("`schedule`" in card) == (version == 3)

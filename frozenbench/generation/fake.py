@@ -6,7 +6,8 @@ it with ``task_module = "frozenbench.generation.fake"``. The one task, ``fake``,
 hyperparameter: ``"ok"`` trains normally, ``"diverge"`` stops after epoch 1 with a NaN loss, and
 ``"fail"`` raises while the environment variable ``FROZENBENCH_FAKE_FAIL`` is ``"1"`` (so a rerun
 without it retries and succeeds). ``FROZENBENCH_FAKE_SLEEP_S`` makes every cell take that long.
-Real training is tested with the real runner on the ``debug-mnist`` task.
+Its cells have a test split (test = 1.1 x validation). Real training is tested with the real
+runner on the ``debug-mnist`` task (no test split).
 
 >>> cell = run_cell(get_task("fake"), {"lr": 0.1, "mode": "ok"}, z=2, seed=0)
 >>> cell.status, [r.epoch for r in cell.records]
@@ -79,7 +80,7 @@ def run_cell(task: FakeTask | str, config: Mapping[str, Any], z: int, seed: int,
             epoch=e, samples_seen=100 * e, train_loss=loss, val_loss=loss,
             val_error=min(1.0, loss / 3), train_time_s=0.01 * e * z, train_cpu_s=0.01 * e * z,
             eval_time_s=0.001, eval_cpu_s=0.001, peak_memory_bytes=1000 * z, peak_rss_bytes=0,
-            train_flops=1e6 * e * z,
+            train_flops=1e6 * e * z, test_loss=loss * 1.1, test_error=min(1.0, loss / 3 * 1.1),
         ))
     return CellResult(
         key=CellKey(task.name, task.space.index(config), z, seed), config=config,

@@ -96,6 +96,9 @@ class CellCheck:
         if rows.schema.remove_metadata() != self.schema:
             return [*out, "columns/types differ from the table schema"]
         cols = rows.to_pydict()
+        bad_schedule = sorted(set(cols["schedule"]) - set(SCHEDULES))
+        if bad_schedule:  # before the rows are assigned to cells: a schedule names the cell
+            return [*out, f"schedule {bad_schedule}; valid: {list(SCHEDULES)}"]
         try:
             keys = set(self.row_cells(cols))
         except FrozenbenchError as exc:
@@ -169,9 +172,6 @@ class CellCheck:
                 continue
             if any(b < a for a, b in itertools.pairwise(values)):  # NaN compares False
                 out.append(f"{name} decreases over the epochs: {_show(values)}")
-        bad_schedule = sorted(set(cols["schedule"]) - set(SCHEDULES))
-        if bad_schedule:
-            out.append(f"schedule {bad_schedule}; valid: {list(SCHEDULES)}")
         bad_mem = sorted(set(cols["memory_method"]) - set(MEMORY_METHODS))
         if bad_mem:
             out.append(f"memory_method {bad_mem}; valid: {list(MEMORY_METHODS)}")

@@ -41,6 +41,7 @@ from frozenbench.schema import (
     FINITE_WHEN_OK,
     FIXED,
     MEMORY_METHODS,
+    SCHEDULES,
     VALUE_RANGES,
     arrow_schema,
 )
@@ -93,6 +94,9 @@ class CellCheck:
         if rows.schema.remove_metadata() != self.schema:
             return [*out, "columns/types differ from the table schema"]
         cols = rows.to_pydict()
+        bad_schedule = sorted(set(cols.get("schedule", [])) - set(SCHEDULES))
+        if bad_schedule:  # before the keys: a row of an unknown schedule has no cell
+            return [*out, f"schedule {bad_schedule}; valid: {list(SCHEDULES)}"]
         try:
             keys = set(self.row_cells(cols))
         except FrozenbenchError as exc:

@@ -355,3 +355,31 @@ def test_a_text_column_holding_bytes_that_are_not_text_is_a_schema_error(copy, c
     Manifest(**{**man.__dict__, "files": describe_files(copy, ["table.parquet"])}).write(copy)
     with pytest.raises(SchemaError, match="not UTF-8"):
         fb.load(copy).to_frame()
+
+
+def test_a_shard_of_an_unknown_schedule_is_refused_and_thaw_rows_follow_theirs():
+    """A row's schedule names its cell: an unknown one is reported as such; a thaw cell's rows
+    must carry the z of the linear thaw schedule, record by record."""
+    from frozenbench.cell import Cell, CellKey, CellResult, EpochRecord
+    from frozenbench.generation.integrity import CellCheck
+    from frozenbench.schema import to_arrow
+    from frozenbench.tasks import get_task
+
+    task = get_task("debug-mnist")
+    check, grid = CellCheck.of(task), task.space.to_dict()
+
+    def rows(schedule, zs):
+        records = tuple(EpochRecord(e, 64 * e, 1.0, 1.0, 0.5, 0.1 * e, 0.1 * e, 0.01, 0.01, 1, 1,
+                                    1e6 * e, z=z) for e, z in zip((1, 2), zs))
+        cell = CellResult(CellKey(task.name, 0, 6, 0, schedule), task.space.config(0), 6, 10,
+                          20, "cpu_tensor_estimate", "cpu", {}, {}, records)
+        return to_arrow(cell.to_frame(), grid, cell=True)
+
+    thaw = Cell(0, 6, 0, "thaw")
+    assert check.problems(thaw, "ok", rows("thaw", (1, 6))) == []
+    assert check.problems(thaw, "ok", rows("thaw", (2, 6))) == [
+        "z [2, 6] of a thaw cell, expected [1, 6]"]
+    assert check.problems(thaw, "ok", rows("cosine", (1, 6))) == [
+        "schedule ['cosine']; valid: ['fixed', 'thaw']"]
+    assert check.problems(Cell(0, 6, 0), "ok", rows("thaw", (1, 6))) == [
+        "holds rows of cells ['c00000-thaw-z06-s0']"]

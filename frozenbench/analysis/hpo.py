@@ -95,7 +95,7 @@ def replay_requests(methods: Mapping[str, Any] | None = None, *, runs: int = 10,
     each a :class:`~frozenbench.sim.methods.Method`, a label or an ``(optimizer, fidelity)``
     pair; default :data:`DEFAULT_METHODS`) for replay seeds 0..runs-1 with a budget of
     ``budget_units``, and the problems found building them (checked on a table by
-    :func:`~frozenbench.sim.request.check_requests`).
+    :func:`~frozenbench.sim.request.requests_problems`).
 
     >>> requests, problems = replay_requests({"r": ("random", "full")}, runs=0)
     >>> problems

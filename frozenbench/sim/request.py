@@ -30,6 +30,7 @@ frozenbench.errors.InvalidValueError: 3 problems with the arguments of simulate:
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 from collections.abc import Mapping, Sequence
@@ -172,7 +173,7 @@ class ReplayRequest:
     def prepare(self, bench: Benchmark, owner: str = "simulate", *, checked: bool = False
                 ) -> PreparedReplay:
         """Check this request on ``bench`` (every problem in one error naming ``owner``;
-        ``checked``: already done, by :func:`check_requests`) and compute once what every run
+        ``checked``: already done, by :func:`requests_problems`) and compute once what every run
         shares."""
         if not checked:
             raise_problems(owner, self.problems(bench))
@@ -234,7 +235,7 @@ class PreparedReplay:
 
         req, bench = self.request, self.bench
         with quiet_libraries() if self.method is not None and self.method.is_library \
-                else _nothing():
+                else contextlib.nullcontext():
             opt = self.optimizer(seed)
             engine = Engine(bench, opt, capacities=self.capacities,
                             rng=np.random.default_rng(int(seed)), metric=self.metric,
@@ -260,16 +261,6 @@ class PreparedReplay:
     def run_all(self) -> list[pd.DataFrame]:
         """One trajectory per replay seed of the request, in its order."""
         return [self.run(int(s)) for s in self.request.seeds]
-
-
-class _nothing:
-    """A context manager that does nothing (the libraries stay as they are)."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _attempt(problems: Problems, fn: Any) -> Any:
@@ -384,13 +375,4 @@ def requests_problems(requests: Mapping[str, ReplayRequest] | Sequence[ReplayReq
     return list(dict.fromkeys(problems))
 
 
-def check_requests(owner: str, requests: Mapping[str, ReplayRequest] | Sequence[ReplayRequest],
-                   benches: Sequence[Benchmark]) -> None:
-    """Check every request on every table and raise once, every problem listed (see
-    :func:`frozenbench.errors.raise_problems`); then ``prepare(bench, checked=True)``."""
-    raise_problems(owner, list(dict.fromkeys(
-        p for bench in benches for p in requests_problems(requests, bench))))
-
-
-__all__ = ["PreparedReplay", "ReplayRequest", "check_requests", "metric_measured",
-           "requests_problems"]
+__all__ = ["PreparedReplay", "ReplayRequest", "metric_measured", "requests_problems"]

@@ -31,11 +31,12 @@ setup-dev: $(VENV)/.dev
 
 # Hyperband over z, over epochs and over both, ASHA along the linear diagonal (thinned to the
 # rungs 144 configs can fill), against random search at full fidelity: 20 seeds each, 4
-# simulated workers, 10x the median full-fidelity cost, on the shipped default table (seconds).
+# simulated workers, 10x the median full-fidelity cost (--budget is in those units), on the
+# shipped default table.
 demo: $(VENV)/.core
 	$(BIN)/frozenbench simulate mnist-resnet --optimizers hyperband:z \
 		hyperband:epoch hyperband:z+epoch-geometric asha:z+epoch-linear random:full --runs 20 --workers 4 \
-		--out $(OUT)
+		--budget 10 --out $(OUT)
 	$(BIN)/frozenbench report mnist-resnet --out $(OUT)   # writes $(OUT)/report.html
 
 slurm:

@@ -419,7 +419,7 @@ def _usage(m: Manifest, repo_id: str | None) -> str:
         f"print(bench.query(config, z={z}, epoch={e}))  # one cell, mean over seeds\n"
         f"print(bench.curve(config, z=1))  # its learning curve at z=1\n"
         "traj = fb.simulate(bench, optimizer=\"asha\", fidelity=\"z\", n_workers=4, "
-        "budget=3600, seed=0)\n```\n"
+        "budget=10, seed=0)  # 10 x the median full-fidelity cost\n```\n"
     )
     if repo_id:
         text += (f"\nCommand line: `frozenbench download {repo_id}@<commit>`. The raw table "

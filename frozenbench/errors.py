@@ -94,6 +94,17 @@ def not_loaded(name: str, value: object) -> InvalidValueError:
     return InvalidValueError(f"{name} must be a loaded Benchmark, got {shown}; {how}")
 
 
+def list_problems(heading: str, problems: Sequence[object]) -> str:
+    """The one wording of several problems: ``heading``, then one indented line each.
+
+    >>> print(list_problems("2 problems", ["x=1 must be even", "y=-1 must be positive"]))
+    2 problems:
+      - x=1 must be even
+      - y=-1 must be positive
+    """
+    return f"{heading}:\n" + "\n".join(f"  - {p}" for p in problems)
+
+
 def raise_problems(owner: str, problems: Sequence[str | FrozenbenchError]) -> None:
     """Report every problem with the arguments of ``owner`` at once: the one problem as it is
     (a string becomes an :class:`InvalidValueError`), several in one error; none: return.
@@ -110,6 +121,6 @@ def raise_problems(owner: str, problems: Sequence[str | FrozenbenchError]) -> No
         one = problems[0]
         raise one if isinstance(one, FrozenbenchError) else InvalidValueError(one)
     if problems:
-        raise InvalidValueError(f"{len(problems)} problems with the arguments of {owner}:\n"
-                                + "\n".join(f"  - {p}" for p in problems))
+        raise InvalidValueError(list_problems(
+            f"{len(problems)} problems with the arguments of {owner}", problems))
 

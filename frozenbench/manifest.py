@@ -38,7 +38,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from frozenbench.atomic import write_text_atomic
-from frozenbench.errors import InvalidValueError, SchemaError, format_choices
+from frozenbench.errors import InvalidValueError, SchemaError, format_choices, list_problems
 from frozenbench.schema import (
     READABLE_VERSIONS,
     SCHEMA_VERSION,
@@ -244,7 +244,7 @@ def _shown(name: object) -> str:
 def _listing(where: str, problems: Sequence[str]) -> str:
     if len(problems) == 1:
         return f"{where}: {problems[0]}"
-    return f"{where}: {len(problems)} problems:\n" + "\n".join(f"  - {p}" for p in problems)
+    return list_problems(f"{where}: {len(problems)} problems", problems)
 
 
 def _is_int(v: object) -> bool:

@@ -223,7 +223,9 @@ def query(
 def simulate(bench: Benchmark | str | os.PathLike[str], *args: Any, **kwargs: Any
              ) -> pd.DataFrame:
     """``fb.simulate``: :func:`frozenbench.sim.simulate` on ``bench``, a loaded benchmark or
-    anything :func:`load` takes (a name or a path); every other argument is passed on.
+    anything :func:`load` takes (a name or a path); every other argument is passed on (a
+    ``budget`` is in units of the table's median full-fidelity cost, ``budget_seconds`` in
+    simulated seconds).
 
     >>> import tempfile
     >>> from frozenbench.synthetic import write_benchmark

@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from frozenbench.atomic import write_text_atomic
+from frozenbench.sim.budget import DEFAULT_BUDGET_UNITS
 from frozenbench.table import Benchmark
 
 _CSS = """
@@ -81,21 +82,31 @@ def _final_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_report(bench: Benchmark, path: str | os.PathLike[str], *, runs: int = 10,
-                 n_boot: int = 1000, budget_units: float = 100.0, n_workers: int = 4,
-                 methods: dict[str, tuple[str, Any]] | None = None) -> Path:
+                 n_boot: int = 1000, budget_units: float = DEFAULT_BUDGET_UNITS,
+                 n_workers: int = 4, methods: dict[str, Any] | None = None) -> Path:
     """Write the report of ``bench`` to ``path`` (an ``.html`` file) and return the path.
 
-    ``runs`` replay seeds per method and ``budget_units`` (median full-fidelity costs) for the
-    HPO comparison; ``n_boot`` bootstrap resamples for every interval."""
+    ``runs`` replay seeds per method (``methods``: ``{label: method}``, default
+    :data:`~frozenbench.analysis.hpo.DEFAULT_METHODS`) and ``budget_units`` (median
+    full-fidelity costs) for the HPO comparison; ``n_boot`` bootstrap resamples for every
+    interval. The replays are checked (every problem at once) before any work starts."""
     from frozenbench import analysis as an
     from frozenbench import plot
+    from frozenbench.analysis.hpo import replay, replay_requests
+    from frozenbench.errors import raise_problems
+    from frozenbench.sim.request import requests_problems
+
+    requests, problems = replay_requests(methods, runs=runs, budget_units=budget_units,
+                                         n_workers=n_workers)
+    raise_problems("write_report", [*problems,
+                                    *requests_problems(requests, bench)])
 
     grid = an.correlation_grid(bench, n_boot=n_boot)
     diag = an.diagonal_analysis(bench, n_boot=n_boot)
     profile = an.cost_profile(bench)
     formalism = an.verdicts(bench, grid)
     paper = an.format_comparison(an.paper_comparison(bench, grid, diag))
-    cmp = an.compare(bench, methods, runs=runs, budget_units=budget_units, n_workers=n_workers)
+    cmp = replay(bench, requests)
     anytime = an.anytime_regret(cmp, n_boot=n_boot)
     final = _final_table(an.final_summary(cmp, n_boot=n_boot))
     ranks = an.average_ranks(an.final_regret(cmp), by="run", n_boot=n_boot)

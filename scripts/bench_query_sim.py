@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 
 import frozenbench as fb
 from frozenbench.manifest import TABLE_NAME
-from frozenbench.sim import default_budget
+from frozenbench.sim import budget_unit
 from frozenbench.synthetic import write_benchmark
 
 
@@ -141,19 +141,20 @@ def engine_vs_old(bench: fb.Benchmark) -> dict[str, float]:
     """Best-of-5 seconds of the same replays with the engine and with the old function."""
     old = old_simulate()
     out: dict[str, float] = {}
-    budget = default_budget(bench)
+    budget = 10 * budget_unit(bench)  # seconds: what the old simulate takes
     cases: dict[str, dict[str, Any]] = {
         "asha_8000": {"optimizer": "asha", "max_evaluations": 8000},
         "hyperband_budget": {"optimizer": "hyperband", "budget": budget},
         "random_budget": {"optimizer": "random", "fidelity": "full", "budget": budget},
     }
     for case, kw in cases.items():
-        new_traj = fb.simulate(bench, n_workers=4, seed=0, **kw)
+        new_kw = {("budget_seconds" if k == "budget" else k): v for k, v in kw.items()}
+        new_traj = fb.simulate(bench, n_workers=4, seed=0, **new_kw)
         old_traj = old(bench, n_workers=4, seed=0, **kw)
         same = new_traj.equals(old_traj)
-        runners: dict[str, Callable[..., Any]] = {"engine": fb.simulate, "old": old}
-        for label, fn in runners.items():
-            def once(fn: Callable[..., Any] = fn, kw: dict[str, Any] = kw) -> Any:
+        runners = {"engine": (fb.simulate, new_kw), "old": (old, kw)}
+        for label, (fn, args) in runners.items():
+            def once(fn: Callable[..., Any] = fn, kw: dict[str, Any] = args) -> Any:
                 return fn(bench, n_workers=4, seed=0, **kw)
 
             out[f"{case}_{label}"] = per_call(once, 1, repeat=5)
@@ -171,17 +172,19 @@ def print_engine_vs_old(bench: fb.Benchmark) -> None:
 
 
 def sim_costs(bench: fb.Benchmark) -> dict[str, Any]:
-    fb.simulate(bench, "asha", "z+epoch", n_workers=4, max_evaluations=100, seed=0)  # warm
+    fb.simulate(bench, "asha", "z+epoch-geometric", n_workers=4, max_evaluations=100,
+                seed=0)  # warm
     out: dict[str, Any] = {}
     for n in (1000, 8000):
         out[f"asha_{n}"] = per_call(
-            lambda n=n: fb.simulate(bench, "asha", "z+epoch", n_workers=4,  # type: ignore[misc]
+            lambda n=n: fb.simulate(bench, "asha", "z+epoch-geometric", n_workers=4,  # type: ignore[misc]
                                     max_evaluations=n, seed=0), 1, repeat=5)
-    budget = default_budget(bench)  # the CLI's default budget
+    budget = 10 * budget_unit(bench)  # 10 budget units, as these figures always used
     t0 = time.perf_counter()
     evals = 0
     for seed in range(100):
-        evals += len(fb.simulate(bench, "hyperband", "z+epoch", n_workers=4, budget=budget,
+        evals += len(fb.simulate(bench, "hyperband", "z+epoch-geometric", n_workers=4,
+                                 budget_seconds=budget,
                                  seed=seed))
     out["hyperband_100"] = time.perf_counter() - t0
     out["hyperband_evals_per_run"] = evals / 100
@@ -224,10 +227,10 @@ def asha_run(n_trials: int) -> dict[str, Any]:
     paper-shaped synthetic table (216 configs x 11 z x 20 epochs)."""
     with tempfile.TemporaryDirectory() as tmp:
         bench = fb.load(write_benchmark(Path(tmp) / "resnet", n_configs=216))
-        fb.simulate(bench, "asha", "z+epoch", n_workers=4, max_evaluations=1000, seed=0)
+        fb.simulate(bench, "asha", "z+epoch-geometric", n_workers=4, max_evaluations=1000, seed=0)
         w0, c0 = time.perf_counter(), time.process_time()
-        traj = fb.simulate(bench, "asha", "z+epoch", n_workers=4, max_evaluations=n_trials,
-                           seed=0)
+        traj = fb.simulate(bench, "asha", "z+epoch-geometric", n_workers=4,
+                           max_evaluations=n_trials, seed=0)
         wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     return {"evaluations": len(traj), "trials": int(traj.attrs["n_trials"]), "wall_s": wall,
             "cpu_s": cpu, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3}

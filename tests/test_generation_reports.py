@@ -186,7 +186,7 @@ def test_max_epoch_true_is_refused_in_a_replay(tmp_path):
             return True
 
     with pytest.raises(InvalidValueError, match=r"Start\(max_epoch=True\)"):
-        fb.simulate(bench, optimizer=OneEpochByBool(), budget=10.0, seed=0)
+        fb.simulate(bench, optimizer=OneEpochByBool(), budget_seconds=10.0, seed=0)
 
 
 def test_a_lock_that_cannot_be_written_leaves_no_empty_file_and_says_why(tmp_path, monkeypatch):

@@ -76,7 +76,7 @@ def test_neps_priorband_searching_z_on_a_subset_table(subset):
             assert t.report.objective_to_minimize == pytest.approx(r.val_error)
 
 
-@pytest.mark.parametrize("fidelity", ["z", "z+epoch"])
+@pytest.mark.parametrize("fidelity", ["z", "z+epoch-linear"])
 def test_neps_fidelity_z_starts_a_new_run_per_rung(bench, fidelity):
     opt = NePSOptimizer(bench, "successive_halving", fidelity=fidelity, eta=2)
     traj = fb.simulate(bench, opt, n_workers=2, max_evaluations=30, seed=0, cell_seed=0)
@@ -94,7 +94,7 @@ def test_neps_errors(bench, monkeypatch):
                        match=r"unknown NePS optimizer 'hyperbnd'; valid: .*'hyperband'"):
         NePSOptimizer(bench, "hyperbnd")
     with pytest.raises(UnknownNameError,
-                       match=r"unknown fidelity 'seed'; valid: \['epoch', 'z', 'z\+epoch'\]"):
+                       match=r"unknown fidelity 'seed'; valid: \['epoch', 'z', 'z\+epoch-linear'\]"):
         NePSOptimizer(bench, fidelity="seed")
     with pytest.raises(InvalidValueError, match="z=2 with fidelity='z': its levels fix z"):
         NePSOptimizer(bench, fidelity="z", z=2)
@@ -263,7 +263,7 @@ def test_carps_random_search_and_smac_multi_fidelity_run_on_every_shipped_table(
     assert len(log.trials) == 40
     _check_shipped(f, log.trials)
     log = Recorder()
-    g = FrozenbenchObjectiveFunction(bench, fidelity="z+epoch", loggers=[log])
+    g = FrozenbenchObjectiveFunction(bench, fidelity="z+epoch-linear", loggers=[log])
     task = g.task(n_trials=8, seed=0)
     space = task.input_space.fidelity_space
     # CARP-S's own optimizer config (configs/optimizer/smac20/base.yaml + multifidelity.yaml)

@@ -80,7 +80,7 @@ def dehb_told(bench, opt):
 
 
 @pytest.mark.parametrize(("facade", "budget", "n"), [("hyperband", "epoch", 120),
-                                                     ("multifidelity", "z+epoch", 40)])
+                                                     ("multifidelity", "z+epoch-linear", 40)])
 def test_smac_is_told_the_table_and_pays_the_simulated_cost(bench, facade, budget, n):
     opt = SMACOptimizer(bench, budget=budget, facade=facade, seed=1)
     traj = fb.simulate(bench, opt, n_workers=4, max_evaluations=n, seed=3, cell_seed=SEED)
@@ -103,7 +103,7 @@ def test_dehb_is_told_the_table_and_pays_the_simulated_cost(bench, budget):
 
 @pytest.mark.parametrize("make", [
     lambda bench, seed: SMACOptimizer(bench, budget="epoch", seed=seed),
-    lambda bench, seed: DEHBOptimizer(bench, budget="z+epoch", seed=seed)],
+    lambda bench, seed: DEHBOptimizer(bench, budget="z+epoch-linear", seed=seed)],
     ids=["smac", "dehb"])
 def test_same_seed_same_replay(bench, make):
     def run(seed):
@@ -123,7 +123,7 @@ def test_n_trials_caps_what_smac_is_asked(bench):
 def test_budget_axis_levels(bench):
     assert BudgetAxis.of(bench, "epoch").levels == tuple((4, e) for e in range(1, 10))
     assert BudgetAxis.of(bench, "z").levels == ((1, 9), (2, 9), (3, 9), (4, 9))
-    diagonal = BudgetAxis.of(bench, "z+epoch")
+    diagonal = BudgetAxis.of(bench, "z+epoch-linear")
     assert diagonal.levels == ((1, 2), (2, 4), (3, 7), (4, 9))
     assert (diagonal.min_budget, diagonal.max_budget) == (1, 4)
     # the geometric budgets of eta=3 land on table levels
@@ -131,9 +131,9 @@ def test_budget_axis_levels(bench):
 
 
 def test_bad_arguments_name_the_value_and_the_valid_set(bench):
-    with pytest.raises(UnknownNameError, match=r"budget 'epochs'.*'epoch', 'z', 'z\+epoch'"):
+    with pytest.raises(UnknownNameError, match=r"budget 'epochs'.*'epoch', 'z', 'z\+epoch-linear'"):
         SMACOptimizer(bench, budget="epochs")
-    with pytest.raises(UnknownNameError, match=r"budget 'layers'.*'epoch', 'z', 'z\+epoch'"):
+    with pytest.raises(UnknownNameError, match=r"budget 'layers'.*'epoch', 'z', 'z\+epoch-linear'"):
         DEHBOptimizer(bench, budget="layers")
     with pytest.raises(UnknownNameError, match=r"facade 'bohb'.*'hyperband', 'multifidelity'"):
         SMACOptimizer(bench, facade="bohb")

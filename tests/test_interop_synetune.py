@@ -137,13 +137,13 @@ def test_export_writes_syne_tunes_on_disk_format(bench, tmp_path):
     assert meta["config_ids"] == [int(i) for i in bench.config_ids]
     # the diagonal as the resource, with a condition: a row per draw, each naming its config
     mnist = fb.load("mnist-resnet")
-    bb = export_blackbox(mnist, seeds="mean", resource="z+epoch", path=tmp_path / "diag")
+    bb = export_blackbox(mnist, seeds="mean", resource="z+epoch-linear", path=tmp_path / "diag")
     back = deserialize(str(tmp_path / "diag"))["mnist-resnet"]
     np.testing.assert_allclose(back.objectives_evaluations, bb.objectives_evaluations,
                                rtol=1e-6)
-    assert list(back.fidelity_space) == ["z+epoch"] and len(back.hyperparameters) == 216
+    assert list(back.fidelity_space) == ["z+epoch-linear"] and len(back.hyperparameters) == 216
     meta = json.loads((tmp_path / "diag" / "metadata.json").read_text())["frozenbench"]
-    assert meta["resource"] == "z+epoch" and len(meta["levels"]) == 10
+    assert meta["resource"] == "z+epoch-linear" and len(meta["levels"]) == 10
     rows = back.hyperparameters.to_dict("records")
     assert meta["config_ids"] == [mnist.config_id(row) for row in rows]
 
@@ -339,7 +339,7 @@ def test_syne_tunes_own_simulator_runs_its_schedulers_unmodified_on_every_shippe
 
 
 @pytest.mark.parametrize("name", fb.benchmark_names())
-@pytest.mark.parametrize("resource", ["z", "z+epoch"])
+@pytest.mark.parametrize("resource", ["z", "z+epoch-linear"])
 def test_z_and_the_diagonal_as_syne_tunes_resource_on_every_shipped_table(name, resource,
                                                                           tmp_path):
     bench = fb.load(name)
@@ -389,7 +389,7 @@ def _same_trajectory(bench, resource, kind, n_workers, seed, path):
     return traj
 
 
-@pytest.mark.parametrize("resource", ["epoch", "z", "z+epoch"])
+@pytest.mark.parametrize("resource", ["epoch", "z", "z+epoch-linear"])
 def test_frozenbench_replays_a_syne_tune_scheduler_as_syne_tunes_simulator_does(resource,
                                                                                  tmp_path):
     bench = fb.load("mnist-resnet")

@@ -46,5 +46,5 @@ def test_neps_priorband_methods_name_their_prior():
     from frozenbench.interop.methods import METHODS
 
     for p in ("", "+medium", "+bad"):
-        for b in ("epoch", "z", "z+epoch"):
+        for b in ("epoch", "z", "z+epoch-linear"):
             assert f"neps:priorband{p}-{b}" in METHODS

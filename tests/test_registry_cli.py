@@ -70,7 +70,7 @@ def test_simulate_lists_every_bad_argument_at_once(bench_dir, capsys):
                  "--seed", "99", "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "--runs 0 must be positive" in err and "unknown optimizer 'bohb'" in err
-    assert "--seed '99'" in err
+    assert "--seed 99; valid: 'draw', 'mean' or one of the seeds" in err
 
 
 def test_query_json_is_machine_readable_and_matches_the_table(bench_dir, capsys):

@@ -133,7 +133,7 @@ def test_determinism_per_seed(bench):
 
 @pytest.mark.parametrize("opt", ["random", "sh", "hyperband", "asha"])
 def test_budgets_respected(bench, opt):
-    t = fb.simulate(bench, opt, "epoch", n_workers=4, budget=500.0, seed=0)
+    t = fb.simulate(bench, opt, "epoch", n_workers=4, budget_seconds=500.0, seed=0)
     assert len(t) and t["time"].max() <= 500.0
     c = fb.simulate(bench, opt, "z", n_workers=4, cost_budget=2000.0, seed=0)
     assert len(c) and c["cost"].sum() <= 2000.0 and c["total_cost"].iloc[-1] <= 2000.0

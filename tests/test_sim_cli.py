@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from frozenbench.cli import main
-from frozenbench.cli.simulate import parse_spec
+from frozenbench.sim.methods import Method
 from frozenbench.synthetic import write_benchmark
 
 
@@ -34,4 +34,7 @@ def test_simulate_cli_errors(tmp_path, capsys):
     assert "unknown optimizer 'bohb'" in capsys.readouterr().err
     assert main(["simulate", str(d), "--optimizers", "sh:1@x",
                  "--runs", "1", "--no-progress"]) == 1
-    assert parse_spec("asha") == ("asha", "z+epoch")
+    err = capsys.readouterr().err
+    assert "cannot read fidelity path '1@x'" in err
+    # a bare name takes the geometric diagonal by its own name, not the deprecated alias
+    assert Method.parse("asha") == Method("asha", "z+epoch-geometric")

@@ -44,7 +44,7 @@ def test_missing_full_fidelity_cells_are_a_clear_error_or_terminate():
     for optimizer, fidelity in [("asha", "z+epoch"), ("random", "full"),
                                 ("hyperband", "epoch")]:
         try:
-            traj = fb.simulate(bench, optimizer, fidelity, n_workers=2, budget=1e6)
+            traj = fb.simulate(bench, optimizer, fidelity, n_workers=2, budget_seconds=1e6)
         except FrozenbenchError as exc:
             assert "full fidelity" in str(exc) or "cost nothing" in str(exc)
         else:  # pragma: no cover - depends on how a table without full fidelity is ranked
@@ -70,7 +70,7 @@ def test_an_epoch_without_rows_terminates():
         _bench(("epoch", 4))
     bench = _bench(("epoch", 4), check_values=False)  # what older loads let through
     with pytest.raises(InvalidValueError, match="cost nothing"):
-        fb.simulate(bench, "random", [(4, 4)], n_workers=4, budget=1e6)
+        fb.simulate(bench, "random", [(4, 4)], n_workers=4, budget_seconds=1e6)
 
 
 class Reasker:
@@ -92,7 +92,7 @@ class Reasker:
 def test_reasking_a_reached_epoch_terminates():
     bench = _bench()
     with pytest.raises(InvalidValueError, match="cost nothing"):
-        fb.simulate(bench, Reasker(int(bench.config_ids[0])), n_workers=1, budget=1e6)
+        fb.simulate(bench, Reasker(int(bench.config_ids[0])), n_workers=1, budget_seconds=1e6)
     # with a cap on evaluations it is a legal (if useless) run
     traj = fb.simulate(bench, Reasker(int(bench.config_ids[0])), n_workers=1,
                        max_evaluations=5)

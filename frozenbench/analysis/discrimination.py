@@ -17,14 +17,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from frozenbench.analysis.correlation import Estimate
-from frozenbench.analysis.hpo import budget_unit
 from frozenbench.errors import InvalidValueError
-from frozenbench.sim import simulate
+from frozenbench.sim.budget import budget_unit
+from frozenbench.sim.methods import Method
+from frozenbench.sim.request import ReplayRequest
 from frozenbench.table import Benchmark
 
 #: Random search at full fidelity and the multi-fidelity methods it is compared with.
-METHODS = ("random:full", "hyperband:z", "hyperband:epoch", "hyperband:z+epoch",
-           "asha:z+epoch", "asha:z", "asha:epoch")
+METHODS = ("random:full", "hyperband:z", "hyperband:epoch", "hyperband:z+epoch-geometric",
+           "asha:z+epoch-geometric", "asha:z", "asha:epoch")
 #: Budgets in units of the table's median full-fidelity cost.
 BUDGETS = (1.0, 3.0, 10.0)
 
@@ -57,15 +58,15 @@ class Discrimination:
         return any(b.separate for b in self.budgets)
 
 
-def final_regrets(bench: Benchmark, method: str, budget: float, runs: int) -> np.ndarray:
-    """Final regret of ``runs`` replays of ``method`` ("optimizer:fidelity") with 4 workers;
-    NaN for a run whose budget ends before its first job."""
-    optimizer, _, fidelity = method.partition(":")
-    out = []
-    for seed in range(runs):  # a budget that ends before the first result: no incumbent
-        traj = simulate(bench, optimizer, fidelity, n_workers=4, budget=budget, seed=seed)
-        out.append(float(traj["regret"].iloc[-1]) if len(traj) else math.nan)
-    return np.asarray(out)
+def final_regrets(bench: Benchmark, method: str, budget_units: float, runs: int) -> np.ndarray:
+    """Final regret of ``runs`` replays of ``method`` (a label, ``"optimizer:fidelity"``) with
+    4 workers and a budget of ``budget_units``; NaN for a run whose budget ends before its first
+    job."""
+    request = ReplayRequest(Method.parse(method), n_workers=4, budget=budget_units,
+                            seeds=tuple(range(runs)))
+    # a budget that ends before the first result: no incumbent
+    return np.asarray([float(t["regret"].iloc[-1]) if len(t) else math.nan
+                       for t in request.prepare(bench, "discrimination").run_all()])
 
 
 def interval(x: np.ndarray) -> Estimate:
@@ -100,7 +101,7 @@ def discrimination(bench: Benchmark, runs: int = 100,
     full = budget_unit(bench)
     verdicts = []
     for k in budgets:
-        regrets = {m: final_regrets(bench, m, k * full, runs) for m in methods}
+        regrets = {m: final_regrets(bench, m, k, runs) for m in methods}
         rows = {m: interval(r) for m, r in regrets.items()}
         finite = [m for m in methods if m != "random:full" and math.isfinite(rows[m].value)]
         if not finite:

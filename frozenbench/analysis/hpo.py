@@ -1,7 +1,8 @@
 """Optimizer comparisons a paper can use.
 
 - Budgets in units of the table's *median full-fidelity cost* (one unit = training one typical
-  config fully), so numbers compare across tables whose seconds differ by orders of magnitude.
+  config fully, :func:`frozenbench.sim.budget.budget_unit`), so numbers compare across tables
+  whose seconds differ by orders of magnitude.
   One replay with the largest budget answers every smaller budget too (a run stopped at b saw
   exactly the results before b), so anytime curves and the tables at :data:`CHECKPOINTS`
   come from the same trajectories.
@@ -29,42 +30,39 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from frozenbench.analysis.seeds import common_cost, reference_scores
+from frozenbench.analysis.seeds import reference_scores
 from frozenbench.analysis.stats import bootstrap_ci, rank_test, task_ranks
-from frozenbench.errors import InvalidValueError
+from frozenbench.errors import FrozenbenchError, InvalidValueError, raise_problems
+from frozenbench.sim.budget import DEFAULT_BUDGET_UNITS, budget_unit
+from frozenbench.sim.methods import Method
+from frozenbench.sim.request import ReplayRequest, requests_problems
 from frozenbench.sim.trajectory import DEFAULT_INCUMBENT
 from frozenbench.table import Benchmark
 
-#: Methods compared by default: (optimizer, fidelity path) per label. Every one reaches full
-#: fidelity within 10 budget units on every shipped table (a test replays them all).
-DEFAULT_METHODS: dict[str, tuple[str, Any]] = {
-    "random (full)": ("random", "full"),
-    "hyperband (epoch)": ("hyperband", "epoch"),
-    "hyperband (z)": ("hyperband", "z"),
-    "hyperband (z+epoch-geometric)": ("hyperband", "z+epoch-geometric"),
-    "asha (z+epoch-linear)": ("asha", "z+epoch-linear"),
+__all__ = ["ANYTIME_START", "CHECKPOINTS", "DEFAULT_METHODS", "Comparison", "anytime_grid",
+           "anytime_regret", "average_ranks", "budget_unit", "compare", "final_regret",
+           "final_summary", "regret_at", "replay", "replay_requests"]
+
+#: Methods compared by default, per label. Every one reaches full fidelity within 10 budget
+#: units on every shipped table (a test replays them all).
+DEFAULT_METHODS: dict[str, Method] = {
+    "random (full)": Method("random", "full"),
+    "hyperband (epoch)": Method("hyperband", "epoch"),
+    "hyperband (z)": Method("hyperband", "z"),
+    "hyperband (z+epoch-geometric)": Method("hyperband", "z+epoch-geometric"),
+    "asha (z+epoch-linear)": Method("asha", "z+epoch-linear"),
 }
 #: Budgets (in budget units) the tables report: 1x, 10x and 100x the median full-fidelity cost.
 CHECKPOINTS: tuple[float, ...] = (1.0, 10.0, 100.0)
 #: The smallest budget of the anytime curves (units).
 ANYTIME_START = 0.1
-
-
-def budget_unit(bench: Benchmark, cost: str | None = None) -> float:
-    """The median over configs of the full-fidelity cost (common seeds): one budget unit.
-
-    >>> from frozenbench.synthetic import make_benchmark
-    >>> budget_unit(make_benchmark(n_configs=8, n_z=2, n_epochs=3)) > 0
-    True
-    """
-    return float(np.nanmedian(common_cost(bench, cost)[:, -1, -1]))
 
 
 @dataclass(frozen=True)
@@ -88,32 +86,71 @@ class Comparison:
                              self.budget_units}))
 
 
-def compare(bench: Benchmark, methods: Mapping[str, tuple[str, Any]] | None = None, *,
-            runs: int = 10, budget_units: float = 100.0, n_workers: int = 4,
-            cost: str | None = None, metric: str | None = None, eta: float = 3.0,
-            incumbent: str = DEFAULT_INCUMBENT) -> Comparison:
-    """Replay every method ``runs`` times (replay seeds 0..runs-1) with a budget of
-    ``budget_units`` median full-fidelity costs of simulated time."""
-    from frozenbench.sim import simulate
-    from frozenbench.sim.trajectory import regret_metric
+def replay_requests(methods: Mapping[str, Any] | None = None, *, runs: int = 10,
+                    budget_units: float = DEFAULT_BUDGET_UNITS, n_workers: int = 4,
+                    cost: str | None = None, metric: str | None = None, eta: float = 3.0,
+                    incumbent: str = DEFAULT_INCUMBENT
+                    ) -> tuple[dict[str, ReplayRequest], list[str]]:
+    """One :class:`~frozenbench.sim.request.ReplayRequest` per method (``{label: method}``,
+    each a :class:`~frozenbench.sim.methods.Method`, a label or an ``(optimizer, fidelity)``
+    pair; default :data:`DEFAULT_METHODS`) for replay seeds 0..runs-1 with a budget of
+    ``budget_units``, and the problems found building them (checked on a table by
+    :func:`~frozenbench.sim.request.requests_problems`).
 
-    problems = []
+    >>> requests, problems = replay_requests({"r": ("random", "full")}, runs=0)
+    >>> problems
+    ['runs=0 must be a positive integer']
+    """
+    problems: list[str] = []
     if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
         problems.append(f"runs={runs!r} must be a positive integer")
-    if not isinstance(budget_units, (int, float)) or not budget_units > 0:
-        problems.append(f"budget_units={budget_units!r} must be a positive number")
-    if problems:
-        raise InvalidValueError("; ".join(problems))
     methods = dict(DEFAULT_METHODS if methods is None else methods)
-    unit = budget_unit(bench, cost)
+    if not methods:
+        problems.append("give at least one method")
+    seeds = tuple(range(runs)) if isinstance(runs, int) and runs > 0 else (0,)
+    requests = {}
+    for label, value in methods.items():
+        try:
+            method = Method.of(value)
+        except FrozenbenchError as exc:
+            problems.append(f"{label}: {exc}")
+            continue
+        requests[str(label)] = ReplayRequest(
+            method, n_workers=n_workers, budget=budget_units, seeds=seeds, eta=eta,
+            metric=metric, cost=cost, incumbent=incumbent)
+    return requests, problems
+
+
+def replay(bench: Benchmark, requests: Mapping[str, ReplayRequest], *,
+           on_replayed: Callable[[str, str], None] | None = None) -> Comparison:
+    """Run checked requests (one per label, all with the same budget in units) on ``bench``:
+    every replay seed of every method. ``on_replayed(table, label)`` follows each method."""
     out: dict[str, list[pd.DataFrame]] = {}
-    for label, (optimizer, fidelity) in methods.items():
-        out[label] = [simulate(bench, optimizer, fidelity, n_workers=n_workers,
-                               budget=budget_units * unit, seed=s, eta=eta, metric=metric,
-                               cost=cost, incumbent=incumbent) for s in range(runs)]
-    scored_on = regret_metric(bench, metric)
-    return Comparison(bench.name, unit, float(budget_units), out,
+    prepared = None
+    for label, request in requests.items():
+        prepared = request.prepare(bench, checked=True)
+        out[label] = prepared.run_all()
+        if on_replayed is not None:
+            on_replayed(bench.name, label)
+    if prepared is None or prepared.request.budget is None:
+        raise InvalidValueError("a comparison needs at least one method with a budget in units")
+    scored_on = prepared.regret_metric
+    return Comparison(bench.name, prepared.unit, float(prepared.request.budget), out,
                       reference_scores(bench, scored_on), bench.index.pos_of_id, scored_on)
+
+
+def compare(bench: Benchmark, methods: Mapping[str, Any] | None = None, *,
+            runs: int = 10, budget_units: float = DEFAULT_BUDGET_UNITS, n_workers: int = 4,
+            cost: str | None = None, metric: str | None = None, eta: float = 3.0,
+            incumbent: str = DEFAULT_INCUMBENT) -> Comparison:
+    """Replay every method (``{label: method}``, see :func:`replay_requests`) ``runs`` times
+    (replay seeds 0..runs-1) with a budget of ``budget_units`` median full-fidelity costs of
+    simulated time. Every argument is checked first, every problem reported at once."""
+    requests, problems = replay_requests(
+        methods, runs=runs, budget_units=budget_units, n_workers=n_workers, cost=cost,
+        metric=metric, eta=eta, incumbent=incumbent)
+    raise_problems("compare", [*problems, *requests_problems(requests, bench)])
+    return replay(bench, requests)
 
 
 def regret_at(cmp: Comparison, traj: pd.DataFrame, budgets: np.ndarray) -> np.ndarray:

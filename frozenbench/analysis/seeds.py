@@ -23,7 +23,10 @@ from typing import Any
 import numpy as np
 
 from frozenbench.errors import InvalidValueError
+from frozenbench.sim.budget import common_cost
 from frozenbench.table import Benchmark
+
+__all__ = ["common_cost", "common_mean", "common_seeds", "reference_scores", "seed_scores"]
 
 
 def _positions(bench: Benchmark, z: Any, epoch: Any) -> tuple[int, int]:
@@ -71,17 +74,3 @@ def reference_scores(bench: Benchmark, metric: str | None = None) -> np.ndarray:
     """Full-fidelity scores over the common seeds: the reference every analysis ranks and
     measures regret against."""
     return common_mean(bench, metric=metric)
-
-
-def common_cost(bench: Benchmark, cost: str | None = None) -> np.ndarray:
-    """Cumulative cost ``[config, z, epoch]``, the mean over the seeds present for every config
-    at that (z, epoch) (NaN where a column is absent from the table)."""
-    per_seed = bench.cost_array(cost, per_seed=True)
-    present = np.isfinite(bench.objective(per_seed=True))
-    every = present.all(axis=0)  # [z, epoch, seed]
-    use = np.broadcast_to(every[None], per_seed.shape)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        total = np.where(use, per_seed, 0.0).sum(axis=3)
-        out: np.ndarray = total / use.sum(axis=3)
-    out[~np.isfinite(np.where(use, per_seed, 0.0)).all(axis=3)] = np.nan
-    return out

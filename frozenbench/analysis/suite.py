@@ -1,8 +1,9 @@
 """Optimizers replayed across a suite of tables, summarised per task and over tasks.
 
 Every method runs ``runs`` times (replay seeds 0..runs-1) on every table with a budget of
-``budget_units`` (default 100) x the table's median full-fidelity cost (:func:`~frozenbench.
-analysis.hpo.budget_unit`), so one budget means the same on tables whose seconds differ by
+``budget_units`` (default :data:`~frozenbench.sim.budget.DEFAULT_BUDGET_UNITS`, 100) x the
+table's median full-fidelity cost (:func:`~frozenbench.sim.budget.budget_unit`), so one
+budget means the same on tables whose seconds differ by
 orders of magnitude. One replay answers every smaller budget, so the numbers come at the
 budgets of :data:`~frozenbench.analysis.hpo.CHECKPOINTS` (1x, 10x, 100x) and as anytime curves
 from 0.1x up. The replays of one table form a :class:`~frozenbench.analysis.hpo.Comparison`.
@@ -54,63 +55,33 @@ from frozenbench.analysis.hpo import (
     Comparison,
     anytime_grid,
     average_ranks,
-    budget_unit,
     final_regret,
     regret_at,
+    replay,
+    replay_requests,
 )
-from frozenbench.analysis.seeds import reference_scores
 from frozenbench.analysis.stats import bootstrap_ci, iqm
-from frozenbench.errors import (
-    FrozenbenchError,
-    InvalidValueError,
-    MissingExtraError,
-    not_loaded,
-    unknown_name,
-)
+from frozenbench.errors import InvalidValueError, not_loaded, raise_problems
+from frozenbench.sim.budget import DEFAULT_BUDGET_UNITS
+from frozenbench.sim.request import ReplayRequest, requests_problems
 from frozenbench.table import Benchmark
 
-#: The suite's default budget (units): 100 x each table's median full-fidelity cost, so the
-#: tables at 1x, 10x and 100x and the anytime curves come from one set of replays.
-SUITE_BUDGET = 100.0
 #: The name of the scale column (what normalised regret divides by).
 SCALE = "scale_median_minus_best"
 #: The ``table`` of the anytime rows aggregated over tasks.
 ALL_TASKS = "all tasks"
 
-#: One method: ``(optimizer, fidelity)``, an optimizer of ``frozenbench.optimizers.OPTIMIZERS``
-#: and a fidelity path, or ``(name, None)``, an HPO library's optimizer of
-#: :data:`frozenbench.interop.methods.METHODS` (built afresh for every replay seed), as
-#: ``frozenbench simulate --optimizers`` takes them.
-Method = tuple[str, Any]
-
 __all__ = [
     "ALL_TASKS",
     "DEFAULT_METHODS",
     "SCALE",
-    "SUITE_BUDGET",
     "SuiteResult",
     "anytime_suite",
-    "method_label",
-    "method_problems",
     "normalization_scale",
+    "replay_suite",
     "run_suite",
     "summarize_suite",
 ]
-
-
-def method_label(optimizer: str, fidelity: Any) -> str:
-    """The label of a method, in the spelling ``frozenbench simulate --optimizers`` takes.
-
-    >>> method_label("hyperband", "z"), method_label("sh", [(1, 2), (4, 6)])
-    ('hyperband:z', 'sh:1@2,4@6')
-    >>> method_label("optuna:tpe+hyperband", None)  # an HPO library's optimizer
-    'optuna:tpe+hyperband'
-    """
-    if fidelity is None:
-        return optimizer
-    if isinstance(fidelity, str):
-        return f"{optimizer}:{fidelity}"
-    return f"{optimizer}:" + ",".join(f"{z}@{e}" for z, e in fidelity)
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,127 +113,56 @@ class SuiteResult:
     comparisons: tuple[Comparison, ...] = field(repr=False, default=())
 
 
-def method_problems(benches: Sequence[Benchmark], methods: Mapping[str, Method],
-                    eta: float = 3.0) -> list[str]:
-    """Every problem with ``methods`` on ``benches`` (unknown optimizers, fidelity paths a
-    table does not have, an HPO library that is not installed), each naming the label and the
-    valid values; empty when all run. An HPO library's optimizer is built once to find out.
-
-    >>> from frozenbench.synthetic import make_benchmark
-    >>> bench = make_benchmark(n_configs=5, n_z=2, n_epochs=2)
-    >>> method_problems([bench], {"x": ("bohb", "z"), "y": ("sh", [(3, 2)])})
-    ["x: unknown optimizer 'bohb'; valid: ['random', 'sh', 'hyperband', 'asha', \
-'optuna:tpe+hyperband', ...]", 'y on synthetic: z=3 is out of range for synthetic (z in 1..2)']
-    """
-    from frozenbench.interop.methods import METHODS, build
-    from frozenbench.optimizers import OPTIMIZERS
-    from frozenbench.optimizers.fidelity import fidelity_levels
-
-    problems: list[str] = []
-    for label, method in methods.items():
-        if not (isinstance(method, tuple) and len(method) == 2):
-            problems.append(f"{label}: a method is (optimizer, fidelity), got {method!r:.60}")
-            continue
-        optimizer, fidelity = method
-        if not isinstance(optimizer, str) or optimizer not in [*OPTIMIZERS, *METHODS]:
-            error = unknown_name("optimizer", optimizer, [*OPTIMIZERS, *METHODS])
-            problems.append(f"{label}: {error}")
-            continue
-        if (optimizer in METHODS) != (fidelity is None):
-            problems.append(f"{label}: {optimizer} takes " + (
-                "no fidelity (an HPO library's optimizer: (name, None))"
-                if optimizer in METHODS else "a fidelity path, e.g. (name, 'z')"))
-            continue
-        if fidelity is None:
-            for bench in benches:
-                try:
-                    build(optimizer, bench, seed=0, eta=eta)
-                except MissingExtraError as exc:
-                    problems.append(f"{label}: {exc}")
-                    break
-                except FrozenbenchError as exc:
-                    problems.append(f"{label} on {bench.name}: {exc}")
-            continue
-        for bench in benches:
-            try:
-                fidelity_levels(bench.fidelity_values, fidelity, eta)
-            except FrozenbenchError as exc:
-                problems.append(f"{label} on {bench.name}: {exc}")
-    return problems
-
-
 def run_suite(
     benches: Iterable[Benchmark],
-    methods: Mapping[str, Method] | None = None,
+    methods: Mapping[str, Any] | None = None,
     *,
     runs: int = 20,
-    budget_units: float = SUITE_BUDGET,
+    budget_units: float = DEFAULT_BUDGET_UNITS,
     n_workers: int = 4,
     eta: float = 3.0,
     cost: str | None = None,
     n_boot: int = 1000,
     on_replayed: Callable[[str, str], None] | None = None,
 ) -> SuiteResult:
-    """Replay every method (``{label: (optimizer, fidelity)}``, see :data:`Method`; default
-    :data:`~frozenbench.analysis.hpo.DEFAULT_METHODS`) ``runs`` times on every table and
-    summarise (:func:`summarize_suite`). Benchmarks are loaded :class:`Benchmark` objects
-    (``fb.load`` resolves names; ``frozenbench suite`` does for the CLI). Every argument is
-    checked, with every problem reported at once, before the first replay.
-    ``on_replayed(table, label)`` is called after each method has run all its seeds on a table
-    (a progress bar, for instance).
+    """Replay every method (``{label: method}``: a :class:`~frozenbench.sim.methods.Method`,
+    a label such as ``"asha:z"`` or ``"optuna:tpe+hyperband"``, or an ``(optimizer,
+    fidelity)`` pair; default :data:`~frozenbench.analysis.hpo.DEFAULT_METHODS`) ``runs`` times
+    on every table and summarise (:func:`summarize_suite`). Benchmarks are loaded
+    :class:`Benchmark` objects (``fb.load`` resolves names; ``frozenbench suite`` does for the
+    CLI). Every argument is checked, with every problem reported at once, before the first
+    replay: one :class:`~frozenbench.sim.request.ReplayRequest` per method, checked on every
+    table. ``on_replayed(table, label)`` is called after each method has run all its seeds on
+    a table (a progress bar, for instance).
     """
-    from frozenbench.sim.trajectory import regret_metric
-
-    methods = dict(DEFAULT_METHODS if methods is None else methods)
     given = list(benches)
     loaded = [b for b in given if isinstance(b, Benchmark)]
     problems = [str(not_loaded("each benchmark", b)) for b in given if not isinstance(b, Benchmark)]
     if not given:
         problems.append("give at least one benchmark")
-    if not methods:
-        problems.append("give at least one method")
     names = [b.name for b in loaded]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         problems.append(f"benchmarks named twice: {twice}; each table is one task")
-    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
-        problems.append(f"runs={runs!r} must be a positive integer")
-    if isinstance(budget_units, bool) or not isinstance(budget_units, (int, float)) \
-            or not budget_units > 0:
-        problems.append(f"budget_units={budget_units!r} must be a positive number")
     if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 1:
         problems.append(f"n_boot={n_boot!r} must be a positive integer")
-    problems += method_problems(loaded, methods, eta)
-    if problems:
-        raise InvalidValueError(problems[0] if len(problems) == 1 else
-                                "invalid arguments:\n" + "\n".join(f"  - {p}" for p in problems))
-    comparisons = []
+    requests, more = replay_requests(methods, runs=runs, budget_units=budget_units,
+                                     n_workers=n_workers, eta=eta, cost=cost)
+    problems += more
     for bench in loaded:
-        unit = budget_unit(bench, cost)
-        replays = {}
-        for label, method in methods.items():
-            replays[label] = _replays(bench, method, runs=runs, budget=budget_units * unit,
-                                      n_workers=n_workers, eta=eta, cost=cost)
-            if on_replayed is not None:
-                on_replayed(bench.name, label)
-        scored_on = regret_metric(bench)
-        comparisons.append(Comparison(bench.name, unit, float(budget_units), replays,
-                                      reference_scores(bench, scored_on), bench.index.pos_of_id,
-                                      scored_on))
+        problems += requests_problems(requests, bench)
+    raise_problems("run_suite", list(dict.fromkeys(problems)))
+    return replay_suite(loaded, requests, n_boot=n_boot, on_replayed=on_replayed)
+
+
+def replay_suite(benches: Sequence[Benchmark], requests: Mapping[str, ReplayRequest], *,
+                 n_boot: int = 1000, on_replayed: Callable[[str, str], None] | None = None
+                 ) -> SuiteResult:
+    """Run replay requests already checked on every table (one per label, see
+    :func:`~frozenbench.analysis.hpo.replay_requests`) and summarise (:func:`summarize_suite`);
+    :func:`run_suite` checks its arguments and calls this."""
+    comparisons = [replay(bench, requests, on_replayed=on_replayed) for bench in benches]
     return summarize_suite(comparisons, n_boot=n_boot)
-
-
-def _replays(bench: Benchmark, method: Method, *, runs: int, budget: float, n_workers: int,
-             eta: float, cost: str | None) -> list[pd.DataFrame]:
-    """The trajectories of replay seeds 0..runs-1 of one method (as
-    :func:`~frozenbench.analysis.hpo.compare` makes them, and HPO libraries' optimizers too)."""
-    from frozenbench.interop.methods import build
-    from frozenbench.sim import simulate
-
-    name, fidelity = method
-    return [simulate(bench, name if fidelity is not None else build(name, bench, seed=s, eta=eta),
-                     fidelity if fidelity is not None else "full", n_workers=n_workers,
-                     budget=budget, seed=s, eta=eta, cost=cost) for s in range(runs)]
 
 
 def summarize_suite(comparisons: Sequence[Comparison], *, n_boot: int = 1000, seed: int = 0

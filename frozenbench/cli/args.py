@@ -230,12 +230,21 @@ def config_of(args: argparse.Namespace, space: SearchSpace) -> dict[str, Any] | 
     return parse_pairs(args.pairs, space)
 
 
-def raise_problems(problems: Sequence[str]) -> None:
-    """Raise one error listing every problem found in the arguments (none: return)."""
-    if len(problems) == 1:
-        raise InvalidValueError(problems[0])
-    if problems:
-        raise InvalidValueError("invalid arguments:\n" + "\n".join(f"  - {p}" for p in problems))
+def raise_problems(problems: Sequence[str], command: str = "this command") -> None:
+    """Raise one error listing every problem found in the arguments of ``command`` (none:
+    return), through the one helper that words it, :func:`frozenbench.errors.raise_problems`.
+
+    >>> raise_problems(["--runs 0 must be positive", "--budget -1 must be positive"],
+    ...                "frozenbench suite")
+    Traceback (most recent call last):
+    ...
+    frozenbench.errors.InvalidValueError: 2 problems with the arguments of frozenbench suite:
+      - --runs 0 must be positive
+      - --budget -1 must be positive
+    """
+    from frozenbench.errors import raise_problems as raise_all
+
+    raise_all(command, problems)
 
 
 def device_problem(device: str) -> str | None:

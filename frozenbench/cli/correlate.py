@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
             check()
         except FrozenbenchError as exc:  # collected, raised together below
             problems.append(str(exc))
-    raise_problems(problems)
+    raise_problems(problems, "frozenbench correlate")
 
     metric = bench.metric_name(args.metric)
     grid = correlation_grid(bench, metric, n_boot=args.bootstrap, seed=args.bootstrap_seed)

@@ -17,9 +17,9 @@ from frozenbench.cli.args import (
     add_out,
     bootstrap_problem,
     out_problem,
-    positive,
     raise_problems,
 )
+from frozenbench.sim.budget import DEFAULT_BUDGET_UNITS
 
 #: The page ``report`` writes into ``--out DIR``.
 PAGE = "report.html"
@@ -32,10 +32,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_out(parser, [PAGE], extra="; default: the current directory (never a name taken from "
                                   "the table)")
     parser.add_argument("--runs", type=int, default=10, help="replay seeds per method")
-    parser.add_argument("--budget", type=float, default=100.0,
+    parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET_UNITS,
                         help="replay budget in units of the median full-fidelity cost (default "
-                             "100: regret against budget from 0.1x to 100x, tables at 1x, 10x "
-                             "and 100x)")
+                             f"{DEFAULT_BUDGET_UNITS:g}: regret against budget from 0.1x, tables "
+                             "at 1x, 10x and 100x)")
     parser.add_argument("--workers", type=int, default=4, help="simulated workers")
     add_bootstrap(parser, seed=False, what="over configs and seeds")
 
@@ -44,15 +44,12 @@ def run(args: argparse.Namespace) -> int:
     from frozenbench.registry import load
     from frozenbench.report import write_report
 
-    problems: list[str] = []
-    positive(problems, "--runs", args.runs)
-    positive(problems, "--budget", args.budget)
-    positive(problems, "--workers", args.workers)
+    problems: list[str] = []  # the replay's own arguments: checked by write_report, at once
     out = args.out or DEFAULT_OUT
     for problem in (bootstrap_problem(args.bootstrap), out_problem(out, [PAGE])):
         if problem:
             problems.append(problem)
-    raise_problems(problems)
+    raise_problems(problems, "frozenbench report")
     bench = load(args.benchmark)
     # The default is fixed: a path built from the table's contents could point anywhere.
     path = write_report(bench, str(Path(out) / PAGE), runs=args.runs, n_boot=args.bootstrap,

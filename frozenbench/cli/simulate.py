@@ -9,9 +9,14 @@ training seed of the cells a trial reads (default: one of the table's seeds draw
 Every argument is checked before the first replay starts.
 
 ``--optimizers`` also takes HPO libraries' optimizers by name (``optuna:tpe+hyperband``,
-``smac:hyperband`` ..., :data:`frozenbench.interop.methods.METHODS`), built afresh for every
-run with the run's seed, so one command compares them with frozenbench's own on the same
-clock and budget.
+``smac:hyperband-epoch`` ..., :data:`frozenbench.interop.methods.METHODS`), built afresh for
+every run with the run's seed, so one command compares them with frozenbench's own on the same
+clock and budget. Every method (parsed by :class:`frozenbench.sim.methods.Method`) becomes one
+:class:`frozenbench.sim.request.ReplayRequest`, checked once for all its runs.
+
+``--budget`` is simulated time in units of the table's median full-fidelity cost (default
+:data:`frozenbench.sim.budget.DEFAULT_BUDGET_UNITS`, as ``suite`` and ``report``);
+``--budget-seconds`` gives it in the cost's own unit (seconds; FLOPs with ``--cost flops``).
 """
 
 from __future__ import annotations
@@ -20,15 +25,19 @@ import argparse
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from frozenbench.atomic import write_frame_atomic
 from frozenbench.cli.args import add_benchmark, add_out, out_problem, positive, raise_problems
 from frozenbench.cli.json_output import print_json
-from frozenbench.errors import FrozenbenchError, InvalidValueError
-from frozenbench.sim.replay import DEFAULT_BUDGET_FACTOR
+from frozenbench.errors import FrozenbenchError
+from frozenbench.sim.budget import DEFAULT_BUDGET_UNITS
+from frozenbench.sim.methods import Method
 from frozenbench.sim.trajectory import DEFAULT_INCUMBENT, INCUMBENT_RULES
 from frozenbench.table import COST_ALIASES, COSTS
+
+if TYPE_CHECKING:
+    from frozenbench.sim.request import PreparedReplay, ReplayRequest
 
 #: What each ``--incumbent`` rule means, as the summary prints it.
 INCUMBENT = {"highest": "the best config at the highest fidelity reached so far",
@@ -36,51 +45,36 @@ INCUMBENT = {"highest": "the best config at the highest fidelity reached so far"
              "fidelity"}
 
 EXAMPLE = ("frozenbench simulate mnist-resnet --optimizers hyperband:z hyperband:epoch "
-           "hyperband:z+epoch random:full --runs 20 --workers 4 --out out/demo")
+           "hyperband:z+epoch-geometric random:full --runs 20 --workers 4 --out out/demo")
 
 
 #: The files ``--out DIR`` receives.
 WRITES = ("trajectories.parquet", "summary.csv", "incumbent.png")
 
 
-def parse_spec(spec: str) -> tuple[str, Any]:
-    """``"hyperband:z"`` -> ``("hyperband", "z")``; ``"sh:1@2,4@7,11@20"`` -> a (z, epoch)
-    path; a bare name uses ``"z+epoch"`` (``"full"`` for random search).
-
-    >>> parse_spec("asha:z+epoch"), parse_spec("random"), parse_spec("sh:1@2,11@20")
-    (('asha', 'z+epoch'), ('random', 'full'), ('sh', [(1, 2), (11, 20)]))
-    """
-    name, _, fid = spec.partition(":")
-    if not fid:
-        return name, "full" if name == "random" else "z+epoch"
-    if "@" in fid:
-        try:
-            path = [(int(a), int(b)) for a, b in (p.split("@") for p in fid.split(","))]
-        except ValueError:
-            raise InvalidValueError(
-                f"cannot read fidelity path {fid!r}; write it like 1@2,4@7,11@20 "
-                f"(z@epoch, lowest first)") from None
-        return name, path
-    return name, fid
-
-
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = f"example: {EXAMPLE}"
     add_benchmark(parser)
-    parser.add_argument("--optimizers", nargs="+", default=["asha:z+epoch", "random:full"],
+    parser.add_argument("--optimizers", nargs="+",
+                        default=["asha:z+epoch-geometric", "random:full"],
                         metavar="NAME[:FIDELITY]",
                         help="optimizer (random, sh, hyperband, asha) and fidelity (epoch, z, "
-                             "z+epoch, full, or a path like 1@2,4@7,11@20), or an HPO "
-                             "library's optimizer (optuna:tpe+hyperband, smac:hyperband, ...: "
-                             "see frozenbench.interop.methods)")
+                             "z+epoch-geometric, z+epoch-linear, full, or a path like "
+                             "1@2,4@7,11@20), or an HPO library's optimizer "
+                             "(optuna:tpe+hyperband, smac:hyperband-epoch, ...: see "
+                             "frozenbench.interop.methods)")
     parser.add_argument("--runs", type=int, default=10,
                         help="runs per optimizer (simulator seeds 0..N-1)")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--memory", nargs="+", default=None, metavar="SIZE",
                         help="memory per worker (one for all, or one per worker), e.g. 8GB")
     parser.add_argument("--budget", type=float, default=None,
-                        help=f"simulated time per run (default: {DEFAULT_BUDGET_FACTOR:g} x the "
-                             f"median full-fidelity training cost of a config)")
+                        help="simulated time per run in units of the table's median "
+                             "full-fidelity cost (default, when no other stopping rule is "
+                             f"given: {DEFAULT_BUDGET_UNITS:g})")
+    parser.add_argument("--budget-seconds", type=float, default=None,
+                        help="simulated time per run in the cost's own unit (seconds; FLOPs "
+                             "with --cost flops) instead of --budget")
     parser.add_argument("--cost-budget", type=float, default=None, help="total cost per run")
     parser.add_argument("--max-evaluations", type=int, default=None)
     parser.add_argument("--eta", type=float, default=3.0)
@@ -106,68 +100,72 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true")
 
 
-def _checked(args: argparse.Namespace, bench: Any) -> tuple[list[tuple[str, Any]], Any, Any]:
-    """Check every argument against the benchmark; returns the optimizer specs, the cell seed
-    and the memory capacities, or raises one error listing every problem."""
-    from frozenbench.optimizers import OPTIMIZERS
-    from frozenbench.optimizers.fidelity import fidelity_levels
-    from frozenbench.sim.workers import capacities
-    from frozenbench.table import cost_column
+def requests(args: argparse.Namespace) -> tuple[dict[str, ReplayRequest], list[str]]:
+    """One replay request per ``--optimizers`` method (by label), and the problems found
+    reading the methods (an unreadable path, a label given twice)."""
+    from frozenbench.sim.request import ReplayRequest
 
-    problems: list[str] = []
-    positive(problems, "--runs", args.runs)
-    positive(problems, "--workers", args.workers)
-    positive(problems, "--budget", args.budget)
-    positive(problems, "--cost-budget", args.cost_budget)
-    positive(problems, "--max-evaluations", args.max_evaluations)
-    positive(problems, "--eta", args.eta)
-    if not 0.0 <= args.target_quantile <= 1.0:
-        problems.append(f"--target-quantile {args.target_quantile} must be in [0, 1]")
-    from frozenbench.interop.methods import METHODS
-
-    specs: list[tuple[str, Any]] = []
-    for text in args.optimizers:
-        if text in METHODS:
-            specs.append((text, None))  # an HPO library's optimizer: no fidelity path
-            continue
-        try:
-            name, fid = parse_spec(text)
-            if name not in OPTIMIZERS:
-                from frozenbench.errors import unknown_name
-
-                raise unknown_name("optimizer", name, [*OPTIMIZERS, *METHODS])
-            fidelity_levels(bench.fidelity_values, fid, args.eta)
-            specs.append((name, fid))
-        except FrozenbenchError as exc:
-            problems.append(f"--optimizers {text}: {exc}")
-    cell_seed: Any = args.seed
-    if args.seed not in ("draw", "mean"):
-        try:
-            cell_seed = int(args.seed)
-            bench.index.seed(cell_seed)
-        except ValueError:  # not an int, or not a seed of the table
-            problems.append(f"--seed {args.seed!r}: valid: 'draw', 'mean' or one of the seeds "
-                            f"{list(bench.seeds)}")
+    budget = args.budget
+    if all(v is None for v in (budget, args.budget_seconds, args.cost_budget,
+                               args.max_evaluations)):
+        budget = DEFAULT_BUDGET_UNITS
     memory: Any = None
     if args.memory:
         memory = args.memory[0] if len(args.memory) == 1 else list(args.memory)
-    cost = args.cost or bench.default_cost
-    for check in (lambda: bench.metric_name(args.metric), lambda: cost_column(cost),
-                  lambda: capacities(args.workers, memory) if args.workers > 0 else None):
+    cell_seed: Any = int(args.seed) if args.seed.lstrip("-").isdigit() else args.seed
+    out: dict[str, ReplayRequest] = {}
+    problems: list[str] = []
+    for text in args.optimizers:
         try:
-            check()
+            method = Method.parse(text)
         except FrozenbenchError as exc:
-            problems.append(str(exc))
-    if not problems and args.metric is not None:
-        from frozenbench.sim.replay import _measured, _no_finite_metric
+            problems.append(f"--optimizers {text}: {exc}")
+            continue
+        if method.label in out:
+            problems.append(f"--optimizers {text}: {method.label} is given twice")
+        out[method.label] = ReplayRequest(
+            method, n_workers=args.workers, memory=memory, budget=budget,
+            budget_seconds=args.budget_seconds, cost_budget=args.cost_budget,
+            max_evaluations=args.max_evaluations, seeds=tuple(range(args.runs)) or (0,),
+            eta=args.eta, metric=args.metric, cost=args.cost, cell_seed=cell_seed,
+            incumbent=args.incumbent)
+    return out, problems
 
-        if not _measured(bench, args.metric):
-            problems.append(str(_no_finite_metric(bench, args.metric)))
+
+#: The command-line spelling of each replay request setting, for its problems.
+FLAGS = {"n_workers": "--workers", "budget": "--budget", "budget_seconds": "--budget-seconds",
+         "cost_budget": "--cost-budget", "max_evaluations": "--max-evaluations", "eta": "--eta",
+         "cell_seed": "--seed", "incumbent": "--incumbent"}
+
+
+def _as_flags(problem: str) -> str:
+    """A replay request's problem in the command line's words: ``cell_seed=9; ...`` ->
+    ``--seed 9; ...``.
+
+    >>> _as_flags("n_workers=0 must be a positive integer")
+    '--workers 0 must be a positive integer'
+    """
+    name, sep, rest = problem.partition("=")
+    return f"{FLAGS[name]} {rest}" if sep and name in FLAGS else problem
+
+
+def _checked(args: argparse.Namespace, bench: Any) -> dict[str, PreparedReplay]:
+    """Check every argument against the benchmark, all at once (one error listing every
+    problem), and prepare every method's replay."""
+    from frozenbench.sim.request import requests_problems
+
+    problems: list[str] = []
+    positive(problems, "--runs", args.runs)
+    if not 0.0 <= args.target_quantile <= 1.0:
+        problems.append(f"--target-quantile {args.target_quantile} must be in [0, 1]")
+    by_label, read = requests(args)
+    problems += read + [_as_flags(p) for p in requests_problems(
+        {f"--optimizers {label}": r for label, r in by_label.items()}, bench)]
     bad_out = out_problem(args.out, WRITES) if args.out else None
     if bad_out:
         problems.append(bad_out)
-    raise_problems(problems)
-    return specs, cell_seed, memory
+    raise_problems(problems, "frozenbench simulate")
+    return {label: r.prepare(bench, checked=True) for label, r in by_label.items()}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -175,37 +173,32 @@ def run(args: argparse.Namespace) -> int:
 
     from frozenbench.analysis import summarize
     from frozenbench.registry import load
-    from frozenbench.sim import default_budget
-    from frozenbench.sim.trajectory import regret_metric
-    from frozenbench.table import cost_column
 
     bench = load(args.benchmark)
-    specs, cell_seed, memory = _checked(args, bench)
-    cost = cost_column(args.cost or bench.default_cost)
+    prepared = _checked(args, bench)
+    first = next(iter(prepared.values()))
+    cost, budget = first.cost, first.budget_time
     unit = "FLOPs" if cost == "train_flops" else "s"
-    budget = args.budget
-    if budget is None and args.cost_budget is None and args.max_evaluations is None:
-        budget = default_budget(bench, args.cost)
-        if not args.json:
-            print(f"budget: {budget:.4g} simulated {unit} per run ({DEFAULT_BUDGET_FACTOR:g} x "
-                  f"the median full-fidelity cost; set --budget to change)")
-    runs = _replay(args, bench, specs, budget=budget, cell_seed=cell_seed, memory=memory)
-
-    scored_on = regret_metric(bench, args.metric)
+    units = first.request.budget
+    if args.budget is None and units is not None and not args.json:
+        print(f"budget: {units:g} x the median full-fidelity cost = {budget:.4g} simulated "
+              f"{unit} per run (set --budget to change)")
+    runs = _replay(args, prepared)
+    scored_on = first.regret_metric
     full = bench.full_fidelity_scores(scored_on)
     target = float(np.nanquantile(full, args.target_quantile))
     best = float(np.nanmin(full))
     summary = summarize(runs, target)
-    metric = args.metric or bench.metric
+    metric = first.metric
     files = _write(args, bench, runs, summary, scored_on, cost, unit) if args.out else {}
     if args.json:
         print_json({
             "benchmark": bench.name, "configs": len(bench), "metric": metric,
             "regret_metric": scored_on, "best": best, "target": target,
             "target_quantile": args.target_quantile, "incumbent": args.incumbent,
-            "budget": {"time": budget, "cost_budget": args.cost_budget,
+            "budget": {"units": units, "time": budget, "cost_budget": args.cost_budget,
                        "max_evaluations": args.max_evaluations, "cost": cost, "unit": unit},
-            "runs": args.runs, "workers": args.workers, "seed": cell_seed,
+            "runs": args.runs, "workers": args.workers, "seed": first.cell_seed,
             "methods": {str(row["label"]): row for row in summary.to_dict(orient="records")},
             "files": files})
         return 0
@@ -219,31 +212,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _replay(args: argparse.Namespace, bench: Any, specs: list[tuple[str, Any]], *,
-            budget: float | None, cell_seed: Any, memory: Any) -> dict[str, list[Any]]:
+def _replay(args: argparse.Namespace, prepared: dict[str, PreparedReplay]
+            ) -> dict[str, list[Any]]:
     """Every run of every method: ``{label: [trajectory per run seed]}``."""
     from tqdm import tqdm
 
-    from frozenbench.analysis.suite import method_label
-    from frozenbench.interop.methods import build, quiet_libraries
-    from frozenbench.sim import simulate
-
     runs: dict[str, list[Any]] = {}
-    bar = tqdm(total=len(specs) * args.runs, desc="simulate", file=sys.stderr,
+    bar = tqdm(total=len(prepared) * args.runs, desc="simulate", file=sys.stderr,
                disable=args.no_progress)
-    for name, fid in specs:
-        label = method_label(name, fid)
+    for label, replay in prepared.items():
         runs[label] = []
-        for s in range(args.runs):
-            with quiet_libraries():  # an HPO library warns on every exhausted grid
-                optimizer = name if fid is not None else build(name, bench, seed=s,
-                                                                eta=args.eta)
-                traj = simulate(bench, optimizer, fid or "full", n_workers=args.workers,
-                                budget=budget, cost_budget=args.cost_budget,
-                                max_evaluations=args.max_evaluations, seed=s, eta=args.eta,
-                                metric=args.metric, cost=args.cost, cell_seed=cell_seed,
-                                memory=memory, incumbent=args.incumbent)
-            runs[label].append(traj.assign(label=label, optimizer=name, run_seed=s))
+        for s in replay.request.seeds:
+            traj = replay.run(s)
+            optimizer = replay.method.optimizer if replay.method is not None else label
+            runs[label].append(traj.assign(label=label, optimizer=optimizer, run_seed=s))
             bar.update(1)
     bar.close()
     return runs

@@ -2,8 +2,9 @@
 
 Every method (``--optimizers``, spelt as for ``frozenbench simulate``, HPO libraries'
 optimizers included) runs ``--runs`` times on every table (``--benchmarks``, default: every
-shipped table) with a budget of ``--budget`` (default 100) x the table's median full-fidelity
-cost. Prints the tasks, the per-task summary at the full budget (final regret, normalised
+shipped table) with a budget of ``--budget`` (default 100, the one default of every replay:
+:data:`frozenbench.sim.budget.DEFAULT_BUDGET_UNITS`) x the table's median full-fidelity cost.
+Prints the tasks, the per-task summary at the full budget (final regret, normalised
 regret with its 95% interval over seeds, average rank within the task) and, at 1x, 10x and
 100x, the aggregate over tasks with the task as the unit (IQM of normalised regret with a 95%
 interval over tasks, average rank with its interval, Friedman p and Nemenyi's critical
@@ -20,7 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from frozenbench.atomic import write_frame_atomic
 from frozenbench.cli.args import (
@@ -33,16 +34,14 @@ from frozenbench.cli.args import (
     raise_problems,
 )
 from frozenbench.errors import FrozenbenchError
+from frozenbench.sim.budget import DEFAULT_BUDGET_UNITS
 from frozenbench.table import COST_ALIASES, COSTS
-
-#: The default ``--budget`` (the same as :data:`frozenbench.analysis.suite.SUITE_BUDGET`,
-#: which this light module does not import).
-SUITE_BUDGET = 100.0
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from frozenbench.analysis.suite import SuiteResult
+    from frozenbench.sim.request import ReplayRequest
     from frozenbench.table import Benchmark
 
 EXAMPLE = ("frozenbench suite --optimizers random:full hyperband:epoch hyperband:z "
@@ -68,9 +67,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", type=int, default=20,
                         help="runs per optimizer and table (simulator seeds 0..N-1)")
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--budget", type=float, default=SUITE_BUDGET,
+    parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET_UNITS,
                         help="simulated time per run in units of each table's median "
-                             f"full-fidelity cost (default {SUITE_BUDGET:g}); the tables at 1x, "
+                             f"full-fidelity cost (default {DEFAULT_BUDGET_UNITS:g}); the tables "
+                             "at 1x, "
                              "10x and 100x and the anytime curves from 0.1x come from the same "
                              "runs")
     parser.add_argument("--eta", type=float, default=3.0)
@@ -84,14 +84,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true")
 
 
-def _checked(args: argparse.Namespace) -> tuple[list[Benchmark], dict[str, tuple[str, Any]]]:
-    """Load the benchmarks and check every argument; returns the tables and the methods by
-    label, or raises one error listing every problem."""
-    from frozenbench.analysis.hpo import DEFAULT_METHODS
-    from frozenbench.analysis.suite import method_label, method_problems
-    from frozenbench.cli.simulate import parse_spec
-    from frozenbench.interop.methods import METHODS
+def _checked(args: argparse.Namespace) -> tuple[list[Benchmark], dict[str, ReplayRequest]]:
+    """Load the benchmarks and check every argument; returns the tables and one replay request
+    per method (by label), or raises one error listing every problem."""
+    from frozenbench.analysis.hpo import DEFAULT_METHODS, replay_requests
     from frozenbench.registry import load, shipped
+    from frozenbench.sim.methods import Method
     from frozenbench.table import cost_column
 
     problems: list[str] = []
@@ -118,31 +116,33 @@ def _checked(args: argparse.Namespace) -> tuple[list[Benchmark], dict[str, tuple
             benches.append(load(name))
         except FrozenbenchError as exc:
             problems.append(f"--benchmarks {name}: {exc}")
-    methods: dict[str, tuple[str, Any]] = {}
-    specs = args.optimizers or [method_label(*m) for m in DEFAULT_METHODS.values()]
-    for text in specs:
-        try:  # an HPO library's optimizer by name, or frozenbench's NAME[:FIDELITY]
-            optimizer, fidelity = (text, None) if text in METHODS else parse_spec(text)
+    methods: dict[str, Method] = {}
+    for text in args.optimizers or [m.label for m in DEFAULT_METHODS.values()]:
+        try:
+            method = Method.parse(text)
         except FrozenbenchError as exc:
             problems.append(f"--optimizers {text}: {exc}")
             continue
-        label = method_label(optimizer, fidelity)
-        if label in methods:
-            problems.append(f"--optimizers {text}: {label} is given twice")
-        methods[label] = (optimizer, fidelity)
-    if args.eta > 1:
-        problems += [f"--optimizers {p}" for p in method_problems(benches, methods, args.eta)]
+        if method.label in methods:
+            problems.append(f"--optimizers {text}: {method.label} is given twice")
+        methods[method.label] = method
+        if args.eta > 1:
+            problems += [str(p) for p in method.problems(benches, args.eta,
+                                                         label=f"--optimizers {text}")]
     bad_out = out_problem(args.out, WRITES) if args.out else None
     if bad_out:
         problems.append(bad_out)
-    raise_problems(problems)
-    return benches, methods
+    raise_problems(problems, "frozenbench suite")
+    # the flags above are each request's settings, checked: the requests need no second check
+    requests, _ = replay_requests(methods, runs=args.runs, budget_units=args.budget,
+                                  n_workers=args.workers, eta=args.eta, cost=args.cost)
+    return benches, requests
 
 
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from frozenbench.analysis.suite import run_suite
+    from frozenbench.analysis.suite import replay_suite
 
     benches, methods = _checked(args)
     print(f"budget: {args.budget:g} x each table's median full-fidelity cost per run; "
@@ -156,9 +156,7 @@ def run(args: argparse.Namespace) -> int:
         bar.update(1)
 
     try:
-        result = run_suite(benches, methods, runs=args.runs, budget_units=args.budget,
-                           n_workers=args.workers, eta=args.eta, cost=args.cost,
-                           n_boot=args.bootstrap, on_replayed=replayed)
+        result = replay_suite(benches, methods, n_boot=args.bootstrap, on_replayed=replayed)
     finally:
         bar.close()
     print()

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     bad_device = device_problem(args.device)
     if bad_device:
         problems.append(bad_device)
-    raise_problems(problems)
+    raise_problems(problems, "frozenbench verify")
     from frozenbench.verify import sample_cells, verify
 
     if config is not None:

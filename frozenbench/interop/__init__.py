@@ -6,7 +6,7 @@
   simulated clock, one report per epoch, pruned trials stop paying
   (``pip install 'frozenbench[optuna]'``);
 - :mod:`frozenbench.interop.smac`: SMAC3's Hyperband and multi-fidelity facades on the
-  simulated clock, one budget axis over epochs, z or the z+epoch diagonal
+  simulated clock, one budget axis over epochs, z or the linear z+epoch diagonal
   (``pip install 'frozenbench[smac]'``);
 - :mod:`frozenbench.interop.dehb`: DEHB on the simulated clock, the same budget axes
   (``pip install 'frozenbench[dehb]'``, then DEHB itself with ``--no-deps``);

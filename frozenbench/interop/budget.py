@@ -2,10 +2,10 @@
 what the adapters of libraries with a single scalar budget (SMAC, DEHB, NePS, CARP-S) share.
 
 :class:`BudgetAxis` maps the budgets a library computes onto table levels (epochs at full z, z
-at the last epoch, or the linear z+epoch diagonal); :class:`TrialBook` turns a request at a
-level into a :class:`~frozenbench.optimizers.base.Job` that continues the trial a promotion
-extends, so it pays only the new epochs; :func:`argument_problems` checks the arguments the
-adapters share (reported with :func:`frozenbench.errors.raise_problems`).
+at the last epoch, or the linear z+epoch diagonal, ``"z+epoch-linear"``); :class:`TrialBook`
+turns a request at a level into a :class:`~frozenbench.optimizers.base.Job` that continues the
+trial a promotion extends, so it pays only the new epochs; :func:`argument_problems` checks
+the arguments the adapters share (reported with :func:`frozenbench.errors.raise_problems`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,32 @@ from frozenbench.optimizers.fidelity import Level, linear_diagonal
 if TYPE_CHECKING:
     from frozenbench.table import Benchmark
 
-#: What one budget axis of a library can stand for; see :class:`BudgetAxis`.
-BUDGETS = ("epoch", "z", "z+epoch")
+#: What one budget axis of a library can stand for; see :class:`BudgetAxis`. The diagonal is
+#: the paper's linear one, named as the optimizers' fidelity path of the same levels
+#: (:func:`frozenbench.optimizers.fidelity.linear_diagonal`); ``"z+epoch"`` is the optimizers'
+#: geometric path, which one scalar budget axis does not take.
+BUDGETS = ("epoch", "z", "z+epoch-linear")
+
+
+def budget_kind(kind: object, what: str = "budget") -> str:
+    """``kind`` if it is one of :data:`BUDGETS`; else an error naming the valid ones (and, for
+    ``"z+epoch"``, which name the linear diagonal has).
+
+    >>> budget_kind("z+epoch-linear")
+    'z+epoch-linear'
+    >>> budget_kind("z+epoch")
+    Traceback (most recent call last):
+    ...
+    frozenbench.errors.UnknownNameError: unknown budget 'z+epoch'; valid: [...] ('z+epoch' ...
+    """
+    if isinstance(kind, str) and kind in BUDGETS:
+        return kind
+    error = unknown_name(what, kind, BUDGETS)
+    if kind == "z+epoch":
+        error = type(error)(f"{error} ('z+epoch' is the geometric diagonal of the optimizers' "
+                            f"fidelity paths; a library's one budget axis takes the paper's "
+                            f"linear diagonal, 'z+epoch-linear')")
+    raise error
 
 @dataclass(frozen=True, slots=True)
 class BudgetAxis:
@@ -35,7 +59,7 @@ class BudgetAxis:
 
     >>> from frozenbench.synthetic import make_benchmark
     >>> bench = make_benchmark(n_configs=3, n_z=4, n_epochs=9)
-    >>> axis = BudgetAxis.of(bench, "z+epoch")
+    >>> axis = BudgetAxis.of(bench, "z+epoch-linear")
     >>> axis.values, axis.levels
     ((1, 2, 3, 4), ((1, 2), (2, 4), (3, 7), (4, 9)))
     >>> axis.rung(4 / 3), axis.rung(1.5), axis.rung(4.0)
@@ -51,8 +75,7 @@ class BudgetAxis:
     @classmethod
     def of(cls, bench: Benchmark, kind: object) -> BudgetAxis:
         """The axis ``kind`` (one of :data:`BUDGETS`) of ``bench``'s fidelities."""
-        if not isinstance(kind, str) or kind not in BUDGETS:
-            raise unknown_name("budget", kind, BUDGETS)
+        kind = budget_kind(kind)
         fid = bench.fidelity_values
         zs, epochs = sorted(int(z) for z in fid.z), sorted(int(e) for e in fid.epoch)
         levels: list[Level]

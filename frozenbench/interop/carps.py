@@ -10,7 +10,7 @@ sampled design a configuration reads its nearest table config), and :meth:`task`
 CARP-S ``Task`` whose ``FidelitySpace`` is one budget axis, as for SMAC and DEHB
 (:class:`~frozenbench.interop.smac.BudgetAxis`, a budget between levels read at the nearest):
 ``"epoch"`` (z fixed, default all layers, or ``z="search"``), ``"z"`` (trained to the last
-epoch), ``"z+epoch"`` (the paper's linear diagonal), or None (every trial at full fidelity).
+epoch), ``"z+epoch-linear"`` (the paper's linear diagonal), or None (every trial at full fidelity).
 
 ``_evaluate`` answers a ``TrialValue`` whose ``cost`` (in CARP-S, the objective minimised) is
 the table's metric as :func:`frozenbench.simulate` reads it (diverged runs at the table's worst

@@ -9,7 +9,7 @@ simulated-time order.
 
 The budget axis is the one :class:`~frozenbench.interop.smac.BudgetAxis` defines for SMAC:
 ``"epoch"`` (epochs at the largest z), ``"z"`` (trained layers at the last epoch) or
-``"z+epoch"`` (z on the paper's linear diagonal, z/n of the epochs); DEHB's fidelities
+``"z+epoch-linear"`` (z on the paper's linear diagonal, z/n of the epochs); DEHB's fidelities
 (``max / eta**k``) are read as the nearest table level. A request for a config at a higher
 epoch with the same z continues its earlier trial and pays only the new epochs
 (:class:`~frozenbench.interop.smac.TrialBook`). DEHB is told ``fitness=score`` and, as
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 class DEHBOptimizer:
     """Replay DEHB on ``bench`` over the budget axis ``budget`` (``"epoch"``, ``"z"`` or
-    ``"z+epoch"``, see the module docstring) with Hyperband's ``eta`` (a number > 1).
+    ``"z+epoch-linear"``, see the module docstring) with Hyperband's ``eta`` (a number > 1).
 
     DEHB writes its log file under ``output_directory`` (default: a temporary directory
     removed with the optimizer); it saves no state or history there during a replay. The

@@ -1,5 +1,6 @@
 """HPO libraries' optimizers by name, for ``frozenbench simulate --optimizers`` beside
-frozenbench's own (``asha:z+epoch``, ``hyperband:z`` ...).
+frozenbench's own (``asha:z+epoch-geometric``, ``hyperband:z`` ...); the one registry that
+parses, checks and builds both is :mod:`frozenbench.sim.methods`.
 
 A name is ``LIBRARY:VARIANT``; :func:`build` makes a fresh optimizer object for one replay seed
 (the library's own random state is seeded from it), which :func:`frozenbench.simulate` then
@@ -107,7 +108,7 @@ def _synetune_asha(bench: Benchmark, seed: int, eta: float) -> Any:
 
 
 _BUDGETS = {"epoch": "epochs at full z", "z": "z at the last epoch",
-            "z+epoch": "the linear diagonal of (z, epoch)"}
+            "z+epoch-linear": "the linear diagonal of (z, epoch)"}
 
 METHODS: dict[str, ExternalMethod] = {m.name: m for m in [
     ExternalMethod("optuna:tpe+hyperband", "optuna",

@@ -11,7 +11,7 @@ works (``successive_halving``, ``hyperband``, ``asha``, ``async_hb``, ``priorban
 NePS sees one fidelity; ``fidelity`` says which (z, epoch) level its value stands for, as for
 SMAC and DEHB (:class:`~frozenbench.interop.smac.BudgetAxis`, a value between levels is read
 at the nearest): ``"epoch"`` (z fixed, default all layers, or ``z="search"``: a
-hyperparameter named ``"z"``), ``"z"`` (trained to the last epoch) or ``"z+epoch"`` (the
+hyperparameter named ``"z"``), ``"z"`` (trained to the last epoch) or ``"z+epoch-linear"`` (the
 paper's linear diagonal, the NePS parameter named ``"budget"``). A request at a higher epoch
 with the same config and z continues that config's earlier run and pays only the new epochs,
 as a promotion does (:class:`~frozenbench.interop.smac.TrialBook`); a new z is a new run
@@ -42,7 +42,7 @@ import numpy as np
 
 from frozenbench.errors import InvalidValueError, format_choices, unknown_name
 from frozenbench.extras import require
-from frozenbench.interop.budget import BUDGETS, BudgetAxis, TrialBook
+from frozenbench.interop.budget import BudgetAxis, TrialBook, budget_kind
 from frozenbench.optimizers.base import Job, Observation
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from frozenbench.table import Benchmark
 
 #: The name of the fidelity parameter in the NePS space, per ``fidelity``.
-PARAMETER = {"epoch": "epoch", "z": "z", "z+epoch": "budget"}
+PARAMETER = {"epoch": "epoch", "z": "z", "z+epoch-linear": "budget"}
 #: How many configs outside the table NePS may propose in a row before it is an error.
 MAX_REJECTED = 1000
 
@@ -58,8 +58,7 @@ MAX_REJECTED = 1000
 def fixed_z(bench: Benchmark, fidelity: str, z: int | str | None) -> int | None:
     """The z every trial trains at with ``fidelity="epoch"`` (None for ``z="search"``, and for
     the other fidelities, whose levels fix z); ``z`` and ``fidelity`` checked."""
-    if not isinstance(fidelity, str) or fidelity not in BUDGETS:
-        raise unknown_name("fidelity", fidelity, BUDGETS)
+    budget_kind(fidelity, "fidelity")
     if fidelity != "epoch":
         if z is not None:
             raise InvalidValueError(f"z={z!r} with fidelity={fidelity!r}: its levels fix z; "

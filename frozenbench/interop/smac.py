@@ -12,7 +12,7 @@ level):
 
 - ``"epoch"``: the budget is the epoch, all layers trained (largest z);
 - ``"z"``: the budget is z, the number of trained layers, trained to the last epoch;
-- ``"z+epoch"``: the budget is z on the paper's linear diagonal
+- ``"z+epoch-linear"``: the budget is z on the paper's linear diagonal
   (:func:`~frozenbench.optimizers.fidelity.linear_diagonal`): budget z trains the last z
   layers for z/n of the epochs (n = the largest z).
 
@@ -67,7 +67,7 @@ FACADES = {"hyperband": "HyperbandFacade", "multifidelity": "MultiFidelityFacade
 
 class SMACOptimizer:
     """Replay SMAC's ``facade`` (``"hyperband"`` or ``"multifidelity"``) on ``bench`` over
-    the budget axis ``budget`` (``"epoch"``, ``"z"`` or ``"z+epoch"``, see the module
+    the budget axis ``budget`` (``"epoch"``, ``"z"`` or ``"z+epoch-linear"``, see the module
     docstring) with Hyperband's ``eta`` (an integer, as SMAC wants).
 
     ``n_trials`` caps the trials SMAC is asked for (it is also SMAC's ``Scenario.n_trials``,

@@ -5,9 +5,9 @@
   the metric and the *cumulative* cost, which Syne Tune's simulator reads as elapsed time),
   optionally written to a directory in Syne Tune's on-disk format (``serialize``). The
   resource is the epoch (z fixed or searched), z (each trained to the last epoch) or the
-  z+epoch diagonal. Every config Syne Tune's domains can draw is a row (an inactive
-  hyperparameter, SGD's ``beta2``, has one row per value, each the table's config), so Syne
-  Tune's simulator backend
+  z+epoch diagonal (``"z+epoch-linear"``). Every config Syne Tune's domains can draw is a
+  row (an inactive hyperparameter, SGD's ``beta2``, has one row per value, each the table's
+  config), so Syne Tune's simulator backend
   (:class:`~syne_tune.blackbox_repository.simulated_tabular_backend.UserBlackboxBackend`, the
   ``BlackboxRepositoryBackend`` given the blackbox itself) runs its schedulers on it
   unmodified, without ``add_surrogate``.
@@ -58,9 +58,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from frozenbench.errors import InvalidValueError, format_choices, unknown_name
+from frozenbench.errors import InvalidValueError, format_choices, raise_problems, unknown_name
 from frozenbench.extras import require
-from frozenbench.interop.budget import BudgetAxis
+from frozenbench.interop.budget import BUDGETS, BudgetAxis, budget_kind
 from frozenbench.interop.neps import fixed_z
 from frozenbench.optimizers.base import Job, Observation
 from frozenbench.space import Value
@@ -72,8 +72,8 @@ if TYPE_CHECKING:
 #: The default resource of an export: the epoch (``time_attr`` of a Syne Tune scheduler).
 FIDELITY = "epoch"
 
-#: What the resource of an export can be (see :func:`export_blackbox`).
-RESOURCES = ("epoch", "z", "z+epoch")
+#: What the resource of an export can be (see :func:`export_blackbox`): the budget axes.
+RESOURCES = BUDGETS
 
 
 # ---------------------------------------------------------------------- search space
@@ -203,9 +203,8 @@ def _cells(bench: Benchmark, metric: str, cost: str, seed_pos: list[int] | None
 def _resource(bench: Benchmark, resource: str, z: int | str | None
               ) -> tuple[int | None, list[tuple[int, int]] | None]:
     """``(fixed z, None)`` for the epoch resource; ``(None, levels)`` for ``"z"`` and
-    ``"z+epoch"``: the ``(z, epoch)`` of each resource level."""
-    if resource not in RESOURCES:
-        raise unknown_name("resource", resource, RESOURCES)
+    ``"z+epoch-linear"``: the ``(z, epoch)`` of each resource level."""
+    budget_kind(resource, "resource")
     fixed = fixed_z(bench, resource, z)
     if resource == "epoch":
         return fixed, None
@@ -226,12 +225,12 @@ def export_blackbox(bench: Benchmark, *, z: int | str | None = None,
       all; ``"search"``: one row per (config, z), ``z`` a hyperparameter). Going on to the
       next epoch continues the run: the elapsed time is the table's cumulative cost.
     - ``"z"``: the trained layers, each trained to the last epoch (``z`` must be None).
-    - ``"z+epoch"``: the paper's linear z+epoch diagonal (``(z, epoch)`` levels of
+    - ``"z+epoch-linear"``: the paper's linear z+epoch diagonal (``(z, epoch)`` levels of
       :class:`~frozenbench.interop.budget.BudgetAxis`; the resource value is the level's z).
 
     Syne Tune's simulator runs a trial through every level of its resource in order. A
     different z is a new run from scratch (frozen layers cannot thaw), so with ``"z"`` or
-    ``"z+epoch"`` the elapsed time at a level is the sum of the table's costs of the runs at
+    ``"z+epoch-linear"`` the elapsed time at a level is the sum of the table's costs of the runs at
     that level and all lower ones: exactly what :func:`frozenbench.simulate` charges a trial
     driven by :class:`SyneTuneOptimizer` on the same resource.
 
@@ -440,7 +439,7 @@ def run_simulation(blackbox: Any, scheduler: Any, *, n_workers: int = 4,
     :func:`table_only`. A blackbox with one seed is read at it (Syne Tune would otherwise draw
     the seed of each trial from numpy's global generator, which its schedulers share). One
     row per reported resource level, columns as Syne Tune writes them: the objectives, the
-    resource (``epoch``, ``z`` or ``z+epoch``), ``st_tuner_time`` (simulated time),
+    resource (``epoch``, ``z`` or ``z+epoch-linear``), ``st_tuner_time`` (simulated time),
     ``st_decision``, ``trial_id``, ``config_<name>`` ... Syne Tune's simulator adds the real
     time its tuner and scheduler spend to the simulated clock (milliseconds here), so
     ``st_tuner_time`` varies slightly from run to run even with the same ``seed``.
@@ -460,8 +459,7 @@ def run_simulation(blackbox: Any, scheduler: Any, *, n_workers: int = 4,
     if elapsed not in blackbox.objectives_names:
         problems.append(str(unknown_name("elapsed_time_attr", elapsed,
                                          blackbox.objectives_names)))
-    if problems:
-        raise InvalidValueError("; ".join(problems))
+    raise_problems("run_simulation", problems)
     syne_tune = require("syne_tune")
     backend_mod = require("syne_tune.blackbox_repository.simulated_tabular_backend")
     callback_mod = require("syne_tune.backend.simulator_backend.simulator_callback")
@@ -560,7 +558,7 @@ class SyneTuneOptimizer:
     the next level on the same worker, anything else ends the trial with
     ``on_trial_remove``; a trial that continues past its last level ends with
     ``on_trial_complete``, as in Syne Tune's ``Tuner``. ``resource="epoch"`` continues the run
-    (it pays only the new epochs); with ``"z"`` or ``"z+epoch"`` each level is a new run
+    (it pays only the new epochs); with ``"z"`` or ``"z+epoch-linear"`` each level is a new run
     (layers cannot thaw), paid in full. ``metric`` defaults to the scheduler's first metric,
     ``max_trials`` caps the trials started, ``max_epoch`` the epochs of the epoch resource. A
     suggested config the table lacks (a table may hold a subset of its grid) is discarded and

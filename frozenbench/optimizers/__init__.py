@@ -1,6 +1,7 @@
 """Ask/tell optimizers for the replay simulator: random search, successive halving,
-Hyperband and ASHA, each over a fidelity path (``"epoch"``, ``"z"``, ``"z+epoch"``, ``"full"``
-or a list of ``(z, epoch)`` levels; see :mod:`frozenbench.optimizers.fidelity`).
+Hyperband and ASHA, each over a fidelity path (``"epoch"``, ``"z"``, ``"z+epoch-geometric"``,
+``"z+epoch-linear"``, ``"full"`` or a list of ``(z, epoch)`` levels; see
+:mod:`frozenbench.optimizers.fidelity`).
 
 Any object with ``name``, ``ask(rng) -> Job | None`` and ``tell(Observation)`` (the promotion
 style) or ``suggest(rng) -> Start | None`` and ``report(Observation) -> bool`` (the stopping
@@ -9,7 +10,7 @@ instead of a name.
 
 >>> from frozenbench.synthetic import make_benchmark
 >>> bench = make_benchmark(n_configs=10, n_z=4, n_epochs=9)
->>> opt = make_optimizer("hyperband", bench, fidelity="z+epoch")
+>>> opt = make_optimizer("hyperband", bench, fidelity="z+epoch-geometric")
 >>> opt.levels
 [(1, 3), (4, 9)]
 """
@@ -40,13 +41,14 @@ OPTIMIZERS: dict[str, Callable[..., Any]] = {
 
 
 def make_optimizer(
-    name: str, bench: Benchmark, fidelity: str | Sequence[Level] = "z+epoch", *,
-    eta: float = 3.0,
+    name: str, bench: Benchmark, fidelity: str | Sequence[Level] = "z+epoch-geometric", *,
+    eta: float = 3.0, levels: Sequence[Level] | None = None,
 ) -> Optimizer:
     """Build a named optimizer over the table's configs and a fidelity path. A promotion
     optimizer's path is thinned to the rungs it can fill from the table's configs
     (:func:`~frozenbench.optimizers.fidelity.cap_levels`: at most 1 + log_eta(configs),
-    full fidelity kept), so its top rung is reachable.
+    full fidelity kept), so its top rung is reachable. ``levels``: the path already computed
+    from ``fidelity`` (:func:`fidelity_levels`), so a replay computes it once.
 
     >>> from frozenbench.synthetic import make_benchmark
     >>> bench = make_benchmark(n_configs=10, n_z=6, n_epochs=6)
@@ -55,9 +57,10 @@ def make_optimizer(
     """
     if not isinstance(name, str) or name not in OPTIMIZERS:
         raise unknown_name("optimizer", name, OPTIMIZERS)
-    levels = fidelity_levels(bench.fidelity_values, fidelity, eta)
+    if levels is None:
+        levels = fidelity_levels(bench.fidelity_values, fidelity, eta)
     if name == "random":
-        return RandomSearch(bench.config_ids, levels)
+        return RandomSearch(bench.config_ids, list(levels))
     levels = cap_levels(levels, len(bench.config_ids), eta)
     return OPTIMIZERS[name](bench.config_ids, levels, eta)  # type: ignore[no-any-return,unused-ignore]
 

@@ -9,8 +9,9 @@ Every shard is checked on read, by :class:`CellCheck`:
   a thaw cell carry the z of each record, which must follow its schedule;
 - its values: the epochs are all of the task's (``ok``) or a prefix of them (``diverged``): no
   hole, no duplicate; each metric lies in :data:`frozenbench.schema.VALUE_RANGES`; losses are
-  finite in an ``ok`` cell and ``val_error`` is finite in every row or NaN in every row (a
-  language model's); cumulative columns never decrease.
+  finite in an ``ok`` cell; ``val_error`` and the test metrics are finite in every row or NaN
+  in every row (a language model's error, a task without a test split); the schedule is one
+  of :data:`frozenbench.schema.SCHEDULES`; cumulative columns never decrease.
 
 A cell with a problem is not done: ``run`` quarantines its file and trains it again, ``status``
 lists it, ``merge`` refuses it. Every problem of a shard is reported, not only the first.
@@ -37,6 +38,7 @@ from frozenbench.cell import Cell
 from frozenbench.errors import FrozenbenchError, InvalidValueError
 from frozenbench.schedules import ZSchedule
 from frozenbench.schema import (
+    ALL_OR_NONE,
     CUMULATIVE_COLUMNS,
     FINITE_WHEN_OK,
     FIXED,
@@ -158,11 +160,12 @@ class CellCheck:
             for name in FINITE_WHEN_OK:
                 if not all(v is not None and math.isfinite(v) for v in cols[name]):
                     out.append(f"{name} is not finite in an ok cell: {_show(cols[name])}")
-            finite = [v is not None and math.isfinite(v) for v in cols["val_error"]]
-            if any(finite) and not all(finite):
-                out.append(f"val_error is NaN in some rows only: {_show(cols['val_error'])}")
-            elif not any(finite) and self.metric == "val_error":
-                out.append("val_error is NaN in every row, and it is the task's metric")
+            for name in ALL_OR_NONE:
+                finite = [v is not None and math.isfinite(v) for v in cols[name]]
+                if any(finite) and not all(finite):
+                    out.append(f"{name} is NaN in some rows only: {_show(cols[name])}")
+                elif not any(finite) and self.metric == name:
+                    out.append(f"{name} is NaN in every row, and it is the task's metric")
         for name in CUMULATIVE_COLUMNS:
             values = cols.get(name)
             if values is None:

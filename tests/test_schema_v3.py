@@ -202,3 +202,13 @@ def test_a_card_describes_the_schema_version_of_its_table(tmp_path):
         assert f"## Schema (version {version})" in card
         assert ("| `test_error` |" in card) == (version == 3)
         assert ("`schedule`" in card) == (version == 3)
+
+
+def test_a_dense_table_with_thaw_rows_loads(tmp_path):
+    """Every (config, z, epoch, seed) slot filled, and thaw rows on top: more rows than slots,
+    which the size checks must allow (one row per config, epoch and seed per schedule)."""
+    root = write_benchmark(tmp_path / "dense", thaw_configs=6, full_z_seeds=1,
+                           multi_seed_configs=0, **KW)
+    bench = Benchmark.from_directory(root)
+    assert bench.manifest.rows == 6 * 3 * 4 + 6 * 4
+    assert bench.seed_mask().all() and len(bench.schedule_rows) == 6 * 4

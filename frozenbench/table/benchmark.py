@@ -240,7 +240,8 @@ class Benchmark:
 
     # ------------------------------------------------------------------ the long table
     def to_frame(self) -> pd.DataFrame:
-        """The long table: one row per (config, z, epoch, seed) with every column of the schema.
+        """The long table: one row per (config, z, epoch, seed, schedule) with every column of
+        the schema (the rows of schedule cells included, see :attr:`schedule_rows`).
 
         Read again from the benchmark directory (all columns, not only those held in memory),
         or the Arrow table the benchmark was built from.

@@ -35,6 +35,7 @@ from frozenbench.schema import (
     FINITE_WHEN_OK,
     METRICS,
     READABLE_VERSIONS,
+    SCHEDULES,
     VALUE_RANGES,
     arrow_schema,
 )
@@ -146,7 +147,8 @@ MIN_BYTES_PER_ROW = 4
 def check_sizes(manifest: Manifest, n_rows: int) -> None:
     """Refuse a manifest that would size the in-memory arrays far beyond the ``n_rows`` rows
     present (every allocation of a load is bounded by the rows): more rows than (config, z,
-    epoch, seed) combinations, more slots than :data:`SLOTS_PER_ROW` per row, a grid larger
+    epoch, seed) combinations (plus, in a schema-3 table, one per (config, epoch, seed) for
+    each schedule other than fixed), more slots than :data:`SLOTS_PER_ROW` per row, a grid larger
     than :data:`GRID_PER_ROW` per row. Checked before anything is allocated.
 
     >>> from frozenbench.synthetic import make_benchmark
@@ -156,7 +158,8 @@ def check_sizes(manifest: Manifest, n_rows: int) -> None:
     Traceback (most recent call last):
     ...
     frozenbench.errors.SchemaError: synthetic: the manifest lists 4 configs x 2 z x 2 epochs ...\
- = 48 (config, z, epoch, seed) slots, and the table has 100 rows: rows repeat or lie outside ...
+ = 48 (config, z, epoch, seed) slots plus 24 schedule rows, and the table has 100 rows: rows \
+repeat or lie outside ...
     """
     f = manifest.fidelities
     dims = (len(manifest.config_ids), len(f["z"]), len(f["epoch"]), len(manifest.seeds))
@@ -164,9 +167,14 @@ def check_sizes(manifest: Manifest, n_rows: int) -> None:
     what = (f"the manifest lists {dims[0]} configs x {dims[1]} z x {dims[2]} epochs x "
             f"{dims[3]} seeds = {slots} (config, z, epoch, seed) slots")
     name = manifest.benchmark
-    if n_rows > slots:
-        raise SchemaError(f"{name}: {what}, and the table has {n_rows} rows: rows repeat or "
-                          "lie outside the manifest's lists")
+    # Schedule rows (schema 3) come on top: one per (config, epoch, seed) and schedule.
+    scheduled = dims[0] * dims[2] * dims[3] * (len(SCHEDULES) - 1) \
+        if manifest.schema_version >= 3 else 0
+    if n_rows > slots + scheduled:
+        raise SchemaError(f"{name}: {what}" + (f" plus {scheduled} schedule rows" if scheduled
+                                               else "")
+                          + f", and the table has {n_rows} rows: rows repeat or lie outside "
+                          "the manifest's lists")
     if slots > max(MIN_SLOTS, SLOTS_PER_ROW * n_rows):
         raise SchemaError(f"{name}: {what} for {n_rows} rows; the in-memory arrays hold a "
                           f"slot for each, and a table has at most {SLOTS_PER_ROW} per row (or "

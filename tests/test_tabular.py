@@ -118,3 +118,14 @@ def test_the_tabular_tasks_meet_the_suite_standard():
         assert set(task.stack_by) == set(task.cost_factors)
     assert varying / len(TABULAR_TASKS) >= 1 / 3
     assert varying == 2 * len(COST_VARYING)
+
+
+def test_the_suite_lists_every_tabular_task_and_nothing_unknown():
+    import frozenbench as fb
+    from frozenbench.tasks import task_names
+
+    s = fb.suite("fb-30")
+    assert {t.name for t in TABULAR_TASKS} <= set(s.tables) <= set(task_names())
+    assert fb.suite_names() == ["fb-30"]
+    with pytest.raises(fb.UnknownNameError, match=r"unknown suite 'fb-3'; valid: \['fb-30'\]"):
+        fb.suite("fb-3")

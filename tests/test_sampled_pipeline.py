@@ -1,0 +1,41 @@
+"""A sampled design through the generation pipeline: a spec over a sampled task generates with
+stacks, the merge writes the task's space declaration into the manifest, and the loaded table
+answers queries by config dict (exact values, or the nearest sampled config)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("torch")
+
+from sampled_stand_in import STAND_IN
+
+import frozenbench as fb
+from frozenbench.generation.launch import run
+from frozenbench.generation.merge import merge
+from frozenbench.generation.spec import load_spec
+from frozenbench.manifest import MANIFEST_NAME
+
+
+def test_a_sampled_task_generates_merges_and_loads_with_its_space(write_spec, tmp_path):
+    spec = load_spec(write_spec(task=STAND_IN.name, task_module="sampled_stand_in",
+                                configs="all", z="all", seeds={"base": [0, 1]},
+                                packing={"stack": 4, "cells_per_job": 12}))
+    assert run(spec, "debug", progress=False).counts["ok"] == 6 * 3 * 2
+    dest = tmp_path / "table"
+    merge(spec, dest=dest, progress=False)
+    stored = json.loads((dest / MANIFEST_NAME).read_text())["space_declaration"]
+    assert stored["design"] == {"kind": "sobol", "seed": 5,
+                                "configs": [list(STAND_IN.space.config(i).values())
+                                            for i in range(6)]}
+    bench = fb.load(dest)
+    assert bench.space == STAND_IN.space and bench.fidelities["z"] == [1, 2, 3]
+    config = STAND_IN.space.config(4)
+    row = bench.query(config, 3, epoch=2, seed=1)
+    assert row == bench.query(4, 3, epoch=2, seed=1)
+    near = {**config, "lr": config["lr"] * 1.01}
+    assert bench.query(near, 3, epoch=2, seed=1, nearest=True) == row
+    with pytest.raises(fb.InvalidValueError):
+        bench.query(near, 3, epoch=2, seed=1)

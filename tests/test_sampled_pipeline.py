@@ -39,3 +39,16 @@ def test_a_sampled_task_generates_merges_and_loads_with_its_space(write_spec, tm
     assert bench.query(near, 3, epoch=2, seed=1, nearest=True) == row
     with pytest.raises(fb.InvalidValueError):
         bench.query(near, 3, epoch=2, seed=1)
+
+
+def test_a_cost_profile_builds_each_shape_groups_own_model():
+    """The profile of a task whose width is a choice measures each width's model (it built
+    the task's default model, which has no width, before the fix)."""
+    from frozenbench.generation.cost_profile import factor_groups, measure
+
+    groups = factor_groups(STAND_IN, range(len(STAND_IN.space)))
+    assert {k[0] for k in groups} == {8, 16}
+    profile = measure(STAND_IN, list(groups.values()), benchmark="stand-in", z=[3],
+                      warmup=1, iters=2)
+    params = {e.factors["width"]: e.total_params for e in profile.entries}
+    assert params[8] < params[16]

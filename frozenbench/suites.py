@@ -23,10 +23,10 @@ from frozenbench.errors import InvalidValueError, unknown_name
 #: The tabular half of fb-30 (frozenbench.tasks.suite_tabular): 8 tables x {MLP, ResNet-MLP}.
 _FB30_TABULAR = (
     "fb-letter-mlp", "fb-letter-resmlp",
-    "fb-shuttle-mlp", "fb-shuttle-resmlp",
+    "fb-income-mlp", "fb-income-resmlp",
     "fb-satellite-mlp", "fb-satellite-resmlp",
     "fb-dna-mlp", "fb-dna-resmlp",
-    "fb-spam-mlp", "fb-spam-resmlp",
+    "fb-gssvocab-mlp", "fb-gssvocab-resmlp",
     "fb-diamonds-mlp", "fb-diamonds-resmlp",
     "fb-chem97-mlp", "fb-chem97-resmlp",
     "fb-churn-mlp", "fb-churn-resmlp",

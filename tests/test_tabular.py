@@ -13,7 +13,7 @@ from frozenbench import freezing
 from frozenbench.errors import DataNotPrefetchedError, InvalidValueError
 from frozenbench.tasks import get_task
 from frozenbench.tasks.runner import run_cells
-from frozenbench.tasks.suite_tabular import COST_VARYING, DATASETS, TABULAR_TASKS
+from frozenbench.tasks.suite_tabular import COST_VARYING, DATASETS, PILOT, TABULAR_TASKS
 from frozenbench.tasks.tabular import load, read_table
 from frozenbench.tasks.tabular_models import mlp, resmlp
 
@@ -118,6 +118,7 @@ def test_the_tabular_tasks_meet_the_suite_standard():
         assert set(task.stack_by) == set(task.cost_factors)
     assert varying / len(TABULAR_TASKS) >= 1 / 3
     assert varying == 2 * len(COST_VARYING)
+    assert list(PILOT) == [t.name for t in TABULAR_TASKS]  # every task has its pilot entry
 
 
 def test_the_suite_lists_every_tabular_task_and_nothing_unknown():

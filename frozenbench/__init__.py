@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from frozenbench import freezing
     from frozenbench.info import BenchmarkInfo
     from frozenbench.registry import benchmark_names, benchmarks, load, query, simulate
+    from frozenbench.suites import Suite, suite, suite_names
     from frozenbench.table import Benchmark
 
 # Public names resolved on first use, so that importing the package stays cheap.
@@ -46,6 +47,9 @@ _LAZY: dict[str, str] = {
     "Benchmark": "frozenbench.table",
     "simulate": "frozenbench.registry",  # resolves a name, then frozenbench.sim.simulate
     "freezing": "frozenbench.freezing",
+    "suite": "frozenbench.suites",
+    "suite_names": "frozenbench.suites",
+    "Suite": "frozenbench.suites",
 }
 
 
@@ -74,6 +78,7 @@ __all__ = [
     "MissingExtraError",
     "SchemaError",
     "SearchSpace",
+    "Suite",
     "UnknownNameError",
     "__version__",
     "benchmark_names",
@@ -82,4 +87,6 @@ __all__ = [
     "load",
     "query",
     "simulate",
+    "suite",
+    "suite_names",
 ]

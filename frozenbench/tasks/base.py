@@ -17,7 +17,7 @@ from frozenbench.errors import InvalidValueError
 from frozenbench.space import Condition, Fidelities, SearchSpace, Value
 
 #: Task kinds; each has its own batch sampler and evaluation in the runner.
-KINDS = ("image", "lm")
+KINDS = ("image", "tabular", "lm")
 #: Learning-rate schedules the runner knows (see :func:`frozenbench.tasks.runner.lr_factor`).
 SCHEDULES = ("constant", "cosine", "wsd")
 #: Score metrics a task may declare.
@@ -79,6 +79,9 @@ class Task:
     cost_factors: tuple[str, ...] = ()
     #: every way the task departs from the paper's setup (listed in the benchmark's card)
     deviations: tuple[str, ...] = ()
+    #: discrete hyperparameters that change tensor shapes or the batch stream: configs stack
+    #: together only when they agree on these (see :meth:`for_shape`)
+    stack_by: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -89,7 +92,7 @@ class Task:
             raise InvalidValueError(f"schedule={self.schedule!r}; valid: {list(SCHEDULES)}")
         if self.budget is None and self.tokens_per_param is None:
             raise InvalidValueError(f"task {self.name!r} needs a budget or tokens_per_param")
-        if self.kind == "image" and self.budget is not None \
+        if self.kind in ("image", "tabular") and self.budget is not None \
                 and tuple(self.fidelities.epoch) != tuple(range(1, self.budget + 1)):
             raise InvalidValueError(
                 f"task {self.name!r}: epochs {list(self.fidelities.epoch)} != 1..{self.budget}"
@@ -101,11 +104,39 @@ class Task:
         if unknown_factors:
             raise InvalidValueError(f"task {self.name!r}: cost_factors {unknown_factors}; "
                                     f"valid: {list(self.space.names)}")
+        self._check_stack_by()
         for cond in self.conditions:
             unknown = sorted({cond.child, cond.parent} - set(self.space.names))
             if unknown:
                 raise InvalidValueError(f"task {self.name!r}: condition names {unknown}; "
                                         f"valid: {list(self.space.names)}")
+
+    def _check_stack_by(self) -> None:
+        by_name = {h.name: h for h in self.space.hyperparameters}
+        unknown = sorted(set(self.stack_by) - set(by_name))
+        if unknown:
+            raise InvalidValueError(f"task {self.name!r}: stack_by {unknown}; "
+                                    f"valid: {list(self.space.names)}")
+        ranged = [n for n in self.stack_by if not by_name[n].values]
+        if ranged:
+            raise InvalidValueError(f"task {self.name!r}: stack_by {ranged} are ranges; a "
+                                    "shape-changing hyperparameter takes declared choices")
+
+    def for_shape(self, config: Mapping[str, Any]) -> Task:
+        """The task as trained for ``config``'s values of :attr:`stack_by`: ``batch_size`` sets
+        the batch size, every other one is passed to the model builder as a keyword argument.
+        A task without ``stack_by`` is returned as it is.
+
+        >>> from frozenbench.tasks import get_task
+        >>> task = get_task("debug-mnist")
+        >>> task.for_shape({"lr": 1e-3}) is task
+        True
+        """
+        if not self.stack_by:
+            return self
+        values = {name: config[name] for name in self.stack_by}
+        batch = values.pop("batch_size", self.batch_size)
+        return replace(self, batch_size=int(batch), model_args={**self.model_args, **values})
 
     def distinct_config_ids(self) -> list[int]:
         """Grid indices of the configs that are not duplicates by construction: wherever a
@@ -150,7 +181,7 @@ class Task:
         >>> get_task("mnist-resnet").with_budget(2).fidelities.epoch
         (1, 2)
         """
-        if self.kind == "image":
+        if self.kind in ("image", "tabular"):
             epochs: tuple[int, ...] = tuple(range(1, budget + 1))
         else:
             epochs = tuple(range(1, (n_records or self.n_records) + 1))

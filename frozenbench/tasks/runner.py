@@ -67,7 +67,7 @@ from frozenbench.tasks.stacked import StackedHyperparameters, StackedTrainer
 CUDA_RTOL = 1e-2
 
 #: The per-kind module of each task kind.
-KINDS: dict[str, ModuleType] = {"image": image, "lm": lm}
+KINDS: dict[str, ModuleType] = {"image": image, "tabular": image, "lm": lm}
 
 
 def lr_factor(schedule: str, step: int, total: int, warmup_frac: float = 0.0,
@@ -192,7 +192,8 @@ def run_cells(
 ) -> list[CellResult]:
     """Train the cells (task, config, z, seed) of every config in ``configs`` and return their
     learning curves in the same order. Configs with the same optimizer train as one stacked
-    model; each cell's numbers are those it gets when trained alone.
+    model; so do configs that agree on the optimizer and the task's ``stack_by`` choices. Each
+    cell's numbers are those it gets when trained alone.
 
     ``schedule`` instead of ``z``: the z of each record (a :class:`ZSchedule`, or ``"thaw"``
     for the linear thaw schedule of the task's n and records). At each record boundary where
@@ -225,14 +226,18 @@ def run_cells(
     keys = [CellKey(task.name, task.space.index(c), plan.final, int(seed), plan.name)
             for c in normalized]
     kind = KINDS[task.kind]
-    groups: dict[str, list[int]] = {}
+    # configs stack when they agree on the optimizer and on every shape choice (task.stack_by)
+    groups: dict[tuple[Any, ...], list[int]] = {}
     for i, config in enumerate(normalized):
-        groups.setdefault(kind.stack_optimizer(task.hyperparameters(config)), []).append(i)
+        shape = tuple(config[name] for name in task.stack_by)
+        groups.setdefault((kind.stack_optimizer(task.hyperparameters(config)), *shape),
+                          []).append(i)
     dev = torch.device(device)
     out: dict[int, CellResult] = {}
     with torch_settings(dev, threads):
-        for optimizer, members in groups.items():
-            stack = _Stack(task, optimizer, tuple(normalized[i] for i in members),
+        for (optimizer, *_), members in groups.items():
+            stack = _Stack(task.for_shape(normalized[members[0]]), optimizer,
+                           tuple(normalized[i] for i in members),
                            tuple(keys[i] for i in members), plan)
             out.update(zip(members, _train(stack, dev, progress)))
     return [out[i] for i in range(len(normalized))]

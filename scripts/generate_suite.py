@@ -7,6 +7,8 @@ and ``git describe`` has no ``-dirty``), and every ``--every`` minutes compacts 
 shards into a pack and commits the packs (and the spec's ``spec.json``) into the checkout under
 ``generation/output/<table>/``: a stop at any moment loses at most that many minutes of work.
 A rerun seeds the work folder from the committed packs and trains only the missing cells.
+When every cell of a table is trained, the pinned tree's code merges it into the checkout's data
+directory, ``suite/<table>/`` (where ``fb.load(<table>)`` finds it), and that is committed too.
 
 Run at low priority on these 2-core machines, one torch thread per worker process::
 
@@ -109,7 +111,24 @@ def generate(table: str, tree: Path, work: Path, workers: int, every_s: float) -
     published = publish_packs(table, out, tree, env)
     print(f"[{time.strftime('%H:%M:%S')}] {table}: run exited {proc.returncode}, committed "
           f"{published} pack(s)", flush=True)
+    if proc.returncode == 0 and not merge_table(table, out, tree, env):
+        return 1
     return proc.returncode
+
+
+def merge_table(table: str, out: Path, tree: Path, env: dict[str, str]) -> bool:
+    """Merge a finished table into ``suite/<table>/`` and commit it; False if the merge
+    refused (its message is printed)."""
+    dest = ROOT / "suite" / table
+    done = sh(sys.executable, "-m", "frozenbench", "generate", "merge", spec_of(table, tree),
+              "--out", out, "--dest", dest, "--quiet", cwd=tree, env=env, check=False)
+    print(done.stdout + done.stderr, flush=True)
+    if done.returncode:
+        return False
+    sh("git", "add", dest)
+    sh("git", "commit", "-q", "-m", f"{table}: the merged suite table (scripts/generate_suite.py)",
+       "--", dest, check=False)
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:

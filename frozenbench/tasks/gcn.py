@@ -23,6 +23,11 @@ from frozenbench.tasks.models import Built
 class Graph(nn.Module):
     """The graph as buffers (moved with the model, shared by every stacked config)."""
 
+    features: torch.Tensor
+    src: torch.Tensor
+    dst: torch.Tensor
+    weight: torch.Tensor
+
     def __init__(self, g: GraphTensors) -> None:
         super().__init__()
         self.register_buffer("features", g.features, persistent=False)

@@ -31,7 +31,7 @@ def contiguous_parts(n: int, val_frac: float, test_frac: float) -> tuple[int, in
     if not (val_frac > 0 and test_frac > 0 and val_frac + test_frac < 1):
         raise InvalidValueError(f"val_frac={val_frac}, test_frac={test_frac}: each must be > 0 "
                                 "and together < 1")
-    return int(n * (1 - val_frac - test_frac)), int(n * (1 - test_frac))
+    return round(n * (1 - val_frac - test_frac)), round(n * (1 - test_frac))
 
 
 def load_corpus(*, name: str, context: int, val_tokens: int, val_frac: float = 0.05,

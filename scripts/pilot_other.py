@@ -11,8 +11,8 @@ three measured z. Quality: Spearman of the final score between seeds 0 and 1 at 
 ceiling), and of z = 1 (seed 0) against z = n (mean of both seeds). Effects: one hyperparameter
 at a time around the design's centre (a numeric one at the low and high end of its range, a
 categorical one at each choice), at z = n with seeds 0 and 1; its effect is the largest
-difference of the seed-mean score between its settings, over the seed noise (the mean absolute
-difference between the seeds over every pilot config at z = n).
+difference of the seed-mean score between its settings and the centre, over the seed noise
+(the mean absolute difference between the seeds over every pilot config at z = n).
 """
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ def centre(space: SearchSpace) -> dict[str, Any]:
 
 
 def one_at_a_time(space: SearchSpace) -> list[tuple[str, dict[str, Any]]]:
-    base, out = centre(space), []
+    """The centre (named "") and, per hyperparameter, the centre with it at each end."""
+    base = centre(space)
+    out: list[tuple[str, dict[str, Any]]] = [("", base)]
     for h in space.hyperparameters:
         settings = h.values if h.type == "categorical" else (h.low, h.high)
         for v in settings:
@@ -119,9 +121,10 @@ def main() -> None:
         s1 = [score(probe, c) for c in run_cells(probe, cfgs, n, 1, threads=1)]
         noise += [abs(x - y) for x, y in zip(s0, s1) if math.isfinite(x - y)]
         sigma = float(np.mean(noise))
+        mid = (s0[0] + s1[0]) / 2
         effects: dict[str, list[float]] = {}
-        for (name, _), x, y in zip(oat, s0, s1):
-            effects.setdefault(name, []).append((x + y) / 2)
+        for (name, _), x, y in zip(oat[1:], s0[1:], s1[1:]):
+            effects.setdefault(name, [mid]).append((x + y) / 2)
         out["seed_noise"] = round(sigma, 4)
         out["effect_over_noise"] = {k: round((np.nanmax(v) - np.nanmin(v)) / sigma, 1)
                                     for k, v in effects.items()}

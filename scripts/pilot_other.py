@@ -76,8 +76,8 @@ def cost(cell: Any) -> float:
     return float(last.train_cpu_s + last.eval_cpu_s)
 
 
-def score(task: Task, cell: Any) -> float:
-    value = float(getattr(cell.records[-1], task.metric))
+def score(task: Task, cell: Any, metric: str | None = None) -> float:
+    value = float(getattr(cell.records[-1], metric or task.metric))
     return value if math.isfinite(value) and cell.status == "ok" else float("nan")
 
 
@@ -108,6 +108,9 @@ def main() -> None:
         "core_hours_table": round(mean_cost * len(task.space) * n * 2 / 3600, 2),
         "spearman_seed": round(float(spearmanr(a[ok], b[ok])[0]), 3),
         "spearman_z1_vs_full": round(float(spearmanr(low[ok], (a + b)[ok] / 2)[0]), 3),
+        "spearman_seed_val_loss": round(float(spearmanr(
+            [score(task, c, "val_loss") for c in runs[n, 0]],
+            [score(task, c, "val_loss") for c in runs[n, 1]], nan_policy="omit")[0]), 3),
         "score_range": [round(float(np.nanmin((a + b) / 2)), 4),
                         round(float(np.nanmax((a + b) / 2)), 4)],
         "diverged": int((~ok).sum()),

@@ -32,9 +32,14 @@ _FB30_TABULAR = (
     "fb-spam-mlp", "fb-spam-resmlp",
 )
 
-# ---- the image / 1-D signal / text+code / graph half of fb-30 goes here ----
-_FB30_OTHER: tuple[str, ...] = ()
-# ---- end of the other half ----
+#: The image, 1-D signal, text and code, and graph half (frozenbench.tasks.suite_other).
+_FB30_OTHER = (
+    "fb-fashion-cnn", "fb-fashion-vit", "fb-mnist-cnn", "fb-mnist-vit", "fb-digits-cnn",
+    "fb-mnist1d-cnn",
+    "fb-austen-gpt2", "fb-gcide-gpt2", "fb-kjv-gpt2",
+    "fb-pystdlib-llama", "fb-go-llama", "fb-rust-llama",
+    "fb-cora-gcn", "fb-cora-gcn-deep",
+)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The suite's offline data sources from Debian's archive (frozenbench/tasks/sources.py):
-# Fashion-MNIST, GCIDE and the Go and Rust standard library sources as packages; the R data packages' .deb files extracted (no R installed) under
+# Fashion-MNIST, GCIDE and the Go and Rust standard library sources as packages; the R data packages' .deb files (mlbench, kernlab, janeaustenr) and OpenCV's digits.png extracted (no R installed) under
 # ${FROZENBENCH_DATA:-~/.cache/frozenbench}/debian, where pyreadr reads their data/*.rda.
 # Debian/Ubuntu; run as root or with sudo. Idempotent.
 set -euo pipefail
@@ -19,7 +19,7 @@ if [ -n "$missing" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
 fi
 mkdir -p "$ROOT/debian"
-for pkg in r-cran-mlbench r-cran-kernlab; do
+for pkg in r-cran-mlbench r-cran-kernlab r-cran-janeaustenr; do
     stamp="$ROOT/debian/.$pkg"
     [ -e "$stamp" ] && continue
     work=$(mktemp -d)
@@ -29,6 +29,15 @@ for pkg in r-cran-mlbench r-cran-kernlab; do
     rm -rf "$work"
     touch "$stamp"
 done
+# OpenCV's digits.png (5,000 digits) from opencv-doc, whose .deb (~96 MB) is not kept
+digits="usr/share/doc/opencv-doc/examples/data/digits.png"
+if [ ! -e "$ROOT/debian/$digits" ]; then
+    work=$(mktemp -d)
+    (cd "$work" && apt-get download -qq opencv-doc 2>/dev/null || \
+        { $SUDO apt-get update -qq && apt-get download -qq opencv-doc; })
+    dpkg-deb --fsys-tarfile "$work"/opencv-doc_*.deb | tar -x -C "$ROOT/debian" "./$digits"
+    rm -rf "$work"
+fi
 # Cora: parquet files inside the graphdatascience wheel, unpacked without its dependencies
 if [ ! -e "$ROOT/cora/cora_nodes.parquet.gzip" ]; then
     work=$(mktemp -d)

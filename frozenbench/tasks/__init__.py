@@ -5,9 +5,8 @@ Listing tasks and validating configs is torch-free; :func:`run_cell` imports tor
 ``train`` extra) when called.
 
 >>> from frozenbench.tasks import get_task, task_names
->>> task_names()
-['debug-mnist', 'gpt2-14m-slimpajama', 'kjv-gpt2', 'mnist-resnet', 'mnist1d-cnn', \
-'pystdlib-llama', 'resnet18-cifar100', 'vit-mnist']
+>>> task_names()[:3]
+['debug-mnist', 'fb-austen-gpt2', 'fb-cora-gcn']
 >>> get_task("resnet18-cifar100").fidelities.check_z(12)
 Traceback (most recent call last):
 ...

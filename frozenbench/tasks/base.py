@@ -17,7 +17,7 @@ from frozenbench.errors import InvalidValueError
 from frozenbench.space import Condition, Fidelities, SearchSpace, Value
 
 #: Task kinds; each has its own batch sampler and evaluation in the runner.
-KINDS = ("image", "tabular", "lm")
+KINDS = ("image", "tabular", "lm", "graph")
 #: Learning-rate schedules the runner knows (see :func:`frozenbench.tasks.runner.lr_factor`).
 SCHEDULES = ("constant", "cosine", "wsd")
 #: Score metrics a task may declare.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from frozenbench.errors import unknown_name
 from frozenbench.space import Fidelities, SearchSpace
 from frozenbench.tasks.base import Condition, Task
+from frozenbench.tasks.suite_other import OTHER_TASKS
 from frozenbench.tasks.suite_tabular import TABULAR_TASKS
 
 #: The paper's ResNet grid (216 configs). SGD uses beta1 as momentum and ignores beta2.
@@ -375,7 +376,8 @@ DEBUG_MNIST = Task(
 
 TASKS: dict[str, Task] = {
     t.name: t for t in (RESNET18_CIFAR100, GPT2_14M_SLIMPAJAMA, MNIST_RESNET, KJV_GPT2,
-                        VIT_MNIST, MNIST1D_CNN, PYSTDLIB_LLAMA, DEBUG_MNIST, *TABULAR_TASKS)
+                        VIT_MNIST, MNIST1D_CNN, PYSTDLIB_LLAMA, DEBUG_MNIST, *TABULAR_TASKS,
+                        *OTHER_TASKS)
 }
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from frozenbench.extras import require
+from frozenbench.tasks.corpora import contiguous_parts
 from frozenbench.tasks.data import TokenData
 
 
@@ -21,11 +22,17 @@ def kjv_text() -> str:
 
 
 def load_kjv(*, context: int, val_frac: float = 0.1, val_tokens: int = 8192,
-             train_tokens: int | None = None) -> TokenData:
+             train_tokens: int | None = None, test_frac: float = 0.0) -> TokenData:
     """Byte-level tokens (vocab 256): the first ``1 - val_frac`` of the text trains, the last
-    contiguous part validates (no verse is in both). ``train_tokens`` is accepted for the
-    common LM-loader interface; the whole text is in memory anyway."""
+    contiguous part validates (no verse is in both). ``test_frac > 0``: the last
+    ``test_frac`` of the text is a held-out test stream and validation is the ``val_frac``
+    before it. ``train_tokens`` is accepted for the common LM-loader interface; the whole text
+    is in memory anyway."""
     data = np.frombuffer(kjv_text().encode("utf-8"), dtype=np.uint8)
+    if test_frac:
+        cut, test_cut = contiguous_parts(len(data), val_frac, test_frac)
+        return TokenData(train=data[:cut], val=data[cut:test_cut], vocab_size=256,
+                         context=context, val_tokens=val_tokens, test=data[test_cut:])
     cut = int(len(data) * (1.0 - val_frac))
     return TokenData(train=data[:cut], val=data[cut:], vocab_size=256, context=context,
                      val_tokens=val_tokens)

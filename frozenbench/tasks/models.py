@@ -86,7 +86,7 @@ def torchvision_resnet18(*, num_classes: int = 100, cifar_stem: bool = False) ->
 
 
 def gpt2(*, vocab_size: int, n_positions: int, n_embd: int, n_layer: int, n_head: int,
-         embeddings_join_first_block: bool = False) -> Built:
+         embeddings_join_first_block: bool = False, eager_attention: bool = False) -> Built:
     """A transformers ``GPT2LMHeadModel`` without dropout and with an untied output head.
 
     No dropout and exact GELU: like LitGPT's Pythia configs (the paper's framework); dropout
@@ -98,6 +98,10 @@ def gpt2(*, vocab_size: int, n_positions: int, n_embd: int, n_layer: int, n_head
     ``embeddings_join_first_block``: with a byte vocabulary, freezing only the embeddings saves
     ~0.05% of a step's FLOPs: a fidelity level that costs the same as full training. Joined
     with the first block, n = n_layer + 1 (otherwise the preset's n_layer + 2).
+
+    ``eager_attention``: plain matrix products instead of the fused attention kernel, for
+    which ``torch.func.vmap`` (the stacked runner) has no batching rule on the CPU, so it runs
+    one config at a time (the shipped kjv-gpt2 table keeps the default).
     """
     transformers = require("transformers")
     config = transformers.GPT2Config(
@@ -108,6 +112,8 @@ def gpt2(*, vocab_size: int, n_positions: int, n_embd: int, n_layer: int, n_head
         # GPT-2's end-of-text id (50256) does not exist in a byte vocabulary.
         bos_token_id=min(50256, vocab_size - 1), eos_token_id=min(50256, vocab_size - 1),
     )
+    if eager_attention:
+        config._attn_implementation = "eager"
     model = transformers.GPT2LMHeadModel(config)
     if not embeddings_join_first_block:
         return Built(model)

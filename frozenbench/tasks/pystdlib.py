@@ -50,18 +50,31 @@ def corpus_digest(files: list[Path]) -> str:
     return h.hexdigest()
 
 
+def _held_out_stream(files: list[Path], tokens: int) -> np.ndarray:
+    """An equal-sized head of every file (so the scored ``tokens`` sample all of them, not the
+    first one), then their remaining bytes."""
+    texts = [f.read_bytes() for f in files]
+    head = -(-(tokens + 1) // max(1, len(texts)))
+    data = b"".join(t[:head] for t in texts) + b"".join(t[head:] for t in texts)
+    return np.frombuffer(data, dtype=np.uint8)
+
+
 def load_pystdlib(*, context: int, val_every: int = 10, val_tokens: int = 8192,
-                  root: str | None = None, train_tokens: int | None = None) -> TokenData:
+                  root: str | None = None, train_tokens: int | None = None,
+                  with_test: bool = False) -> TokenData:
     """Byte-level tokens (vocab 256) of the standard library's top-level modules: the training
     files concatenated in name order; the validation stream starts with an equal-sized head of
     every validation file (so the scored ``val_tokens`` sample all of them, not the first
-    one), then their remaining bytes. ``train_tokens`` is accepted for the common LM-loader
-    interface; the whole corpus (~4.7 MB on Python 3.11) is in memory anyway."""
+    one), then their remaining bytes. ``with_test``: the file before each validation file
+    (the second to last of each run of ``val_every``) is held out as the test stream, built
+    the same way. ``train_tokens`` is accepted for the common LM-loader interface; the whole
+    corpus (~4.7 MB on Python 3.11) is in memory anyway."""
     train, val = split_files(stdlib_files(root), val_every)
+    test: np.ndarray | None = None
+    if with_test:
+        train, held = split_files(train, val_every - 1)
+        test = _held_out_stream(held, val_tokens)
     train_bytes = b"".join(f.read_bytes() for f in train)
-    val_texts = [f.read_bytes() for f in val]
-    head = -(-(val_tokens + 1) // max(1, len(val_texts)))
-    val_bytes = b"".join(t[:head] for t in val_texts) + b"".join(t[head:] for t in val_texts)
     return TokenData(train=np.frombuffer(train_bytes, dtype=np.uint8),
-                     val=np.frombuffer(val_bytes, dtype=np.uint8), vocab_size=256,
-                     context=context, val_tokens=val_tokens)
+                     val=_held_out_stream(val, val_tokens), vocab_size=256,
+                     context=context, val_tokens=val_tokens, test=test)

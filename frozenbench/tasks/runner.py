@@ -56,7 +56,7 @@ from frozenbench.cell import CellKey, CellResult, EpochRecord
 from frozenbench.errors import InvalidValueError
 from frozenbench.provenance import cpu_model, library_versions
 from frozenbench.schedules import ZSchedule
-from frozenbench.tasks import image, lm
+from frozenbench.tasks import graph, image, lm
 from frozenbench.tasks.base import Task, resolve
 from frozenbench.tasks.catalog import get_task
 from frozenbench.tasks.models import Built
@@ -67,7 +67,7 @@ from frozenbench.tasks.stacked import StackedHyperparameters, StackedTrainer
 CUDA_RTOL = 1e-2
 
 #: The per-kind module of each task kind.
-KINDS: dict[str, ModuleType] = {"image": image, "tabular": image, "lm": lm}
+KINDS: dict[str, ModuleType] = {"image": image, "tabular": image, "lm": lm, "graph": graph}
 
 
 def lr_factor(schedule: str, step: int, total: int, warmup_frac: float = 0.0,

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import gzip
 import os
+import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +97,25 @@ def fashion_mnist() -> Labelled:
     return Labelled(x, y, classes)
 
 
+OPENCV_DIGITS = "usr/share/doc/opencv-doc/examples/data/digits.png"
+
+
+def opencv_digits() -> Labelled:
+    """OpenCV's handwritten digits: 5,000 images of 20x20 (500 per digit, in order), cut from
+    the 2000 x 1000 ``digits.png`` of Debian ``opencv-doc`` (BSD-3), which
+    ``scripts/install_data.sh`` extracts under :func:`data_root` (the package itself is large)."""
+    from frozenbench.extras import require
+
+    path = data_root() / "debian" / OPENCV_DIGITS
+    if not path.exists():
+        raise _missing("OpenCV's digits.png (Debian opencv-doc)", path, INSTALL)
+    with require("PIL.Image").open(path) as image:
+        pixels = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    # 50 rows x 100 columns of 20x20 cells; every 5 rows hold one digit
+    cells = pixels.reshape(50, 20, 100, 20).transpose(0, 2, 1, 3).reshape(-1, 20, 20)
+    return Labelled(cells, np.repeat(np.arange(10), 500), tuple(str(d) for d in range(10)))
+
+
 def r_data(package: str, name: str) -> object:
     """The data frame ``name`` of the Debian R package ``r-cran-<package>``, read from its
     extracted ``data/<name>.rda`` with ``pyreadr`` (no R needed)."""
@@ -134,6 +155,7 @@ def _table(package: str, name: str, target: str) -> Callable[[], Labelled]:
 
 SOURCES: dict[str, Source] = {s.name: s for s in [
     Source("fashion-mnist", "image", "MIT (Zalando Research)", INSTALL, fashion_mnist),
+    Source("opencv-digits", "image", "BSD-3 (OpenCV)", INSTALL, opencv_digits),
     Source("letter", "tabular", "UCI (public domain); mlbench GPL-2", INSTALL,
            _table("mlbench", "LetterRecognition", "lettr")),
     Source("shuttle", "tabular", "UCI Statlog (public domain); mlbench GPL-2", INSTALL,
@@ -184,7 +206,62 @@ def gcide() -> Corpus:
     return Corpus("gcide", np.frombuffer(data, dtype=np.uint8), 1, "GPL-3 (GCIDE)")
 
 
+#: Jane Austen's six novels in the order of janeaustenr's lazy-load database.
+AUSTEN_BOOKS = ("emma", "mansfieldpark", "northangerabbey", "persuasion", "prideprejudice",
+                "sensesensibility")
+
+
+def r_strings(blob: bytes) -> list[str]:
+    """The character vector in one object of an R lazy-load database (``.rdb``): R's XDR
+    serialisation (version 3) of a STRSXP without attributes; NA strings become empty.
+
+    >>> head = b"X\\n" + struct.pack(">iii", 3, 0, 0) + struct.pack(">i", 5) + b"UTF-8"
+    >>> body = struct.pack(">ii", 16, 2) + struct.pack(">ii", 0x40009, 2) + b"hi" \\
+    ...     + struct.pack(">ii", 9, -1)
+    >>> r_strings(head + body)
+    ['hi', '']
+    """
+    if blob[:2] != b"X\n":
+        raise DataNotPrefetchedError("not an R XDR serialisation")
+    pos = 2 + 12
+    (encoding_length,) = struct.unpack_from(">i", blob, pos)
+    pos += 4 + encoding_length
+    flags, n = struct.unpack_from(">ii", blob, pos)
+    if flags & 0xFF != 16 or flags & (1 << 9):
+        raise DataNotPrefetchedError(f"not a plain character vector (flags {flags:#x})")
+    pos += 8
+    out = []
+    for _ in range(n):
+        _, length = struct.unpack_from(">ii", blob, pos)
+        pos += 8
+        out.append("" if length < 0 else blob[pos:pos + length].decode("utf-8"))
+        pos += max(length, 0)
+    return out
+
+
+def austen() -> Corpus:
+    """Jane Austen's six completed novels (janeaustenr, MIT; the texts are public domain from
+    Project Gutenberg), one line per text line, novels joined in :data:`AUSTEN_BOOKS` order.
+    Debian ``r-cran-janeaustenr`` keeps them in a lazy-load database (``data/Rdata.rdb``:
+    zlib-compressed objects, each after its 4-byte length), read here without R."""
+    path = data_root() / "debian" / "usr/lib/R/site-library/janeaustenr/data/Rdata.rdb"
+    if not path.exists():
+        raise _missing("Jane Austen's novels (Debian r-cran-janeaustenr)", path, INSTALL)
+    raw, pos, books = path.read_bytes(), 0, []
+    while pos < len(raw):
+        stream = zlib.decompressobj()
+        books.append("\n".join(r_strings(stream.decompress(raw[pos + 4:]))) + "\n")
+        pos = len(raw) - len(stream.unused_data)
+    if len(books) != len(AUSTEN_BOOKS):
+        raise DataNotPrefetchedError(f"{path} holds {len(books)} objects, expected "
+                                     f"{len(AUSTEN_BOOKS)} novels")
+    data = "".join(books).encode("utf-8")
+    return Corpus("austen", np.frombuffer(data, dtype=np.uint8), len(books),
+                  "public domain (Project Gutenberg); janeaustenr MIT")
+
+
 CORPORA: dict[str, Callable[[], Corpus]] = {
+    "austen": austen,
     "gcide": gcide,
     "go-stdlib": _code("go-stdlib", "usr/share/go-*/src", ".go", "the Go standard library",
                        "golang-1.19-src", "BSD-3 (Go)"),

@@ -16,6 +16,7 @@ SIZES = {  # examples, features (images: pixels), classes
     "satellite": (6_435, 36, 6),
     "dna": (3_186, 180, 3),
     "spam": (4_601, 57, 2),
+    "opencv-digits": (5_000, 400, 10),
 }
 
 
@@ -55,8 +56,9 @@ def test_three_way_split_is_disjoint_stratified_and_fixed_by_its_seed():
 
 @pytest.mark.parametrize("name", sorted(sources.CORPORA))
 def test_each_corpus_reads_offline_as_megabytes_of_bytes(name):
+    """Every corpus holds megabytes of text (Austen's six novels are the smallest, 4.0 MB)."""
     c = sources.corpus(name)
-    assert c.data.dtype == np.uint8 and c.data.size > 5_000_000 and c.files >= 1
+    assert c.data.dtype == np.uint8 and c.data.size > 4_000_000 and c.files >= 1  # Austen: 4.0 MB
     assert c.licence
     with pytest.raises(UnknownNameError, match="'klingon'"):
         sources.corpus("klingon")

@@ -88,9 +88,11 @@ def pack_index_from_metadata(meta: Mapping[bytes, bytes]) -> dict[str, dict[str,
     return dict(json.loads(meta[PACK_METADATA]))
 
 
-def _pack_index_metadata(index: Mapping[str, Any]) -> dict[bytes, bytes]:
+def pack_index_metadata(index: Mapping[str, Any]) -> dict[bytes, bytes]:
+    """The Parquet metadata that stores a pack's index (compressed)."""
     text = json.dumps(index, sort_keys=True, separators=(",", ":")).encode()
     return {PACK_METADATA_Z: base64.b64encode(zlib.compress(text, 9))}
+
 #: Parquet metadata key of a shard's checksum: sha256 of its rows (:func:`rows_digest`).
 ROWS_SHA256 = b"frozenbench_rows_sha256"
 
@@ -488,7 +490,7 @@ class ShardStore:
             return None
         merged = pa.concat_tables(tables)
         merged = merged.replace_schema_metadata(
-            {**(tables[0].schema.metadata or {}), **_pack_index_metadata(index)})
+            {**(tables[0].schema.metadata or {}), **pack_index_metadata(index)})
         self.packs.mkdir(parents=True, exist_ok=True)
         numbers = [int(_PACK.match(p.name)[1]) for p in self.pack_paths()]  # type: ignore[index]
         dest = self.packs / f"pack-{max(numbers, default=-1) + 1:04d}.parquet"

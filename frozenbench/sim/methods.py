@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from frozenbench.errors import FrozenbenchError, InvalidValueError, MissingExtraError, unknown_name
 from frozenbench.interop.methods import METHODS as LIBRARY_METHODS
 from frozenbench.interop.methods import build as build_library_method
-from frozenbench.optimizers import OPTIMIZERS, Optimizer, make_optimizer
-from frozenbench.optimizers.fidelity import Level, fidelity_levels
+from frozenbench.optimizers import OPTIMIZERS, Optimizer, make_optimizer, optimizer_levels
+from frozenbench.optimizers.fidelity import Level
 
 if TYPE_CHECKING:
     from frozenbench.table import Benchmark
@@ -117,9 +117,10 @@ class Method(NamedTuple):
         return self.fidelity is None
 
     def levels(self, bench: Benchmark, eta: float = 3.0) -> list[Level]:
-        """The (z, epoch) levels of the path on ``bench`` (a library's method: full fidelity)."""
+        """The (z, epoch) levels of the path on ``bench`` (a library's method: full fidelity;
+        a schedule path such as ``"thaw"``: read from the table's rows of that schedule)."""
         path: Any = "full" if self.fidelity is None else self.fidelity
-        return fidelity_levels(bench.fidelity_values, path, eta)
+        return optimizer_levels(self.optimizer, bench, path, eta)
 
     def problems(self, benches: Sequence[Benchmark], eta: float = 3.0, *,
                  label: str | None = None) -> list[str | FrozenbenchError]:
@@ -164,7 +165,8 @@ class Method(NamedTuple):
             raise unknown_name("optimizer", self.optimizer, method_names())
         if levels is None:
             levels = self.levels(bench, eta)
-        return make_optimizer(self.optimizer, bench, eta=eta, levels=levels)
+        return make_optimizer(self.optimizer, bench, self.fidelity or "full", eta=eta,
+                              levels=levels)
 
 
 def methods_problems(methods: dict[str, Any], benches: Sequence[Benchmark], eta: float = 3.0
@@ -174,7 +176,7 @@ def methods_problems(methods: dict[str, Any], benches: Sequence[Benchmark], eta:
     >>> from frozenbench.synthetic import make_benchmark
     >>> bench = make_benchmark(n_configs=5, n_z=2, n_epochs=2)
     >>> methods_problems({"x": ("bohb", "z"), "y": ("sh", [(3, 2)])}, [bench])
-    ["x: unknown optimizer 'bohb'; valid: ['random', 'sh', 'hyperband', 'asha', \
+    ["x: unknown optimizer 'bohb'; valid: ['random', 'sh', 'hyperband', 'asha', 'freezethaw', \
 'optuna:tpe+hyperband', ...]", 'y on synthetic: z=3 is out of range for synthetic (z in 1..2)']
     """
     problems = []

@@ -30,7 +30,12 @@ from frozenbench.errors import FrozenbenchError, InvalidValueError, MissingExtra
 from frozenbench.interop.methods import METHODS as LIBRARY_METHODS
 from frozenbench.interop.methods import build as build_library_method
 from frozenbench.optimizers import OPTIMIZERS, Optimizer, make_optimizer, optimizer_levels
-from frozenbench.optimizers.fidelity import Level
+from frozenbench.optimizers.fidelity import (
+    FIDELITIES,
+    FIDELITY_ALIASES,
+    SCHEDULE_PATHS,
+    Level,
+)
 
 if TYPE_CHECKING:
     from frozenbench.table import Benchmark
@@ -39,7 +44,17 @@ if TYPE_CHECKING:
 #: multi-fidelity optimizers climb the geometric z+epoch diagonal.
 DEFAULT_FIDELITY = "z+epoch-geometric"
 
-__all__ = ["DEFAULT_FIDELITY", "LIBRARY_METHODS", "Method", "method_names", "methods_problems"]
+#: What a method label may say, for the command lines' help (built from the registries, so it
+#: names every optimizer and fidelity path there is).
+METHOD_HELP = (
+    f"optimizer ({', '.join(OPTIMIZERS)}) and fidelity "
+    f"({', '.join(f for f in FIDELITIES if f not in FIDELITY_ALIASES)}, "
+    f"{', '.join(SCHEDULE_PATHS)} on a table with thaw rows, or a path like 1@2,4@7,11@20; "
+    f"freezethaw takes epoch or thaw), or an HPO library's optimizer (optuna:tpe+hyperband, "
+    f"smac:hyperband-epoch, ...: see frozenbench.interop.methods)")
+
+__all__ = ["DEFAULT_FIDELITY", "LIBRARY_METHODS", "METHOD_HELP", "Method", "method_names",
+           "methods_problems"]
 
 
 def method_names() -> list[str]:

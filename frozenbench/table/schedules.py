@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from frozenbench.errors import InvalidValueError, SchemaError
 from frozenbench.schema import FIXED, SCHEDULES
+from frozenbench.table.diverged import fill_diverged
 from frozenbench.table.result import QUANTITIES
 
 #: The integer columns of a schedule row, next to its :data:`QUANTITIES`.
@@ -152,8 +153,6 @@ class ScheduleArrays:
         """The dense arrays of ``schedule``'s rows (``*_pos``: the fixed-z table's positions
         of config ids, epochs and seeds); a row off those positions, or two rows that give one
         epoch different z, is a :class:`SchemaError` naming ``table``."""
-        from frozenbench.table.load import fill_diverged  # load imports this module
-
         mask = rows.schedule == schedule
         keys = {k: getattr(rows, k)[mask] for k in KEYS}
         positions = []

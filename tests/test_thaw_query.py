@@ -92,3 +92,30 @@ def test_errors_name_what_the_table_has(bench):
         bench.query(other, schedule="thaw", epoch=2)
     with pytest.raises(InvalidValueError, match="epoch"):
         bench.query(cid, schedule="thaw", epoch=99)
+
+
+def test_synthetic_thaw_cells_at_several_seeds_follow_the_merge_cost_rule():
+    """The synthetic thaw cost is the merge's rule (generation.cost_clock.schedule_cost) with
+    the config as a cost factor: each epoch costs the config's own fixed-z increment at the z
+    it trains, at the same seed."""
+    import pandas as pd
+
+    from frozenbench.generation.cost_clock import schedule_cost
+
+    bench = make_benchmark(n_configs=6, n_z=3, n_epochs=5, diverge_frac=0.0, thaw_configs=6,
+                           thaw_seeds=2, multi_seed_configs=6, seed=1)
+    rows = bench.schedule_rows.to_frame()
+    assert sorted(set(rows.seed)) == [0, 1] and len(rows) == 6 * 2 * 5
+    frame = bench.to_frame()
+    fixed = frame[frame.schedule == "fixed"]
+    for s in (0, 1):
+        mine = rows[rows.seed == s].reset_index(drop=True)
+        rule = schedule_cost(mine, fixed[fixed.seed == s], factors=["config_id"])
+        assert mine.train_cost_s.to_numpy() == pytest.approx(rule.to_numpy())
+        seed1 = bench.query(int(bench.config_ids[0]), schedule="thaw", epoch=5, seed=s)
+        assert seed1.val_error == bench.query(int(bench.config_ids[0]), 3, 5, seed=s).val_error
+    mean = bench.query(int(bench.config_ids[0]), schedule="thaw", epoch=2)
+    assert mean.n_seeds == 2
+    with pytest.raises(InvalidValueError, match="thaw_seeds=4 must be at most"):
+        make_benchmark(n_configs=4, n_z=2, n_epochs=2, thaw_configs=1, thaw_seeds=4)
+    assert isinstance(rows, pd.DataFrame)

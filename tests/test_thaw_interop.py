@@ -104,3 +104,15 @@ def test_syne_tune_asha_over_the_thaw_resource_continues_runs(bench):
     assert (lengths < N_E).any() and (lengths == N_E).any()  # ASHA stopped some, not all
     with pytest.raises(InvalidValueError, match=r"z=2 with resource='thaw'"):
         SyneTuneOptimizer(spy, bench, resource="thaw", z=2)
+
+
+def test_neps_hyperband_over_the_thaw_fidelity_continues_runs(bench):
+    from frozenbench.interop.neps import NePSOptimizer
+
+    opt = NePSOptimizer(bench, "hyperband", fidelity="thaw", eta=3)
+    traj = fb.simulate(bench, opt, n_workers=2, max_evaluations=40, seed=1, cell_seed=SEED)
+    told = [(bench.config_id({k: t.config[k] for k in GRID}), t.config["epoch"],
+             t.report.objective_to_minimize)
+            for t in opt.neps.trials.values() if t.report is not None]
+    assert _check_thaw_replay(bench, traj, told) > 0
+    assert set(traj.epoch) == {1, 3, 9}

@@ -43,8 +43,10 @@ STALL_LIMIT = 1000
 @dataclass(slots=True)
 class Trial:
     """One training run of (config, z) or (config, schedule), advanced in epochs: what it
-    reached and paid, and the curves it reads (``scores`` and cumulative ``costs`` per epoch
-    position, ``[epoch, seed]`` when the replay reads single seeds)."""
+    reached and paid, and the arrays it reads: ``scores`` and cumulative ``costs`` per
+    ``[row, z, epoch(, seed)]``, at ``[pos, col, epoch(, si)]`` (the fixed-z arrays, ``col`` its
+    z position; or a schedule's, which have one ``z`` column). Shared arrays, not per-trial
+    copies or views: a new trial costs no allocation."""
 
     config_id: int
     z: int  # a schedule's trial: the z of its last job
@@ -53,16 +55,22 @@ class Trial:
     si: int  # the table seed it reads (-1: the mean over seeds)
     scores: np.ndarray
     costs: np.ndarray
+    col: int = -1  # its column on the z axis of scores/costs (default: zi)
     schedule: str = FIXED
     reached: int = -1  # index of the last epoch finished
     paid: float = 0.0
     running: bool = False
 
+    def __post_init__(self) -> None:
+        if self.col < 0:
+            self.col = self.zi
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Curves:
     """What the engine reads of one schedule: scores and cumulative costs per
-    ``[row, epoch(, seed)]``, the seeds present per ``[row, seed]`` and the z per epoch."""
+    ``[row, 1, epoch(, seed)]`` (one z column, so a trial reads them as it reads the fixed-z
+    arrays), the seeds present per ``[row, seed]`` and the z per epoch."""
 
     scores: np.ndarray
     costs: np.ndarray
@@ -210,8 +218,8 @@ class Engine:
         hit = self._curves.get(schedule)
         if hit is None:
             arrays = self.bench.schedule_arrays(schedule)
-            costs = arrays.quantity(self.cost, per_seed=self.per_seed)
-            hit = Curves(arrays.objective(self.metric, per_seed=self.per_seed), costs,
+            costs = arrays.quantity(self.cost, per_seed=self.per_seed)[:, None]
+            hit = Curves(arrays.objective(self.metric, per_seed=self.per_seed)[:, None], costs,
                          arrays.seed_mask(), arrays.z)
             self._curves[schedule] = hit
         return hit
@@ -231,10 +239,10 @@ class Engine:
         """A new trial of the job's config (on its schedule), with the table seed it reads."""
         job, c, zi = placed.job, placed.pos, placed.zi
         if job.schedule == FIXED:
-            mask, scores, costs = self.seed_mask[c, zi], self.obj[c, zi], self.costs[c, zi]
+            mask, scores, costs, col = self.seed_mask[c, zi], self.obj, self.costs, zi
         else:
             curves = self.schedule_curves(job.schedule)
-            mask, scores, costs = curves.seed_mask[c], curves.scores[c], curves.costs[c]
+            mask, scores, costs, col = curves.seed_mask[c], curves.scores, curves.costs, 0
         if self.fixed_si >= 0:
             si = self.fixed_si
             if not mask[si]:
@@ -253,7 +261,7 @@ class Engine:
             raise InvalidValueError(
                 f"optimizer {self.name!r} runs config {job.config_id} on the {job.schedule} "
                 f"schedule, which {self.bench.name} has no cell of for that config")
-        return Trial(job.config_id, job.z, c, zi, si, scores, costs, job.schedule)
+        return Trial(job.config_id, job.z, c, zi, si, scores, costs, col, job.schedule)
 
     def _trial_for(self, placed: Placed) -> tuple[int, Trial, bool]:
         """The trial a job runs in: a new one (not registered yet) or the one it continues."""
@@ -292,9 +300,9 @@ class Engine:
         if ei > trial.reached:
             si = trial.si
             if not self.per_seed:
-                value = float(trial.costs[ei])
+                value = float(trial.costs[trial.pos, trial.col, ei])
             elif si >= 0:
-                value = float(trial.costs[ei, si])
+                value = float(trial.costs[trial.pos, trial.col, ei, si])
             else:
                 value = math.nan
             if value == value and value > trial.paid:
@@ -356,9 +364,9 @@ class Engine:
             trial.reached = ei
             trial.paid += running.cost
         if not self.per_seed:
-            score = float(trial.scores[ei])
+            score = float(trial.scores[trial.pos, trial.col, ei])
         elif si >= 0:
-            score = float(trial.scores[ei, si])
+            score = float(trial.scores[trial.pos, trial.col, ei, si])
         else:
             score = math.nan
         if score != score:

@@ -119,3 +119,33 @@ def test_synthetic_thaw_cells_at_several_seeds_follow_the_merge_cost_rule():
     with pytest.raises(InvalidValueError, match="thaw_seeds=4 must be at most"):
         make_benchmark(n_configs=4, n_z=2, n_epochs=2, thaw_configs=1, thaw_seeds=4)
     assert isinstance(rows, pd.DataFrame)
+
+
+def test_a_diverged_thaw_cell_reads_like_a_diverged_fixed_one():
+    """Its epochs after the last row: NaN metrics and the cost paid until then; the replay
+    scores it as the worst value."""
+    from dataclasses import replace
+
+    import pyarrow as pa
+
+    from frozenbench.table import Benchmark
+
+    whole = make_benchmark(n_configs=6, n_z=3, n_epochs=5, diverge_frac=0.0, thaw_configs=6)
+    frame = whole.to_frame()
+    cid = int(whole.config_ids[0])
+    cell = (frame.schedule == "thaw") & (frame.config_id == cid)
+    frame = frame[~(cell & (frame.epoch > 3))].copy()
+    last = (frame.schedule == "thaw") & (frame.config_id == cid) & (frame.epoch == 3)
+    frame.loc[last, "status"] = "diverged"
+    frame.loc[last, ["val_error", "val_loss", "test_error", "test_loss"]] = np.nan
+    frame.loc[last, "train_loss"] = np.inf
+    bench = Benchmark.from_arrow(pa.Table.from_pandas(frame, preserve_index=False),
+                                 replace(whole.manifest, rows=len(frame)))
+    paid = bench.query(cid, schedule="thaw", epoch=3, seed=0).train_cost_s
+    for e in (4, 5):
+        r = bench.query(cid, schedule="thaw", epoch=e, seed=0)
+        assert np.isnan(r.val_error) and r.train_cost_s == paid and r.n_diverged == 1
+    obj = bench.schedule_arrays("thaw").objective("val_error")
+    assert obj[bench.row(cid), 4] == np.nanmax(obj)  # the worst value of the thaw rows
+    traj = fb.simulate(bench, "asha", "thaw", max_evaluations=30, cell_seed=0)
+    assert np.isfinite(traj.score).all()

@@ -197,3 +197,15 @@ def test_freezethaw_ends_no_worse_than_random_search():
     ft_regret = np.mean([t.regret.iloc[-1] for t in ft])
     rs_regret = np.mean([t.regret.iloc[-1] for t in rs])
     assert ft_regret <= rs_regret, (ft_regret, rs_regret)
+
+
+@pytest.mark.parametrize("cell_seed", ["mean", "draw"])
+def test_thaw_replays_read_the_seed_mean_or_a_drawn_seed(cell_seed):
+    two = make_benchmark(n_configs=20, n_z=3, n_epochs=5, diverge_frac=0.0, thaw_configs=20,
+                         thaw_seeds=2, multi_seed_configs=20, seed=2)
+    (traj,) = _replay(two, "asha:thaw", cell_seed=cell_seed, max_evaluations=40)
+    assert set(traj.seed) == ({-1} if cell_seed == "mean" else {0, 1})
+    for row in traj.itertuples():
+        seed = None if row.seed < 0 else int(row.seed)
+        r = two.query(int(row.config_id), schedule="thaw", epoch=int(row.epoch), seed=seed)
+        assert row.score == pytest.approx(r.val_error)

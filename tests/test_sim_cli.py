@@ -64,4 +64,4 @@ def test_simulate_cli_names_what_a_table_without_thaw_rows_has(tmp_path, capsys)
                  "--runs", "1", "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "no 'thaw' rows; it has only fixed-z rows" in err
-    assert "fidelity='z' restarts runs at another z" in err
+    assert "fidelity='z' is not one run continued epoch by epoch" in err

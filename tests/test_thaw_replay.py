@@ -180,7 +180,7 @@ def test_freezethaw_reaches_full_fidelity_and_is_deterministic(bench, fidelity):
 
 def test_freezethaw_takes_only_continuable_paths(bench):
     problems = Method.parse("freezethaw:z").problems([bench], label="ft")
-    assert len(problems) == 1 and "restarts runs at another z" in str(problems[0])
+    assert len(problems) == 1 and "is not one run continued epoch by epoch" in str(problems[0])
     opt = make_optimizer("freezethaw", bench, "thaw")
     assert isinstance(opt, FreezeThaw) and opt.schedule == "thaw"
     assert opt.levels == run_levels(bench, "thaw")

@@ -262,8 +262,8 @@ def path_levels(table: Table, fidelity: Any, eta: float = 3.0) -> list[Level]:
 def run_levels(table: Table, fidelity: Any, eta: float = 3.0) -> list[Level]:
     """Every epoch of one run that a freeze-thaw optimizer continues an epoch at a time,
     lowest first: the schedule's (z, epoch) at each epoch it has rows at for a schedule path,
-    ``(largest z, epoch)`` for every epoch for ``"epoch"``; other paths restart runs at a new z
-    and cannot be continued (an error naming the paths that can).
+    ``(largest z, epoch)`` for every epoch for ``"epoch"``; other paths are not one run (their
+    levels restart at another z, or there is one level) (an error naming the paths that are).
 
     >>> from frozenbench.synthetic import make_benchmark
     >>> bench = make_benchmark(n_configs=4, n_z=3, n_epochs=4, thaw_configs=2)
@@ -272,8 +272,9 @@ def run_levels(table: Table, fidelity: Any, eta: float = 3.0) -> list[Level]:
     >>> run_levels(bench, "z")
     Traceback (most recent call last):
     ...
-    frozenbench.errors.InvalidValueError: fidelity='z' restarts runs at another z; a run \
-continued epoch by epoch needs 'epoch' or a schedule path (['thaw'])
+    frozenbench.errors.InvalidValueError: fidelity='z' is not one run continued epoch by epoch \
+(its levels restart at another z, or it has one level); valid: 'epoch' or a schedule path \
+(['thaw'])
     """
     schedule = path_schedule(fidelity)
     check_eta(eta, table.fidelity_values)
@@ -284,7 +285,8 @@ continued epoch by epoch needs 'epoch' or a schedule path (['thaw'])
     if fidelity != "epoch":
         shown = fidelity if isinstance(fidelity, str) else "a list of levels"
         raise InvalidValueError(
-            f"fidelity={shown!r} restarts runs at another z; a run continued epoch by epoch "
-            f"needs 'epoch' or a schedule path ({list(SCHEDULE_PATHS)})")
+            f"fidelity={shown!r} is not one run continued epoch by epoch (its levels restart "
+            f"at another z, or it has one level); valid: 'epoch' or a schedule path "
+            f"({list(SCHEDULE_PATHS)})")
     z_max = max(table.fidelities["z"])
     return [(z_max, int(e)) for e in epochs]

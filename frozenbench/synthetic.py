@@ -15,9 +15,12 @@ it the same way. The numbers are made up but shaped like the real thing:
   after it are absent, as the generation pipeline writes them;
 - with ``test_split``, the held-out test metrics are the validation metrics plus small noise
   (a test split of the same distribution); without it they are NaN, as for a task without one;
-- ``thaw_configs`` configs also have a linear-thaw cell at seed 0 (``schedule="thaw"``): at
-  epoch e it trains z(e) = 1 + floor((e - 1)(n - 1)/(E - 1)) and reads the fixed-z curve there,
-  its cost accumulating the per-epoch costs of the z it trains.
+- ``thaw_configs`` configs also have a linear-thaw cell (``schedule="thaw"``) at seeds
+  ``0..thaw_seeds-1``: at epoch e it trains z(e) = 1 + floor((e - 1)(n - 1)/(E - 1)) and reads
+  the fixed-z curve there; its costs follow the merge's rule
+  (:func:`~frozenbench.generation.cost_clock.schedule_cost`, with the config as a cost
+  factor, since a synthetic config's clock is its own): each epoch costs the fixed-z increment
+  of the z it trains, accumulated.
 
 The space is a grid (``grid``, the paper's ResNet grid by default) or any declared
 :class:`~frozenbench.space.SearchSpace` (``space``), e.g. :func:`sampled_space`'s configs
@@ -38,7 +41,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -101,12 +103,13 @@ def make_table(
     seed: int = 0,
     test_split: bool = False,
     thaw_configs: int = 0,
+    thaw_seeds: int = 1,
 ) -> tuple[pa.Table, list[int], list[int]]:
     """Build a synthetic long table; returns ``(arrow_table, config_ids, seeds)``.
 
     ``n_configs`` picks a seeded subset of the space's configs (all of them when ``None``);
     ``test_split``: test metrics = validation + noise (else NaN); ``thaw_configs``: that many
-    configs get a thaw cell at seed 0 too (see the module docstring).
+    configs get a thaw cell at seeds ``0..thaw_seeds-1`` too (see the module docstring).
 
     >>> table, ids, seeds = make_table(n_configs=4, n_z=2, n_epochs=3, diverge_frac=0.0)
     >>> table.num_rows  # 3 epochs x (z=1: 3 configs x 3 seeds + 1 x 1; z=2: 3 x 3 + 1 x 2)
@@ -215,9 +218,13 @@ def make_table(
 
     table = _to_table(columns, space, n)
     if thaw_configs:
-        _check_positive(thaw_configs=thaw_configs)
-        table = pa.concat_tables([table, _thaw_rows(table, min(thaw_configs, n_c), n_z,
-                                                    n_epochs, space)])
+        _check_positive(thaw_configs=thaw_configs, thaw_seeds=thaw_seeds)
+        if thaw_seeds > n_seeds:
+            raise InvalidValueError(f"thaw_seeds={thaw_seeds} must be at most the table's "
+                                    f"{n_seeds} seeds")
+        table = pa.concat_tables([table, *(
+            _thaw_rows(table, min(thaw_configs, n_c), n_z, n_epochs, s)
+            for s in range(thaw_seeds))])
     seeds = sorted({int(s) for s in np.nonzero(has.any(axis=(0, 1)))[0]})
     return table, [int(i) for i in ids], seeds
 
@@ -240,31 +247,29 @@ def _to_table(columns: Mapping[str, Any], space: SearchSpace, n: int) -> pa.Tabl
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _thaw_rows(fixed: pa.Table, n_thaw: int, n_z: int, n_epochs: int,
-               space: SearchSpace) -> pa.Table:
-    """A linear-thaw cell at seed 0 for the first ``n_thaw`` configs of the ok seed-0 cells:
-    at epoch e the fixed-z row at (z(e), e), the cost accumulating per-epoch costs at z(e)."""
+def _thaw_rows(fixed: pa.Table, n_thaw: int, n_z: int, n_epochs: int, seed: int) -> pa.Table:
+    """A linear-thaw cell at ``seed`` for the first ``n_thaw`` configs with ok cells at every z
+    there: at epoch e the fixed-z row at (z(e), e), its cumulative columns by the merge's rule
+    (:func:`~frozenbench.generation.cost_clock.schedule_cost`, the config as a cost factor)."""
+    from frozenbench.generation.cost_clock import schedule_cost
+
     frame = fixed.to_pandas()
-    cells = frame[(frame.seed == 0) & (frame.status == "ok")]
+    cells = frame[(frame.seed == seed) & (frame.status == "ok")]
     ok_everywhere = cells.groupby("config_id")["z"].nunique() == n_z
     ids = [c for c in dict.fromkeys(cells.config_id) if ok_everywhere.get(c, False)][:n_thaw]
+    if not ids:
+        return fixed.slice(0, 0)
     epochs = np.arange(1, n_epochs + 1)
     zs = 1 + (epochs - 1) * (n_z - 1) // max(n_epochs - 1, 1)
-    cumulative = ["train_time_s", "train_cpu_s", "train_cost_s", "train_flops"]
-    parts = []
-    for cid in ids:
-        rows = cells[cells.config_id == cid].set_index(["z", "epoch"])
-        part = rows.loc[list(zip(zs, epochs))].reset_index()
-        for col in cumulative:  # the cost of each epoch at the z it trains, accumulated
-            per_epoch = [rows.loc[(z, e), col] - (rows.loc[(z, e - 1), col] if e > 1 else 0.0)
-                         for z, e in zip(zs, epochs)]
-            part[col] = np.cumsum(per_epoch)
-        part["schedule"] = "thaw"
-        parts.append(part)
-    if not parts:
-        return fixed.slice(0, 0)
-    return pa.Table.from_pandas(pd.concat(parts, ignore_index=True)[fixed.schema.names],
-                                schema=fixed.schema, preserve_index=False)
+    indexed = cells.set_index(["config_id", "z", "epoch"])
+    keys = [(cid, int(z), int(e)) for cid in ids for z, e in zip(zs, epochs)]
+    part = indexed.loc[keys].reset_index()
+    for col in ("train_time_s", "train_cpu_s", "train_cost_s", "train_flops"):
+        clock = cells[["config_id", "z", "epoch", col]].rename(columns={col: "train_cost_s"})
+        part[col] = schedule_cost(part, clock, factors=["config_id"]).to_numpy()
+    part["schedule"] = "thaw"
+    return pa.Table.from_pandas(part[fixed.schema.names], schema=fixed.schema,
+                                preserve_index=False)
 
 
 def write_benchmark(

@@ -36,7 +36,7 @@ class ListASHA(ASHA):
             if bisect.bisect_left(results, waiting[0]) < top:
                 _, _, config_id, trial = waiting.pop(0)
                 z, epoch = self.levels[r + 1]
-                return Job(config_id, z, epoch, trial if self._same_z[r] else None, r + 1)
+                return Job(config_id, z, epoch, trial if self._continues[r] else None, r + 1)
         z, epoch = self.levels[0]
         return Job(self.sampler.draw(rng), z, epoch, None, 0)
 

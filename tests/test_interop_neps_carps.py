@@ -94,7 +94,8 @@ def test_neps_errors(bench, monkeypatch):
                        match=r"unknown NePS optimizer 'hyperbnd'; valid: .*'hyperband'"):
         NePSOptimizer(bench, "hyperbnd")
     with pytest.raises(UnknownNameError,
-                       match=r"unknown fidelity 'seed'; valid: \['epoch', 'z', 'z\+epoch-linear'\]"):
+                       match=r"unknown fidelity 'seed'; valid: \['epoch', 'z', "
+                             r"'z\+epoch-linear', 'thaw'\]"):
         NePSOptimizer(bench, fidelity="seed")
     with pytest.raises(InvalidValueError, match="z=2 with fidelity='z': its levels fix z"):
         NePSOptimizer(bench, fidelity="z", z=2)

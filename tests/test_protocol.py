@@ -57,8 +57,14 @@ class StandIn:
     def full_fidelity_scores(self, metric=None):
         return self._bench.full_fidelity_scores(metric)
 
-    def query(self, config, z, epoch=None, *, seed=None, nearest=False):
-        return self._bench.query(config, z, epoch, seed=seed, nearest=nearest)
+    schedules = property(lambda self: self._bench.schedules)
+
+    def query(self, config, z=None, epoch=None, *, seed=None, nearest=False, schedule="fixed"):
+        return self._bench.query(config, z, epoch, seed=seed, nearest=nearest,
+                                 schedule=schedule)
+
+    def schedule_arrays(self, schedule):
+        return self._bench.schedule_arrays(schedule)
 
     def query_many(self, configs, z, epoch=None, *, seed=None, quantities=None, nearest=False):
         return self._bench.query_many(configs, z, epoch, seed=seed, quantities=quantities,

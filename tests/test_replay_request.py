@@ -124,9 +124,9 @@ def test_a_request_is_checked_once_for_all_its_seeds_and_methods(bench, monkeypa
     measured = sim_request.metric_measured
     monkeypatch.setattr(sim_request, "metric_measured",
                         lambda b, m: calls.append("metric") or measured(b, m))
-    for module in (sim_request, sim_methods):
-        original = module.fidelity_levels
-        monkeypatch.setattr(module, "fidelity_levels",
+    for module, name in ((sim_request, "path_levels"), (sim_methods, "optimizer_levels")):
+        original = getattr(module, name)
+        monkeypatch.setattr(module, name,
                             lambda *a, f=original, **k: calls.append("levels") or f(*a, **k))
     methods = {"r": ("random", "full"), "a": ("asha", "z")}
     counts = []

@@ -38,3 +38,30 @@ def test_simulate_cli_errors(tmp_path, capsys):
     assert "cannot read fidelity path '1@x'" in err
     # a bare name takes the geometric diagonal by its own name, not the deprecated alias
     assert Method.parse("asha") == Method("asha", "z+epoch-geometric")
+
+
+def test_simulate_cli_runs_along_the_thaw_schedule(tmp_path, capsys):
+    d = write_benchmark(tmp_path / "b", n_configs=30, n_z=4, n_epochs=9, thaw_configs=30,
+                        diverge_frac=0.0)
+    out = tmp_path / "out"
+    rc = main(["simulate", str(d), "--optimizers", "hyperband:thaw", "freezethaw:thaw",
+               "asha:thaw", "freezethaw:epoch", "--runs", "2", "--workers", "2",
+               "--budget", "5", "--seed", "0", "--out", str(out), "--no-progress"])
+    assert rc == 0, capsys.readouterr().err
+    text = capsys.readouterr().out
+    for label in ("hyperband:thaw", "freezethaw:thaw", "asha:thaw", "freezethaw:epoch"):
+        assert label in text
+    traj = pd.read_parquet(out / "trajectories.parquet")
+    assert traj["label"].nunique() == 4
+    thaw = traj[traj["label"] == "freezethaw:thaw"]
+    assert ((thaw["z"] == 4) & (thaw["epoch"] == 9)).any()  # the run reaches all layers
+    assert (thaw.groupby(["run_seed", "trial"]).size() > 1).any()  # runs were continued
+
+
+def test_simulate_cli_names_what_a_table_without_thaw_rows_has(tmp_path, capsys):
+    d = write_benchmark(tmp_path / "b", n_configs=5, n_z=2, n_epochs=3)
+    assert main(["simulate", str(d), "--optimizers", "hyperband:thaw", "freezethaw:z",
+                 "--runs", "1", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "no 'thaw' rows; it has only fixed-z rows" in err
+    assert "fidelity='z' is not one run continued epoch by epoch" in err

@@ -92,6 +92,6 @@ def test_stopping_style_bad_answers(bench):
 
 
 def test_trial_is_slotted():
-    t = Trial(config_id=1, z=2, pos=0, zi=1, si=0)
+    t = Trial(config_id=1, z=2, pos=0, zi=1, si=0, scores=np.zeros(3), costs=np.zeros(3))
     with pytest.raises(AttributeError):
         t.other = 1  # type: ignore[attr-defined]

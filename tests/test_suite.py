@@ -120,7 +120,7 @@ def test_library_errors_name_the_valid_values(benches):
     text = str(err.value)
     assert "runs=0 must be a positive integer" in text
     assert "x: unknown optimizer 'bohb'; valid: ['random', 'sh', 'hyperband', 'asha', " \
-        "'optuna:tpe+hyperband'" in text
+        "'freezethaw', 'optuna:tpe+hyperband'" in text
     assert "y on ta: z=9 is out of range for ta (z in 1..3)" in text
     with pytest.raises(InvalidValueError, match="benchmarks named twice: \\['ta'\\]"):
         run_suite([benches[0], benches[0]], METHODS)

@@ -18,7 +18,10 @@ dataclasses); plotting lives in :mod:`frozenbench.plot`, the HTML page in
 - :mod:`~frozenbench.analysis.stats`: statistics over tasks, the task as the unit (Friedman,
   Nemenyi, IQM, bootstrap over tasks);
 - :mod:`~frozenbench.analysis.suite`: many tables, summarised per task and over tasks;
-- :mod:`~frozenbench.analysis.runs`: incumbent curves and summaries of replays.
+- :mod:`~frozenbench.analysis.runs`: incumbent curves and summaries of replays;
+- :mod:`~frozenbench.analysis.thaw`: does continuing a run by thawing layers pay (issue 25):
+  per-epoch correlations of the thaw run against fixed z at the same cost and all layers at
+  the same epoch, the cost to reach each rung, the methods of the regret comparison.
 
 >>> from frozenbench.synthetic import make_benchmark
 >>> bench = make_benchmark(n_configs=40, n_z=4, n_epochs=5)

@@ -32,7 +32,7 @@ from frozenbench.cli.args import add_benchmark, add_out, out_problem, positive, 
 from frozenbench.cli.json_output import print_json
 from frozenbench.errors import FrozenbenchError
 from frozenbench.sim.budget import DEFAULT_BUDGET_UNITS
-from frozenbench.sim.methods import Method
+from frozenbench.sim.methods import METHOD_HELP, Method
 from frozenbench.sim.trajectory import DEFAULT_INCUMBENT, INCUMBENT_RULES
 from frozenbench.table import COST_ALIASES, COSTS
 
@@ -58,11 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimizers", nargs="+",
                         default=["asha:z+epoch-geometric", "random:full"],
                         metavar="NAME[:FIDELITY]",
-                        help="optimizer (random, sh, hyperband, asha) and fidelity (epoch, z, "
-                             "z+epoch-geometric, z+epoch-linear, full, or a path like "
-                             "1@2,4@7,11@20), or an HPO library's optimizer "
-                             "(optuna:tpe+hyperband, smac:hyperband-epoch, ...: see "
-                             "frozenbench.interop.methods)")
+                        help=METHOD_HELP)
     parser.add_argument("--runs", type=int, default=10,
                         help="runs per optimizer (simulator seeds 0..N-1)")
     parser.add_argument("--workers", type=int, default=4)

@@ -35,6 +35,7 @@ from frozenbench.cli.args import (
 )
 from frozenbench.errors import FrozenbenchError
 from frozenbench.sim.budget import DEFAULT_BUDGET_UNITS
+from frozenbench.sim.methods import METHOD_HELP
 from frozenbench.table import COST_ALIASES, COSTS
 
 if TYPE_CHECKING:
@@ -59,11 +60,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="tables to replay on: shipped names, paths (./dir) or "
                              "hub:namespace/name@revision; 'all' (default): every shipped table")
     parser.add_argument("--optimizers", nargs="+", default=None, metavar="NAME[:FIDELITY]",
-                        help="optimizer (random, sh, hyperband, asha) and fidelity (epoch, z, "
-                             "z+epoch-geometric, z+epoch-linear, full, or a path like "
-                             "1@2,4@7,11@20), or an HPO library's optimizer (optuna:tpe+"
-                             "hyperband, ...: see frozenbench.interop.methods); default: the "
-                             "methods of frozenbench.analysis.hpo.DEFAULT_METHODS")
+                        help=f"{METHOD_HELP}; default: the methods of "
+                             "frozenbench.analysis.hpo.DEFAULT_METHODS")
     parser.add_argument("--runs", type=int, default=20,
                         help="runs per optimizer and table (simulator seeds 0..N-1)")
     parser.add_argument("--workers", type=int, default=4)

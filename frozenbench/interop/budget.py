@@ -18,7 +18,8 @@ import numpy as np
 
 from frozenbench.errors import FrozenbenchError, InvalidValueError, unknown_name
 from frozenbench.optimizers.base import Job, Observation
-from frozenbench.optimizers.fidelity import Level, linear_diagonal
+from frozenbench.optimizers.fidelity import SCHEDULE_PATHS, Level, linear_diagonal, run_levels
+from frozenbench.schema import FIXED
 
 if TYPE_CHECKING:
     from frozenbench.table import Benchmark
@@ -28,11 +29,18 @@ if TYPE_CHECKING:
 #: (:func:`frozenbench.optimizers.fidelity.linear_diagonal`); ``"z+epoch"`` is the optimizers'
 #: geometric path, which one scalar budget axis does not take.
 BUDGETS = ("epoch", "z", "z+epoch-linear")
+#: The axes of the adapters that continue a trial a promotion extends (SMAC, DEHB, Syne Tune's
+#: stopping-type schedulers): :data:`BUDGETS` and ``"thaw"``, the epochs of one run along the
+#: table's thaw schedule (z growing with the epoch; a table with thaw rows only). An adapter
+#: that evaluates every request from scratch (CARP-S's objective function) keeps
+#: :data:`BUDGETS`.
+CONTINUED_BUDGETS = (*BUDGETS, "thaw")
 
 
-def budget_kind(kind: object, what: str = "budget") -> str:
-    """``kind`` if it is one of :data:`BUDGETS`; else an error naming the valid ones (and, for
-    ``"z+epoch"``, which name the linear diagonal has).
+def budget_kind(kind: object, what: str = "budget",
+                valid: tuple[str, ...] = BUDGETS) -> str:
+    """``kind`` if it is one of ``valid`` (:data:`BUDGETS`); else an error naming the valid
+    ones (and, for ``"z+epoch"``, which name the linear diagonal has).
 
     >>> budget_kind("z+epoch-linear")
     'z+epoch-linear'
@@ -41,9 +49,9 @@ def budget_kind(kind: object, what: str = "budget") -> str:
     ...
     frozenbench.errors.UnknownNameError: unknown budget 'z+epoch'; valid: [...] ('z+epoch' ...
     """
-    if isinstance(kind, str) and kind in BUDGETS:
+    if isinstance(kind, str) and kind in valid:
         return kind
-    error = unknown_name(what, kind, BUDGETS)
+    error = unknown_name(what, kind, valid)
     if kind == "z+epoch":
         error = type(error)(f"{error} ('z+epoch' is the geometric diagonal of the optimizers' "
                             f"fidelity paths; a library's one budget axis takes the paper's "
@@ -66,16 +74,34 @@ class BudgetAxis:
     (0, 0, 3)
     >>> BudgetAxis.of(bench, "epoch").levels[:2], BudgetAxis.of(bench, "z").levels[0]
     (((4, 1), (4, 2)), (1, 9))
+
+    ``"thaw"`` (one of :data:`CONTINUED_BUDGETS`): the epochs of a run along the table's thaw
+    schedule, each at the z it trains then; :attr:`schedule` says which schedule the jobs
+    follow (``"fixed"`` for the other axes).
+
+    >>> thawed = make_benchmark(n_configs=3, n_z=3, n_epochs=5, thaw_configs=3)
+    >>> axis = BudgetAxis.of(thawed, "thaw", CONTINUED_BUDGETS)
+    >>> axis.values, axis.levels, axis.schedule
+    ((1, 2, 3, 4, 5), ((1, 1), (1, 2), (2, 3), (2, 4), (3, 5)), 'thaw')
     """
 
     kind: str
     values: tuple[int, ...]
     levels: tuple[Level, ...]
+    schedule: str = FIXED
 
     @classmethod
-    def of(cls, bench: Benchmark, kind: object) -> BudgetAxis:
-        """The axis ``kind`` (one of :data:`BUDGETS`) of ``bench``'s fidelities."""
-        kind = budget_kind(kind)
+    def of(cls, bench: Benchmark, kind: object,
+           valid: tuple[str, ...] = BUDGETS) -> BudgetAxis:
+        """The axis ``kind`` (one of ``valid``: :data:`BUDGETS`, or
+        :data:`CONTINUED_BUDGETS` for an adapter that continues trials) of ``bench``."""
+        kind = budget_kind(kind, valid=valid)
+        if kind in SCHEDULE_PATHS:
+            run = run_levels(bench, kind)
+            if len(run) < 2:
+                raise InvalidValueError(f"budget={kind!r} needs at least two epochs of "
+                                        f"{kind} rows in {bench.name}; it has {run}")
+            return cls(kind, tuple(e for _, e in run), tuple(run), kind)
         fid = bench.fidelity_values
         zs, epochs = sorted(int(z) for z in fid.z), sorted(int(e) for e in fid.epoch)
         levels: list[Level]
@@ -135,18 +161,26 @@ class TrialBook:
     __slots__ = ("_idle", "_waiting")
 
     def __init__(self) -> None:
-        self._idle: dict[tuple[int, int], dict[int, int]] = {}  # (config, z) -> trial: epoch
+        # (config, z or schedule) -> {trial: epoch reached}
+        self._idle: dict[tuple[int, int | str], dict[int, int]] = {}
         self._waiting: dict[Job, deque[Any]] = {}
 
+    @staticmethod
+    def _run(config: int, z: int, schedule: str) -> tuple[int, int | str]:
+        """What a trial keeps: its config and z, or its config and schedule (whose z grows)."""
+        return (config, z if schedule == FIXED else schedule)
+
     def job(self, request: Any, config: int, z: int, epoch: int, *, rung: int = 0,
-            bracket: int = 0) -> Job:
-        idle = self._idle.get((config, z), {})
+            bracket: int = 0, schedule: str = FIXED) -> Job:
+        """The job of a request; ``schedule`` (e.g. ``"thaw"``): it follows that schedule and
+        continues the config's run on it whatever the z of ``epoch``."""
+        idle = self._idle.get(self._run(config, z, schedule), {})
         below = [(e, -t) for t, e in idle.items() if e < epoch]
         trial = None
         if below:
             trial = -max(below)[1]
             del idle[trial]
-        job = Job(config, z, epoch, trial, rung, bracket)
+        job = Job(config, z, epoch, trial, rung, bracket, schedule)
         self._waiting.setdefault(job, deque()).append(request)
         return job
 
@@ -160,18 +194,21 @@ class TrialBook:
         if not queue:
             del self._waiting[job]
         # a trial is only ever continued upwards, so this job's epoch is the trial's highest
-        self._idle.setdefault((job.config_id, job.z), {})[observation.trial] = job.epoch
+        self._idle.setdefault(self._run(job.config_id, job.z, job.schedule), {})[
+            observation.trial] = job.epoch
         return request
 
 
 def argument_problems(bench: Benchmark, *, budget: object, seed: object, eta: object,
-                      integer_eta: bool) -> tuple[BudgetAxis | None, list[str | FrozenbenchError]]:
-    """The budget axis (None if ``budget`` is bad) and every problem with the arguments the
-    adapters share, for :func:`frozenbench.errors.raise_problems` to report at once."""
+                      integer_eta: bool, valid: tuple[str, ...] = CONTINUED_BUDGETS
+                      ) -> tuple[BudgetAxis | None, list[str | FrozenbenchError]]:
+    """The budget axis (None if ``budget`` is bad; ``valid``: the axes the adapter takes) and
+    every problem with the arguments the adapters share, for
+    :func:`frozenbench.errors.raise_problems` to report at once."""
     problems: list[str | FrozenbenchError] = []
     axis = None
     try:
-        axis = BudgetAxis.of(bench, budget)
+        axis = BudgetAxis.of(bench, budget, valid)
     except FrozenbenchError as exc:
         problems.append(exc)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:

@@ -9,9 +9,11 @@ simulated-time order.
 
 The budget axis is the one :class:`~frozenbench.interop.smac.BudgetAxis` defines for SMAC:
 ``"epoch"`` (epochs at the largest z), ``"z"`` (trained layers at the last epoch) or
-``"z+epoch-linear"`` (z on the paper's linear diagonal, z/n of the epochs); DEHB's fidelities
-(``max / eta**k``) are read as the nearest table level. A request for a config at a higher
-epoch with the same z continues its earlier trial and pays only the new epochs
+``"z+epoch-linear"`` (z on the paper's linear diagonal, z/n of the epochs) or, on a table with
+thaw rows, ``"thaw"`` (the epochs of one run along the thaw schedule, z growing with the
+epoch); DEHB's fidelities (``max / eta**k``) are read as the nearest table level. A request for
+a config at a higher epoch with the same z (or on the thaw axis, whatever the z) continues its
+earlier trial and pays only the new epochs
 (:class:`~frozenbench.interop.smac.TrialBook`). DEHB is told ``fitness=score`` and, as
 ``cost``, what the simulator charged; ``info`` names the table cell read. DEHB's
 differential evolution works in a continuous cube, so it may propose one table config more
@@ -50,8 +52,9 @@ if TYPE_CHECKING:
 
 
 class DEHBOptimizer:
-    """Replay DEHB on ``bench`` over the budget axis ``budget`` (``"epoch"``, ``"z"`` or
-    ``"z+epoch-linear"``, see the module docstring) with Hyperband's ``eta`` (a number > 1).
+    """Replay DEHB on ``bench`` over the budget axis ``budget`` (``"epoch"``, ``"z"``,
+    ``"z+epoch-linear"`` or ``"thaw"``, see the module docstring) with Hyperband's ``eta`` (a
+    number > 1).
 
     DEHB writes its log file under ``output_directory`` (default: a temporary directory
     removed with the optimizer); it saves no state or history there during a replay. The
@@ -86,7 +89,7 @@ class DEHBOptimizer:
         rung = self.axis.rung(info["fidelity"])
         z, epoch = self.axis.levels[rung]
         return self.book.job(info, config_id(self.bench, info["config"]), z, epoch, rung=rung,
-                             bracket=int(info["bracket_id"]))
+                             bracket=int(info["bracket_id"]), schedule=self.axis.schedule)
 
     def tell(self, observation: Observation) -> None:
         """Tell DEHB the score as its fitness and the simulated charge as its cost."""

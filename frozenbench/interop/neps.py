@@ -12,10 +12,12 @@ NePS sees one fidelity; ``fidelity`` says which (z, epoch) level its value stand
 SMAC and DEHB (:class:`~frozenbench.interop.smac.BudgetAxis`, a value between levels is read
 at the nearest): ``"epoch"`` (z fixed, default all layers, or ``z="search"``: a
 hyperparameter named ``"z"``), ``"z"`` (trained to the last epoch) or ``"z+epoch-linear"`` (the
-paper's linear diagonal, the NePS parameter named ``"budget"``). A request at a higher epoch
-with the same config and z continues that config's earlier run and pays only the new epochs,
-as a promotion does (:class:`~frozenbench.interop.smac.TrialBook`); a new z is a new run
-(frozen layers cannot thaw). Every grid hyperparameter is an ``HPOCategorical`` of its
+paper's linear diagonal, the NePS parameter named ``"budget"``) or, on a table with thaw rows,
+``"thaw"`` (the epoch of one run along the thaw schedule, named ``"epoch"``). A request at a
+higher epoch with the same config and z (on ``"thaw"``: the same config, whatever the z)
+continues that config's earlier run and pays only the new epochs, as a promotion does
+(:class:`~frozenbench.interop.smac.TrialBook`); a new z is a new run (frozen layers do not
+thaw at fixed z). Every grid hyperparameter is an ``HPOCategorical`` of its
 values, so NePS proposes grid configs only; a config the table lacks (a table may hold a
 subset of its grid) is withdrawn before NePS hears of it and NePS is asked again. NePS draws
 from the global torch, numpy and ``random`` generators: each ask seeds them from the
@@ -42,7 +44,13 @@ import numpy as np
 
 from frozenbench.errors import InvalidValueError, format_choices, unknown_name
 from frozenbench.extras import require
-from frozenbench.interop.budget import BudgetAxis, TrialBook, budget_kind
+from frozenbench.interop.budget import (
+    BUDGETS,
+    CONTINUED_BUDGETS,
+    BudgetAxis,
+    TrialBook,
+    budget_kind,
+)
 from frozenbench.optimizers.base import Job, Observation
 
 if TYPE_CHECKING:
@@ -50,15 +58,17 @@ if TYPE_CHECKING:
     from frozenbench.table import Benchmark
 
 #: The name of the fidelity parameter in the NePS space, per ``fidelity``.
-PARAMETER = {"epoch": "epoch", "z": "z", "z+epoch-linear": "budget"}
+PARAMETER = {"epoch": "epoch", "z": "z", "z+epoch-linear": "budget", "thaw": "epoch"}
 #: How many configs outside the table NePS may propose in a row before it is an error.
 MAX_REJECTED = 1000
 
 
-def fixed_z(bench: Benchmark, fidelity: str, z: int | str | None) -> int | None:
+def fixed_z(bench: Benchmark, fidelity: str, z: int | str | None,
+            valid: tuple[str, ...] = BUDGETS) -> int | None:
     """The z every trial trains at with ``fidelity="epoch"`` (None for ``z="search"``, and for
-    the other fidelities, whose levels fix z); ``z`` and ``fidelity`` checked."""
-    budget_kind(fidelity, "fidelity")
+    the other fidelities, whose levels fix z); ``z`` and ``fidelity`` (one of ``valid``)
+    checked."""
+    budget_kind(fidelity, "fidelity", valid)
     if fidelity != "epoch":
         if z is not None:
             raise InvalidValueError(f"z={z!r} with fidelity={fidelity!r}: its levels fix z; "
@@ -88,8 +98,8 @@ def pipeline_space(bench: Benchmark, *, fidelity: str = "epoch",
     >>> sorted(space.fidelities), space.fidelities["epoch"].upper, space["z"].choices
     (['epoch'], 5, [1, 2, 3])
     """
-    searched = fixed_z(bench, fidelity, z) is None and fidelity == "epoch"
-    axis = BudgetAxis.of(bench, fidelity)
+    searched = fixed_z(bench, fidelity, z, CONTINUED_BUDGETS) is None and fidelity == "epoch"
+    axis = BudgetAxis.of(bench, fidelity, CONTINUED_BUDGETS)
     space = require("neps.space")
     elements: dict[str, Any] = {}
     for h in bench.space.hyperparameters:
@@ -148,10 +158,10 @@ class NePSOptimizer:
                                     "frozenbench.priors.priors(bench) ('good', 'medium', 'bad')")
         self.bench = bench
         self.fidelity = fidelity
-        self.z = fixed_z(bench, fidelity, z)
+        self.z = fixed_z(bench, fidelity, z, CONTINUED_BUDGETS)
         self.prior = prior
         self.space = pipeline_space(bench, fidelity=fidelity, z=z, prior=prior)
-        self.axis = BudgetAxis.of(bench, fidelity)
+        self.axis = BudgetAxis.of(bench, fidelity, CONTINUED_BUDGETS)
         known = neps.algorithms.PredefinedOptimizers
         if isinstance(algorithm, str):
             if algorithm not in known:
@@ -187,7 +197,8 @@ class NePSOptimizer:
             z = self.z if self.z is not None else self.bench.fidelity_values.check_z(config["z"])
         number, _, rung = trial.id.partition("_rung_")
         return self._book.job(trial.id, cid, z, epoch, rung=int(rung or 0),
-                              bracket=int(number) if number.isdigit() else 0)
+                              bracket=int(number) if number.isdigit() else 0,
+                              schedule=self.axis.schedule)
 
     def ask(self, rng: np.random.Generator) -> Job | None:
         with _global_generators(rng):

@@ -14,7 +14,10 @@ level):
 - ``"z"``: the budget is z, the number of trained layers, trained to the last epoch;
 - ``"z+epoch-linear"``: the budget is z on the paper's linear diagonal
   (:func:`~frozenbench.optimizers.fidelity.linear_diagonal`): budget z trains the last z
-  layers for z/n of the epochs (n = the largest z).
+  layers for z/n of the epochs (n = the largest z);
+- ``"thaw"`` (a table with thaw rows): the budget is the epoch of one run along the table's
+  thaw schedule (z = 1 at the first epoch, all layers at the last); a higher budget continues
+  the config's run and pays only the new epochs, each at its own z.
 
 A request for a config at a higher epoch with the same z continues that config's earlier
 trial, so it pays only the new epochs, as a Hyperband promotion does
@@ -128,7 +131,8 @@ class SMACOptimizer:
         self.asked += 1
         rung = self.axis.rung(info.budget)
         z, epoch = self.axis.levels[rung]
-        return self.book.job(info, config_id(self.bench, info.config), z, epoch, rung=rung)
+        return self.book.job(info, config_id(self.bench, info.config), z, epoch, rung=rung,
+                             schedule=self.axis.schedule)
 
     def tell(self, observation: Observation) -> None:
         """Tell SMAC the score as its cost and the simulated charge as the trial's time."""

@@ -60,9 +60,11 @@ import pandas as pd
 
 from frozenbench.errors import InvalidValueError, format_choices, raise_problems, unknown_name
 from frozenbench.extras import require
-from frozenbench.interop.budget import BUDGETS, BudgetAxis, budget_kind
+from frozenbench.interop.budget import BUDGETS, CONTINUED_BUDGETS, BudgetAxis, budget_kind
 from frozenbench.interop.neps import fixed_z
 from frozenbench.optimizers.base import Job, Observation
+from frozenbench.optimizers.fidelity import SCHEDULE_PATHS
+from frozenbench.schema import FIXED
 from frozenbench.space import Value
 from frozenbench.table.result import cost_column
 
@@ -200,11 +202,18 @@ def _cells(bench: Benchmark, metric: str, cost: str, seed_pos: list[int] | None
     return np.where(np.isnan(obj), worst, obj), _ffill(paid)
 
 
-def _resource(bench: Benchmark, resource: str, z: int | str | None
+def _resource(bench: Benchmark, resource: str, z: int | str | None,
+              valid: tuple[str, ...] = RESOURCES
               ) -> tuple[int | None, list[tuple[int, int]] | None]:
-    """``(fixed z, None)`` for the epoch resource; ``(None, levels)`` for ``"z"`` and
-    ``"z+epoch-linear"``: the ``(z, epoch)`` of each resource level."""
-    budget_kind(resource, "resource")
+    """``(fixed z, None)`` for the epoch resource; ``(None, levels)`` for ``"z"``,
+    ``"z+epoch-linear"`` and (where ``valid`` has it) ``"thaw"``: the ``(z, epoch)`` of each
+    resource level."""
+    budget_kind(resource, "resource", valid)
+    if resource in SCHEDULE_PATHS:
+        if z is not None:
+            raise InvalidValueError(f"z={z!r} with resource={resource!r}: the {resource} "
+                                    f"schedule fixes z at every epoch; leave z out")
+        return None, list(BudgetAxis.of(bench, resource, valid).levels)
     fixed = fixed_z(bench, resource, z)
     if resource == "epoch":
         return fixed, None
@@ -558,12 +567,19 @@ class SyneTuneOptimizer:
     the next level on the same worker, anything else ends the trial with
     ``on_trial_remove``; a trial that continues past its last level ends with
     ``on_trial_complete``, as in Syne Tune's ``Tuner``. ``resource="epoch"`` continues the run
-    (it pays only the new epochs); with ``"z"`` or ``"z+epoch-linear"`` each level is a new run
-    (layers cannot thaw), paid in full. ``metric`` defaults to the scheduler's first metric,
+    (it pays only the new epochs); so does ``"thaw"`` on a table with thaw rows (the resource
+    is the epoch of one run along the thaw schedule, each new epoch paid at the z it trains);
+    with ``"z"`` or ``"z+epoch-linear"`` each level is a new run (layers do not thaw at fixed
+    z), paid in full. ``metric`` defaults to the scheduler's first metric,
     ``max_trials`` caps the trials started, ``max_epoch`` the epochs of the epoch resource. A
     suggested config the table lacks (a table may hold a subset of its grid) is discarded and
     the scheduler asked again. Schedulers that resume paused trials (promotion type) cannot
-    run in this style: such a suggestion is an error. ``seed`` (default: drawn from the first
+    run in this style: such a suggestion is an error. (Syne Tune 0.16, the version installed
+    here, ships no such scheduler: none of its schedulers returns ``PAUSE`` or a resume
+    suggestion, the promotion type of its old ``HyperbandScheduler`` having gone with its
+    refactor; so "pause and resume" is untested against the library and refused, and the thaw
+    resource is offered to the stopping-type schedulers, which continue a run epoch by
+    epoch.) ``seed`` (default: drawn from the first
     ``rng``) seeds numpy's global generator, which is restored after every call into the
     scheduler; the scheduler's own ``random_seed`` seeds its searcher.
     """
@@ -574,8 +590,10 @@ class SyneTuneOptimizer:
                  seed: int | None = None) -> None:
         self.scheduler = scheduler
         self.bench = bench
-        self.z, levels = _resource(bench, resource, z)
+        self.z, levels = _resource(bench, resource, z, CONTINUED_BUDGETS)
         self.resource = resource
+        #: the schedule the jobs follow: "thaw" for that resource, else "fixed"
+        self.schedule = resource if resource in SCHEDULE_PATHS else FIXED
         self.name = f"syne-tune:{type(scheduler).__name__}"
         epochs = [int(e) for e in bench.fidelities["epoch"]]
         if max_epoch is not None and max_epoch not in epochs:
@@ -654,7 +672,8 @@ class SyneTuneOptimizer:
     def _job(self, k: int, level: int, trial: int | None) -> Job:
         cid, z = self._cells[k]
         lz, epoch = self.levels[level]
-        return Job(cid, int(lz if lz is not None else z), epoch, trial, level, k)  # type: ignore[arg-type]
+        return Job(cid, int(lz if lz is not None else z), epoch, trial, level, k,  # type: ignore[arg-type]
+                   self.schedule)
 
     def ask(self, rng: np.random.Generator) -> Job | None:
         """The next level of a trial the scheduler let go on, else a new trial."""
@@ -670,7 +689,8 @@ class SyneTuneOptimizer:
         k, level = job.bracket, job.rung
         trial = self._trials[k]
         self._paid[k] += observation.cost
-        value = job.epoch if self.resource == FIDELITY else job.z
+        continues = self.resource == FIDELITY or self.schedule != FIXED
+        value = job.epoch if continues else job.z
         result = {self.metric: observation.score, self.time_attr: value, self.resource: value,
                   "elapsed_time": self._paid[k], "st_tuner_time": observation.time}
         with self._scheduler_numpy():
@@ -679,9 +699,9 @@ class SyneTuneOptimizer:
                 self.scheduler.on_trial_remove(trial)
             elif level + 1 >= len(self.levels):
                 self.scheduler.on_trial_complete(trial, result)
-            else:  # the next epoch continues the run; another z is a new run
-                self._next.append(self._job(k, level + 1, observation.trial
-                                            if self.resource == FIDELITY else None))
+            else:  # the next epoch (of a thaw) continues the run; another z is a new run
+                self._next.append(self._job(k, level + 1,
+                                            observation.trial if continues else None))
 
 
 def _scheduler_metric(scheduler: Any, metric: str | None) -> str:

@@ -17,6 +17,7 @@ from sortedcontainers import SortedList
 
 from frozenbench.optimizers.base import ConfigSampler, Job, Observation
 from frozenbench.optimizers.fidelity import Level
+from frozenbench.schema import FIXED
 
 
 class ASHA:
@@ -25,7 +26,8 @@ class ASHA:
     On every ``ask``, from the second-highest rung down: if a result in the top
     ``floor(n / eta)`` of the ``n`` results of that rung has not been promoted yet, promote the
     best such one; otherwise start a new config at the lowest rung. Promotion to a level with
-    the same z continues the trial; another z is a new trial.
+    the same z continues the trial; another z is a new trial, except on a schedule path
+    (``schedule="thaw"``), where every job follows the schedule and a promotion continues it.
 
     >>> asha = ASHA([1, 2, 3, 4], levels=[(2, 1), (2, 3)], eta=2)
     >>> rng = np.random.default_rng(0)
@@ -39,7 +41,8 @@ class ASHA:
     name = "asha"
 
     def __init__(self, config_ids: np.ndarray | list[int], levels: Sequence[Level],
-                 eta: float = 3.0) -> None:
+                 eta: float = 3.0, *, schedule: str = FIXED) -> None:
+        self.schedule = schedule
         self.sampler = ConfigSampler(config_ids)
         self.levels = list(levels)
         self.eta = float(eta)
@@ -53,8 +56,9 @@ class ASHA:
         self._promoted: list[SortedList] = [SortedList() for _ in range(k)]
         self._rank: list[tuple[object, int, int] | None] = [None] * k
         self._order = 0
-        self._same_z = [k_ + 1 < k and self.levels[k_ + 1][0] == self.levels[k_][0]
-                        for k_ in range(k)]
+        self._continues = [k_ + 1 < k and (schedule != FIXED or
+                                           self.levels[k_ + 1][0] == self.levels[k_][0])
+                           for k_ in range(k)]
 
     def ask(self, rng: np.random.Generator) -> Job | None:
         for r in range(len(self.levels) - 2, -1, -1):
@@ -76,9 +80,10 @@ class ASHA:
                 promoted.add(best)
                 _, _, config_id, trial = best
                 z, epoch = self.levels[r + 1]
-                return Job(config_id, z, epoch, trial if self._same_z[r] else None, r + 1)
+                return Job(config_id, z, epoch, trial if self._continues[r] else None, r + 1,
+                           schedule=self.schedule)
         z, epoch = self.levels[0]
-        return Job(self.sampler.draw(rng), z, epoch, None, 0)
+        return Job(self.sampler.draw(rng), z, epoch, None, 0, schedule=self.schedule)
 
     def tell(self, observation: Observation) -> None:
         self._order += 1

@@ -17,6 +17,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from frozenbench.errors import InvalidValueError
+from frozenbench.schema import FIXED
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +25,18 @@ class Job:
     """Run ``config_id`` (a grid index) with the last ``z`` layers trained up to ``epoch``.
 
     ``trial=None`` starts a new trial (paid from scratch); ``trial=k`` continues trial ``k``,
-    which must have the same config and z (a different z is a new run: layers cannot thaw),
-    and is charged only the epochs it has not paid yet. ``rung`` and ``bracket`` are the
-    optimizer's own bookkeeping, recorded in the trajectory.
+    which must have the same config and z (a different z is a new run: frozen layers do not
+    thaw), and is charged only the epochs it has not paid yet. ``rung`` and ``bracket`` are
+    the optimizer's own bookkeeping, recorded in the trajectory.
+
+    ``schedule`` other than ``"fixed"`` (e.g. ``"thaw"``, a schedule with rows in the table)
+    runs the config along that schedule, whose z grows with the epoch: ``z`` must be the z the
+    schedule trains at ``epoch``, and continuing a trial of the same schedule is allowed
+    whatever its z (it pays only the new epochs, each at its own z).
+
+    >>> Job(3, 2, 5), Job(3, 1, 2, schedule="thaw")
+    (Job(config_id=3, z=2, epoch=5, trial=None, rung=0, bracket=0), \
+Job(config_id=3, z=1, epoch=2, trial=None, rung=0, bracket=0, schedule='thaw'))
     """
 
     config_id: int
@@ -35,6 +45,12 @@ class Job:
     trial: int | None = None
     rung: int = 0
     bracket: int = 0
+    schedule: str = FIXED
+
+    def __repr__(self) -> str:  # the fixed schedule, which nearly every job has, unsaid
+        tail = "" if self.schedule == FIXED else f", schedule={self.schedule!r}"
+        return (f"Job(config_id={self.config_id!r}, z={self.z!r}, epoch={self.epoch!r}, "
+                f"trial={self.trial!r}, rung={self.rung!r}, bracket={self.bracket!r}{tail})")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,25 +11,39 @@
 - ``"z+epoch"``: deprecated alias of ``"z+epoch-geometric"`` (its old name, which wrongly
   suggested the paper's diagonal); still accepted;
 - ``"full"``: one level, (largest z, last epoch): plain full-fidelity evaluation;
-- a list of ``(z, epoch)`` pairs: a path of your own (non-decreasing in z and in epoch).
+- a list of ``(z, epoch)`` pairs: a path of your own (non-decreasing in z and in epoch);
+- ``"thaw"`` (a *schedule path*, :data:`SCHEDULE_PATHS`; any schedule with rows in the table):
+  one run that follows the table's thaw schedule, z growing with the epoch; the levels are
+  epochs of that run spaced geometrically by ``eta`` like the epoch path's, each at the z the
+  schedule trains then, and a promotion continues the run (:func:`path_levels`, which reads
+  the schedule from the table; :func:`fidelity_levels` knows only the fixed-z paths).
 
-The last level of every built-in path is full fidelity.
+The last level of every built-in path is full fidelity (the thaw schedule's last epoch trains
+every layer: z = n).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from frozenbench.errors import InvalidValueError, format_choices
+from frozenbench.schema import FIXED, SCHEDULES
 from frozenbench.space import Fidelities
+
+if TYPE_CHECKING:
+    from frozenbench.table.protocol import Table
 
 FIDELITIES = ("epoch", "z", "z+epoch-geometric", "z+epoch-linear", "z+epoch", "full")
 #: Old names still accepted, and the name each now stands for.
 FIDELITY_ALIASES: dict[str, str] = {"z+epoch": "z+epoch-geometric"}
 
 Level = tuple[int, int]
+
+#: The schedule paths: schedules a table may hold rows of, each a fidelity path that continues
+#: one run along it (:func:`path_levels`).
+SCHEDULE_PATHS = tuple(s for s in SCHEDULES if s != FIXED)
 
 
 #: The most steps ``max, max/eta, max/eta^2, ...`` a geometric path may take down to the
@@ -149,9 +163,13 @@ def fidelity_levels(fidelities: Fidelities, fidelity: Any, eta: float = 3.0) -> 
                 if level not in levels:
                     levels.append(level)
             return levels
+        if fidelity in SCHEDULE_PATHS:
+            raise InvalidValueError(
+                f"fidelity={fidelity!r} follows a schedule stored in a table: its levels are "
+                f"read from the table's {fidelity} rows (path_levels(table, {fidelity!r}))")
         raise InvalidValueError(
-            f"fidelity={fidelity!r} is not known; valid: {format_choices(FIDELITIES)} "
-            f"or a list of (z, epoch) pairs")
+            f"fidelity={fidelity!r} is not known; valid: "
+            f"{format_choices([*FIDELITIES, *SCHEDULE_PATHS])} or a list of (z, epoch) pairs")
     if not isinstance(fidelity, (list, tuple)) or not fidelity:
         raise InvalidValueError(
             f"fidelity must be one of {list(FIDELITIES)} or a non-empty list of (z, epoch) "
@@ -197,3 +215,78 @@ def cap_levels(levels: Sequence[Level], n_configs: int, eta: float) -> list[Leve
         return [levels[-1]]
     picks = sorted({round(i * (len(levels) - 1) / (k - 1)) for i in range(k)})
     return [levels[i] for i in picks]
+
+
+def path_schedule(fidelity: object) -> str:
+    """The schedule a fidelity path's jobs follow: its name for a schedule path, else
+    ``"fixed"`` (every other path trains each run at one z).
+
+    >>> path_schedule("thaw"), path_schedule("z"), path_schedule([(1, 2)])
+    ('thaw', 'fixed', 'fixed')
+    """
+    return fidelity if isinstance(fidelity, str) and fidelity in SCHEDULE_PATHS else FIXED
+
+
+def schedule_levels(z: Sequence[int], epochs: Sequence[int], eta: float) -> list[Level]:
+    """The levels of a schedule path: the epochs ``max, max/eta, ...`` (the epoch path's
+    spacing) among those the schedule has rows at (``z[k] >= 1`` for ``epochs[k]``), each with
+    the z the schedule trains then; lowest first, the last epoch last.
+
+    >>> schedule_levels([1, 1, 2, 2, 3, 4, 4, 5, 6], range(1, 10), 3.0)
+    [(1, 1), (2, 3), (6, 9)]
+    """
+    at = {int(e): int(v) for e, v in zip(epochs, z) if v >= 1}
+    if not at:
+        raise InvalidValueError("the schedule has no rows at any epoch of the table")
+    return [(at[e], e) for e in _geometric(list(at), eta)]
+
+
+def path_levels(table: Table, fidelity: Any, eta: float = 3.0) -> list[Level]:
+    """The (z, epoch) levels of a fidelity path on ``table``, lowest first: a schedule path
+    (:data:`SCHEDULE_PATHS`) is read from the table's rows of that schedule (an error naming
+    the schedules it has where it has none), every other path is :func:`fidelity_levels`.
+
+    >>> from frozenbench.synthetic import make_benchmark
+    >>> bench = make_benchmark(n_configs=6, n_z=6, n_epochs=9, thaw_configs=6)
+    >>> path_levels(bench, "thaw"), path_levels(bench, "epoch")
+    ([(1, 1), (2, 3), (6, 9)], [(6, 1), (6, 3), (6, 9)])
+    """
+    schedule = path_schedule(fidelity)
+    if schedule == FIXED:
+        return fidelity_levels(table.fidelity_values, fidelity, eta)
+    eta = check_eta(eta, table.fidelity_values)
+    arrays = table.schedule_arrays(schedule)
+    return schedule_levels(arrays.z.tolist(), table.fidelities["epoch"], eta)
+
+
+def run_levels(table: Table, fidelity: Any, eta: float = 3.0) -> list[Level]:
+    """Every epoch of one run that a freeze-thaw optimizer continues an epoch at a time,
+    lowest first: the schedule's (z, epoch) at each epoch it has rows at for a schedule path,
+    ``(largest z, epoch)`` for every epoch for ``"epoch"``; other paths are not one run (their
+    levels restart at another z, or there is one level) (an error naming the paths that are).
+
+    >>> from frozenbench.synthetic import make_benchmark
+    >>> bench = make_benchmark(n_configs=4, n_z=3, n_epochs=4, thaw_configs=2)
+    >>> run_levels(bench, "thaw"), run_levels(bench, "epoch")
+    ([(1, 1), (1, 2), (2, 3), (3, 4)], [(3, 1), (3, 2), (3, 3), (3, 4)])
+    >>> run_levels(bench, "z")
+    Traceback (most recent call last):
+    ...
+    frozenbench.errors.InvalidValueError: fidelity='z' is not one run continued epoch by epoch \
+(its levels restart at another z, or it has one level); valid: 'epoch' or a schedule path \
+(['thaw'])
+    """
+    schedule = path_schedule(fidelity)
+    check_eta(eta, table.fidelity_values)
+    epochs = table.fidelities["epoch"]
+    if schedule != FIXED:
+        z = table.schedule_arrays(schedule).z.tolist()
+        return [(int(v), int(e)) for e, v in zip(epochs, z) if v >= 1]
+    if fidelity != "epoch":
+        shown = fidelity if isinstance(fidelity, str) else "a list of levels"
+        raise InvalidValueError(
+            f"fidelity={shown!r} is not one run continued epoch by epoch (its levels restart "
+            f"at another z, or it has one level); valid: 'epoch' or a schedule path "
+            f"({list(SCHEDULE_PATHS)})")
+    z_max = max(table.fidelities["z"])
+    return [(z_max, int(e)) for e in epochs]

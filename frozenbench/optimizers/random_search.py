@@ -8,6 +8,7 @@ import numpy as np
 
 from frozenbench.optimizers.base import ConfigSampler, Job, Observation
 from frozenbench.optimizers.fidelity import Level
+from frozenbench.schema import FIXED
 
 
 class RandomSearch:
@@ -21,12 +22,14 @@ class RandomSearch:
 
     name = "random"
 
-    def __init__(self, config_ids: np.ndarray | list[int], levels: Sequence[Level]) -> None:
+    def __init__(self, config_ids: np.ndarray | list[int], levels: Sequence[Level], *,
+                 schedule: str = FIXED) -> None:
         self.sampler = ConfigSampler(config_ids)
         self.z, self.epoch = levels[-1]
+        self.schedule = schedule  # e.g. "thaw": each config runs the whole schedule
 
     def ask(self, rng: np.random.Generator) -> Job | None:
-        return Job(self.sampler.draw(rng), self.z, self.epoch)
+        return Job(self.sampler.draw(rng), self.z, self.epoch, schedule=self.schedule)
 
     def tell(self, observation: Observation) -> None:
         pass

@@ -3,9 +3,11 @@
 A *bracket* starts ``n`` configs at some rung; when every job of a rung has finished, the best
 ``n // eta`` (at least one) go up one rung, until the top rung. Promotion to a level with the
 same z continues the trial (only the extra epochs are paid); a level with another z starts a new
-trial from scratch. While a bracket waits for its slowest job, free workers start the next
-bracket instead of idling (as Syne Tune's synchronous Hyperband does), so several brackets can
-be open at once; jobs are always handed out from the oldest open bracket first.
+trial from scratch, except on a schedule path (``schedule="thaw"``), where every promotion
+continues the run along the schedule and pays only the new epochs, each at its own z. While a
+bracket waits for its slowest job, free workers start the next bracket instead of idling (as
+Syne Tune's synchronous Hyperband does), so several brackets can be open at once; jobs are
+always handed out from the oldest open bracket first.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from frozenbench.errors import InvalidValueError
 from frozenbench.optimizers.base import ConfigSampler, Job, Observation
 from frozenbench.optimizers.fidelity import Level
+from frozenbench.schema import FIXED
 
 
 class Bracket:
@@ -36,8 +39,9 @@ class Bracket:
     """
 
     def __init__(self, config_ids: Sequence[int], start_rung: int, levels: Sequence[Level],
-                 eta: float, index: int) -> None:
+                 eta: float, index: int, schedule: str = FIXED) -> None:
         self.levels = list(levels)
+        self.schedule = schedule
         self.eta = eta
         self.index = index
         self.rung = start_rung
@@ -53,7 +57,7 @@ class Bracket:
             return None
         config_id, trial = self._todo.popleft()
         z, epoch = self.levels[self.rung]
-        return Job(config_id, z, epoch, trial, self.rung, self.index)
+        return Job(config_id, z, epoch, trial, self.rung, self.index, self.schedule)
 
     def tell(self, obs: Observation) -> None:
         self._results.append((obs.score, len(self._results), len(self._trials)))
@@ -65,11 +69,12 @@ class Bracket:
             return
         keep = max(1, math.floor(len(self._results) / self.eta))
         best = sorted(self._results)[:keep]  # ties: first finished wins
-        same_z = self.levels[self.rung + 1][0] == self.levels[self.rung][0]
+        continues = self.schedule != FIXED or \
+            self.levels[self.rung + 1][0] == self.levels[self.rung][0]
         self.rung += 1
         for _, _, k in best:
             config_id, trial = self._trials[k]
-            self._todo.append((config_id, trial if same_z else None))
+            self._todo.append((config_id, trial if continues else None))
         self._expected = len(self._todo)
         self._results, self._trials = [], []
 
@@ -82,14 +87,20 @@ class Hyperband:
     >>> hb = Hyperband(list(range(30)), levels=[(1, 5), (2, 5), (4, 5)], eta=3)
     >>> [hb.bracket_size(s) for s in (2, 1, 0)]
     [9, 5, 3]
+
+    ``schedule`` (e.g. ``"thaw"``, with levels from
+    :func:`~frozenbench.optimizers.fidelity.path_levels`): every job follows that schedule and
+    every promotion continues its trial.
     """
 
     name = "hyperband"
 
     def __init__(self, config_ids: np.ndarray | list[int], levels: Sequence[Level],
-                 eta: float = 3.0, *, brackets: Sequence[int] | None = None) -> None:
+                 eta: float = 3.0, *, brackets: Sequence[int] | None = None,
+                 schedule: str = FIXED) -> None:
         if not levels:
             raise InvalidValueError("a fidelity path needs at least one level")
+        self.schedule = schedule
         self.sampler = ConfigSampler(config_ids)
         self.levels = list(levels)
         self.eta = float(eta)
@@ -116,7 +127,7 @@ class Hyperband:
                 c = self.sampler.draw(rng)
             configs.append(c)
         bracket = Bracket(configs, len(self.levels) - 1 - s, self.levels, self.eta,
-                          self._started)
+                          self._started, self.schedule)
         self._started += 1
         self._open.append(bracket)
         self._by_index[bracket.index] = bracket
@@ -139,8 +150,9 @@ class SuccessiveHalving(Hyperband):
     name = "sh"
 
     def __init__(self, config_ids: np.ndarray | list[int], levels: Sequence[Level],
-                 eta: float = 3.0) -> None:
-        super().__init__(config_ids, levels, eta, brackets=[len(levels) - 1])
+                 eta: float = 3.0, *, schedule: str = FIXED) -> None:
+        super().__init__(config_ids, levels, eta, brackets=[len(levels) - 1],
+                         schedule=schedule)
 
     def bracket_size(self, s: int) -> int:
         return min(len(self.sampler), math.ceil(self.eta ** s))

@@ -7,6 +7,12 @@ owns the simulated clock (an :class:`~frozenbench.sim.clock.EventQueue` of job f
 a worker is free (:meth:`Engine.on_free`: ask the optimizer for work and start it) and a job
 finishes (:meth:`Engine.on_finish`: update its trial, tell the optimizer, record the row).
 Results reach the optimizer in simulated-time order across all workers.
+
+A job of a schedule (``Job(schedule="thaw")``) reads the table's rows of that schedule
+(:meth:`~frozenbench.table.protocol.Table.schedule_arrays`) instead of the fixed-z ones: its
+trial is one run along the schedule, continued whatever the z of the next epochs, and charged
+the schedule's cumulative cost less what it has paid (each new epoch at its own z). Every trial
+reads its scores and costs from its own curve (:class:`Trial`), fixed or scheduled alike.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import numpy as np
 
 from frozenbench.errors import InvalidValueError
 from frozenbench.optimizers.base import Job, Observation, Optimizer, end_replay
+from frozenbench.schema import FIXED
 from frozenbench.sim.clock import EventQueue
 from frozenbench.sim.trajectory import DEFAULT_INCUMBENT, Recorder
 from frozenbench.sim.workers import format_bytes
@@ -35,16 +42,40 @@ STALL_LIMIT = 1000
 
 @dataclass(slots=True)
 class Trial:
-    """One training run of (config, z), advanced in epochs: what it reached and paid."""
+    """One training run of (config, z) or (config, schedule), advanced in epochs: what it
+    reached and paid, and the arrays it reads: ``scores`` and cumulative ``costs`` per
+    ``[row, z, epoch(, seed)]``, at ``[pos, col, epoch(, si)]`` (the fixed-z arrays, ``col`` its
+    z position; or a schedule's, which have one ``z`` column). Shared arrays, not per-trial
+    copies or views: a new trial costs no allocation."""
 
     config_id: int
-    z: int
+    z: int  # a schedule's trial: the z of its last job
     pos: int  # the config's row in the table's arrays
     zi: int
     si: int  # the table seed it reads (-1: the mean over seeds)
+    scores: np.ndarray
+    costs: np.ndarray
+    col: int = -1  # its column on the z axis of scores/costs (default: zi)
+    schedule: str = FIXED
     reached: int = -1  # index of the last epoch finished
     paid: float = 0.0
     running: bool = False
+
+    def __post_init__(self) -> None:
+        if self.col < 0:
+            self.col = self.zi
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Curves:
+    """What the engine reads of one schedule: scores and cumulative costs per
+    ``[row, 1, epoch(, seed)]`` (one z column, so a trial reads them as it reads the fixed-z
+    arrays), the seeds present per ``[row, seed]`` and the z per epoch."""
+
+    scores: np.ndarray
+    costs: np.ndarray
+    seed_mask: np.ndarray
+    z: np.ndarray
 
 
 @dataclass(slots=True)
@@ -131,6 +162,8 @@ class Engine:
         self.pool = WorkerPool(capacities)
         self.queue = EventQueue()
         self.trials: list[Trial] = []
+        self.metric, self.cost = metric, cost
+        self._curves: dict[str, Curves] = {}
         self.recorder = Recorder(best_full, rule=incumbent, full_level=(
             bench.fidelities["z"][-1], bench.fidelities["epoch"][-1]))
         self.spent = 0.0
@@ -165,6 +198,8 @@ class Engine:
                 raise InvalidValueError(
                     f"optimizer {name!r} returned a Job with {field}={v!r:.40}; {field} is "
                     f"the optimizer's own bookkeeping and must be a non-negative integer")
+        if job.schedule != FIXED:
+            self._check_schedule(job, ei)
         need = 0.0
         pool = self.pool
         if pool.limited:
@@ -177,30 +212,80 @@ class Engine:
                     f"has that much (capacities: {[format_bytes(m) for m in pool.capacities]})")
         return Placed(job, c, zi, ei, need)
 
+    def schedule_curves(self, schedule: str) -> Curves:
+        """The curves of ``schedule``'s cells (built once per replay); an error naming the
+        schedules the table has rows of where it has none."""
+        hit = self._curves.get(schedule)
+        if hit is None:
+            arrays = self.bench.schedule_arrays(schedule)
+            costs = arrays.quantity(self.cost, per_seed=self.per_seed)[:, None]
+            hit = Curves(arrays.objective(self.metric, per_seed=self.per_seed)[:, None], costs,
+                         arrays.seed_mask(), arrays.z)
+            self._curves[schedule] = hit
+        return hit
+
+    def _check_schedule(self, job: Job, ei: int) -> None:
+        """A schedule's job asks for a schedule the table has, at the z it trains then."""
+        if not isinstance(job.schedule, str):
+            raise InvalidValueError(f"optimizer {self.name!r} returned a Job with schedule="
+                                    f"{job.schedule!r:.40}; a schedule is a name like 'thaw'")
+        z_there = int(self.schedule_curves(job.schedule).z[ei])
+        if job.z != z_there:
+            raise InvalidValueError(
+                f"optimizer {self.name!r} asked for z={job.z} at epoch {job.epoch} of the "
+                f"{job.schedule} schedule, which trains z={z_there} then")
+
+    def _new_trial(self, placed: Placed) -> Trial:
+        """A new trial of the job's config (on its schedule), with the table seed it reads."""
+        job, c, zi = placed.job, placed.pos, placed.zi
+        if job.schedule == FIXED:
+            mask, scores, costs, col = self.seed_mask[c, zi], self.obj, self.costs, zi
+        else:
+            curves = self.schedule_curves(job.schedule)
+            mask, scores, costs, col = curves.seed_mask[c], curves.scores, curves.costs, 0
+        if self.fixed_si >= 0:
+            si = self.fixed_si
+            if not mask[si]:
+                if job.schedule == FIXED:
+                    raise self.bench.absent(c, zi, placed.ei, si)
+                raise InvalidValueError(
+                    f"{self.bench.name} has no {job.schedule} cell for config {job.config_id} "
+                    f"at seed {self.seeds[si]}; seeds there: "
+                    f"{[self.seeds[k] for k in np.flatnonzero(mask)]}")
+        elif self.per_seed:
+            choices = np.flatnonzero(mask)
+            si = int(choices[self.rng.integers(len(choices))]) if len(choices) else -1
+        else:
+            si = -1
+        if job.schedule != FIXED and not mask.any():
+            raise InvalidValueError(
+                f"optimizer {self.name!r} runs config {job.config_id} on the {job.schedule} "
+                f"schedule, which {self.bench.name} has no cell of for that config")
+        return Trial(job.config_id, job.z, c, zi, si, scores, costs, col, job.schedule)
+
     def _trial_for(self, placed: Placed) -> tuple[int, Trial, bool]:
         """The trial a job runs in: a new one (not registered yet) or the one it continues."""
         job, c, zi = placed.job, placed.pos, placed.zi
         tid = job.trial
         if tid is None:
-            if self.fixed_si >= 0:
-                si = self.fixed_si
-                if not self.seed_mask[c, zi, si]:
-                    raise self.bench.absent(c, zi, placed.ei, si)
-            elif self.per_seed:
-                choices = np.flatnonzero(self.seed_mask[c, zi])
-                si = int(choices[self.rng.integers(len(choices))]) if len(choices) else -1
-            else:
-                si = -1
-            return len(self.trials), Trial(job.config_id, job.z, c, zi, si), True
+            return len(self.trials), self._new_trial(placed), True
         name = self.name
         if isinstance(tid, bool) or not isinstance(tid, int) or not 0 <= tid < len(self.trials):
             raise InvalidValueError(f"optimizer {name!r} continues unknown trial {tid!r}")
         trial = self.trials[tid]
-        if trial.pos != c or trial.zi != zi:
+        if trial.schedule != job.schedule:
+            raise InvalidValueError(
+                f"optimizer {name!r} continues trial {tid} (config {trial.config_id}, "
+                f"schedule {trial.schedule!r}) on schedule {job.schedule!r}: a trial keeps "
+                f"its schedule; start a new trial instead")
+        if trial.pos != c or (trial.schedule == FIXED and trial.zi != zi):
             raise InvalidValueError(
                 f"optimizer {name!r} continues trial {tid} (config {trial.config_id}, "
                 f"z={trial.z}) as config {job.config_id}, z={job.z}: a trial keeps its config "
-                f"and z (frozen layers cannot thaw); start a new trial instead")
+                f"and z (frozen layers do not thaw at fixed z; a run along a schedule, "
+                f"Job(schedule='thaw'), does); start a new trial instead")
+        if trial.schedule != FIXED:
+            trial.z, trial.zi = job.z, zi
         if trial.running:
             raise InvalidValueError(f"optimizer {name!r} continues trial {tid} while it is "
                                     f"still running")
@@ -215,9 +300,9 @@ class Engine:
         if ei > trial.reached:
             si = trial.si
             if not self.per_seed:
-                value = float(self.costs[trial.pos, trial.zi, ei])
+                value = float(trial.costs[trial.pos, trial.col, ei])
             elif si >= 0:
-                value = float(self.costs[trial.pos, trial.zi, ei, si])
+                value = float(trial.costs[trial.pos, trial.col, ei, si])
             else:
                 value = math.nan
             if value == value and value > trial.paid:
@@ -279,9 +364,9 @@ class Engine:
             trial.reached = ei
             trial.paid += running.cost
         if not self.per_seed:
-            score = float(self.obj[trial.pos, trial.zi, ei])
+            score = float(trial.scores[trial.pos, trial.col, ei])
         elif si >= 0:
-            score = float(self.obj[trial.pos, trial.zi, ei, si])
+            score = float(trial.scores[trial.pos, trial.col, ei, si])
         else:
             score = math.nan
         if score != score:

@@ -29,8 +29,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from frozenbench.errors import FrozenbenchError, InvalidValueError, MissingExtraError, unknown_name
 from frozenbench.interop.methods import METHODS as LIBRARY_METHODS
 from frozenbench.interop.methods import build as build_library_method
-from frozenbench.optimizers import OPTIMIZERS, Optimizer, make_optimizer
-from frozenbench.optimizers.fidelity import Level, fidelity_levels
+from frozenbench.optimizers import OPTIMIZERS, Optimizer, make_optimizer, optimizer_levels
+from frozenbench.optimizers.fidelity import (
+    FIDELITIES,
+    FIDELITY_ALIASES,
+    SCHEDULE_PATHS,
+    Level,
+)
 
 if TYPE_CHECKING:
     from frozenbench.table import Benchmark
@@ -39,7 +44,17 @@ if TYPE_CHECKING:
 #: multi-fidelity optimizers climb the geometric z+epoch diagonal.
 DEFAULT_FIDELITY = "z+epoch-geometric"
 
-__all__ = ["DEFAULT_FIDELITY", "LIBRARY_METHODS", "Method", "method_names", "methods_problems"]
+#: What a method label may say, for the command lines' help (built from the registries, so it
+#: names every optimizer and fidelity path there is).
+METHOD_HELP = (
+    f"optimizer ({', '.join(OPTIMIZERS)}) and fidelity "
+    f"({', '.join(f for f in FIDELITIES if f not in FIDELITY_ALIASES)}, "
+    f"{', '.join(SCHEDULE_PATHS)} on a table with thaw rows, or a path like 1@2,4@7,11@20; "
+    f"freezethaw takes epoch or thaw), or an HPO library's optimizer (optuna:tpe+hyperband, "
+    f"smac:hyperband-epoch, ...: see frozenbench.interop.methods)")
+
+__all__ = ["DEFAULT_FIDELITY", "LIBRARY_METHODS", "METHOD_HELP", "Method", "method_names",
+           "methods_problems"]
 
 
 def method_names() -> list[str]:
@@ -117,9 +132,10 @@ class Method(NamedTuple):
         return self.fidelity is None
 
     def levels(self, bench: Benchmark, eta: float = 3.0) -> list[Level]:
-        """The (z, epoch) levels of the path on ``bench`` (a library's method: full fidelity)."""
+        """The (z, epoch) levels of the path on ``bench`` (a library's method: full fidelity;
+        a schedule path such as ``"thaw"``: read from the table's rows of that schedule)."""
         path: Any = "full" if self.fidelity is None else self.fidelity
-        return fidelity_levels(bench.fidelity_values, path, eta)
+        return optimizer_levels(self.optimizer, bench, path, eta)
 
     def problems(self, benches: Sequence[Benchmark], eta: float = 3.0, *,
                  label: str | None = None) -> list[str | FrozenbenchError]:
@@ -164,7 +180,8 @@ class Method(NamedTuple):
             raise unknown_name("optimizer", self.optimizer, method_names())
         if levels is None:
             levels = self.levels(bench, eta)
-        return make_optimizer(self.optimizer, bench, eta=eta, levels=levels)
+        return make_optimizer(self.optimizer, bench, self.fidelity or "full", eta=eta,
+                              levels=levels)
 
 
 def methods_problems(methods: dict[str, Any], benches: Sequence[Benchmark], eta: float = 3.0
@@ -174,7 +191,7 @@ def methods_problems(methods: dict[str, Any], benches: Sequence[Benchmark], eta:
     >>> from frozenbench.synthetic import make_benchmark
     >>> bench = make_benchmark(n_configs=5, n_z=2, n_epochs=2)
     >>> methods_problems({"x": ("bohb", "z"), "y": ("sh", [(3, 2)])}, [bench])
-    ["x: unknown optimizer 'bohb'; valid: ['random', 'sh', 'hyperband', 'asha', \
+    ["x: unknown optimizer 'bohb'; valid: ['random', 'sh', 'hyperband', 'asha', 'freezethaw', \
 'optuna:tpe+hyperband', ...]", 'y on synthetic: z=3 is out of range for synthetic (z in 1..2)']
     """
     problems = []

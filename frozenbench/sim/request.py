@@ -47,7 +47,7 @@ from frozenbench.errors import (
     raise_problems,
     unknown_name,
 )
-from frozenbench.optimizers.fidelity import Level, fidelity_levels
+from frozenbench.optimizers.fidelity import Level, path_levels
 from frozenbench.optimizers.stopping import Stopping, StoppingOptimizer, is_stopping
 from frozenbench.sim.budget import budget_unit
 from frozenbench.sim.engine import Engine
@@ -154,8 +154,7 @@ class ReplayRequest:
         if method is not None:
             return method.problems([bench], self.eta, label=label)
         problems: Problems = []
-        _attempt(problems, lambda: fidelity_levels(bench.fidelity_values, self.fidelity,
-                                                   self.eta))
+        _attempt(problems, lambda: path_levels(bench, self.fidelity, self.eta))
         opt = self.optimizer
         if callable(getattr(opt, "ask", None)) and callable(getattr(opt, "tell", None)):
             _attempt(problems, lambda: _check_signature(opt, ("ask", "rng"),
@@ -180,7 +179,8 @@ class ReplayRequest:
         method = self.method
         fidelity: Any = "full" if method is not None and method.is_library else (
             method.fidelity if method is not None else self.fidelity)
-        levels = tuple(fidelity_levels(bench.fidelity_values, fidelity, self.eta))
+        levels = tuple(method.levels(bench, self.eta) if method is not None
+                       else path_levels(bench, fidelity, self.eta))
         metric = bench.metric_name(self.metric)
         cost = cost_column(self.cost or bench.default_cost)
         budget_time = self.budget_seconds

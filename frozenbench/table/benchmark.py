@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from frozenbench.errors import InvalidValueError, SchemaError, unknown_name
 from frozenbench.manifest import Manifest
-from frozenbench.schema import METRICS
+from frozenbench.schema import FIXED, METRICS
 from frozenbench.space import Fidelities, SearchSpace, Value
 from frozenbench.table import load
 from frozenbench.table.index import CellIndex
@@ -31,9 +31,10 @@ from frozenbench.table.result import (
     FALLBACK_COST,
     QUANTITIES,
     Result,
+    ScheduleResult,
     cost_column,
 )
-from frozenbench.table.schedules import ScheduleRows
+from frozenbench.table.schedules import ScheduleArrays, ScheduleRows
 
 _Q = {q: i for i, q in enumerate(QUANTITIES)}
 #: A config as the queries take it: a dict, a ConfigSpace ``Configuration`` (or anything with
@@ -152,6 +153,7 @@ class Benchmark:
         mean[self._n_seeds == 0, :k] = np.nan
         self._mean = mean
         self._objective_cache: dict[tuple[str, bool], np.ndarray] = {}
+        self._schedule_cache: dict[str, ScheduleArrays] = {}
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -304,15 +306,26 @@ class Benchmark:
         return int(self.config_ids[row]), distance
 
     # ------------------------------------------------------------------ queries
+    @overload
+    def query(self, config: Config, z: int, epoch: int | None = None, *,
+              seed: int | None = None, nearest: bool = False,
+              schedule: Literal["fixed"] = "fixed") -> Result: ...
+
+    @overload
+    def query(self, config: Config, z: int | None = None, epoch: int | None = None, *,
+              seed: int | None = None, nearest: bool = False,
+              schedule: str) -> Result | ScheduleResult: ...
+
     def query(
         self,
         config: Config,
-        z: int,
+        z: int | None = None,
         epoch: int | None = None,
         *,
         seed: int | None = None,
         nearest: bool = False,
-    ) -> Result:
+        schedule: str = FIXED,
+    ) -> Result | ScheduleResult:
         """The metrics of one cell: ``config`` trained with the last ``z`` layers to ``epoch``.
 
         ``epoch=None`` is the last epoch; ``seed=None`` is the mean over the seeds available
@@ -321,7 +334,22 @@ class Benchmark:
         or a config id. A config the table does not hold is an error naming the nearest table
         config; ``nearest=True`` queries that one. Every bad argument raises a frozenbench
         error that lists the valid values.
+
+        ``schedule="thaw"`` (a schedule with rows in the table, :attr:`schedules`) reads the
+        cell that followed that schedule instead, at ``epoch``: a :class:`ScheduleResult`,
+        whose ``z`` is the z trained during that epoch and whose costs are cumulative along the
+        schedule (``z`` may be left out; given, it must be the schedule's z at that epoch).
+
+        >>> from frozenbench.synthetic import make_benchmark
+        >>> bench = make_benchmark(n_configs=4, n_z=3, n_epochs=5, thaw_configs=2,
+        ...                        diverge_frac=0.0)
+        >>> cid = int(bench.config_ids[0])
+        >>> r = bench.query(cid, schedule="thaw", epoch=3, seed=0)
+        >>> r.z, r.schedule, bool(r.train_cost_s < bench.query(cid, 3, 3, seed=0).train_cost_s)
+        (2, 'thaw', True)
         """
+        if schedule != FIXED:
+            return self._schedule_query(config, schedule, z, epoch, seed, nearest)
         # The fast path reads the index's dicts directly (a query is about 1 us); anything
         # unusual goes to the index's checked methods, which raise the errors.
         index = self.index
@@ -351,6 +379,65 @@ class Benchmark:
         if not self._present[c, zi, ei, si]:
             raise self.absent(c, zi, ei, si)
         return _result(self._cells[c, zi, ei, si].tolist(), 1, int(self._diverged[c, zi, si]))
+
+    def _schedule_query(self, config: Config, schedule: str, z: int | None,
+                        epoch: int | None, seed: int | None, nearest: bool) -> ScheduleResult:
+        """:meth:`query` of a schedule cell (checked lookups; see there)."""
+        arrays = self.schedule_arrays(schedule)
+        index = self.index
+        c, ei = index.config(config, nearest=nearest), index.epoch(epoch)
+        e_value, z_there = self._fid.epoch[ei], int(arrays.z[ei])
+        if z is not None and z != z_there:
+            raise InvalidValueError(
+                f"z={z!r}: the {schedule} schedule of {self.name} trains z={z_there} at "
+                f"epoch {e_value} (leave z out to read it)")
+        where = f"config {int(self.config_ids[c])}, epoch {e_value}"
+        there = [self.seeds[k] for k in np.flatnonzero(arrays.present[c, ei])]
+        if seed is None:
+            if not there:
+                raise InvalidValueError(f"{self.name} has no {schedule} result for {where}")
+            means = arrays.values[c, ei][arrays.present[c, ei]].mean(axis=0).tolist()
+            n_div = int((arrays.present[c, ei] & arrays.diverged[c]).sum())
+            return ScheduleResult(*_result(means, len(there), n_div), z_there, schedule)
+        si = index.seed(seed)
+        if not arrays.present[c, ei, si]:
+            raise InvalidValueError(
+                f"{self.name} has no {schedule} result for {where} at seed {seed}; seeds "
+                f"there: {there}" + (" (seed=None averages them)" if there else ""))
+        row = arrays.values[c, ei, si].tolist()
+        return ScheduleResult(*_result(row, 1, int(arrays.diverged[c, si])), z_there, schedule)
+
+    @property
+    def schedules(self) -> tuple[str, ...]:
+        """The schedules (other than fixed z) the table has rows of, e.g. ``("thaw",)``."""
+        return self.schedule_rows.schedules
+
+    def schedule_arrays(self, schedule: str) -> ScheduleArrays:
+        """The rows of ``schedule`` as dense arrays aligned with the fixed-z ones (built once);
+        an error naming the schedules the table has rows of when it has none of ``schedule``.
+
+        >>> from frozenbench.synthetic import make_benchmark
+        >>> make_benchmark(n_configs=4, n_z=2, n_epochs=2).schedule_arrays("thaw")
+        Traceback (most recent call last):
+        ...
+        frozenbench.errors.InvalidValueError: synthetic has no 'thaw' rows; it has only \
+fixed-z rows (schedules with rows: none)
+        """
+        hit = self._schedule_cache.get(schedule)
+        if hit is not None:
+            return hit
+        if schedule not in self.schedules:
+            have = self.schedules
+            raise InvalidValueError(
+                f"{self.name} has no {schedule!r} rows; " + (
+                    f"schedules with rows: {list(have)} (and the fixed-z rows)" if have else
+                    "it has only fixed-z rows (schedules with rows: none)"))
+        index = self.index
+        arrays = ScheduleArrays.build(self.schedule_rows, schedule, id_pos=index.id_pos,
+                                      epoch_pos=index.epoch_pos, seed_pos=index.seed_pos,
+                                      table=self.name)
+        self._schedule_cache[schedule] = arrays
+        return arrays
 
     def absent(self, c: int, zi: int, ei: int, si: int | None) -> InvalidValueError:
         """The error for a cell at positions ``(c, zi, ei)`` (seed position ``si``, or None for

@@ -33,13 +33,13 @@ from frozenbench.schema import (
     ALL_OR_NONE,
     CUMULATIVE_COLUMNS,
     FINITE_WHEN_OK,
-    METRICS,
     READABLE_VERSIONS,
     SCHEDULES,
     VALUE_RANGES,
     arrow_schema,
 )
 from frozenbench.table import schedules
+from frozenbench.table.diverged import fill_diverged
 from frozenbench.table.index import CellIndex
 from frozenbench.table.result import COSTS, QUANTITIES
 from frozenbench.table.schedules import ScheduleRows
@@ -557,26 +557,3 @@ def _cell_repr(value: pa.Scalar) -> str:
         return repr(value.as_py())[:80]
     except UnicodeDecodeError:
         return f"{value.cast(pa.binary()).as_py()[:40]!r} (not UTF-8 text)"
-
-
-def fill_diverged(cells: np.ndarray, present: np.ndarray, diverged: np.ndarray) -> None:
-    """After a diverged cell's last row: NaN metrics, cost frozen at what was paid."""
-    c, z, s = np.nonzero(diverged)
-    if len(c) == 0:
-        return
-    pres = present[c, z, :, s]  # (D, E)
-    n_e = pres.shape[1]
-    last = np.where(pres, np.arange(n_e)[None, :], -1)
-    last = np.maximum.accumulate(last, axis=1)
-    fill = ~pres & (last >= 0)
-    if not fill.any():
-        return
-    d, e = np.nonzero(fill)
-    src = last[d, e]
-    metric_q = {QUANTITIES.index(m) for m in METRICS}
-    for k in range(cells.shape[-1]):
-        if k in metric_q:
-            cells[c[d], z[d], e, s[d], k] = np.nan
-        else:
-            cells[c[d], z[d], e, s[d], k] = cells[c[d], z[d], src, s[d], k]
-    present[c[d], z[d], e, s[d]] = True

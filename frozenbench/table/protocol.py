@@ -4,10 +4,11 @@ The replay engine, :mod:`frozenbench.analysis` and the adapters in :mod:`frozenb
 read a benchmark through this protocol only: its coordinates (the configs it answers, by
 config id in its :class:`~frozenbench.space.SearchSpace`; the fidelities z and epoch; the
 seeds), and per (config, z, epoch[, seed]) the metrics, the cumulative costs and, per
-(config, z), the peak memory. :class:`~frozenbench.table.Benchmark`, the dense table, implements
-it; a model that answers configs off the table (a surrogate, Syne Tune's
-``BlackboxSurrogate`` next to its ``BlackboxTabular``) can implement it too and stand in for
-the table in a replay.
+(config, z), the peak memory; and the cells trained on a schedule (a linear thaw: z grows during
+the run), per (config, epoch[, seed]) with the z of each epoch (:meth:`Table.schedule_arrays`).
+:class:`~frozenbench.table.Benchmark`, the dense table, implements it; a model that answers
+configs off the table (a surrogate, Syne Tune's ``BlackboxSurrogate`` next to its
+``BlackboxTabular``) can implement it too and stand in for the table in a replay.
 
 Configs travel as *config ids* (positions in the space's design, the table's ``config_id``
 column); hyperparameter values are read through :attr:`Table.space`
@@ -29,7 +30,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload, runtime_checkable
 
 import numpy as np
 
@@ -37,7 +38,8 @@ if TYPE_CHECKING:
     from frozenbench.errors import InvalidValueError
     from frozenbench.space import Fidelities, SearchSpace
     from frozenbench.table.index import CellIndex
-    from frozenbench.table.result import Result
+    from frozenbench.table.result import Result, ScheduleResult
+    from frozenbench.table.schedules import ScheduleArrays
 
 
 @runtime_checkable
@@ -127,9 +129,31 @@ class Table(Protocol):
         """The objective of every row at the largest z and the last epoch."""
         ...
 
+    @overload
     def query(self, config: Mapping[str, Any] | int | Any, z: int, epoch: int | None = None,
-              *, seed: int | None = None, nearest: bool = False) -> Result:
-        """The metrics of one cell."""
+              *, seed: int | None = None, nearest: bool = False,
+              schedule: Literal["fixed"] = "fixed") -> Result: ...
+
+    @overload
+    def query(self, config: Mapping[str, Any] | int | Any, z: int | None = None,
+              epoch: int | None = None, *, seed: int | None = None, nearest: bool = False,
+              schedule: str) -> Result | ScheduleResult: ...
+
+    def query(self, config: Mapping[str, Any] | int | Any, z: int | None = None,
+              epoch: int | None = None, *, seed: int | None = None, nearest: bool = False,
+              schedule: str = "fixed") -> Result | ScheduleResult:
+        """The metrics of one cell; with ``schedule`` (e.g. ``"thaw"``), of the cell that
+        followed that schedule, at ``epoch`` (a :class:`ScheduleResult`, with its z)."""
+        ...
+
+    @property
+    def schedules(self) -> tuple[str, ...]:
+        """The schedules other than fixed z with rows in the table (e.g. ``("thaw",)``)."""
+        ...
+
+    def schedule_arrays(self, schedule: str) -> ScheduleArrays:
+        """One schedule's cells as arrays ``[row, epoch(, seed)]`` with the z per epoch, read
+        by the engine like the fixed-z arrays; an error naming :attr:`schedules` if absent."""
         ...
 
     def query_many(self, configs: Any, z: Any, epoch: Any = None, *, seed: Any = None,

@@ -2,6 +2,8 @@
 
 >>> Result._fields[:len(QUANTITIES)] == QUANTITIES
 True
+>>> ScheduleResult._fields[:len(Result._fields)] == Result._fields
+True
 >>> cost_column("cost"), cost_column("time"), cost_column("train_flops")
 ('train_cost_s', 'train_time_s', 'train_flops')
 """
@@ -57,3 +59,25 @@ class Result(NamedTuple):
     test_loss: float
     n_seeds: int
     n_diverged: int
+
+
+class ScheduleResult(NamedTuple):
+    """The metrics of one schedule cell (config, schedule) at one epoch: :class:`Result`'s
+    fields, then ``z`` (the z trained during that epoch) and ``schedule`` (its name, e.g.
+    ``"thaw"``). Costs are cumulative along the schedule up to this epoch: what one run that
+    followed it has paid (on the table's fixed-z cost clock)."""
+
+    val_error: float
+    val_loss: float
+    train_loss: float
+    train_cost_s: float
+    train_cpu_s: float
+    train_time_s: float
+    train_flops: float
+    peak_memory_bytes: float
+    test_error: float
+    test_loss: float
+    n_seeds: int
+    n_diverged: int
+    z: int
+    schedule: str

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from frozenbench.errors import InvalidValueError, SchemaError
 from frozenbench.schema import FIXED, SCHEDULES
+from frozenbench.table.diverged import fill_diverged
 from frozenbench.table.result import QUANTITIES
 
 #: The integer columns of a schedule row, next to its :data:`QUANTITIES`.
@@ -119,3 +120,91 @@ def split(table: pa.Table, name: str) -> tuple[pa.Table, pa.Table]:
     if pc.all(fixed).as_py():
         return table, table.slice(0, 0)
     return table.filter(fixed), table.filter(pc.invert(fixed))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ScheduleArrays:
+    """The rows of one schedule (e.g. ``"thaw"``) as dense arrays, aligned with the fixed-z
+    table's rows (configs), epochs and seeds, so the replay engine reads a schedule cell like a
+    fixed one: ``values[row, epoch, seed, quantity]`` (:data:`QUANTITIES` order, costs
+    cumulative along the schedule), ``present[row, epoch, seed]``, ``diverged[row, seed]`` and
+    ``z[epoch]``, the z the schedule trains during each epoch (-1 where no row has that epoch).
+    A diverged cell's epochs after its last row read NaN metrics and the cost paid until then,
+    as in the fixed-z arrays. Read-only; built by :meth:`build` from :class:`ScheduleRows`.
+
+    >>> from frozenbench.synthetic import make_benchmark
+    >>> bench = make_benchmark(n_configs=4, n_z=3, n_epochs=5, diverge_frac=0.0,
+    ...                        thaw_configs=2)
+    >>> thaw = bench.schedule_arrays("thaw")
+    >>> thaw.z.tolist(), thaw.seed_mask()[:, 0].tolist()
+    ([1, 1, 2, 2, 3], [True, True, False, False])
+    """
+
+    name: str
+    z: np.ndarray
+    values: np.ndarray
+    present: np.ndarray
+    diverged: np.ndarray
+
+    @classmethod
+    def build(cls, rows: ScheduleRows, schedule: str, *, id_pos: dict[int, int],
+              epoch_pos: dict[int, int], seed_pos: dict[int, int], table: str
+              ) -> ScheduleArrays:
+        """The dense arrays of ``schedule``'s rows (``*_pos``: the fixed-z table's positions
+        of config ids, epochs and seeds); a row off those positions, or two rows that give one
+        epoch different z, is a :class:`SchemaError` naming ``table``."""
+        mask = rows.schedule == schedule
+        keys = {k: getattr(rows, k)[mask] for k in KEYS}
+        positions = []
+        for key, pos in (("config_id", id_pos), ("epoch", epoch_pos), ("seed", seed_pos)):
+            at = np.array([pos.get(int(v), -1) for v in keys[key]], dtype=np.int64)
+            if (at < 0).any():
+                bad = int(keys[key][int(np.argmax(at < 0))])
+                raise SchemaError(f"{table}: a {schedule} row has {key}={bad}, which the "
+                                  f"fixed-z rows do not have; valid: {sorted(pos)}")
+            positions.append(at)
+        c, e, s = positions
+        n_c, n_e, n_s = len(id_pos), len(epoch_pos), len(seed_pos)
+        z = np.full(n_e, -1, dtype=np.int64)
+        z[e] = keys["z"]
+        if (z[e] != keys["z"]).any():
+            ep = int(keys["epoch"][int(np.argmax(z[e] != keys["z"]))])
+            raise SchemaError(f"{table}: the {schedule} rows of epoch {ep} train different z "
+                              f"({sorted(set(keys['z'][keys['epoch'] == ep].tolist()))}); a "
+                              f"schedule gives every cell the same z at an epoch")
+        values = np.full((n_c, n_e, n_s, len(QUANTITIES)), np.nan)
+        values[c, e, s] = rows.values[mask]
+        present = np.zeros((n_c, n_e, n_s), dtype=bool)
+        present[c, e, s] = True
+        diverged = np.zeros((n_c, n_s), dtype=bool)
+        diverged[c, s] = rows.status[mask] == "diverged"
+        fill_diverged(values[:, None], present[:, None], diverged[:, None])
+        return cls(schedule, *(_frozen(a) for a in (z, values, present, diverged)))
+
+    def seed_mask(self) -> np.ndarray:
+        """Which seeds exist per ``[row, seed]`` at the last epoch (for drawing seeds)."""
+        return self.present[:, -1, :]
+
+    def quantity(self, name: str, *, per_seed: bool = False) -> np.ndarray:
+        """One quantity per ``[row, epoch(, seed)]``: the mean over the seeds present (NaN
+        where none is) or, with ``per_seed``, each seed's (NaN where absent)."""
+        raw = np.where(self.present, self.values[..., QUANTITIES.index(name)], np.nan)
+        if per_seed:
+            return raw
+        n = self.present.sum(axis=2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.present, raw, 0.0).sum(axis=2) / n
+
+    def objective(self, metric: str, *, per_seed: bool = False) -> np.ndarray:
+        """``metric`` as the replay minimises it, per ``[row, epoch(, seed)]``: non-finite
+        values (a diverged cell) at the worst finite value of the schedule's rows, absent cells
+        NaN (the rule of :meth:`Benchmark.objective <frozenbench.table.Benchmark.objective>`)."""
+        raw = self.values[..., QUANTITIES.index(metric)]
+        finite = raw[self.present & np.isfinite(raw)]
+        worst = float(finite.max()) if finite.size else np.nan
+        vals = np.where(np.isfinite(raw), raw, worst)
+        vals[~self.present] = np.nan
+        if per_seed:
+            return vals
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.present, vals, 0.0).sum(axis=2) / self.present.sum(axis=2)

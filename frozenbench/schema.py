@@ -257,6 +257,10 @@ COSTS: tuple[str, ...] = tuple(q for q in QUANTITIES if _BY_NAME[q].role == "cos
 #: Short names of the cost columns (``simulate(cost="time")``, ``frozenbench simulate --cost``).
 COST_ALIASES: dict[str, str] = {a: c for c in COSTS if (a := _BY_NAME[c].alias) is not None}
 
+#: What a cell costs, as a query returns it: the cost clocks, then the peak memory.
+RESOURCES: tuple[str, ...] = tuple(q for q in QUANTITIES
+                                   if _BY_NAME[q].role in ("cost", "memory"))
+
 #: Metrics a benchmark can be queried for: the search metrics and their test twins.
 METRICS: tuple[str, ...] = tuple(q for q in QUANTITIES if _BY_NAME[q].role == "metric")
 #: The test twin of each validation metric: the same quantity on the held-out test split,

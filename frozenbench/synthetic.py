@@ -45,7 +45,7 @@ import pyarrow.parquet as pq
 from frozenbench.atomic import atomic_file
 from frozenbench.errors import InvalidValueError
 from frozenbench.manifest import TABLE_NAME, Manifest, describe_files
-from frozenbench.schema import arrow_schema
+from frozenbench.schema import COSTS, arrow_schema
 from frozenbench.space import Condition, Hyperparameter, SearchSpace
 from frozenbench.tasks.catalog import RESNET_GRID
 
@@ -250,12 +250,11 @@ def _thaw_rows(fixed: pa.Table, n_thaw: int, n_z: int, n_epochs: int,
     ids = [c for c in dict.fromkeys(cells.config_id) if ok_everywhere.get(c, False)][:n_thaw]
     epochs = np.arange(1, n_epochs + 1)
     zs = 1 + (epochs - 1) * (n_z - 1) // max(n_epochs - 1, 1)
-    cumulative = ["train_time_s", "train_cpu_s", "train_cost_s", "train_flops"]
     parts = []
     for cid in ids:
         rows = cells[cells.config_id == cid].set_index(["z", "epoch"])
         part = rows.loc[list(zip(zs, epochs))].reset_index()
-        for col in cumulative:  # the cost of each epoch at the z it trains, accumulated
+        for col in COSTS:  # the cost of each epoch at the z it trains, accumulated
             per_epoch = [rows.loc[(z, e), col] - (rows.loc[(z, e - 1), col] if e > 1 else 0.0)
                          for z, e in zip(zs, epochs)]
             part[col] = np.cumsum(per_epoch)

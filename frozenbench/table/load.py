@@ -31,12 +31,12 @@ from frozenbench.errors import SchemaError
 from frozenbench.manifest import Manifest
 from frozenbench.schema import (
     ALL_OR_NONE,
-    COLUMNS,
     CUMULATIVE_COLUMNS,
     FINITE_WHEN_OK,
     KEY_COLUMNS,
     METRICS,
     READABLE_VERSIONS,
+    RESOURCES,
     SCHEDULES,
     STATUSES,
     TEST_METRICS,
@@ -53,9 +53,7 @@ from frozenbench.table.schedules import ScheduleRows
 KEYS: tuple[str, ...] = tuple(k for k in KEY_COLUMNS if k != "schedule")
 #: Columns finite in every row of an ok cell: the losses (:data:`FINITE_WHEN_OK`), the costs
 #: and the peak memory a query returns.
-FINITE_IN_OK_ROWS: frozenset[str] = frozenset(
-    c.name for c in COLUMNS
-    if c.finite_when_ok or (c.quantity is not None and c.role in ("cost", "memory")))
+FINITE_IN_OK_ROWS: frozenset[str] = frozenset((*FINITE_WHEN_OK, *RESOURCES))
 #: Columns a Benchmark's mean over seeds holds after the quantities (n_seeds, n_diverged).
 MEAN_EXTRA = 2
 

@@ -45,7 +45,7 @@ import pyarrow.parquet as pq
 from frozenbench.atomic import atomic_file
 from frozenbench.errors import InvalidValueError
 from frozenbench.manifest import TABLE_NAME, Manifest, describe_files
-from frozenbench.schema import COSTS, arrow_schema
+from frozenbench.schema import COSTS, STATUSES, arrow_schema
 from frozenbench.space import Condition, Hyperparameter, SearchSpace
 from frozenbench.tasks.catalog import RESNET_GRID
 
@@ -230,7 +230,7 @@ def _to_table(columns: Mapping[str, Any], space: SearchSpace, n: int) -> pa.Tabl
         v = columns[f.name]
         if f.name == "status":
             arr: pa.Array = pa.DictionaryArray.from_arrays(
-                pa.array(v.astype(np.int8)), pa.array(["ok", "diverged"])).cast(pa.string())
+                pa.array(v.astype(np.int8)), pa.array(list(STATUSES))).cast(pa.string())
         elif isinstance(v, str):
             arr = pa.DictionaryArray.from_arrays(
                 pa.array(np.zeros(n, dtype=np.int8)), pa.array([v])).cast(pa.string())

@@ -160,3 +160,15 @@ def test_declarations_are_consistent():
     assert all(c.label for c in COLUMNS)
     assert all(column(q).valid_range is not None for q in QUANTITIES)
     assert np.all([c.cumulative for c in COLUMNS if c.name in COSTS])
+
+
+def test_local_lists_in_other_modules_agree_with_the_declaration():
+    """Lists kept where they are used (another owner's module, or an order of their own): a
+    task scores on a search metric with a test twin; a schedule row's integer keys are the key
+    columns but the schedule."""
+    from frozenbench.table.load import KEYS
+    from frozenbench.table.schedules import KEYS as SCHEDULE_KEYS
+    from frozenbench.tasks.base import TASK_METRICS
+
+    assert set(TASK_METRICS) == set(schema.TEST_METRICS) <= set(schema.SEARCH_METRICS)
+    assert set(SCHEDULE_KEYS) == set(KEYS) == set(schema.KEY_COLUMNS) - {"schedule"}

@@ -353,10 +353,10 @@ def _costs(bench: Benchmark) -> str:
     """Cost per z relative to full, per cost column: the default clock rises with z."""
     import numpy as np
 
-    from frozenbench.table import COSTS
+    from frozenbench.schema import RESOURCES
 
     rows = []
-    for cost in (*COSTS, "peak_memory_bytes"):
+    for cost in RESOURCES:
         arr = bench.peak_memory() if cost == "peak_memory_bytes" else bench.cost_array(cost)[
             :, :, -1]
         if not np.isfinite(arr).any():

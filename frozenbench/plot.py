@@ -15,6 +15,7 @@ from frozenbench.analysis import aggregate
 from frozenbench.analysis.suite import ALL_TASKS
 from frozenbench.atomic import atomic_file
 from frozenbench.extras import require
+from frozenbench.schema import column as schema_column
 
 if TYPE_CHECKING:
     from frozenbench.analysis import CorrelationGrid
@@ -178,7 +179,7 @@ def plot_correlations(grid: CorrelationGrid, path: str | os.PathLike[str], *,
         plotted.extend([1 - c.high, 1 - c.low])
     _one_minus_axis(ax, np.asarray(plotted, dtype=float))
     ax.set_xticks(sorted(f["z"].unique()))
-    ax.set_xlabel("z (trailing layers trained)")
+    ax.set_xlabel(schema_column("z").label)
     ax.set_ylabel("Spearman with full fidelity (log scale of 1 - rho)")
     ax.set_title(title or f"{grid.benchmark}: rank correlation with full fidelity, 95% CI")
     ax.grid(alpha=0.3)
@@ -213,7 +214,7 @@ def plot_heatmap(grid: CorrelationGrid, path: str | os.PathLike[str], *,
         ax.set_yticks(range(n_z), [str(z) for z in t.index])
         ax.set_xlabel("epoch")
         ax.set_title(f"{variant} seed", fontsize=10)
-    axes[0].set_ylabel("z (trailing layers trained)")
+    axes[0].set_ylabel(schema_column("z").label)
     fig.colorbar(image, ax=list(axes), shrink=0.9, label=value)
     c = grid.ceiling.spearman
     fig.suptitle(title or f"{grid.benchmark}: {value} with full fidelity (seed ceiling {c})",
@@ -238,7 +239,7 @@ def plot_costs(profile: pd.DataFrame, path: str | os.PathLike[str], *, title: st
     ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
     ax.axhline(1.0, color="black", lw=0.8)
     ax.set_xticks(profile["z"])
-    ax.set_xlabel("z (trailing layers trained)")
+    ax.set_xlabel(schema_column("z").label)
     ax.set_ylabel("cost / cost at full z (median over configs, log)")
     ax.set_title(title)
     ax.grid(alpha=0.3, which="both")

@@ -47,7 +47,7 @@ import pyarrow.parquet as pq
 from frozenbench.atomic import atomic_file
 from frozenbench.errors import InvalidValueError
 from frozenbench.manifest import TABLE_NAME, Manifest, describe_files
-from frozenbench.schema import arrow_schema
+from frozenbench.schema import COSTS, STATUSES, arrow_schema
 from frozenbench.space import Condition, Hyperparameter, SearchSpace
 from frozenbench.tasks.catalog import RESNET_GRID
 
@@ -237,7 +237,7 @@ def _to_table(columns: Mapping[str, Any], space: SearchSpace, n: int) -> pa.Tabl
         v = columns[f.name]
         if f.name == "status":
             arr: pa.Array = pa.DictionaryArray.from_arrays(
-                pa.array(v.astype(np.int8)), pa.array(["ok", "diverged"])).cast(pa.string())
+                pa.array(v.astype(np.int8)), pa.array(list(STATUSES))).cast(pa.string())
         elif isinstance(v, str):
             arr = pa.DictionaryArray.from_arrays(
                 pa.array(np.zeros(n, dtype=np.int8)), pa.array([v])).cast(pa.string())
@@ -264,7 +264,7 @@ def _thaw_rows(fixed: pa.Table, n_thaw: int, n_z: int, n_epochs: int, seed: int)
     indexed = cells.set_index(["config_id", "z", "epoch"])
     keys = [(cid, int(z), int(e)) for cid in ids for z, e in zip(zs, epochs)]
     part = indexed.loc[keys].reset_index()
-    for col in ("train_time_s", "train_cpu_s", "train_cost_s", "train_flops"):
+    for col in COSTS:
         clock = cells[["config_id", "z", "epoch", col]].rename(columns={col: "train_cost_s"})
         part[col] = schedule_cost(part, clock, factors=["config_id"]).to_numpy()
     part["schedule"] = "thaw"

@@ -23,16 +23,12 @@ import pandas as pd
 
 from frozenbench.analysis.correlation import CorrelationGrid
 from frozenbench.analysis.seeds import common_cost
+from frozenbench.schema import RESOURCES
+from frozenbench.schema import column as schema_column
 from frozenbench.table import Benchmark
 
-#: Cost columns checked and reported, with their readable names.
-COST_COLUMNS: dict[str, str] = {
-    "train_cost_s": "default cost (s)",
-    "train_cpu_s": "CPU time (s)",
-    "train_time_s": "wall time (s)",
-    "train_flops": "FLOPs",
-    "peak_memory_bytes": "peak memory (bytes)",
-}
+#: Cost columns checked and reported, with their readable names (from the schema).
+COST_COLUMNS: dict[str, str] = {q: schema_column(q).axis_label for q in RESOURCES}
 
 
 def cost_per_z(bench: Benchmark, column: str, epoch: int | None = None) -> np.ndarray:

@@ -23,6 +23,7 @@ import pandas as pd
 from frozenbench.analysis.correlation import N_BOOT, CorrelationGrid, correlation_grid
 from frozenbench.analysis.diagonal import diagonal_analysis
 from frozenbench.analysis.formalism import cost_profile
+from frozenbench.schema import column as schema_column
 from frozenbench.table import Benchmark
 
 
@@ -138,8 +139,8 @@ def paper_comparison(bench: Benchmark, grid: CorrelationGrid | None = None,
                      "not reported (one seed per cell)", f"seeds {list(grid.ceiling.seeds)}",
                      (ceil.value, ceil.low, ceil.high), None))
     prof = cost_profile(bench)
-    for column, label in (("train_cost_s", "default cost"), ("train_time_s", "wall time"),
-                          ("train_flops", "FLOPs")):
+    for column in ("train_cost_s", "train_time_s", "train_flops"):
+        label = schema_column(column).label
         if column in prof:
             v = float(prof[column].iloc[0])
             rows.append(_row(f"cost at the lowest z / full ({label})", model.runtime_lowest_z,

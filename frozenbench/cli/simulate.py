@@ -169,12 +169,13 @@ def run(args: argparse.Namespace) -> int:
 
     from frozenbench.analysis import summarize
     from frozenbench.registry import load
+    from frozenbench.schema import column
 
     bench = load(args.benchmark)
     prepared = _checked(args, bench)
     first = next(iter(prepared.values()))
     cost, budget = first.cost, first.budget_time
-    unit = "FLOPs" if cost == "train_flops" else "s"
+    unit = column(cost).unit
     units = first.request.budget
     if args.budget is None and units is not None and not args.json:
         print(f"budget: {units:g} x the median full-fidelity cost = {budget:.4g} simulated "

@@ -71,7 +71,7 @@ import numpy as np
 from frozenbench.errors import InvalidValueError, format_choices, not_loaded, unknown_name
 from frozenbench.interop.configspace import conditions, config_id, search_space
 from frozenbench.priors import QUANTILES, Prior, priors
-from frozenbench.schema import METRICS
+from frozenbench.schema import METRICS, VALUE_RANGES
 from frozenbench.table import Benchmark
 from frozenbench.table.result import COSTS, QUANTITIES, cost_column
 
@@ -116,9 +116,7 @@ class Metric:
 
 #: Every quantity a result can be read by, all minimised: the metrics, then the cost columns.
 METRIC_DEFS: Mapping[str, Metric] = MappingProxyType({
-    **{m: Metric(minimize=True, bounds=(0.0, 1.0 if m.endswith("_error") else math.inf))
-       for m in METRICS},
-    **{c: Metric(minimize=True, bounds=(0.0, math.inf)) for c in COSTS},
+    q: Metric(minimize=True, bounds=VALUE_RANGES[q]) for q in (*METRICS, *COSTS)
 })
 
 

@@ -33,8 +33,12 @@ from frozenbench.schema import (
     ALL_OR_NONE,
     CUMULATIVE_COLUMNS,
     FINITE_WHEN_OK,
+    KEY_COLUMNS,
     READABLE_VERSIONS,
+    RESOURCES,
     SCHEDULES,
+    STATUSES,
+    TEST_METRICS,
     VALUE_RANGES,
     arrow_schema,
 )
@@ -44,8 +48,12 @@ from frozenbench.table.index import CellIndex
 from frozenbench.table.result import COSTS, QUANTITIES
 from frozenbench.table.schedules import ScheduleRows
 
-#: The key columns of the long table, in the order of the dense arrays' axes.
-KEYS: tuple[str, ...] = ("config_id", "z", "epoch", "seed")
+#: The key columns of the long table, in the order of the dense arrays' axes (the schedule,
+#: the last key column, is not an axis: the dense arrays hold fixed-z rows only).
+KEYS: tuple[str, ...] = tuple(k for k in KEY_COLUMNS if k != "schedule")
+#: Columns finite in every row of an ok cell: the losses (:data:`FINITE_WHEN_OK`), the costs
+#: and the peak memory a query returns.
+FINITE_IN_OK_ROWS: frozenset[str] = frozenset((*FINITE_WHEN_OK, *RESOURCES))
 #: Columns a Benchmark's mean over seeds holds after the quantities (n_seeds, n_diverged).
 MEAN_EXTRA = 2
 
@@ -232,9 +240,9 @@ def dense(table: pa.Table, manifest: Manifest, *, check_values: bool = True) -> 
     check_hyperparameters(table, index, ci, name)
     status = table.column("status")
     statuses = pc.unique(status).to_pylist()
-    if set(statuses) - {"ok", "diverged"}:
+    if set(statuses) - set(STATUSES):
         raise SchemaError(f"{name}: unknown status values {sorted(map(str, statuses))}; "
-                          f"valid: ['ok', 'diverged']")
+                          f"valid: {list(STATUSES)}")
     div_row = pc.equal(status, "diverged").to_numpy(zero_copy_only=False)
 
     cells, flat_cells = cell_arrays(index.shape)
@@ -379,7 +387,7 @@ def value_problems(rows: Rows) -> list[str]:
         v = cells[..., QUANTITIES.index(q)]
         with np.errstate(invalid="ignore"):
             bad = present & ~np.isnan(v) & ((v < lo) | (v > hi))
-        if q in FINITE_WHEN_OK or q in COSTS or q == "peak_memory_bytes":
+        if q in FINITE_IN_OK_ROWS:
             bad |= ok_row & ~np.isfinite(v)
         if q in ALL_OR_NONE:
             bad |= present & np.isinf(v)
@@ -399,7 +407,7 @@ def value_problems(rows: Rows) -> list[str]:
                 f"number in [0, 1] in every ok row of a classification table, or NaN in every "
                 f"row of a language-model table (whose metric is not val_error; this one's is "
                 f"{m.metric!r})")
-    for q in ("test_error", "test_loss"):
+    for q in TEST_METRICS.values():
         if q not in have:
             continue
         v = cells[..., QUANTITIES.index(q)]
@@ -439,8 +447,7 @@ def rows_valid(rows: Rows, q: str, lo: float, hi: float) -> bool:
         return a.size == 0 or bool(a.min() >= lo and a.max() <= hi)
     if q in ALL_OR_NONE and np.isinf(a).any():
         return False
-    if (q in FINITE_WHEN_OK or q in COSTS or q == "peak_memory_bytes") \
-            and (~finite & ~rows.div_row).any():
+    if q in FINITE_IN_OK_ROWS and (~finite & ~rows.div_row).any():
         return False
     with np.errstate(invalid="ignore"):
         return bool(np.nanmin(a) >= lo and np.nanmax(a) <= hi) if (~np.isnan(a)).any() \

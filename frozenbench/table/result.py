@@ -1,5 +1,9 @@
 """What a query returns: the quantities stored per cell, and :class:`Result`.
 
+The quantities, the cost columns and their short names are derived from the schema's column
+declarations (:data:`frozenbench.schema.COLUMNS`); :class:`Result` spells its fields out so that
+a type checker sees them, and the example below checks that they agree.
+
 >>> Result._fields[:len(QUANTITIES)] == QUANTITIES
 True
 >>> ScheduleResult._fields[:len(Result._fields)] == Result._fields
@@ -13,17 +17,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from frozenbench.errors import unknown_name
+from frozenbench.schema import COST_ALIASES, COSTS, QUANTITIES
 
-#: Quantities stored per cell, in the order of :class:`Result`'s first fields.
-QUANTITIES: tuple[str, ...] = (
-    "val_error", "val_loss", "train_loss", "train_cost_s", "train_cpu_s", "train_time_s",
-    "train_flops", "peak_memory_bytes", "test_error", "test_loss",
-)
-#: Cumulative cost columns a simulation can charge.
-COSTS: tuple[str, ...] = ("train_cost_s", "train_cpu_s", "train_time_s", "train_flops")
-#: Short names of the cost columns (``simulate(cost="time")``, ``frozenbench simulate --cost``).
-COST_ALIASES: dict[str, str] = {"cost": "train_cost_s", "cpu": "train_cpu_s",
-                                "time": "train_time_s", "flops": "train_flops"}
+__all__ = ["COSTS", "COST_ALIASES", "DEFAULT_COST", "FALLBACK_COST", "QUANTITIES", "Result",
+           "cost_column"]
+
 #: The default clock: contention-robust CPU seconds (see :mod:`frozenbench.schema`); tables of
 #: schema version 1 do not have it and fall back to :data:`FALLBACK_COST`.
 DEFAULT_COST = "train_cost_s"

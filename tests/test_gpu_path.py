@@ -214,12 +214,10 @@ def _a_corrupt_cell_is_retrained_alone(spec, out_dir: Path, copy: Path) -> None:
     shutil.copytree(out_dir, copy)
     pack = next((copy / "packs").glob("pack-*.parquet"))
     table = pq.read_table(pack)
-    meta = dict(table.schema.metadata)
-    index = pack_index_from_metadata(meta)
+    index = pack_index_from_metadata(pq.ParquetFile(pack).metadata.metadata)
     victim = sorted(index)[0]
     index[victim]["rows_sha256"] = "0" * 64
-    meta.update(pack_index_metadata(index))
-    pq.write_table(table.replace_schema_metadata(meta), pack)
+    pq.write_table(table.replace_schema_metadata(pack_index_metadata(index)), pack)
     check = CellCheck.of(spec.plan().task)
     original, _ = ShardStore(out_dir).read_cells(check)
 

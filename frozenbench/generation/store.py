@@ -187,7 +187,7 @@ def _pack_index(path: Path) -> dict[str, dict[str, Any]] | None:
     import pyarrow.parquet as pq
 
     try:
-        return pack_index_from_metadata(pq.read_schema(path).metadata or {})
+        return pack_index_from_metadata(pq.ParquetFile(path).metadata.metadata or {})
     except Exception:  # a damaged footer: the pack's cells are not done
         return None
 
@@ -379,7 +379,8 @@ class ShardStore:
             return [BadShard(None, path, _cannot_read(exc), "unreadable")]
         try:
             table = pq.read_table(pa.BufferReader(data))
-            index = pack_index_from_metadata(table.schema.metadata or {})
+            index = pack_index_from_metadata(
+                pq.ParquetFile(pa.BufferReader(data)).metadata.metadata or {})
         except Exception as exc:  # any decoding error of the bytes read: a damaged file
             return [BadShard(None, path, f"damaged pack ({type(exc).__name__}: {exc})")]
         table = table.replace_schema_metadata(None)
@@ -489,13 +490,15 @@ class ShardStore:
         if not tables:
             return None
         merged = pa.concat_tables(tables)
-        merged = merged.replace_schema_metadata(
-            {**(tables[0].schema.metadata or {}), **pack_index_metadata(index)})
         self.packs.mkdir(parents=True, exist_ok=True)
         numbers = [int(_PACK.match(p.name)[1]) for p in self.pack_paths()]  # type: ignore[index]
         dest = self.packs / f"pack-{max(numbers, default=-1) + 1:04d}.parquet"
-        with atomic_file(dest) as f:
-            pq.write_table(merged, f, compression="zstd", compression_level=19)
+        with atomic_file(dest) as f, pq.ParquetWriter(f, merged.schema, compression="zstd",
+                                                       compression_level=19) as writer:
+            writer.write_table(merged)
+            # In the file's key-value metadata only: as schema metadata Arrow would store the
+            # index a second time, inside its serialised schema.
+            writer.add_key_value_metadata(pack_index_metadata(index))
         for path in paths:
             path.unlink(missing_ok=True)
         return dest

@@ -43,8 +43,10 @@ from frozenbench.tasks.runner import (
     run_cells,
 )
 
-SUITE = ("mnist1d-cnn", "vit-mnist", "pystdlib-llama", "kjv-gpt2", "mnist-resnet")
-QUICK = {"mnist1d-cnn": 1, "pystdlib-llama": 24}  # task: budget (epochs / steps)
+#: One suite table of each family (fb-30), the default set.
+SUITE = ("fb-letter-mlp", "fb-satellite-resmlp", "fb-fashion-cnn", "fb-mnist-vit",
+         "fb-mnist1d-cnn", "fb-kjv-gpt2", "fb-pystdlib-llama", "fb-cora-gcn")
+QUICK = {"fb-letter-mlp": 2, "fb-pystdlib-llama": 24}  # task: budget (epochs / steps)
 
 
 def train_one_cell(task: Task, config: Mapping[str, Any], z: int, seed: int) -> list[float]:
@@ -52,6 +54,7 @@ def train_one_cell(task: Task, config: Mapping[str, Any], z: int, seed: int) -> 
     the cost probe and an evaluation per record. Returns the validation losses."""
     kind = KINDS[task.kind]
     hp = task.hyperparameters(task.space.normalize(config))
+    task = task.for_shape(config)
     model, frozen = build_model(task, z, seed)
     dev = torch.device("cpu")
     data = load_data(task, dev, frozen.total_params)
@@ -82,13 +85,15 @@ def train_one_cell(task: Task, config: Mapping[str, Any], z: int, seed: int) -> 
 
 
 def stack_configs(task: Task, k: int) -> list[dict[str, Any]]:
-    """The first ``k`` distinct configs that train with the task's most common optimizer."""
+    """The first ``k`` configs of the design that stack together (one optimizer and one value
+    of each shape choice, :attr:`Task.stack_by`), from the largest such group."""
     kind = KINDS[task.kind]
-    configs = [task.space.config(i) for i in task.distinct_config_ids()]
-    by_opt: dict[str, list[dict[str, Any]]] = {}
-    for c in configs:
-        by_opt.setdefault(kind.stack_optimizer(task.hyperparameters(c)), []).append(c)
-    return max(by_opt.values(), key=len)[:k]
+    ids = range(len(task.space)) if not task.space.is_grid else task.distinct_config_ids()
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for c in (task.space.config(i) for i in ids):
+        key = (kind.stack_optimizer(task.hyperparameters(c)), *(c[n] for n in task.stack_by))
+        groups.setdefault(key, []).append(c)
+    return max(groups.values(), key=len)[:k]
 
 
 def bench_task(task: Task, zs: Sequence[int], k: int, one: int) -> dict[int, tuple[float, float]]:

@@ -316,7 +316,7 @@ def test_jobs_that_train_stacks_write_the_table_of_cells_trained_one_at_a_time(
     sizes = []
 
     def spy(*args):
-        sizes.append(len(args[4]))
+        sizes.append(len(args[1]))
         return real(*args)
 
     real = worker.run_stack
@@ -350,7 +350,7 @@ def test_thaw_cells_are_generated_merged_and_leave_the_fixed_rows_alone(write_sp
     stacks = []
 
     def spy(*args):
-        stacks.append([*sorted({c.schedule for c in args[4]}), len(args[4])])
+        stacks.append([*sorted({c.schedule for c in args[1]}), len(args[1])])
         return real(*args)
 
     real = worker.run_stack

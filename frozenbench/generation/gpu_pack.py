@@ -36,48 +36,23 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
-from frozenbench.cell import Cell
+from frozenbench.cell import Cell, CellJob
 from frozenbench.errors import InvalidValueError
 from frozenbench.extras import require
 from frozenbench.generation import portable
 from frozenbench.generation.cost_profile import CostProfile
 from frozenbench.generation.integrity import CellCheck
 from frozenbench.generation.launch import prepare
-from frozenbench.generation.one_cell import run_one, run_stack
+from frozenbench.generation.one_cell import RunContext, run_stack
 from frozenbench.generation.spec import GridSpec, load_spec
 from frozenbench.generation.store import BadShard
 from frozenbench.provenance import code_version as current_code_version
 
-#: Outcomes of one cell in a worker (those of :mod:`~frozenbench.generation.worker`).
-OUTCOMES = ("ok", "diverged", "failed", "skipped")
 
-
-@dataclass(frozen=True)
-class CellJob:
-    """What every cell of one run shares: where shards go, the task, device and code version."""
-
-    out: str
-    task_module: str
-    task_name: str
-    grid: Mapping[str, Sequence[object]]
-    device: str
-    code_version: str
-
-
-def train_cell(job: CellJob, cell: Cell) -> str:
-    """Train one cell and write its shard (or its failure record); return the outcome
-    (:func:`frozenbench.generation.one_cell.run_one`, the same for every executor)."""
-    return run_one(job.out, job.task_module, job.task_name, job.grid, cell, job.device,
-                   job.code_version)
-
-
-def train_stack(job: CellJob, cells: Sequence[Cell]) -> list[str]:
+def train_stack(ctx: RunContext, jobs: Sequence[CellJob]) -> list[str]:
     """Train cells of one z and seed as one stacked model and write their shards; return
     their outcomes (:func:`frozenbench.generation.one_cell.run_stack`)."""
-    if len(cells) == 1:
-        return [train_cell(job, cells[0])]
-    return run_stack(job.out, job.task_module, job.task_name, job.grid, cells, job.device,
-                     job.code_version)
+    return run_stack(ctx, jobs)
 
 
 def stacks(cells: Sequence[Cell], size: int) -> list[list[Cell]]:
@@ -217,9 +192,10 @@ def pack(spec: GridSpec, *, device: str | None = None, workers: int | None = Non
                                 iters=profile_iters, data_dir=data_dir)
     done = store.scan().done
     pending = [c for c in plan.cells if c not in done]
-    job = CellJob(out=str(store.root), task_module=spec.task_module, task_name=plan.task.name,
-                  grid=plan.task.space.to_dict(), device=device,
-                  code_version=current_code_version())
+    ctx = RunContext(out=str(store.root), task_module=spec.task_module,
+                     grid=plan.task.space.to_dict(), device=device,
+                     code_version=current_code_version())
+    groups = [[CellJob.of(plan.task.name, c) for c in g] for g in stacks(pending, stack)]
     deadline = None if time_limit_s is None else started + time_limit_s
     progress = _Tracker(len(plan.cells), len(plan.cells) - len(pending), started, on_progress,
                         report_every_s)
@@ -228,7 +204,7 @@ def pack(spec: GridSpec, *, device: str | None = None, workers: int | None = Non
     if pending and deadline is not None and time.monotonic() >= deadline:
         stopped = True  # the profile took the time: no cell starts
     elif pending:
-        stopped = _run_pool(job, stacks(pending, stack), workers, data_dir, deadline,
+        stopped = _run_pool(ctx, groups, workers, data_dir, deadline,
                             progress, errors)
     progress.report(force=True)
     return PackResult(out=store.root, cells=len(plan.cells), submitted=len(pending),
@@ -263,7 +239,7 @@ class _Tracker:
                                    now - self.started))
 
 
-def _run_pool(job: CellJob, groups: Sequence[Sequence[Cell]], workers: int,
+def _run_pool(ctx: RunContext, groups: Sequence[Sequence[CellJob]], workers: int,
               data_dir: str | Path, deadline: float | None, progress: _Tracker,
               errors: list[str]) -> bool:
     """Train the stacks ``groups`` in a pool of ``workers`` spawned processes; True when the
@@ -272,7 +248,7 @@ def _run_pool(job: CellJob, groups: Sequence[Sequence[Cell]], workers: int,
                                initializer=_init_worker, initargs=(str(data_dir),))
     stopped = False
     try:
-        pending: set[Future[list[str]]] = {pool.submit(train_stack, job, g) for g in groups}
+        pending: set[Future[list[str]]] = {pool.submit(train_stack, ctx, g) for g in groups}
         while pending:
             timeout = progress.every_s
             if deadline is not None:

@@ -24,12 +24,9 @@ from typing import Any
 
 import submitit  # the generation extra; launch.run checks for it with a clear error first
 
-from frozenbench.cell import Cell
-from frozenbench.generation.one_cell import run_one, run_stack
+from frozenbench.cell import Cell, CellJob
+from frozenbench.generation.one_cell import OUTCOMES, RunContext, run_one, run_stack
 from frozenbench.generation.store import ShardStore
-
-#: Outcomes of one cell in a worker.
-OUTCOMES = ("ok", "diverged", "failed", "skipped")
 
 
 def _ignore_preemption_signal() -> None:
@@ -59,9 +56,13 @@ class CellChunk(submitit.helpers.Checkpointable):
         self.code_version = code_version
         self.progress = progress
 
-    def _args(self, cell: Cell) -> tuple[Any, ...]:
-        return (self.out, self.task_module, self.task_name, self.grid, cell, self.device,
-                self.code_version)
+    @property
+    def context(self) -> RunContext:
+        """What every cell of the chunk shares."""
+        return RunContext(self.out, self.task_module, self.grid, self.device, self.code_version)
+
+    def _job(self, cell: Cell) -> CellJob:
+        return CellJob.of(self.task_name, cell)
 
     def _groups(self) -> list[list[Cell]]:
         """The chunk's cells in groups of at most ``stack`` that share (z, seed, schedule), in
@@ -75,8 +76,7 @@ class CellChunk(submitit.helpers.Checkpointable):
     def _run_stacks(self, bar: Any) -> dict[str, int]:
         counts = dict.fromkeys(OUTCOMES, 0)
         for group in self._groups():
-            for outcome in run_stack(self.out, self.task_module, self.task_name, self.grid,
-                                     group, self.device, self.code_version):
+            for outcome in run_stack(self.context, [self._job(c) for c in group]):
                 counts[outcome] += 1
             bar.update(len(group))
         bar.close()
@@ -92,14 +92,15 @@ class CellChunk(submitit.helpers.Checkpointable):
             return self._run_stacks(bar)
         if self.concurrent <= 1:
             for cell in self.cells:
-                counts[run_one(*self._args(cell))] += 1
+                counts[run_one(self.context, self._job(cell))] += 1
                 bar.update()
             bar.close()
             return counts
         pool = ProcessPoolExecutor(max_workers=self.concurrent, mp_context=get_context("spawn"),
                                    initializer=_ignore_preemption_signal)
         try:
-            pending: set[Future[str]] = {pool.submit(run_one, *self._args(c)) for c in self.cells}
+            pending: set[Future[str]] = {pool.submit(run_one, self.context, self._job(c))
+                                         for c in self.cells}
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in finished:

@@ -29,7 +29,12 @@ from frozenbench.generation.cost_profile import PROFILE_NAME, CostProfile, ZCost
 from frozenbench.generation.integrity import CellCheck
 from frozenbench.generation.merge import MergeError, merge
 from frozenbench.generation.spec import load_spec
-from frozenbench.generation.store import PACK_METADATA, ShardStore
+from frozenbench.generation.store import (
+    PACK_METADATA,
+    PACK_METADATA_Z,
+    ShardStore,
+    pack_index_from_metadata,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 #: Packages the GPU machine does not have.
@@ -211,9 +216,10 @@ def _a_corrupt_cell_is_retrained_alone(spec, out_dir: Path, copy: Path) -> None:
     pack = next((copy / "packs").glob("pack-*.parquet"))
     table = pq.read_table(pack)
     meta = dict(table.schema.metadata)
-    index = json.loads(meta[PACK_METADATA])
+    index = pack_index_from_metadata(meta)
     victim = sorted(index)[0]
     index[victim]["rows_sha256"] = "0" * 64
+    meta.pop(PACK_METADATA_Z, None)  # written back as a plain-JSON index (older packs)
     meta[PACK_METADATA] = json.dumps(index).encode()
     pq.write_table(table.replace_schema_metadata(meta), pack)
     check = CellCheck.of(spec.plan().task)

@@ -6,10 +6,13 @@ shard yet, and requeues the job. Cells already written are never trained again, 
 counted twice; the cells in flight when the job stopped are simply trained again.
 
 With ``concurrent > 1`` the cells of a chunk run in that many worker processes at once (spawned,
-one torch thread each): low-z cells need a fraction of a GPU's memory, so several share it.
-With ``stack > 1`` the cells of a chunk that share (z, seed) train in groups of up to ``stack``
-as one stacked model (:func:`~frozenbench.generation.one_cell.run_stack`): the frozen prefix is
-computed once per group, and each cell's numbers are those it gets alone.
+one torch thread each, through the pool loop every executor shares,
+:func:`~frozenbench.generation.executors.run_pool`): low-z cells need a fraction of a GPU's
+memory, so several share it. With ``stack > 1`` the cells of a chunk that share (z, seed,
+schedule) train in groups of up to ``stack`` as one stacked model
+(:func:`~frozenbench.generation.one_cell.run_stack`): the frozen prefix is computed once per
+group, and each cell's numbers are those it gets alone. ``progress`` prints a line of cells
+done to the job's stderr (its log) now and then.
 """
 
 from __future__ import annotations
@@ -18,21 +21,27 @@ import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from multiprocessing import get_context
 from typing import Any
 
 import submitit  # the generation extra; launch.run checks for it with a clear error first
 
 from frozenbench.cell import Cell, CellJob
-from frozenbench.generation.one_cell import OUTCOMES, RunContext, run_one, run_stack
+from frozenbench.generation.executors import Progress, Tracker, run_here, run_pool, stacks
+from frozenbench.generation.one_cell import OUTCOMES, RunContext
 from frozenbench.generation.store import ShardStore
+
+__all__ = ["OUTCOMES", "CellChunk"]
 
 
 def _ignore_preemption_signal() -> None:
     # The job's main process handles submitit's preemption signal; pool workers must not die of
     # it (USR2 terminates a process by default) and leave a half-finished checkpoint.
     signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+
+
+def _print_progress(progress: Progress) -> None:
+    # A job's entry point: its stderr is the job's log.
+    print(progress.line(), file=sys.stderr, flush=True)
 
 
 class CellChunk(submitit.helpers.Checkpointable):
@@ -61,65 +70,25 @@ class CellChunk(submitit.helpers.Checkpointable):
         """What every cell of the chunk shares."""
         return RunContext(self.out, self.task_module, self.grid, self.device, self.code_version)
 
-    def _job(self, cell: Cell) -> CellJob:
-        return CellJob.of(self.task_name, cell)
-
-    def _groups(self) -> list[list[Cell]]:
-        """The chunk's cells in groups of at most ``stack`` that share (z, seed, schedule), in
-        order: the thaw cells of one seed train as stacks of their own."""
-        by_key: dict[tuple[int, int, str], list[Cell]] = {}
-        for cell in self.cells:
-            by_key.setdefault((cell.z, cell.seed, cell.schedule), []).append(cell)
-        return [group[i:i + self.stack] for group in by_key.values()
-                for i in range(0, len(group), self.stack)]
-
-    def _run_stacks(self, bar: Any) -> dict[str, int]:
-        counts = dict.fromkeys(OUTCOMES, 0)
-        for group in self._groups():
-            for outcome in run_stack(self.context, [self._job(c) for c in group]):
-                counts[outcome] += 1
-            bar.update(len(group))
-        bar.close()
-        return counts
+    @property
+    def jobs(self) -> list[CellJob]:
+        """The chunk's cells as jobs."""
+        return [CellJob.of(self.task_name, c) for c in self.cells]
 
     def __call__(self) -> dict[str, int]:
-        from tqdm import tqdm
-
-        counts = dict.fromkeys(OUTCOMES, 0)
-        bar = tqdm(total=len(self.cells), desc=f"{self.task_name} cells", unit="cell",
-                   disable=not self.progress, file=sys.stderr, mininterval=1.0)
-        if self.stack > 1:
-            return self._run_stacks(bar)
+        """Train the chunk: stacks of up to ``stack`` cells that share (z, seed, schedule),
+        in ``concurrent`` worker processes (or in this process when ``concurrent`` is 1); return
+        the count of each outcome (:data:`OUTCOMES`)."""
+        tracker = Tracker(len(self.cells), 0, _print_progress if self.progress else None,
+                          every_s=30.0)
+        groups = stacks(self.jobs, self.stack)
         if self.concurrent <= 1:
-            for cell in self.cells:
-                counts[run_one(self.context, self._job(cell))] += 1
-                bar.update()
-            bar.close()
-            return counts
-        pool = ProcessPoolExecutor(max_workers=self.concurrent, mp_context=get_context("spawn"),
-                                   initializer=_ignore_preemption_signal)
-        try:
-            pending: set[Future[str]] = {pool.submit(run_one, self.context, self._job(c))
-                                         for c in self.cells}
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    counts[fut.result()] += 1
-                    bar.update()
-        except BaseException:
-            # On preemption (SystemExit from submitit's handler) do not wait for running cells:
-            # they have no shard and are in the checkpoint's remaining cells.
-            pool.shutdown(wait=False, cancel_futures=True)
-            procs = getattr(pool, "_processes", None) or {}
-            for proc in list(procs.values()):
-                if proc.is_alive():
-                    proc.terminate()
-            raise
+            run_here(self.context, groups, tracker)
         else:
-            pool.shutdown(wait=True)
-        finally:
-            bar.close()
-        return counts
+            run_pool(self.context, groups, workers=self.concurrent, tracker=tracker,
+                     initializer=_ignore_preemption_signal)
+        tracker.report(force=True)
+        return dict(tracker.outcomes)
 
     def remaining(self) -> list[Cell]:
         """Cells of this chunk without a shard yet."""

@@ -60,3 +60,26 @@ def test_a_stack_of_several_z_seeds_or_schedules_is_refused(tmp_path):
         run_stack(_ctx(tmp_path), _jobs([Cell(0, 6, 0), Cell(1, 6, 0, "thaw")]))
     with pytest.raises(InvalidValueError, match=r"\('other', 6, 0, 'fixed'\)"):
         run_stack(_ctx(tmp_path), [CellJob(name, 0, 6, 0), CellJob("other", 1, 6, 0)])
+
+
+def test_a_result_for_another_cell_is_a_failure_never_a_misfiled_shard(tmp_path, monkeypatch):
+    """The shard is the job's: a runner whose result names another cell (its config round
+    trip id -> dict -> id went wrong) fails the job instead of writing that other cell's shard."""
+    from dataclasses import replace
+
+    from frozenbench.generation import fake
+
+    real = fake.run_cell
+
+    def off_by_one(task, config, z, seed, **kw):
+        result = real(task, config, z, seed, **kw)
+        return replace(result, key=replace(result.key, config_id=result.key.config_id + 1))
+
+    monkeypatch.setattr(fake, "run_cell", off_by_one)
+    store = ShardStore(tmp_path)
+    store.init({"task": "fake", "benchmark": "fake"})
+    grid = fake.get_task("fake").space.to_dict()
+    ctx = RunContext(str(tmp_path), "frozenbench.generation.fake", grid, "cpu", "test")
+    assert run_one(ctx, CellJob("fake", 0, 1, 0)) == "failed"
+    assert list(store.shards.iterdir()) == []
+    assert "fake/c1/z1/s0 for the job fake/c0/z1/s0" in store.failure(Cell(0, 1, 0))["error"]

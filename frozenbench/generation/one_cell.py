@@ -61,7 +61,8 @@ def run_stack(ctx: RunContext, jobs: Sequence[CellJob]) -> list[str]:
     A cell that already has a shard, or that another run is training (its lock is held, see
     :mod:`~frozenbench.generation.lock`), is ``"skipped"``; the rest train together (alone,
     through the runner's ``run_cell``, when one is left). Exceptions are recorded, not raised,
-    so one bad stack does not take the rest of the job down with it.
+    so one bad stack does not take the rest of the job down with it; so is a result that
+    names another cell than its job (a shard is written under its job's stem only).
     """
     keys = sorted({(j.task, j.z, j.seed, j.schedule) for j in jobs})
     if len(keys) > 1:
@@ -95,6 +96,10 @@ def _train(ctx: RunContext, store: ShardStore, jobs: Sequence[CellJob]) -> dict[
             results = [api.run_cell(task, configs[0], **kw)]
         else:
             results = api.run_cells(task, configs, **kw)
+        for job, result in zip(jobs, results, strict=True):
+            if result.key != job:  # the shard is the job's, never the cell a result names
+                raise InvalidValueError(f"the runner returned the cell {result.key} for the "
+                                        f"job {job}; no shard is written for either")
         out = {}
         for job, result in zip(jobs, results):
             prov = provenance(ctx.code_version, result.device)

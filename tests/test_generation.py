@@ -23,9 +23,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from frozenbench.cell import Cell
+from frozenbench.cell import Cell, CellJob
 from frozenbench.generation.launch import chunk_cells, run, status
 from frozenbench.generation.merge import MergeError, merge
+from frozenbench.generation.one_cell import RunContext
 from frozenbench.generation.spec import GridSpec, SpecError, available_specs, load_spec
 from frozenbench.generation.store import CELL_METADATA, ROWS_SHA256, ShardStore
 from frozenbench.generation.worker import CellChunk
@@ -214,10 +215,7 @@ def test_shard_writes_are_atomic(write_spec, tmp_path, monkeypatch):
     monkeypatch.setattr("pyarrow.parquet.write_table", crash)
     store = ShardStore(tmp_path / "out")
     store.init({"task": "fake", "benchmark": "fake"})
-    chunk = CellChunk(out=str(store.root), task_name="fake",
-                      task_module="frozenbench.generation.fake",
-                      grid=spec.plan().task.space.to_dict(), cells=[Cell(0, 1, 0)],
-                      progress=False)
+    chunk = _chunk(spec, store.root, [Cell(0, 1, 0)])
     with pytest.raises(KeyboardInterrupt):
         chunk()
     assert list(store.shards.iterdir()) == []  # no partial shard, no temporary left behind
@@ -230,11 +228,9 @@ def test_checkpoint_resubmits_only_the_remaining_cells(write_spec, tmp_path):
     store = ShardStore(tmp_path / "out")
     cells = [Cell(0, 1, 0), Cell(0, 2, 0), Cell(3, 3, 0)]
     (store.shards / "c00000-z02-s0.ok.parquet").unlink()
-    chunk = CellChunk(out=str(store.root), task_name="fake",
-                      task_module="frozenbench.generation.fake",
-                      grid=spec.plan().task.space.to_dict(), cells=cells, progress=False)
+    chunk = _chunk(spec, store.root, cells)
     delayed = chunk.checkpoint()
-    assert delayed.function.cells == [Cell(0, 2, 0)]
+    assert delayed.function.jobs == [CellJob("fake", 0, 2, 0)]
     assert delayed.function() == {"ok": 1, "diverged": 0, "failed": 0, "skipped": 0}
     assert chunk() == {"ok": 0, "diverged": 0, "failed": 0, "skipped": 3}
 
@@ -506,8 +502,10 @@ def test_merge_refuses_another_benchmarks_table_and_non_plain_names(write_spec, 
 
 
 def _chunk(spec, out, cells):
-    return CellChunk(out=str(out), task_name="fake", task_module="frozenbench.generation.fake",
-                     grid=spec.plan().task.space.to_dict(), cells=cells, progress=False)
+    context = RunContext(str(out), "frozenbench.generation.fake",
+                         spec.plan().task.space.to_dict(), "cpu", "")
+    return CellChunk(context=context, jobs=[CellJob.of("fake", c) for c in cells],
+                     progress=False)
 
 
 def test_two_concurrent_runs_never_train_a_cell_twice(write_spec, tmp_path, monkeypatch):

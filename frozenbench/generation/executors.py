@@ -43,10 +43,11 @@ from frozenbench.provenance import code_version
 if TYPE_CHECKING:
     from frozenbench.generation.spec import GridSpec, Plan
 
-_C = TypeVar("_C", Cell, CellJob)
+#: A cell within a table or a job: what grouping and ordering accept alike.
+CellLike = TypeVar("CellLike", Cell, CellJob)
 
 
-def costly_first(cells: Sequence[_C]) -> list[_C]:
+def costly_first(cells: Sequence[CellLike]) -> list[CellLike]:
     """``cells`` ordered so that the costliest (highest z) go first and the cells of one
     (z, seed, schedule) stay together.
 
@@ -56,7 +57,7 @@ def costly_first(cells: Sequence[_C]) -> list[_C]:
     return sorted(cells, key=lambda c: (-c.z, c.seed, c.schedule, c.config_id))
 
 
-def stacks(cells: Sequence[_C], size: int) -> list[list[_C]]:
+def stacks(cells: Sequence[CellLike], size: int) -> list[list[CellLike]]:
     """Groups of at most ``size`` cells that share z, seed and schedule (the runner stacks
     them), the costliest (highest z) first.
 
@@ -67,7 +68,7 @@ Cell(config_id=1, z=1, seed=0)], [Cell(config_id=2, z=1, seed=0)], \
     """
     if size < 1:
         raise InvalidValueError(f"stack size={size} must be >= 1")
-    groups: dict[tuple[int, int, str], list[_C]] = {}
+    groups: dict[tuple[int, int, str], list[CellLike]] = {}
     for cell in costly_first(cells):
         groups.setdefault((cell.z, cell.seed, cell.schedule), []).append(cell)
     return [g[i:i + size] for g in groups.values() for i in range(0, len(g), size)]

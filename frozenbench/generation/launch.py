@@ -28,6 +28,7 @@ from frozenbench.cell import Cell
 from frozenbench.errors import InvalidValueError, unknown_name
 from frozenbench.extras import require
 from frozenbench.generation.executors import (
+    CellLike,
     Execution,
     OnProgress,
     Tracker,
@@ -50,7 +51,7 @@ ENDED_WITHOUT_RESULT = ("FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE
                         "PREEMPTED", "BOOT_FAIL", "DEADLINE")
 
 
-def chunk_cells(cells: Sequence[Cell], size: int) -> list[list[Cell]]:
+def chunk_cells(cells: Sequence[CellLike], size: int) -> list[list[CellLike]]:
     """Chunks of at most ``size`` cells; the costliest (highest z) cells go out first, and the
     cells of one (z, seed, schedule) stay together (a job can train them as one stacked model).
 
@@ -183,15 +184,12 @@ class SubmititExecutor:
         """Submit ``work.pending`` in chunks; wait for the jobs unless ``wait`` is off."""
         from frozenbench.generation.worker import CellChunk
 
-        spec, ctx = self.spec, work.context
-        chunks = chunk_cells([j.cell for j in work.pending], spec.packing.cells_per_job)
+        spec = self.spec
         ex = make_executor(self.kind, spec, work.store.logs, max_jobs=self.max_jobs,
                            params=self.params)
-        fns = [CellChunk(out=ctx.out, task_name=work.plan.task.name, task_module=ctx.task_module,
-                         grid=ctx.grid, cells=chunk, device=ctx.device,
-                         concurrent=spec.packing.concurrent, stack=spec.packing.stack,
-                         code_version=ctx.code_version, progress=self.kind != "debug")
-               for chunk in chunks]
+        fns = [CellChunk(context=work.context, jobs=chunk, concurrent=spec.packing.concurrent,
+                         stack=spec.packing.stack, progress=self.kind != "debug")
+               for chunk in chunk_cells(work.pending, spec.packing.cells_per_job)]
         if not self.wait:
             return Execution(jobs=tuple(ex.submit_array(fns)))
         limit = len(fns)  # SLURM: one array (the scheduler applies max_jobs); debug: inline

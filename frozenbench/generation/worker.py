@@ -20,12 +20,12 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import submitit  # the generation extra; launch.run checks for it with a clear error first
 
-from frozenbench.cell import Cell, CellJob
+from frozenbench.cell import CellJob
 from frozenbench.generation.executors import Progress, Tracker, run_here, run_pool, stacks
 from frozenbench.generation.one_cell import OUTCOMES, RunContext
 from frozenbench.generation.store import ShardStore
@@ -45,41 +45,25 @@ def _print_progress(progress: Progress) -> None:
 
 
 class CellChunk(submitit.helpers.Checkpointable):
-    """A job's work: train ``cells`` of ``task_name``, writing shards under ``out``.
+    """A job's work: train ``jobs`` with what they share (``context``: where shards go, the
+    task module, grid, device and code version).
 
     Returns the count of each outcome (:data:`OUTCOMES`).
     """
 
-    def __init__(self, *, out: str, task_name: str, task_module: str,
-                 grid: Mapping[str, Sequence[object]], cells: Sequence[Cell], device: str = "cpu",
-                 concurrent: int = 1, stack: int = 1, code_version: str = "",
-                 progress: bool = True) -> None:
-        self.out = out
-        self.task_name = task_name
-        self.task_module = task_module
-        self.grid = {k: list(v) for k, v in grid.items()}
-        self.cells: list[Cell] = list(cells)
-        self.device = device
+    def __init__(self, *, context: RunContext, jobs: Sequence[CellJob], concurrent: int = 1,
+                 stack: int = 1, progress: bool = True) -> None:
+        self.context = context
+        self.jobs: list[CellJob] = list(jobs)
         self.concurrent = concurrent
         self.stack = stack
-        self.code_version = code_version
         self.progress = progress
-
-    @property
-    def context(self) -> RunContext:
-        """What every cell of the chunk shares."""
-        return RunContext(self.out, self.task_module, self.grid, self.device, self.code_version)
-
-    @property
-    def jobs(self) -> list[CellJob]:
-        """The chunk's cells as jobs."""
-        return [CellJob.of(self.task_name, c) for c in self.cells]
 
     def __call__(self) -> dict[str, int]:
         """Train the chunk: stacks of up to ``stack`` cells that share (z, seed, schedule),
         in ``concurrent`` worker processes (or in this process when ``concurrent`` is 1); return
         the count of each outcome (:data:`OUTCOMES`)."""
-        tracker = Tracker(len(self.cells), 0, _print_progress if self.progress else None,
+        tracker = Tracker(len(self.jobs), 0, _print_progress if self.progress else None,
                           every_s=30.0)
         groups = stacks(self.jobs, self.stack)
         if self.concurrent <= 1:
@@ -90,20 +74,16 @@ class CellChunk(submitit.helpers.Checkpointable):
         tracker.report(force=True)
         return dict(tracker.outcomes)
 
-    def remaining(self) -> list[Cell]:
-        """Cells of this chunk without a shard yet."""
-        store = ShardStore(self.out)
-        return [c for c in self.cells if not store.is_done(c)]
+    def remaining(self) -> list[CellJob]:
+        """Jobs of this chunk whose cell has no shard yet."""
+        store = ShardStore(self.context.out)
+        return [j for j in self.jobs if not store.is_done(j.cell)]
 
     def checkpoint(self, *args: Any, **kwargs: Any) -> submitit.helpers.DelayedSubmission:
         """Called by submitit on preemption/timeout: resubmit with the cells still to do."""
         left = self.remaining()
-        print(f"checkpoint: {len(self.cells) - len(left)} of {len(self.cells)} cells done, "
+        print(f"checkpoint: {len(self.jobs) - len(left)} of {len(self.jobs)} cells done, "
               f"requeueing {len(left)} (pid {os.getpid()})", file=sys.stderr, flush=True)
         return submitit.helpers.DelayedSubmission(
-            CellChunk(out=self.out, task_name=self.task_name, task_module=self.task_module,
-                      grid=self.grid, cells=left, device=self.device,
-                      concurrent=self.concurrent, stack=self.stack,
-                      code_version=self.code_version,
-                      progress=self.progress)
-        )
+            CellChunk(context=self.context, jobs=left, concurrent=self.concurrent,
+                      stack=self.stack, progress=self.progress))

@@ -36,6 +36,7 @@ import contextlib
 import errno
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -170,3 +171,16 @@ def write_frame_atomic(frame: Any, path: str | os.PathLike[str]) -> Path:
         else:
             frame.to_parquet(f, index=False)
     return dest
+
+
+def copy_file_atomic(src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Path:
+    """Replace ``dest`` with a copy of the file ``src`` atomically; returns ``dest``.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> copy_file_atomic(write_text_atomic(d / "a.txt", "abc"), d / "b.txt").read_text()
+    'abc'
+    """
+    with open(src, "rb") as source, atomic_file(dest) as f:
+        shutil.copyfileobj(source, f)
+    return Path(dest)

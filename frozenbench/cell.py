@@ -2,8 +2,10 @@
 generation pipeline and live verification.
 
 A *cell* is (config, z, seed) of a task, trained for the task's full budget and evaluated at
-every epoch or checkpoint. :class:`Cell` names one within a table (and is the file stem of its
-shard, ``c00017-z03-s0``); :class:`CellKey` adds the task, for a result that travels alone.
+every epoch or checkpoint. :class:`CellJob` is the one value of a cell that travels, from the
+spec's plan through the executors and workers to the runner's result and its shard;
+:class:`Cell` is the same cell within one table (the store's key, whose stem names the shard,
+``c00017-z03-s0``).
 This module is torch-free so that the generation pipeline, the table code and the tests can
 handle cells without the training extra.
 """
@@ -119,16 +121,51 @@ must be an integer >= 0
         return f"Cell(config_id={self.config_id}, z={self.z}, seed={self.seed}{tail})"
 
 
-@dataclass(frozen=True)
-class CellKey:
-    """Identifies a cell: task name, grid index of the config, z, seed and z schedule (``z``
-    is the final z of a schedule other than ``fixed``)."""
+@dataclass(frozen=True, order=True, slots=True)
+class CellJob:
+    """One cell of a task as a value that travels whole: from the spec's plan through every
+    executor and worker to the runner's result and the shard (task, grid index of the config,
+    z, seed and z schedule; ``z`` is the final z of a schedule other than ``fixed``).
+
+    :class:`Cell` is the same cell within one table (the task is the table's): the key of its
+    shard, named by :attr:`stem`.
+
+    >>> job = CellJob("demo", 17, 3, 0)
+    >>> str(job), job.cell, job.stem
+    ('demo/c17/z3/s0', Cell(config_id=17, z=3, seed=0), 'c00017-z03-s0')
+    >>> CellJob.of("demo", Cell(17, 6, 0, "thaw")) == CellJob("demo", 17, 6, 0, "thaw")
+    True
+    >>> CellJob("", 17, 0, 0)
+    Traceback (most recent call last):
+    ...
+    frozenbench.errors.InvalidValueError: invalid cell job: task='' must be a non-empty \
+string; invalid cell: z=0 must be an integer >= 1
+    """
 
     task: str
     config_id: int
     z: int
     seed: int
     schedule: str = FIXED
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not (isinstance(self.task, str) and self.task):
+            problems.append(f"task={self.task!r} must be a non-empty string")
+        try:
+            cell = Cell(self.config_id, self.z, self.seed, self.schedule)
+        except InvalidValueError as exc:
+            problems.append(str(exc))
+        else:  # numpy integers become int, as in Cell
+            for name in ("config_id", "z", "seed"):
+                object.__setattr__(self, name, getattr(cell, name))
+        if problems:
+            raise InvalidValueError("invalid cell job: " + "; ".join(problems))
+
+    @classmethod
+    def of(cls, task: str, cell: Cell) -> CellJob:
+        """The job of ``cell`` in a table of ``task``."""
+        return cls(task, cell.config_id, cell.z, cell.seed, cell.schedule)
 
     def __str__(self) -> str:
         """``task/c17/z3/s0``; a thaw cell: ``task/c17/thaw-z6/s0``."""
@@ -137,12 +174,21 @@ class CellKey:
 
     @property
     def cell(self) -> Cell:
-        """The cell without its task.
+        """The cell without its task (the key of its shard in the table's store).
 
-        >>> CellKey("demo", 17, 3, 0).cell
+        >>> CellJob("demo", 17, 3, 0).cell
         Cell(config_id=17, z=3, seed=0)
         """
         return Cell(self.config_id, self.z, self.seed, self.schedule)
+
+    @property
+    def stem(self) -> str:
+        """The file stem of the cell's shard (:attr:`Cell.stem`)."""
+        return self.cell.stem
+
+
+#: The name a result's identity had before :class:`CellJob` (the runner and older code use it).
+CellKey = CellJob
 
 
 @dataclass(frozen=True)
@@ -153,7 +199,7 @@ class CellResult:
     then are kept and the cell is not retried (divergence is a property of the config).
     """
 
-    key: CellKey
+    key: CellJob
     config: Mapping[str, Value]
     n_layers: int
     trainable_params: int
@@ -180,7 +226,7 @@ class CellResult:
         """Rows in the table schema (hyperparameter columns first, then the fixed columns).
 
         >>> rec = EpochRecord(1, 128, 2.3, 2.2, 0.8, 1.5, 1.4, 0.1, 0.1, 10**6, 10**8, 1e9)
-        >>> cell = CellResult(CellKey("demo", 0, 1, 0), {"lr": 0.1}, 2, 10, 20,
+        >>> cell = CellResult(CellJob("demo", 0, 1, 0), {"lr": 0.1}, 2, 10, 20,
         ...                   "cpu_tensor_estimate", "cpu", {"torch": "2.14.1"},
         ...                   {"cpu_model": "demo"}, (rec,))
         >>> cell.to_frame()[["lr", "z", "epoch", "val_error", "schedule"]].to_dict("records")

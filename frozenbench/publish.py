@@ -19,11 +19,10 @@ again, and exactly those files are committed from there by :func:`frozenbench.hu
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
-from frozenbench.atomic import write_text_atomic
+from frozenbench.atomic import copy_file_atomic, write_text_atomic
 from frozenbench.card import render
 from frozenbench.hub import CARD_NAME, HubRef, Published, upload
 from frozenbench.manifest import MANIFEST_NAME, Manifest
@@ -70,7 +69,7 @@ def stage_files(directory: str | os.PathLike[str], bench: Benchmark,
     files = [*manifest.files, MANIFEST_NAME]
     for rel in files:
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(root / rel, out / rel)
+        copy_file_atomic(root / rel, out / rel)
     write_text_atomic(out / CARD_NAME, render(bench=bench, repo_id=repo_id))
     manifest.verify(out)  # what is uploaded is what was checked
     return [*files, CARD_NAME]

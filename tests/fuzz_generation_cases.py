@@ -89,7 +89,7 @@ def grid_source(root: Path) -> Path:
     (src / "spec.toml").write_text(GRID.format(out=src / "out"))
     spec = load_spec(src / "spec.toml")
     with no_debugger():
-        res = run(spec, "debug", progress=False)
+        res = run(spec, "debug")
     assert res.complete, res
     merge(spec, dest=src / "table", allow_code_versions=True)
     return src
@@ -178,7 +178,7 @@ def link_case(source: Path, work: Path, rng: random.Random) -> Callable[[], str]
         try:
             with guessed_names(guessed), no_debugger():
                 if action == "run":
-                    res = run(spec, "debug", out=out, progress=False)
+                    res = run(spec, "debug", out=out)
                     if res.job_errors:
                         return f"wrong number: job errors {res.job_errors}"
                 elif action == "compact":
@@ -225,7 +225,7 @@ def disk_full_after(files: int) -> Iterator[None]:
 
 def _act(action: str, spec: GridSpec, out: Path, dest: Path) -> None:
     if action == "run":
-        res = run(spec, "debug", out=out, progress=False)
+        res = run(spec, "debug", out=out)
         if res.job_errors:
             raise ReportedError("; ".join(res.job_errors))
     elif action == "compact":
@@ -393,7 +393,7 @@ def _shared(root: Path, source: Path, rng: random.Random) -> str:
             st = status(spec, out)
             return (dict(st.counts), len(st.corrupt), len(st.unreadable))
         if action == "run":
-            res = run(spec, "debug", out=out, progress=False)
+            res = run(spec, "debug", out=out)
             store = ShardStore(out)
             failures = [str((store.failure(c) or {}).get("error")) for c in store.scan().failed]
             return (dict(res.counts or {}), res.job_errors, len(res.quarantined), failures)

@@ -136,7 +136,7 @@ ALLOWED = {
 BYPASS = re.compile(r"os\.replace\(|os\.rename\(|mkstemp\(|NamedTemporaryFile\(|\.tmp\b|"
                     r"\.write_text\(|\.write_bytes\(|savefig\((?!f\b)|os\.open\(|\bopen\(.*[\"']w|"
                     r"\.to_(parquet|csv|json)\((?!f\b|\))|write_table\((?!\w+, f\b)|\.tofile\((?!f\b)|"
-                    r"np\.save\w*\((?!f\b)")
+                    r"np\.save\w*\((?!f\b)|shutil\.(copy\w*|move)\(")
 
 
 def test_every_writer_goes_through_the_helper():
@@ -168,7 +168,7 @@ def merged(write_spec, tmp_path):
     from frozenbench.synthetic import write_benchmark
 
     spec = load_spec(write_spec(**FAKE, z=[1], seeds={"base": [0]}))
-    run(spec, "debug", progress=False)
+    run(spec, "debug")
     victim = write_benchmark(tmp_path / "victim", n_configs=4, n_z=2, n_epochs=2)
     return spec, victim
 
@@ -237,7 +237,7 @@ def test_a_dangling_link_at_a_shard_name_is_moved_away_and_the_cell_trained(merg
     shard.unlink()
     shard.symlink_to(tmp_path / "nowhere" / "shard.parquet")
     assert "a link to nothing" in str(status(spec).corrupt[0])
-    res = run(spec, "debug", progress=False)
+    res = run(spec, "debug")
     assert res.complete and res.submitted_cells == 1
     assert shard.is_file() and not shard.is_symlink()
     assert not (tmp_path / "nowhere").exists()

@@ -23,9 +23,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from frozenbench.cell import Cell
+from frozenbench.cell import Cell, CellJob
 from frozenbench.generation.launch import chunk_cells, run, status
 from frozenbench.generation.merge import MergeError, merge
+from frozenbench.generation.one_cell import RunContext
 from frozenbench.generation.spec import GridSpec, SpecError, available_specs, load_spec
 from frozenbench.generation.store import CELL_METADATA, ROWS_SHA256, ShardStore
 from frozenbench.generation.worker import CellChunk
@@ -122,7 +123,7 @@ def test_failed_cells_are_recorded_reported_and_retried(write_spec, tmp_path, mo
     n = len(spec.plan().cells)  # 6 configs x 3 z + 6 second seeds at z=3
     assert n == 24
     monkeypatch.setenv("FROZENBENCH_FAKE_FAIL", "1")
-    res = run(spec, "debug", progress=False)
+    res = run(spec, "debug")
     # configs 2 and 5 have mode "fail": 4 cells each
     assert res.counts == {"ok": 8, "diverged": 8, "failed": 8, "pending": 0}
     assert not res.complete
@@ -134,11 +135,11 @@ def test_failed_cells_are_recorded_reported_and_retried(write_spec, tmp_path, mo
     assert len(st.failures) == 8 and st.failures[0].cell == Cell(2, 1, 0)
     assert st.failures[0].attempts == 1 and "scripted failure" in st.failures[0].error
     with pytest.raises(MergeError) as err:
-        merge(spec, dest=tmp_path / "dest", progress=False)
+        merge(spec, dest=tmp_path / "dest")
     assert "8 failed" in str(err.value) and "c00002-z01-s0" in str(err.value)
 
     # --allow-missing: merged, and the failed cells are listed in the manifest
-    man = merge(spec, dest=tmp_path / "partial", allow_missing=True, progress=False)
+    man = merge(spec, dest=tmp_path / "partial", allow_missing=True)
     assert man.cells == {"ok": 8, "diverged": 8, "failed": 8, "missing": 0}
     assert len(man.failed_cells) == 8 and man.failed_cells[0]["status"] == "failed"
 
@@ -146,21 +147,21 @@ def test_failed_cells_are_recorded_reported_and_retried(write_spec, tmp_path, mo
     before = {p: os.stat(tmp_path / "out" / "shards" / p).st_mtime_ns
               for p in shards_of(tmp_path / "out")}
     monkeypatch.delenv("FROZENBENCH_FAKE_FAIL")
-    res = run(spec, "debug", progress=False)
+    res = run(spec, "debug")
     assert res.submitted_cells == 8 and res.complete
     assert res.counts == {"ok": 16, "diverged": 8, "failed": 0, "pending": 0}
     assert not list((tmp_path / "out" / "failed").iterdir())
     for p, t in before.items():
         assert os.stat(tmp_path / "out" / "shards" / p).st_mtime_ns == t
     # idempotent: nothing left to do
-    assert run(spec, "debug", progress=False).submitted_cells == 0
+    assert run(spec, "debug").submitted_cells == 0
 
 
 def test_merge_writes_a_sorted_validated_table_and_manifest(write_spec, tmp_path):
     spec = fake_spec(write_spec)
-    run(spec, "debug", progress=False)
+    run(spec, "debug")
     dest = tmp_path / "dest"
-    man = merge(spec, dest=dest, progress=False)
+    man = merge(spec, dest=dest)
     man.verify(dest)
     assert Manifest.read(dest) == man
     meta = pq.ParquetFile(dest / "table.parquet").metadata
@@ -188,21 +189,21 @@ def test_merge_writes_a_sorted_validated_table_and_manifest(write_spec, tmp_path
 
 def test_merge_refuses_missing_cells_and_bad_shards(write_spec, tmp_path):
     spec = fake_spec(write_spec)
-    run(spec, "debug", progress=False)
+    run(spec, "debug")
     shards = tmp_path / "out" / "shards"
     victim = shards / "c00000-z02-s0.ok.parquet"
     own = pq.read_table(victim)
     victim.unlink()
     with pytest.raises(MergeError, match="1 never ran"):
-        merge(spec, dest=tmp_path / "d", progress=False)
+        merge(spec, dest=tmp_path / "d")
     # a shard that lost an epoch (e.g. edited by hand) is caught
     pq.write_table(own.slice(0, 2), victim)
     with pytest.raises(MergeError, match=r"epochs \[1, 2\], expected all of \[1, 2, 3\]"):
-        merge(spec, dest=tmp_path / "d", progress=False)
+        merge(spec, dest=tmp_path / "d")
     # a shard holding another cell's rows is caught too (no silent duplicates)
     pq.write_table(pq.read_table(shards / "c00000-z01-s0.ok.parquet"), victim)
     with pytest.raises(MergeError, match="holds rows of cells"):
-        merge(spec, dest=tmp_path / "d", progress=False)
+        merge(spec, dest=tmp_path / "d")
 
 
 def test_shard_writes_are_atomic(write_spec, tmp_path, monkeypatch):
@@ -214,10 +215,7 @@ def test_shard_writes_are_atomic(write_spec, tmp_path, monkeypatch):
     monkeypatch.setattr("pyarrow.parquet.write_table", crash)
     store = ShardStore(tmp_path / "out")
     store.init({"task": "fake", "benchmark": "fake"})
-    chunk = CellChunk(out=str(store.root), task_name="fake",
-                      task_module="frozenbench.generation.fake",
-                      grid=spec.plan().task.space.to_dict(), cells=[Cell(0, 1, 0)],
-                      progress=False)
+    chunk = _chunk(spec, store.root, [Cell(0, 1, 0)])
     with pytest.raises(KeyboardInterrupt):
         chunk()
     assert list(store.shards.iterdir()) == []  # no partial shard, no temporary left behind
@@ -226,24 +224,22 @@ def test_shard_writes_are_atomic(write_spec, tmp_path, monkeypatch):
 
 def test_checkpoint_resubmits_only_the_remaining_cells(write_spec, tmp_path):
     spec = fake_spec(write_spec)
-    run(spec, "debug", progress=False)
+    run(spec, "debug")
     store = ShardStore(tmp_path / "out")
     cells = [Cell(0, 1, 0), Cell(0, 2, 0), Cell(3, 3, 0)]
     (store.shards / "c00000-z02-s0.ok.parquet").unlink()
-    chunk = CellChunk(out=str(store.root), task_name="fake",
-                      task_module="frozenbench.generation.fake",
-                      grid=spec.plan().task.space.to_dict(), cells=cells, progress=False)
+    chunk = _chunk(spec, store.root, cells)
     delayed = chunk.checkpoint()
-    assert delayed.function.cells == [Cell(0, 2, 0)]
+    assert delayed.function.jobs == [CellJob("fake", 0, 2, 0)]
     assert delayed.function() == {"ok": 1, "diverged": 0, "failed": 0, "skipped": 0}
     assert chunk() == {"ok": 0, "diverged": 0, "failed": 0, "skipped": 3}
 
 
 def test_other_benchmark_in_output_dir_is_refused(write_spec, tmp_path):
-    run(fake_spec(write_spec, seeds={"base": [0]}, z=[1]), "debug", progress=False)
+    run(fake_spec(write_spec, seeds={"base": [0]}, z=[1]), "debug")
     other = load_spec(write_spec(name="other", task="debug-mnist"))
     with pytest.raises(ValueError, match="holds shards of task 'fake'"):
-        run(other, "debug", progress=False)
+        run(other, "debug")
 
 
 def test_chunks_put_costly_cells_first():
@@ -259,7 +255,7 @@ def test_local_executor_packs_concurrent_cells_in_one_job(write_spec, tmp_path, 
     spec = fake_spec(write_spec, configs="all", z=[1], seeds={"base": [0]},
                      packing={"cells_per_job": 4, "concurrent": 2})
     assert len(spec.plan().cells) == 6  # 2 jobs: 4 cells and 2 cells
-    res = run(spec, "local", progress=False, poll_s=0.2)
+    res = run(spec, "local", poll_s=0.2)
     assert res.job_errors == () and res.complete and len(res.jobs) == 2
     store = ShardStore(tmp_path / "out")
     spans = {}
@@ -298,9 +294,9 @@ def test_local_executor_trains_real_debug_mnist_cells(write_spec, tmp_path):
     """The real runner (torch) in a local submitit job: shards in the table schema, merged."""
     spec = load_spec(write_spec(task="debug-mnist", z=[1, 6], configs={"subset": 2, "seed": 0},
                                 packing={"cells_per_job": 4}))
-    res = run(spec, "local", progress=False, poll_s=0.5)
+    res = run(spec, "local", poll_s=0.5)
     assert res.job_errors == () and res.complete and res.counts["ok"] == 4
-    man = merge(spec, dest=tmp_path / "dest", progress=False)
+    man = merge(spec, dest=tmp_path / "dest")
     df = pd.read_parquet(tmp_path / "dest" / "table.parquet")
     assert man.rows == len(df) == 4 * 2 and set(df["z"]) == {1, 6}
     assert (df.groupby("z")["trainable_params"].first().diff().dropna() > 0).all()
@@ -311,27 +307,27 @@ def test_jobs_that_train_stacks_write_the_table_of_cells_trained_one_at_a_time(
         write_spec, tmp_path, monkeypatch):
     """packing.stack > 1: a job trains its cells of one (z, seed) as one stacked model; every
     number of the merged table equals the one-at-a-time run's (cost and memory columns aside)."""
-    from frozenbench.generation import worker
+    from frozenbench.generation import one_cell
 
-    sizes = []
+    sizes: dict[int, list[int]] = {1: [], 3: []}
 
     def spy(*args):
-        sizes.append(len(args[4]))
+        sizes[stack].append(len(args[1]))
         return real(*args)
 
-    real = worker.run_stack
-    monkeypatch.setattr(worker, "run_stack", spy)  # the debug executor runs jobs in-process
+    real = one_cell.run_stack
+    monkeypatch.setattr(one_cell, "run_stack", spy)  # the debug executor runs jobs in-process
     frames = {}
     for stack in (1, 3):
         spec = load_spec(write_spec(name=f"stack{stack}", task="debug-mnist", z=[1, 6],
                                     configs={"subset": 3, "seed": 0}, seeds={"base": [0, 1]},
                                     output=str(tmp_path / f"out{stack}"),
                                     packing={"cells_per_job": 6, "stack": stack}))
-        res = run(spec, "debug", progress=False, poll_s=0.2)
+        res = run(spec, "debug", poll_s=0.2)
         assert res.job_errors == () and res.complete and res.counts["ok"] == 12
-        merge(spec, dest=tmp_path / f"dest{stack}", progress=False)
+        merge(spec, dest=tmp_path / f"dest{stack}")
         frames[stack] = pd.read_parquet(tmp_path / f"dest{stack}" / "table.parquet")
-    assert sorted(sizes) == [3] * 4  # 2 z x 2 seeds, 3 configs each
+    assert sizes == {1: [1] * 12, 3: [3] * 4}  # 2 z x 2 seeds, 3 configs each
     keys = ["config_id", "z", "seed", "epoch"]
     one, stacked = (frames[k].sort_values(keys, ignore_index=True) for k in (1, 3))
     for col in ("train_loss", "val_loss", "val_error", "trainable_params", "train_flops"):
@@ -345,25 +341,25 @@ def test_thaw_cells_are_generated_merged_and_leave_the_fixed_rows_alone(write_sp
     thaw cells: its rows carry z rising from 1 to n over the epochs and schedule "thaw", cost
     the fixed-z clock's increments at their z, and load as the table's schedule rows; the
     fixed-z rows are those of the same spec without thaw cells."""
-    from frozenbench.generation import worker
+    from frozenbench.generation import one_cell
 
     stacks = []
 
     def spy(*args):
-        stacks.append([*sorted({c.schedule for c in args[4]}), len(args[4])])
+        stacks.append([*sorted({c.schedule for c in args[1]}), len(args[1])])
         return real(*args)
 
-    real = worker.run_stack
-    monkeypatch.setattr(worker, "run_stack", spy)  # the debug executor runs jobs in-process
+    real = one_cell.run_stack
+    monkeypatch.setattr(one_cell, "run_stack", spy)  # the debug executor runs jobs in-process
     frames = {}
     for name, extra in (("fixed", {}), ("thaw", {"schedules": ["thaw"]})):
         spec = load_spec(write_spec(name=name, task="debug-mnist", z=[1, 6],
                                     configs={"subset": 3, "seed": 0}, seeds={"base": [0]},
                                     output=str(tmp_path / f"out-{name}"),
                                     packing={"cells_per_job": 6, "stack": 3}, **extra))
-        res = run(spec, "debug", progress=False, poll_s=0.2)
+        res = run(spec, "debug", poll_s=0.2)
         assert res.job_errors == () and res.complete
-        merge(spec, dest=tmp_path / name, progress=False)
+        merge(spec, dest=tmp_path / name)
         frames[name] = pd.read_parquet(tmp_path / name / "table.parquet")
     assert sorted(p.name for p in (tmp_path / "out-thaw" / "shards").iterdir()
                   if "thaw" in p.name) == [f"c{c:05d}-thaw-z06-s0.ok.parquet" for c in
@@ -404,7 +400,7 @@ def _rewrite(path, table):
 
 def test_a_changed_value_in_a_shard_is_caught_by_its_checksum(write_spec, tmp_path):
     spec = fake_spec(write_spec, seeds={"base": [0]}, z=[1, 2])
-    run(spec, "debug", progress=False)
+    run(spec, "debug")
     victim = tmp_path / "out" / "shards" / "c00000-z02-s0.ok.parquet"
     table = pq.read_table(victim)
     loss = table["val_loss"].to_pylist()
@@ -416,7 +412,7 @@ def test_a_changed_value_in_a_shard_is_caught_by_its_checksum(write_spec, tmp_pa
     assert not (tmp_path / "d" / "table.parquet").exists()
     st = status(spec)  # not done: counted pending and listed as corrupt
     assert st.counts["pending"] == 1 and [b.cell for b in st.corrupt] == [Cell(0, 2, 0)]
-    res = run(spec, "debug", progress=False)  # quarantined and trained again
+    res = run(spec, "debug")  # quarantined and trained again
     assert res.submitted_cells == 1 and res.complete
     (moved,) = (tmp_path / "out" / "quarantine").iterdir()
     assert moved.name.startswith("c00000-z02-s0.ok.parquet")
@@ -425,7 +421,7 @@ def test_a_changed_value_in_a_shard_is_caught_by_its_checksum(write_spec, tmp_pa
 
 def test_a_flipped_bit_or_a_truncated_shard_never_merges_and_is_retrained(write_spec, tmp_path):
     spec = fake_spec(write_spec, seeds={"base": [0]}, z=[1, 2])
-    run(spec, "debug", progress=False)
+    run(spec, "debug")
     shards = tmp_path / "out" / "shards"
     flipped, truncated = shards / "c00000-z01-s0.ok.parquet", shards / "c00003-z01-s0.ok.parquet"
     data = bytearray(flipped.read_bytes())
@@ -443,7 +439,7 @@ def test_a_flipped_bit_or_a_truncated_shard_never_merges_and_is_retrained(write_
     assert "c00000-z01-s0" in str(err.value) and "c00003-z01-s0" in str(err.value)
     assert "frozenbench generate run" in str(err.value)
     assert status(spec).counts["pending"] == 2
-    res = run(spec, "debug", progress=False)
+    res = run(spec, "debug")
     assert res.submitted_cells == 2 and res.complete
     merge(spec, dest=tmp_path / "d")
 
@@ -451,7 +447,7 @@ def test_a_flipped_bit_or_a_truncated_shard_never_merges_and_is_retrained(write_
 def test_shards_without_a_checksum_are_checked_by_value(write_spec, tmp_path):
     """Shards written before checksums (commit b62ba5c) merge; their values are still checked."""
     spec = fake_spec(write_spec, seeds={"base": [0]}, z=[1, 2])
-    run(spec, "debug", progress=False)
+    run(spec, "debug")
     shards = tmp_path / "out" / "shards"
     for path in shards.iterdir():  # as the older pipeline wrote them
         table = pq.read_table(path)
@@ -481,13 +477,13 @@ def test_shards_without_a_checksum_are_checked_by_value(write_spec, tmp_path):
 
 def test_merge_refuses_another_benchmarks_table_and_non_plain_names(write_spec, tmp_path):
     spec = fake_spec(write_spec, seeds={"base": [0]}, z=[1])
-    run(spec, "debug", progress=False)
+    run(spec, "debug")
     dest = tmp_path / "dest"
     merge(spec, dest=dest)
     merge(spec, dest=dest)  # the same benchmark again: replaced
     other = fake_spec(write_spec, name="other", benchmark="fake-other", seeds={"base": [0]},
                       z=[1], output=str(tmp_path / "out2"))
-    run(other, "debug", progress=False)
+    run(other, "debug")
     before = (dest / "table.parquet").read_bytes()
     with pytest.raises(MergeError, match=r"holds the table of benchmark 'fake'.*not 'fake-other'"):
         merge(other, dest=dest)
@@ -506,8 +502,10 @@ def test_merge_refuses_another_benchmarks_table_and_non_plain_names(write_spec, 
 
 
 def _chunk(spec, out, cells):
-    return CellChunk(out=str(out), task_name="fake", task_module="frozenbench.generation.fake",
-                     grid=spec.plan().task.space.to_dict(), cells=cells, progress=False)
+    context = RunContext(str(out), "frozenbench.generation.fake",
+                         spec.plan().task.space.to_dict(), "cpu", "")
+    return CellChunk(context=context, jobs=[CellJob.of("fake", c) for c in cells],
+                     progress=False)
 
 
 def test_two_concurrent_runs_never_train_a_cell_twice(write_spec, tmp_path, monkeypatch):

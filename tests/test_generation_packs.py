@@ -19,7 +19,7 @@ FAKE = {"task": "fake", "task_module": "frozenbench.generation.fake"}
 @pytest.fixture
 def store(write_spec, tmp_path):
     spec = load_spec(write_spec(**FAKE, seeds={"base": [0, 1]}))
-    run(spec, "debug", progress=False)
+    run(spec, "debug")
     return ShardStore(tmp_path / "out")
 
 

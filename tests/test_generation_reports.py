@@ -29,7 +29,7 @@ def grid(write_spec, tmp_path):
     """A finished fake grid (6 cells at z=1: 4 ok, 2 diverged) and its store."""
     path = write_spec(**FAKE, z=[1], seeds={"base": [0]})
     spec = load_spec(path)
-    run(spec, "debug", progress=False)
+    run(spec, "debug")
     return path, spec, ShardStore(tmp_path / "out")
 
 
@@ -72,7 +72,7 @@ def test_a_diverged_shard_beside_a_packed_ok_cell(grid, tmp_path):
     duplicate = write_diverged_copy(store, CELL)
     store.compact()  # packs the ok shard; the diverged one stays behind
     assert [p.name for p in store.shards.iterdir()] == [duplicate.name]
-    res = run(spec, "debug", progress=False)
+    res = run(spec, "debug")
     assert res.submitted_cells == 0 and res.retrained == frozenset()
     assert [b.kind for b in res.quarantined] == ["duplicate"]
     assert res.counts == {"ok": 4, "diverged": 2, "failed": 0, "pending": 0}
@@ -152,7 +152,7 @@ def test_a_dead_local_owner_or_an_old_heartbeat_is_stale_at_once(grid):
     _, spec, store = grid
     unfinished(store, CELL)
     plant_lock(store, CELL, json.dumps({"host": "node17", "pid": 1}), age_s=601)
-    assert run(spec, "debug", progress=False).complete
+    assert run(spec, "debug").complete
 
 
 # ------------------------------------------------------------------------ stopping starts

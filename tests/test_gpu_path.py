@@ -245,16 +245,18 @@ def _a_corrupt_cell_is_retrained_alone(spec, out_dir: Path, copy: Path) -> None:
 def _packed_shards_equal_the_normal_runners(spec, out_dir: Path, ref: Path) -> None:
     """The same cells through frozenbench.generation.worker.run_one (the submitit path), in
     this process with the real mlxtend: identical metrics."""
+    from frozenbench.cell import CellJob
     from frozenbench.generation.launch import prepare
-    from frozenbench.generation.worker import run_one
+    from frozenbench.generation.one_cell import RunContext, run_one
 
     plan, _ = prepare(spec, ref)
     check = CellCheck.of(plan.task)
     packed, bad = ShardStore(out_dir).read_cells(check)
     assert not bad and set(packed) == set(plan.cells)
     for cell in plan.cells:
-        assert run_one(str(ref), spec.task_module, plan.task.name, plan.task.space.to_dict(),
-                       cell, "cpu", "tests000000") == "ok"
+        ctx = RunContext(str(ref), spec.task_module, plan.task.space.to_dict(), "cpu",
+                         "tests000000")
+        assert run_one(ctx, CellJob.of(plan.task.name, cell)) == "ok"
     normal, _ = ShardStore(ref).read_cells(check)
     for cell in plan.cells:
         a = packed[cell].rows.to_pandas()[METRICS]

@@ -23,9 +23,9 @@ def test_a_sampled_task_generates_merges_and_loads_with_its_space(write_spec, tm
     spec = load_spec(write_spec(task=STAND_IN.name, task_module="sampled_stand_in",
                                 configs="all", z="all", seeds={"base": [0, 1]},
                                 packing={"stack": 4, "cells_per_job": 12}))
-    assert run(spec, "debug", progress=False).counts["ok"] == 6 * 3 * 2
+    assert run(spec, "debug").counts["ok"] == 6 * 3 * 2
     dest = tmp_path / "table"
-    merge(spec, dest=dest, progress=False)
+    merge(spec, dest=dest)
     stored = json.loads((dest / MANIFEST_NAME).read_text())["space_declaration"]
     assert stored["design"] == {"kind": "sobol", "seed": 5,
                                 "configs": [list(STAND_IN.space.config(i).values())

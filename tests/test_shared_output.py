@@ -190,11 +190,11 @@ def unreadable(monkeypatch):
 
 def test_a_read_error_is_never_taken_for_corruption(write_spec, tmp_path, unreadable):
     spec = load_spec(write_spec(**FAKE, z=[1, 2], seeds={"base": [0]}))
-    run(spec, "debug", progress=False)
+    run(spec, "debug")
     store = ShardStore(tmp_path / "out")
     store.compact()
-    run(load_spec(write_spec(**FAKE, z=[1, 2, 3], seeds={"base": [0]})), "debug",
-        progress=False)  # z=3 as shards beside the pack
+    run(load_spec(write_spec(**FAKE, z=[1, 2, 3], seeds={"base": [0]})),
+        "debug")  # z=3 as shards beside the pack
     spec = load_spec(write_spec(**FAKE, z=[1, 2, 3], seeds={"base": [0]}))
     pack = next(store.packs.iterdir())
     shard = store.shards / "c00000-z03-s0.ok.parquet"
@@ -207,7 +207,7 @@ def test_a_read_error_is_never_taken_for_corruption(write_spec, tmp_path, unread
     # the pack itself, so they count pending (the pack is listed as unreadable)
     assert st.counts == {"ok": 3, "diverged": 2, "failed": 0, "pending": 12, "unreadable": 1}
     with pytest.raises(OSError, match=r"2 stored files .* cannot be read") as err:
-        run(spec, "debug", progress=False)
+        run(spec, "debug")
     assert "nothing was moved or trained" in str(err.value)
     with pytest.raises(MergeError, match="cannot be read"):
         merge(spec, dest=tmp_path / "d")

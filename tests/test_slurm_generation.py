@@ -75,7 +75,7 @@ def sacct_state(job_id: str) -> str:
 
 
 def merged_frame(spec, dest: Path) -> pd.DataFrame:
-    man = merge(spec, dest=dest, progress=False)
+    man = merge(spec, dest=dest)
     man.verify(dest)
     df = pd.read_parquet(dest / "table.parquet")
     assert not df.duplicated(list(KEY_COLUMNS)).any()
@@ -88,7 +88,7 @@ def test_slurm_array_trains_a_small_grid(slurm_cluster, write_spec, tmp_path):
     spec = load_spec(write_spec(task="debug-mnist", z=[1, 6], resources=RESOURCES,
                                 packing={"cells_per_job": 4}))
     t0 = time.monotonic()
-    res = run(spec, "slurm", progress=False, poll_s=0.5)
+    res = run(spec, "slurm", poll_s=0.5)
     elapsed = time.monotonic() - t0
     assert res.job_errors == () and res.complete, res
     assert res.counts == {"ok": 8, "diverged": 0, "failed": 0, "pending": 0}
@@ -101,7 +101,7 @@ def test_slurm_array_trains_a_small_grid(slurm_cluster, write_spec, tmp_path):
     df = merged_frame(spec, tmp_path / "dest")
     assert set(df["z"]) == {1, 6} and (df["device"] == "cpu").all()
     # rerunning submits nothing
-    assert run(spec, "slurm", progress=False).submitted_cells == 0
+    assert run(spec, "slurm").submitted_cells == 0
     print(f"slurm grid of 8 cells: {elapsed:.1f}s")
 
 
@@ -111,7 +111,7 @@ def test_killed_and_cancelled_jobs_resume_without_duplicates(slurm_cluster, writ
                                 resources=RESOURCES, packing={"cells_per_job": 60}))
     n = len(spec.plan().cells)
     assert n == 120
-    res = run(spec, "slurm", wait=False, progress=False)
+    res = run(spec, "slurm", wait=False)
     jobs = {str(j.job_id): j for j in res.jobs}
     store = ShardStore(res.out)
 
@@ -141,7 +141,7 @@ def test_killed_and_cancelled_jobs_resume_without_duplicates(slurm_cluster, writ
     assert 3 <= done_before < n  # the grid stopped in the middle (>= 2 + 1 shards)
 
     t_rerun = time.monotonic()
-    res2 = run(spec, "slurm", progress=False, poll_s=0.5)
+    res2 = run(spec, "slurm", poll_s=0.5)
     print(f"rerun of {res2.submitted_cells} cells: {time.monotonic() - t_rerun:.1f}s")
     assert res2.job_errors == () and res2.complete
     assert res2.submitted_cells == n - done_before  # only the cells without a shard ran again
@@ -151,7 +151,7 @@ def test_killed_and_cancelled_jobs_resume_without_duplicates(slurm_cluster, writ
 
 def start_one_job(spec):
     """Submit the whole grid as one SLURM job and return once it has written 3 shards."""
-    res = run(spec, "slurm", wait=False, progress=False)
+    res = run(spec, "slurm", wait=False)
     (job,) = res.jobs
     store = ShardStore(res.out)
     wait_until(lambda: len(store.scan().done) >= 3, 150, "the job to write shards")

@@ -26,8 +26,8 @@ def _debug_table(root, z: str, seeds: str):
         "[packing]\ncells_per_job = 8\nconcurrent = 1\n"
     )
     spec = load_spec(spec_file)
-    run(spec, "debug", progress=False)
-    merge(spec, dest=root / "table", progress=False)
+    run(spec, "debug")
+    merge(spec, dest=root / "table")
     return root / "table"
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from frozenbench.cell import Cell
+    from frozenbench.generation.executors import Progress
     from frozenbench.generation.store import BadShard
 
 SPEC_HELP = "grid spec: a TOML file or the name of a shipped spec (e.g. debug-mnist)"
@@ -77,6 +78,32 @@ def format_counts(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in counts.items())
 
 
+class ProgressBar:
+    """A bar of cells on stderr, drawn from the pipeline's progress callbacks (the library
+    reports values; the command line draws them)."""
+
+    def __init__(self, desc: str = "cells done") -> None:
+        self.desc = desc
+        self.bar: Any = None
+
+    def __call__(self, progress: Progress) -> None:
+        """A run's callback (:class:`~frozenbench.generation.executors.Progress`)."""
+        self.count(progress.done, progress.total)
+
+    def count(self, done: int, total: int) -> None:
+        """``done`` of ``total`` cells (the merge's callback)."""
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=done, desc=self.desc, unit="cell",
+                            file=sys.stderr)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def run(args: argparse.Namespace) -> int:
     from frozenbench.generation.spec import load_spec
 
@@ -94,8 +121,11 @@ def _run(spec: Any, args: argparse.Namespace) -> int:
         from frozenbench.errors import InvalidValueError
 
         raise InvalidValueError(f"--max-jobs {args.max_jobs}: must be at least 1")
+    bar = None if args.quiet or args.no_wait else ProgressBar()
     res = run(spec, args.executor, out=args.out, max_jobs=args.max_jobs,
-              wait=not args.no_wait, progress=not args.quiet)
+              wait=not args.no_wait, on_progress=bar)
+    if bar is not None:
+        bar.close()
     for bad in res.quarantined:
         print(f"warning: {set_aside(bad, res.retrained)}: {bad}", file=sys.stderr)
     for err in res.job_errors:
@@ -179,8 +209,12 @@ def set_aside(bad: BadShard, retrained: Collection[Cell]) -> str:
 def _merge(spec: Any, args: argparse.Namespace) -> int:
     from frozenbench.generation.merge import merge
 
+    bar = None if args.quiet else ProgressBar("merging shards")
     manifest = merge(spec, dest=args.dest, out=args.out, allow_missing=args.allow_missing,
-                     allow_code_versions=args.allow_code_versions, progress=not args.quiet)
+                     allow_code_versions=args.allow_code_versions,
+                     on_progress=None if bar is None else bar.count)
+    if bar is not None:
+        bar.close()
     print(f"{manifest.benchmark}: {manifest.rows} rows, cells {dict(manifest.cells)} "
           f"-> {args.dest}")
     return 0

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from frozenbench.cell import CellKey, CellResult, EpochRecord
+from frozenbench.cell import CellJob, CellResult, EpochRecord
 from frozenbench.errors import unknown_name
 from frozenbench.space import Fidelities, SearchSpace
 
@@ -83,7 +83,7 @@ def run_cell(task: FakeTask | str, config: Mapping[str, Any], z: int, seed: int,
             train_flops=1e6 * e * z, test_loss=loss * 1.1, test_error=min(1.0, loss / 3 * 1.1),
         ))
     return CellResult(
-        key=CellKey(task.name, task.space.index(config), z, seed), config=config,
+        key=CellJob(task.name, task.space.index(config), z, seed), config=config,
         n_layers=task.n_layers, trainable_params=10 * z, total_params=10 * task.n_layers,
         memory_method="cpu_tensor_estimate", device=device, versions={"fake": "1"},
         hardware={"cpu_model": "fake"}, records=tuple(records),

@@ -1,7 +1,9 @@
 """Packed local generation: the cells of a spec in K worker processes that share one device.
 
 A CPU-scale cell is far too small to fill a GPU, so K cells train at once, each in its own
-process (``multiprocessing`` spawn, one torch thread each, device ``"cuda"`` or ``"cpu"``),
+process (``multiprocessing`` spawn, one torch thread each, device ``"cuda"`` or ``"cpu"``,
+through the pool loop every executor shares, :func:`~frozenbench.generation.executors.
+run_pool`),
 and write the same shards as every other executor (:class:`~frozenbench.generation.store.
 ShardStore`, one lock per cell): a run resumes where the last one stopped, cells in a shard or a
 pack are skipped, and :func:`~frozenbench.generation.merge.merge` makes the table. Nothing here
@@ -29,72 +31,32 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
-from frozenbench.cell import Cell
 from frozenbench.errors import InvalidValueError
 from frozenbench.extras import require
 from frozenbench.generation import portable
 from frozenbench.generation.cost_profile import CostProfile
-from frozenbench.generation.integrity import CellCheck
-from frozenbench.generation.launch import prepare
-from frozenbench.generation.one_cell import run_one, run_stack
+from frozenbench.generation.executors import (
+    Execution,
+    OnProgress,
+    Progress,
+    Tracker,
+    Work,
+    plan_work,
+    run_pool,
+    stacks,
+)
+from frozenbench.generation.one_cell import OUTCOMES
 from frozenbench.generation.spec import GridSpec, load_spec
 from frozenbench.generation.store import BadShard
-from frozenbench.provenance import code_version as current_code_version
 
-#: Outcomes of one cell in a worker (those of :mod:`~frozenbench.generation.worker`).
-OUTCOMES = ("ok", "diverged", "failed", "skipped")
-
-
-@dataclass(frozen=True)
-class CellJob:
-    """What every cell of one run shares: where shards go, the task, device and code version."""
-
-    out: str
-    task_module: str
-    task_name: str
-    grid: Mapping[str, Sequence[object]]
-    device: str
-    code_version: str
-
-
-def train_cell(job: CellJob, cell: Cell) -> str:
-    """Train one cell and write its shard (or its failure record); return the outcome
-    (:func:`frozenbench.generation.one_cell.run_one`, the same for every executor)."""
-    return run_one(job.out, job.task_module, job.task_name, job.grid, cell, job.device,
-                   job.code_version)
-
-
-def train_stack(job: CellJob, cells: Sequence[Cell]) -> list[str]:
-    """Train cells of one z and seed as one stacked model and write their shards; return
-    their outcomes (:func:`frozenbench.generation.one_cell.run_stack`)."""
-    if len(cells) == 1:
-        return [train_cell(job, cells[0])]
-    return run_stack(job.out, job.task_module, job.task_name, job.grid, cells, job.device,
-                     job.code_version)
-
-
-def stacks(cells: Sequence[Cell], size: int) -> list[list[Cell]]:
-    """Groups of at most ``size`` cells that share z, seed and schedule (the runner stacks
-    them), the costliest (highest z) first.
-
-    >>> stacks([Cell(0, 1, 0), Cell(1, 1, 0), Cell(2, 1, 0), Cell(0, 2, 0), Cell(0, 1, 1)], 2)
-    [[Cell(config_id=0, z=2, seed=0)], [Cell(config_id=0, z=1, seed=0), \
-Cell(config_id=1, z=1, seed=0)], [Cell(config_id=2, z=1, seed=0)], \
-[Cell(config_id=0, z=1, seed=1)]]
-    """
-    if size < 1:
-        raise InvalidValueError(f"stack size={size} must be >= 1")
-    groups: dict[tuple[int, int, str], list[Cell]] = {}
-    for cell in sorted(cells, key=lambda c: (-c.z, c.seed, c.schedule, c.config_id)):
-        groups.setdefault((cell.z, cell.seed, cell.schedule), []).append(cell)
-    return [g[i:i + size] for g in groups.values() for i in range(0, len(g), size)]
+__all__ = ["OUTCOMES", "PackResult", "PackedExecutor", "Progress", "check_device", "pack",
+           "profile_isolated", "stacks"]
 
 
 def _init_worker(data_dir: str) -> None:
@@ -123,34 +85,6 @@ def profile_isolated(spec: GridSpec, out: str | Path, *, device: str, warmup: in
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         return pool.submit(_measure_profile, spec, str(out), device, warmup, iters,
                            str(data_dir)).result()
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a packed run stands: cells done (ok or diverged, including those done before the
-    run), the spec's cells, what this run trained and failed, seconds since it started.
-
-    >>> Progress(done=30, total=100, trained=20, failed=1, elapsed_s=10.0).line()
-    '30/100 cells (30.0%), 1 failed, 2 cells/s, eta 35s'
-    """
-
-    done: int
-    total: int
-    trained: int
-    failed: int
-    elapsed_s: float
-
-    @property
-    def rate(self) -> float:
-        """Cells finished per second in this run."""
-        return self.trained / self.elapsed_s if self.elapsed_s > 0 else 0.0
-
-    def line(self) -> str:
-        """One progress line."""
-        left = self.total - self.done
-        eta = f"{left / self.rate:.0f}s" if self.rate > 0 else "?"
-        return (f"{self.done}/{self.total} cells ({100 * self.done / max(1, self.total):.1f}%), "
-                f"{self.failed} failed, {self.rate:.3g} cells/s, eta {eta}")
 
 
 @dataclass(frozen=True)
@@ -189,8 +123,7 @@ def check_device(device: str) -> None:
 def pack(spec: GridSpec, *, device: str | None = None, workers: int | None = None,
          out: str | Path | None = None, time_limit_s: float | None = None,
          profile: bool = True, profile_warmup: int = 100, profile_iters: int = 100,
-         data_dir: str | Path = portable.PORTABLE_DIR,
-         on_progress: Callable[[Progress], object] | None = None,
+         data_dir: str | Path = portable.PORTABLE_DIR, on_progress: OnProgress | None = None,
          report_every_s: float = 10.0, stack: int = 1) -> PackResult:
     """Train every cell of ``spec`` without a shard in ``workers`` processes on ``device``.
 
@@ -209,90 +142,43 @@ def pack(spec: GridSpec, *, device: str | None = None, workers: int | None = Non
     if workers < 1:
         raise InvalidValueError(f"workers={workers} must be >= 1")
     check_device(device)
-    plan, store = prepare(spec, out)
-    quarantined = store.repair(CellCheck.of(plan.task))
-    cost = CostProfile.find(store.root)
+    work = plan_work(spec, out, device)
+    cost = CostProfile.find(work.store.root)
     if profile and (cost is None or cost.device != device.split(":")[0]):
-        cost = profile_isolated(spec, store.root, device=device, warmup=profile_warmup,
+        cost = profile_isolated(spec, work.store.root, device=device, warmup=profile_warmup,
                                 iters=profile_iters, data_dir=data_dir)
-    done = store.scan().done
-    pending = [c for c in plan.cells if c not in done]
-    job = CellJob(out=str(store.root), task_module=spec.task_module, task_name=plan.task.name,
-                  grid=plan.task.space.to_dict(), device=device,
-                  code_version=current_code_version())
     deadline = None if time_limit_s is None else started + time_limit_s
-    progress = _Tracker(len(plan.cells), len(plan.cells) - len(pending), started, on_progress,
-                        report_every_s)
-    errors: list[str] = []
-    stopped = False
-    if pending and deadline is not None and time.monotonic() >= deadline:
-        stopped = True  # the profile took the time: no cell starts
-    elif pending:
-        stopped = _run_pool(job, stacks(pending, stack), workers, data_dir, deadline,
-                            progress, errors)
-    progress.report(force=True)
-    return PackResult(out=store.root, cells=len(plan.cells), submitted=len(pending),
-                      counts=store.scan().counts(plan.cells),
-                      elapsed_s=time.monotonic() - started, stopped_early=stopped,
-                      quarantined=tuple(quarantined), errors=tuple(errors), profile=cost)
+    tracker = Tracker(work.total, work.done(), on_progress, report_every_s, started=started)
+    execution = Execution()
+    if work.pending and deadline is not None and time.monotonic() >= deadline:
+        execution = Execution(stopped_early=True)  # the profile took the time: no cell starts
+    elif work.pending:
+        execution = PackedExecutor(workers, stack=stack, deadline=deadline,
+                                   data_dir=str(data_dir)).execute(work, tracker)
+    tracker.report(force=True)
+    return PackResult(out=work.store.root, cells=work.total, submitted=len(work.pending),
+                      counts=work.counts(), elapsed_s=time.monotonic() - started,
+                      stopped_early=execution.stopped_early, quarantined=work.quarantined,
+                      errors=execution.errors, profile=cost)
 
 
-class _Tracker:
-    """Counts outcomes and calls the progress callback at most every ``every_s`` seconds."""
+@dataclass(frozen=True)
+class PackedExecutor:
+    """Runs planned work in ``workers`` spawned processes sharing one device, in stacks of up
+    to ``stack`` cells (:func:`~frozenbench.generation.executors.run_pool`); each worker reads
+    the portable data in ``data_dir`` wherever a data package is absent. ``deadline`` (a
+    ``time.monotonic`` value): no stack starts after it."""
 
-    def __init__(self, total: int, done: int, started: float,
-                 callback: Callable[[Progress], object] | None, every_s: float) -> None:
-        self.total, self.done, self.started = total, done, started
-        self.trained = self.failed = 0
-        self.callback, self.every_s = callback, every_s
-        self.last = started
+    workers: int
+    stack: int = 1
+    deadline: float | None = None
+    data_dir: str = str(portable.PORTABLE_DIR)
 
-    def add(self, outcome: str) -> None:
-        if outcome in ("ok", "diverged"):
-            self.done += 1
-            self.trained += 1
-        elif outcome == "failed":
-            self.failed += 1
-            self.trained += 1
-
-    def report(self, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if self.callback is not None and (force or now - self.last >= self.every_s):
-            self.last = now
-            self.callback(Progress(self.done, self.total, self.trained, self.failed,
-                                   now - self.started))
-
-
-def _run_pool(job: CellJob, groups: Sequence[Sequence[Cell]], workers: int,
-              data_dir: str | Path, deadline: float | None, progress: _Tracker,
-              errors: list[str]) -> bool:
-    """Train the stacks ``groups`` in a pool of ``workers`` spawned processes; True when the
-    deadline stopped it before every stack ran."""
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                               initializer=_init_worker, initargs=(str(data_dir),))
-    stopped = False
-    try:
-        pending: set[Future[list[str]]] = {pool.submit(train_stack, job, g) for g in groups}
-        while pending:
-            timeout = progress.every_s
-            if deadline is not None:
-                timeout = max(0.0, min(timeout, deadline - time.monotonic()))
-            finished, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                try:
-                    for outcome in fut.result():
-                        progress.add(outcome)
-                except BrokenProcessPool as exc:  # a worker died (killed, out of memory)
-                    errors.append(f"{type(exc).__name__}: {exc}")
-                    return False
-            progress.report()
-            if pending and deadline is not None and time.monotonic() >= deadline:
-                stopped = True
-                break
-    finally:
-        # Cells not started are cancelled; those in flight finish and are written.
-        pool.shutdown(wait=True, cancel_futures=True)
-    return stopped
+    def execute(self, work: Work, tracker: Tracker) -> Execution:
+        """Train ``work.pending`` on the device of ``work.context``."""
+        return run_pool(work.context, stacks(work.pending, self.stack), workers=self.workers,
+                        tracker=tracker, initializer=_init_worker, initargs=(self.data_dir,),
+                        deadline=self.deadline)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,22 +1,23 @@
-"""Launch the cells of a spec as submitit jobs, and report progress.
+"""Launch the cells of a spec as submitit jobs (SLURM, local processes, or inline for
+debugging), and say where a grid stands.
 
-``run`` is idempotent: it verifies the stored cells first (quarantining any that fail, see
+``run`` is idempotent: its planning (:func:`~frozenbench.generation.executors.plan_work`, shared
+with every executor) verifies the stored cells first (quarantining any that fail, see
 :meth:`~frozenbench.generation.store.ShardStore.repair`; it stops, moving nothing, when a stored
-file cannot be read) and submits only the cells without a sound shard (failed cells included,
-so a rerun retries them). Cells are grouped into chunks of ``packing.cells_per_job``, one chunk
-per job. Every executor goes through one submission path,
-``Executor.submit_array``: on SLURM the chunks go out as one job array (its parallelism is
-``max_jobs``); locally at most ``max_jobs`` jobs run at once and the rest are submitted as
-they free up.
+file cannot be read), and :class:`SubmititExecutor` submits only the cells without a sound shard
+(failed cells included, so a rerun retries them). Cells are grouped into chunks of
+``packing.cells_per_job``, one chunk per job. Every submitit executor goes through one
+submission path, ``Executor.submit_array``: on SLURM the chunks go out as one job array (its
+parallelism is ``max_jobs``); locally at most ``max_jobs`` jobs run at once and the rest are
+submitted as they free up.
 
-:func:`run` and :func:`status` return values (:class:`RunResult`, :class:`GridStatus`); the
-command line (``frozenbench generate``) prints them.
+:func:`run` and :func:`status` return values (:class:`RunResult`, :class:`GridStatus`) and
+report progress through a callback; the command line (``frozenbench generate``) prints them.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,11 +27,23 @@ from typing import Any
 from frozenbench.cell import Cell
 from frozenbench.errors import InvalidValueError, unknown_name
 from frozenbench.extras import require
+from frozenbench.generation.executors import (
+    CellLike,
+    Execution,
+    OnProgress,
+    Tracker,
+    Work,
+    costly_first,
+    plan_work,
+    prepare,
+)
 from frozenbench.generation.integrity import CellCheck
 from frozenbench.generation.lock import LockInfo, held_locks
-from frozenbench.generation.spec import GridSpec, Plan
+from frozenbench.generation.spec import GridSpec
 from frozenbench.generation.store import BAD_KINDS, BadShard, ShardStore, StoreState
-from frozenbench.provenance import code_version
+
+__all__ = ["EXECUTORS", "GridStatus", "RunResult", "SubmititExecutor", "chunk_cells",
+           "make_executor", "prepare", "run", "status"]
 
 EXECUTORS = ("slurm", "local", "debug")
 #: SLURM states of a job that ended without a result (submitit would wait 15 s for one).
@@ -38,7 +51,7 @@ ENDED_WITHOUT_RESULT = ("FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE
                         "PREEMPTED", "BOOT_FAIL", "DEADLINE")
 
 
-def chunk_cells(cells: Sequence[Cell], size: int) -> list[list[Cell]]:
+def chunk_cells(cells: Sequence[CellLike], size: int) -> list[list[CellLike]]:
     """Chunks of at most ``size`` cells; the costliest (highest z) cells go out first, and the
     cells of one (z, seed, schedule) stay together (a job can train them as one stacked model).
 
@@ -46,7 +59,7 @@ def chunk_cells(cells: Sequence[Cell], size: int) -> list[list[Cell]]:
     [[Cell(config_id=0, z=6, seed=0), Cell(config_id=1, z=6, seed=0)], \
 [Cell(config_id=0, z=6, seed=1), Cell(config_id=0, z=1, seed=0)]]
     """
-    ordered = sorted(cells, key=lambda c: (-c.z, c.seed, c.schedule, c.config_id))
+    ordered = costly_first(cells)
     return [ordered[i:i + size] for i in range(0, len(ordered), size)]
 
 
@@ -118,64 +131,96 @@ class RunResult:
         return counts.get("pending", 0) == 0 and counts.get("failed", 0) == 0
 
 
-def prepare(spec: GridSpec, out: str | Path | None = None) -> tuple[Plan, ShardStore]:
-    """Resolve the spec and create (or check) its output directory."""
-    plan = spec.plan()
-    store = ShardStore(spec.output_dir(out))
-    store.init({"task": spec.task, "benchmark": spec.benchmark, "source": spec.source,
-                "spec": dict(spec.raw), "cells": len(plan.cells)})
-    return plan, store
-
-
 def run(spec: GridSpec, executor: str = "local", *, out: str | Path | None = None,
         max_jobs: int | None = None, wait: bool = True, params: Mapping[str, Any] | None = None,
-        progress: bool = True, poll_s: float = 1.0) -> RunResult:
+        on_progress: OnProgress | None = None, poll_s: float = 1.0) -> RunResult:
     """Train every cell of ``spec`` that has no shard yet; wait and report unless ``wait=False``.
 
     ``max_jobs`` caps the jobs running at once (SLURM array parallelism; local: processes,
-    by default one per CPU core divided by ``packing.concurrent``). ``progress`` draws a bar of
-    cells done on stderr while waiting. Job-level failures (a killed or cancelled job) are
+    by default one per CPU core divided by ``packing.concurrent``). ``on_progress`` is called
+    with a :class:`~frozenbench.generation.executors.Progress` while waiting (every ``poll_s``
+    seconds at most) and at the end. Job-level failures (a killed or cancelled job) are
     collected in ``job_errors``; rerunning the same call resumes where the grid stopped.
     """
     if executor not in EXECUTORS:
         raise unknown_name("executor", executor, EXECUTORS)
     require("submitit")  # MissingExtraError naming the pip command, before anything is done
-    from frozenbench.generation.worker import CellChunk
-
     if spec.packing.stack > 1 and not hasattr(require(spec.task_module), "run_cells"):
         raise InvalidValueError(
             f"packing.stack = {spec.packing.stack} needs a task module that trains stacks "
             f"(run_cells); {spec.task_module} has none: set packing.stack = 1")
-    plan, store = prepare(spec, out)
-    version = code_version()  # once per run: every job of the run records the same version
-    quarantined = store.repair(CellCheck.of(plan.task))
-    state = store.scan()
-    pending = [c for c in plan.cells if c not in state.done]
-    chunks = chunk_cells(pending, spec.packing.cells_per_job)
-    jobs: list[Any] = []
-    errors: list[str] = []
-    if chunks:
-        ex = make_executor(executor, spec, store.logs, max_jobs=max_jobs, params=params)
-        fns = [CellChunk(out=str(store.root), task_name=plan.task.name,
-                         task_module=spec.task_module, grid=plan.task.space.to_dict(),
-                         cells=chunk, device="cuda" if spec.resources.gpus else "cpu",
-                         concurrent=spec.packing.concurrent, stack=spec.packing.stack,
-                         code_version=version, progress=progress)
-               for chunk in chunks]
+    work = plan_work(spec, out, "cuda" if spec.resources.gpus else "cpu")
+    tracker = Tracker(work.total, work.done(), on_progress, every_s=poll_s)
+    execution = Execution()
+    if work.pending:
+        execution = SubmititExecutor(spec, executor, max_jobs=max_jobs, wait=wait,
+                                     params=params, poll_s=poll_s).execute(work, tracker)
+    tracker.seen_done(work.done())
+    tracker.report(force=True)
+    pending = {j.cell for j in work.pending}
+    final = work.store.scan()
+    return RunResult(out=work.store.root, submitted_cells=len(pending), jobs=execution.jobs,
+                     job_errors=execution.errors, counts=final.counts(work.plan.cells),
+                     quarantined=work.quarantined,
+                     retrained=frozenset(pending) & {b.cell for b in work.quarantined},
+                     locks=pending_locks(work.store, set(work.plan.cells) - set(final.done)))
+
+
+@dataclass(frozen=True)
+class SubmititExecutor:
+    """Runs planned work as submitit jobs of ``kind`` (:data:`EXECUTORS`): one
+    :class:`~frozenbench.generation.worker.CellChunk` of ``packing.cells_per_job`` cells per
+    job; with ``wait``, at most ``max_jobs`` running at once (local), polled every ``poll_s``
+    seconds until every job has ended."""
+
+    spec: GridSpec
+    kind: str = "local"
+    max_jobs: int | None = None
+    wait: bool = True
+    params: Mapping[str, Any] | None = None
+    poll_s: float = 1.0
+
+    def execute(self, work: Work, tracker: Tracker) -> Execution:
+        """Submit ``work.pending`` in chunks; wait for the jobs unless ``wait`` is off."""
+        from frozenbench.generation.worker import CellChunk
+
+        spec = self.spec
+        ex = make_executor(self.kind, spec, work.store.logs, max_jobs=self.max_jobs,
+                           params=self.params)
+        fns = [CellChunk(context=work.context, jobs=chunk, concurrent=spec.packing.concurrent,
+                         stack=spec.packing.stack, progress=self.kind != "debug")
+               for chunk in chunk_cells(work.pending, spec.packing.cells_per_job)]
+        if not self.wait:
+            return Execution(jobs=tuple(ex.submit_array(fns)))
         limit = len(fns)  # SLURM: one array (the scheduler applies max_jobs); debug: inline
-        if executor == "local":
-            limit = max_jobs or max(1, (os.cpu_count() or 1) // spec.packing.concurrent)
-        if wait:
-            _submit_and_wait(ex, fns, limit, store, plan.cells, jobs, errors,
-                             progress=progress, poll_s=poll_s)
-        else:
-            jobs = list(ex.submit_array(fns))
-    final = store.scan()
-    return RunResult(out=store.root, submitted_cells=len(pending), jobs=tuple(jobs),
-                     job_errors=tuple(errors), counts=final.counts(plan.cells),
-                     quarantined=tuple(quarantined),
-                     retrained=frozenset(pending) & {b.cell for b in quarantined},
-                     locks=pending_locks(store, set(plan.cells) - set(final.done)))
+        if self.kind == "local":
+            limit = self.max_jobs or max(1, (os.cpu_count() or 1) // spec.packing.concurrent)
+        return self._submit_and_wait(ex, fns, limit, work, tracker)
+
+    def _submit_and_wait(self, ex: Any, fns: Sequence[Any], limit: int, work: Work,
+                         tracker: Tracker) -> Execution:
+        """Submit ``fns`` with at most ``limit`` jobs running at once and poll until every job
+        has ended, reporting the cells done."""
+        jobs: list[Any] = []
+        errors: list[str] = []
+        waiting, running = list(fns), list[Any]()
+        while waiting or running:
+            if waiting and len(running) < limit:
+                batch = waiting[:limit - len(running)]
+                del waiting[:len(batch)]
+                new = list(ex.submit_array(batch))
+                jobs.extend(new)
+                running.extend(new)
+            for job in [j for j in running if j.done()]:
+                running.remove(job)
+                error = _job_error(job)
+                if error:
+                    errors.append(error)
+            tracker.seen_done(work.done())
+            tracker.report()
+            if running:
+                time.sleep(self.poll_s)
+        return Execution(jobs=tuple(jobs), errors=tuple(errors))
 
 
 def pending_locks(store: ShardStore, cells: Collection[Cell]) -> tuple[LockInfo, ...]:
@@ -194,39 +239,6 @@ def _job_error(job: Any) -> str | None:
         first = str(exc).strip().splitlines()[:3]
         return f"job {job.job_id}: {type(exc).__name__}: {' '.join(first)}"
     return None
-
-
-def _submit_and_wait(ex: Any, fns: Sequence[Any], limit: int, store: ShardStore,
-                     cells: Sequence[Cell], jobs: list[Any], errors: list[str], *,
-                     progress: bool, poll_s: float) -> None:
-    """Submit ``fns`` with at most ``limit`` jobs running at once and poll until every job has
-    ended, with a bar of cells done; appends to ``jobs`` and ``errors``."""
-    from tqdm import tqdm
-
-    wanted = set(cells)
-
-    def done() -> int:
-        return sum(1 for c in store.scan().done if c in wanted)
-
-    bar = tqdm(total=len(wanted), initial=done(), desc="cells done", unit="cell",
-               disable=not progress, file=sys.stderr)
-    waiting, running = list(fns), list[Any]()
-    while waiting or running:
-        if waiting and len(running) < limit:
-            batch = waiting[:limit - len(running)]
-            del waiting[:len(batch)]
-            new = list(ex.submit_array(batch))
-            jobs.extend(new)
-            running.extend(new)
-        for job in [j for j in running if j.done()]:
-            running.remove(job)
-            error = _job_error(job)
-            if error:
-                errors.append(error)
-        bar.update(done() - bar.n)
-        if running:
-            time.sleep(poll_s)
-    bar.close()
 
 
 @dataclass(frozen=True)

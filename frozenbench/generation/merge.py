@@ -29,7 +29,7 @@ import json
 import platform
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -191,17 +191,16 @@ def _default_cost(frame: pd.DataFrame, spec: GridSpec, task: Any, root: Path,
 
 def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
           allow_missing: bool = False, allow_code_versions: bool = False,
-          progress: bool = False) -> Manifest:
+          on_progress: Callable[[int, int], object] | None = None) -> Manifest:
     """Merge the shards and packs under ``out`` (default: the spec's output) into the directory
     ``dest`` (``table.parquet`` and ``manifest.json``; there is no default destination).
 
     Refuses shards made from uncommitted code or from several code versions unless
-    ``allow_code_versions``. ``progress`` draws a bar on stderr. Returns the manifest written
-    next to the table.
+    ``allow_code_versions``. ``on_progress(done, total)`` is called as each cell is read
+    (the command line draws a bar with it). Returns the manifest written next to the table.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from tqdm import tqdm
 
     plan = spec.plan()
     task = plan.task
@@ -249,7 +248,9 @@ def merge(spec: GridSpec, *, dest: str | Path, out: str | Path | None = None,
     versions: set[str] = set()
     provenance: dict[str, Counter[str]] = {"cpu": Counter(), "versions": Counter()}
     present = [c for c in cells if c in stored]
-    for cell in tqdm(present, desc="merging shards", unit="cell", disable=not progress):
+    for n, cell in enumerate(present, 1):
+        if on_progress is not None:
+            on_progress(n, len(present))
         item = stored[cell]
         meta = item.provenance
         statuses[item.status] += 1

@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import Any
 
 from frozenbench.atomic import atomic_file, write_text_atomic
-from frozenbench.cell import STEM_PATTERN, Cell, CellKey, CellResult
+from frozenbench.cell import STEM_PATTERN, Cell, CellJob, CellResult
 from frozenbench.errors import InvalidValueError, StorageError
 from frozenbench.generation.integrity import CellCheck, rows_digest
 from frozenbench.provenance import cpu_model
@@ -545,7 +545,7 @@ class ShardStore:
             pq.write_table(table, f, compression="zstd")
         return path
 
-    def write_failure(self, key: CellKey, error: BaseException, tb: str,
+    def write_failure(self, key: CellJob, error: BaseException, tb: str,
                       provenance: Mapping[str, Any]) -> Path:
         """Record a failed attempt (the cell stays pending; a rerun retries it)."""
         cell = key.cell

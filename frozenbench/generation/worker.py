@@ -6,10 +6,13 @@ shard yet, and requeues the job. Cells already written are never trained again, 
 counted twice; the cells in flight when the job stopped are simply trained again.
 
 With ``concurrent > 1`` the cells of a chunk run in that many worker processes at once (spawned,
-one torch thread each): low-z cells need a fraction of a GPU's memory, so several share it.
-With ``stack > 1`` the cells of a chunk that share (z, seed) train in groups of up to ``stack``
-as one stacked model (:func:`~frozenbench.generation.one_cell.run_stack`): the frozen prefix is
-computed once per group, and each cell's numbers are those it gets alone.
+one torch thread each, through the pool loop every executor shares,
+:func:`~frozenbench.generation.executors.run_pool`): low-z cells need a fraction of a GPU's
+memory, so several share it. With ``stack > 1`` the cells of a chunk that share (z, seed,
+schedule) train in groups of up to ``stack`` as one stacked model
+(:func:`~frozenbench.generation.one_cell.run_stack`): the frozen prefix is computed once per
+group, and each cell's numbers are those it gets alone. ``progress`` prints a line of cells
+done to the job's stderr (its log) now and then.
 """
 
 from __future__ import annotations
@@ -17,19 +20,17 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from multiprocessing import get_context
+from collections.abc import Sequence
 from typing import Any
 
 import submitit  # the generation extra; launch.run checks for it with a clear error first
 
-from frozenbench.cell import Cell
-from frozenbench.generation.one_cell import run_one, run_stack
+from frozenbench.cell import CellJob
+from frozenbench.generation.executors import Progress, Tracker, run_here, run_pool, stacks
+from frozenbench.generation.one_cell import OUTCOMES, RunContext
 from frozenbench.generation.store import ShardStore
 
-#: Outcomes of one cell in a worker.
-OUTCOMES = ("ok", "diverged", "failed", "skipped")
+__all__ = ["OUTCOMES", "CellChunk"]
 
 
 def _ignore_preemption_signal() -> None:
@@ -38,102 +39,51 @@ def _ignore_preemption_signal() -> None:
     signal.signal(signal.SIGUSR2, signal.SIG_IGN)
 
 
+def _print_progress(progress: Progress) -> None:
+    # A job's entry point: its stderr is the job's log.
+    print(progress.line(), file=sys.stderr, flush=True)
+
+
 class CellChunk(submitit.helpers.Checkpointable):
-    """A job's work: train ``cells`` of ``task_name``, writing shards under ``out``.
+    """A job's work: train ``jobs`` with what they share (``context``: where shards go, the
+    task module, grid, device and code version).
 
     Returns the count of each outcome (:data:`OUTCOMES`).
     """
 
-    def __init__(self, *, out: str, task_name: str, task_module: str,
-                 grid: Mapping[str, Sequence[object]], cells: Sequence[Cell], device: str = "cpu",
-                 concurrent: int = 1, stack: int = 1, code_version: str = "",
-                 progress: bool = True) -> None:
-        self.out = out
-        self.task_name = task_name
-        self.task_module = task_module
-        self.grid = {k: list(v) for k, v in grid.items()}
-        self.cells: list[Cell] = list(cells)
-        self.device = device
+    def __init__(self, *, context: RunContext, jobs: Sequence[CellJob], concurrent: int = 1,
+                 stack: int = 1, progress: bool = True) -> None:
+        self.context = context
+        self.jobs: list[CellJob] = list(jobs)
         self.concurrent = concurrent
         self.stack = stack
-        self.code_version = code_version
         self.progress = progress
 
-    def _args(self, cell: Cell) -> tuple[Any, ...]:
-        return (self.out, self.task_module, self.task_name, self.grid, cell, self.device,
-                self.code_version)
-
-    def _groups(self) -> list[list[Cell]]:
-        """The chunk's cells in groups of at most ``stack`` that share (z, seed, schedule), in
-        order: the thaw cells of one seed train as stacks of their own."""
-        by_key: dict[tuple[int, int, str], list[Cell]] = {}
-        for cell in self.cells:
-            by_key.setdefault((cell.z, cell.seed, cell.schedule), []).append(cell)
-        return [group[i:i + self.stack] for group in by_key.values()
-                for i in range(0, len(group), self.stack)]
-
-    def _run_stacks(self, bar: Any) -> dict[str, int]:
-        counts = dict.fromkeys(OUTCOMES, 0)
-        for group in self._groups():
-            for outcome in run_stack(self.out, self.task_module, self.task_name, self.grid,
-                                     group, self.device, self.code_version):
-                counts[outcome] += 1
-            bar.update(len(group))
-        bar.close()
-        return counts
-
     def __call__(self) -> dict[str, int]:
-        from tqdm import tqdm
-
-        counts = dict.fromkeys(OUTCOMES, 0)
-        bar = tqdm(total=len(self.cells), desc=f"{self.task_name} cells", unit="cell",
-                   disable=not self.progress, file=sys.stderr, mininterval=1.0)
-        if self.stack > 1:
-            return self._run_stacks(bar)
+        """Train the chunk: stacks of up to ``stack`` cells that share (z, seed, schedule),
+        in ``concurrent`` worker processes (or in this process when ``concurrent`` is 1); return
+        the count of each outcome (:data:`OUTCOMES`)."""
+        tracker = Tracker(len(self.jobs), 0, _print_progress if self.progress else None,
+                          every_s=30.0)
+        groups = stacks(self.jobs, self.stack)
         if self.concurrent <= 1:
-            for cell in self.cells:
-                counts[run_one(*self._args(cell))] += 1
-                bar.update()
-            bar.close()
-            return counts
-        pool = ProcessPoolExecutor(max_workers=self.concurrent, mp_context=get_context("spawn"),
-                                   initializer=_ignore_preemption_signal)
-        try:
-            pending: set[Future[str]] = {pool.submit(run_one, *self._args(c)) for c in self.cells}
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    counts[fut.result()] += 1
-                    bar.update()
-        except BaseException:
-            # On preemption (SystemExit from submitit's handler) do not wait for running cells:
-            # they have no shard and are in the checkpoint's remaining cells.
-            pool.shutdown(wait=False, cancel_futures=True)
-            procs = getattr(pool, "_processes", None) or {}
-            for proc in list(procs.values()):
-                if proc.is_alive():
-                    proc.terminate()
-            raise
+            run_here(self.context, groups, tracker)
         else:
-            pool.shutdown(wait=True)
-        finally:
-            bar.close()
-        return counts
+            run_pool(self.context, groups, workers=self.concurrent, tracker=tracker,
+                     initializer=_ignore_preemption_signal)
+        tracker.report(force=True)
+        return dict(tracker.outcomes)
 
-    def remaining(self) -> list[Cell]:
-        """Cells of this chunk without a shard yet."""
-        store = ShardStore(self.out)
-        return [c for c in self.cells if not store.is_done(c)]
+    def remaining(self) -> list[CellJob]:
+        """Jobs of this chunk whose cell has no shard yet."""
+        store = ShardStore(self.context.out)
+        return [j for j in self.jobs if not store.is_done(j.cell)]
 
     def checkpoint(self, *args: Any, **kwargs: Any) -> submitit.helpers.DelayedSubmission:
         """Called by submitit on preemption/timeout: resubmit with the cells still to do."""
         left = self.remaining()
-        print(f"checkpoint: {len(self.cells) - len(left)} of {len(self.cells)} cells done, "
+        print(f"checkpoint: {len(self.jobs) - len(left)} of {len(self.jobs)} cells done, "
               f"requeueing {len(left)} (pid {os.getpid()})", file=sys.stderr, flush=True)
         return submitit.helpers.DelayedSubmission(
-            CellChunk(out=self.out, task_name=self.task_name, task_module=self.task_module,
-                      grid=self.grid, cells=left, device=self.device,
-                      concurrent=self.concurrent, stack=self.stack,
-                      code_version=self.code_version,
-                      progress=self.progress)
-        )
+            CellChunk(context=self.context, jobs=left, concurrent=self.concurrent,
+                      stack=self.stack, progress=self.progress))

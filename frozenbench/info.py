@@ -42,6 +42,9 @@ FAMILIES: dict[str, str] = {
     "vit": "ViT",
     "cnn1d": "CNN-1D",
     "llama": "Llama",
+    "mlp": "MLP",
+    "resmlp": "ResNet-MLP",
+    "gcn": "GCN",
 }
 
 

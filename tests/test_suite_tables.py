@@ -33,8 +33,16 @@ def test_every_suite_table_is_declared_with_a_spec_of_the_standard_design(name):
     assert {c.schedule for c in plan.cells} == {"fixed", "thaw"}
 
 
-def test_the_suite_has_at_least_30_tables():
+def test_the_suite_has_at_least_30_tables_of_6_families_and_4_modalities():
+    from frozenbench.info import FAMILIES
+
+    tasks = [get_task(name) for name in SUITE.tables]
     assert len(SUITE) >= 30
+    families = {FAMILIES[str(t.model).rpartition(":")[2]] for t in tasks}
+    assert len(families) >= 6, families
+    assert {t.kind for t in tasks} == {"tabular", "image", "lm", "graph"}
+    varying = [t.name for t in tasks if t.stack_by]  # width, batch size, ...: cost by config
+    assert 3 * len(varying) >= len(tasks), "config-dependent cost in a third of the tables"
 
 
 @pytest.mark.parametrize("name", GENERATED or ["(none generated yet)"])

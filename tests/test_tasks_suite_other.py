@@ -40,9 +40,24 @@ def test_declaration_meets_the_suite_standard(name):
     for cond in task.space.conditions:
         inactive = {c[cond.child] for c in configs if not cond.active(c)}
         assert len(inactive) <= 1
-    built = resolve(task.model)(**task.model_args)
-    layers = freezing.split(built.model, built.unwrap, merge=built.merge)
-    assert len(layers) == task.n_layers
+    # every shape choice (Task.stack_by) builds a model of the declared n layers
+    shapes = {tuple(c[h] for h in task.stack_by): c for c in configs}
+    for config in shapes.values():
+        shaped = task.for_shape(config)
+        built = resolve(shaped.model)(**shaped.model_args)
+        layers = freezing.split(built.model, built.unwrap, merge=built.merge)
+        assert len(layers) == task.n_layers
+    # the configs of one shape are neighbours in the design, so stacks share one
+    order = [tuple(c[h] for h in ("optimizer", *task.stack_by) if h in c) for c in configs]
+    assert order == sorted(order)
+
+
+def test_a_third_of_the_suite_has_a_config_dependent_cost():
+    from frozenbench.tasks.suite_tabular import TABULAR_TASKS
+
+    varying = [t.name for t in (*TABULAR_TASKS, *OTHER_TASKS) if t.stack_by]
+    assert len(varying) * 3 >= len(TABULAR_TASKS) + len(OTHER_TASKS)
+    assert all(set(t.stack_by) <= set(t.cost_factors) for t in OTHER_TASKS)
 
 
 def test_sobol_seeds_differ_between_tables():

@@ -139,18 +139,24 @@ class Task:
         return replace(self, batch_size=int(batch), model_args={**self.model_args, **values})
 
     def distinct_config_ids(self) -> list[int]:
-        """Grid indices of the configs that are not duplicates by construction: wherever a
-        :class:`Condition` makes a hyperparameter inactive, only its first value is kept.
+        """Indices of the configs that are not duplicates by construction: wherever a
+        :class:`Condition` makes a hyperparameter inactive, only its fill value (a grid's first
+        value, a range's low) is kept. A sampled design holds inactive values at their fill,
+        so every one of its configs is kept.
 
         >>> from frozenbench.tasks import get_task
         >>> len(get_task("mnist-resnet").space), len(get_task("mnist-resnet").distinct_config_ids())
         (216, 144)
+        >>> len(get_task("fb-cora-gcn").distinct_config_ids())
+        512
         """
+        if not self.conditions:
+            return list(range(len(self.space)))
         keep = []
-        first = {h.name: h.values[0] for h in self.space.hyperparameters}
+        fill = {h.name: h.fill for h in self.space.hyperparameters}
         for cid in range(len(self.space)):
             config = self.space.config(cid)
-            if all(c.active(config) or config[c.child] == first[c.child]
+            if all(c.active(config) or config[c.child] == fill[c.child]
                    for c in self.conditions):
                 keep.append(cid)
         return keep

@@ -86,7 +86,8 @@ def torchvision_resnet18(*, num_classes: int = 100, cifar_stem: bool = False) ->
 
 
 def gpt2(*, vocab_size: int, n_positions: int, n_embd: int, n_layer: int, n_head: int,
-         embeddings_join_first_block: bool = False, eager_attention: bool = False) -> Built:
+         embeddings_join_first_block: bool = False, eager_attention: bool = False,
+         initializer_range: float = 0.02) -> Built:
     """A transformers ``GPT2LMHeadModel`` without dropout and with an untied output head.
 
     No dropout and exact GELU: like LitGPT's Pythia configs (the paper's framework); dropout
@@ -102,9 +103,14 @@ def gpt2(*, vocab_size: int, n_positions: int, n_embd: int, n_layer: int, n_head
     ``eager_attention``: plain matrix products instead of the fused attention kernel, for
     which ``torch.func.vmap`` (the stacked runner) has no batching rule on the CPU, so it runs
     one config at a time (the shipped kjv-gpt2 table keeps the default).
+
+    ``initializer_range``: the standard deviation of the weights at initialisation (GPT-2's
+    0.02 by default); as for :func:`llama`, a tiny model learns faster in few steps from a
+    wider one.
     """
     transformers = require("transformers")
     config = transformers.GPT2Config(
+        initializer_range=initializer_range,
         vocab_size=vocab_size, n_positions=n_positions, n_embd=n_embd, n_layer=n_layer,
         n_head=n_head, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
         activation_function="gelu",

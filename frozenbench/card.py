@@ -177,14 +177,26 @@ def _front_matter(m: Manifest) -> str:
     return "\n".join(lines)
 
 
-def _intro(m: Manifest) -> str:
+def _design(m: Manifest) -> str:
+    """How the table's configs were chosen: a grid (and how much of it) or a sample."""
+    space = m.space
+    if space.design is not None:
+        seed = "" if space.design.seed is None else f" (seed {space.design.seed})"
+        method = "a scrambled Sobol design" if space.design.method == "sobol" else \
+            f"a {space.design.method} design"
+        return (f"{len(m.config_ids)} configurations drawn by {method}{seed} from the "
+                "declared ranges")
     n_grid = math.prod(len(v) for v in m.grid.values())
+    return f"{len(m.config_ids)} of the {n_grid} configurations of a grid"
+
+
+def _intro(m: Manifest) -> str:
     z, e = m.fidelities["z"], m.fidelities["epoch"]
     text = (
         f"# frozenbench: {_text(m.benchmark)}\n\n"
         f"A tabular many-fidelity hyperparameter-optimization benchmark from "
         f"[frozenbench](https://arxiv.org/abs/2504.10735): learning curves of "
-        f"{len(m.config_ids)} of the {n_grid} configurations of a grid, trained with only the "
+        f"{_design(m)}, trained with only the "
         f"last *z* of *n* = {max(z)} layers trainable (z = {min(z)}..{max(z)}; the other layers "
         f"stay frozen at their random initialisation), for {len(e)} epochs or checkpoints, with "
         f"repeated seeds. Training fewer layers needs less memory and time, so *z* is a "
@@ -208,7 +220,7 @@ def _task(m: Manifest) -> str:
         lines += [f"- model: `{task.model}` with {json.dumps(dict(task.model_args))}",
                   f"- data: `{task.data}` with {json.dumps(dict(task.data_args))}",
                   f"- batch size {task.batch_size}; budget {task.budget} "
-                  f"({'epochs' if task.kind == 'image' else 'optimizer steps'}); "
+                  f"({'epochs' if task.kind in ('image', 'tabular') else 'optimizer steps'}); "
                   f"lr schedule {task.schedule}"]
         if task.defaults:
             lines.append(f"- fixed hyperparameters: {json.dumps(dict(task.defaults))}")
@@ -224,6 +236,18 @@ def _task(m: Manifest) -> str:
 
 def _space(m: Manifest) -> str:
     lines = ["## Search space\n", "| hyperparameter | values | scale |", "|---|---|---|"]
+    space = m.space
+    if space.design is not None:
+        for h in space.hyperparameters:
+            ranged = h.low is not None and h.high is not None
+            scale = ("log" if h.log else "linear") if ranged else \
+                "categorical" if any(isinstance(v, str) for v in h.values) else "ordinal"
+            shown = f"{_cell(h.low)} .. {_cell(h.high)}" if ranged else \
+                ", ".join(_cell(v) for v in h.values)
+            lines.append(f"| `{_cell(h.name)}` | {shown} | {scale} |")
+        lines.append(f"\n{_design(m)}; `config_id` numbers the design's configs, whose exact "
+                     "values are in the table and in the manifest's `space_declaration`.")
+        return "\n".join(lines) + "\n"
     for name, values in m.grid.items():
         scale = ("log" if name in m.log_scale else
                  "categorical" if any(isinstance(v, str) for v in values) else "linear")

@@ -411,6 +411,8 @@ def _effects(bench: Benchmark) -> str:
         eff = hyperparameter_effects(bench)
     except FrozenbenchError:
         return ""
+    if "shuffled_over_noise" in eff.columns:
+        return _sampled_effects(eff)
     lines = ["\n## Does every hyperparameter matter?\n",
              "Mean absolute change of the full-fidelity score between configs that differ "
              "in one hyperparameter only, against the mean difference between two seeds of "
@@ -423,6 +425,22 @@ def _effects(bench: Benchmark) -> str:
         lines.append(f"| `{r['hyperparameter']}` | {r['pairs']} | {r['mean_abs_effect']:.4f} | "
                      f"{r['seed_noise']:.4f} | {ratio:.1f}"
                      f"{'' if ratio >= MEASURABLE else ' (below the standard)'} |")
+    return "\n".join(lines) + "\n"
+
+
+def _sampled_effects(eff: Any) -> str:
+    lines = ["\n## Does every hyperparameter matter?\n",
+             "Range of the full-fidelity score's mean over bins of each hyperparameter (a bin "
+             "per choice, tertiles of a range), against the mean difference between two seeds "
+             "of the same config, beside the same figure for that hyperparameter's values "
+             "shuffled across the configs (what chance gives; "
+             "`frozenbench.analysis.effects`). An effect clearly above its shuffled figure is "
+             "real:\n",
+             "| hyperparameter | effect / seed noise | shuffled values / seed noise |",
+             "|---|---|---|"]
+    for r in eff.to_dict("records"):
+        lines.append(f"| `{r['hyperparameter']}` | {float(r['effect_over_noise']):.1f} | "
+                     f"{float(r['shuffled_over_noise']):.1f} |")
     return "\n".join(lines) + "\n"
 
 

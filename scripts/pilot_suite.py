@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import spearmanr
 
+from frozenbench.analysis.effects import sampled_effects_from_scores
 from frozenbench.tasks import Task, get_task, run_cells
 
 SEEDS = (0, 1)
@@ -82,29 +83,16 @@ def train(task: Task, n_configs: int, seed: int) -> Pilot:
     return Pilot(task, ids, scores, cpu)
 
 
-def bin_range(values: Sequence[object], means: np.ndarray) -> float:
-    """Range of the bin means: a bin per value of a choice, tertiles of a numeric value."""
-    arr = np.asarray(values)
-    if arr.dtype.kind in "fi" and len(set(arr.tolist())) > 4:
-        edges = np.quantile(arr, [1 / 3, 2 / 3])
-        bins = np.searchsorted(edges, arr)
-    else:
-        bins = np.unique(arr.astype(str), return_inverse=True)[1]
-    return float(np.ptp([means[bins == b].mean() for b in np.unique(bins)]))
-
-
 def effects(p: Pilot, metric: str,
             rng: np.random.Generator) -> dict[str, tuple[float, float]]:
+    """Each hyperparameter's (effect, shuffled) over seed noise at full z
+    (:func:`frozenbench.analysis.effects.sampled_effects_from_scores`)."""
     full = p.scores[metric][p.task.n_layers]
-    means, noise = full.mean(axis=1), float(np.mean(np.abs(full[:, 0] - full[:, 1])))
-    noise = max(noise, 1e-12)
-    out = {}
-    for h in p.task.space.names:
-        values = [p.task.space.config(i)[h] for i in p.config_ids]
-        chance = np.mean([bin_range(list(rng.permutation(np.asarray(values, dtype=object))),
-                                    means) for _ in range(200)])
-        out[h] = (bin_range(values, means) / noise, float(chance) / noise)
-    return out
+    configs = [p.task.space.config(i) for i in p.config_ids]
+    out = sampled_effects_from_scores(configs, full[:, 0], full[:, 1], p.task.space.names,
+                                      seed=int(rng.integers(2**31)))
+    return {r["hyperparameter"]: (r["effect_over_noise"], r["shuffled_over_noise"])
+            for r in out.to_dict("records")}
 
 
 def core_hours(p: Pilot, seeds: int = 2) -> float:

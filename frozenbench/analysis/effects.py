@@ -1,10 +1,17 @@
 """Does each hyperparameter of a table measurably matter? Its effect against seed noise.
 
-For every hyperparameter h: the mean absolute difference of the full-fidelity score between
-configs that differ in h only, beside the mean absolute difference between two common seeds of
-the same config. An effect near the seed noise means h does not matter at this scale: configs
-that differ only in it are duplicates in effect, and the table discriminates less than its
-config count suggests.
+On a grid, for every hyperparameter h: the mean absolute difference of the full-fidelity score
+between configs that differ in h only, beside the mean absolute difference between two common
+seeds of the same config. An effect near the seed noise means h does not matter at this scale:
+configs that differ only in it are duplicates in effect, and the table discriminates less than
+its config count suggests.
+
+A sampled design has no such pairs. There the effect of h is the range of the mean score over
+bins of h (a bin per value of a choice, tertiles of a range), over the same seed noise, beside
+the same figure for h's values shuffled across the configs (what the other hyperparameters and
+the noise give a bin range by chance): an effect that stands clearly above its shuffled figure
+is real (:func:`sampled_effects_from_scores`; the suite's pilots, ``scripts/pilot_suite.py``,
+use it too).
 """
 
 from __future__ import annotations
@@ -38,7 +45,48 @@ def hyperparameter_effects(bench: Benchmark, metric: str | None = None) -> pd.Da
                                 f"every config at full fidelity; it has {list(common)}")
     per_seed = bench.objective(metric, per_seed=True)[:, -1, -1, :]
     a, b = (per_seed[:, bench.seeds.index(s)] for s in common[:2])
+    if not bench.space.is_grid:
+        return sampled_effects_from_scores(bench.configs, a, b, names=bench.space.names)
     return effects_from_scores(bench.configs, a, b, names=bench.space.names)
+
+
+def bin_range(values: Sequence[object], means: np.ndarray) -> float:
+    """Range of the mean of ``means`` over bins of ``values``: a bin per value of a choice,
+    tertiles of a numeric range (more than 4 distinct values).
+
+    >>> bin_range(["a", "a", "b", "b"], np.array([1.0, 1.0, 3.0, 3.0]))
+    2.0
+    """
+    arr = np.asarray(values)
+    if arr.dtype.kind in "fi" and len(set(arr.tolist())) > 4:
+        bins = np.searchsorted(np.quantile(arr, [1 / 3, 2 / 3]), arr)
+    else:
+        bins = np.unique(arr.astype(str), return_inverse=True)[1]
+    return float(np.ptp([means[bins == k].mean() for k in np.unique(bins)]))
+
+
+def sampled_effects_from_scores(configs: Sequence[Mapping[str, Any]], a: np.ndarray,
+                                b: np.ndarray, names: Sequence[str], *,
+                                permutations: int = 200, seed: int = 0) -> pd.DataFrame:
+    """The effects of a sampled design (see the module docstring): one row per
+    hyperparameter with ``effect_over_noise`` (bin range of the seed-mean score over the seed
+    noise), ``shuffled_over_noise`` (the mean of the same over ``permutations`` shufflings of
+    its values) and ``seed_noise`` (mean absolute difference of the two seeds)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if not len(configs) == len(a) == len(b):
+        raise InvalidValueError(f"{len(configs)} configs but {len(a)} and {len(b)} scores")
+    noise = max(float(np.nanmean(np.abs(a - b))), 1e-12)
+    means = (a + b) / 2
+    rng = np.random.default_rng(seed)
+    rows = []
+    for h in names:
+        values = np.asarray([c[h] for c in configs], dtype=object)
+        chance = np.mean([bin_range(list(rng.permutation(values)), means)
+                          for _ in range(permutations)])
+        rows.append({"hyperparameter": h, "effect_over_noise": bin_range(list(values), means)
+                     / noise, "shuffled_over_noise": float(chance) / noise,
+                     "seed_noise": noise})
+    return pd.DataFrame(rows)
 
 
 def effects_from_scores(configs: Sequence[Mapping[str, Any]], a: np.ndarray, b: np.ndarray,

@@ -13,10 +13,12 @@ only the initialisation.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import torch
 from torch import nn
 
+from frozenbench.tasks import image
 from frozenbench.tasks.base import Task
 from frozenbench.tasks.data import ImageData
 from frozenbench.tasks.image import (
@@ -27,6 +29,7 @@ from frozenbench.tasks.image import (
     optimizer,
     samples,
     stack_optimizer,
+    val_metrics,
 )
 
 __all__ = ["batches", "eval_sums", "evaluate", "has_test", "held_out_batches",
@@ -67,16 +70,7 @@ def held_out_batches(task: Task, data: ImageData, device: torch.device) -> Itera
     yield data.test_x, data.test_y
 
 
-def val_metrics(loss_sum: float, wrong: float, data: ImageData) -> tuple[float, float]:
-    """(validation loss, validation error) from the sums over the validation nodes."""
-    n = len(data.val_y)
-    return loss_sum / n, wrong / n
-
-
 def evaluate(task: Task, model: nn.Module, data: ImageData) -> tuple[float, float]:
-    """(validation loss, validation error) of one model over the validation nodes."""
-    total, wrong = 0.0, 0.0
-    for x, y in val_batches(task, data, data.val_y.device):
-        loss_sum, n_wrong = eval_sums(model, x, y)
-        total, wrong = total + float(loss_sum), wrong + float(n_wrong)
-    return val_metrics(total, wrong, data)
+    """(validation loss, validation error) of one model over the validation nodes: the image
+    kind's evaluation with all of them in one batch."""
+    return image.evaluate(replace(task, eval_batch_size=len(data.val_y)), model, data)

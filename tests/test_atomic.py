@@ -135,7 +135,8 @@ ALLOWED = {
 }
 BYPASS = re.compile(r"os\.replace\(|os\.rename\(|mkstemp\(|NamedTemporaryFile\(|\.tmp\b|"
                     r"\.write_text\(|\.write_bytes\(|savefig\((?!f\b)|os\.open\(|\bopen\(.*[\"']w|"
-                    r"\.to_(parquet|csv|json)\((?!f\b|\))|write_table\((?!\w+, f\b)|\.tofile\((?!f\b)|"
+                    r"\.to_(parquet|csv|json)\((?!f\b|\))|(?<!writer\.)write_table\((?!\w+, f\b)|"
+                    r"ParquetWriter\((?!f\b)|\.tofile\((?!f\b)|"
                     r"np\.save\w*\((?!f\b)|shutil\.(copy\w*|move)\(")
 
 

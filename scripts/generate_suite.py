@@ -8,7 +8,9 @@ shards into a pack and commits the packs (and the spec's ``spec.json``) into the
 ``generation/output/<table>/``: a stop at any moment loses at most that many minutes of work.
 A rerun seeds the work folder from the committed packs and trains only the missing cells.
 When every cell of a table is trained, the pinned tree's code merges it into the checkout's data
-directory, ``suite/<table>/`` (where ``fb.load(<table>)`` finds it), and that is committed too.
+directory, ``suite/<table>/`` (where ``fb.load(<table>)`` finds it), and that is committed too
+if the table meets the per-table standard (:mod:`frozenbench.analysis.standard`); a table that
+misses it is not shipped, and its problems are printed.
 
 Run at low priority on these 2-core machines, one torch thread per worker process::
 
@@ -116,6 +118,17 @@ def generate(table: str, tree: Path, work: Path, workers: int, every_s: float) -
     return proc.returncode
 
 
+#: Checks a merged table against the per-table standard (exit 1 with the problems if it misses).
+STANDARD_CHECK = """
+import sys
+import frozenbench as fb
+from frozenbench.analysis.standard import table_standard
+s = table_standard(fb.load(sys.argv[1]))
+print(s)
+sys.exit(1 if s.problems() else 0)
+"""
+
+
 def merge_table(table: str, out: Path, tree: Path, env: dict[str, str]) -> bool:
     """Merge a finished table into ``suite/<table>/`` and commit it; False if the merge
     refused (its message is printed)."""
@@ -124,6 +137,13 @@ def merge_table(table: str, out: Path, tree: Path, env: dict[str, str]) -> bool:
               "--out", out, "--dest", dest, "--quiet", cwd=tree, env=env, check=False)
     print(done.stdout + done.stderr, flush=True)
     if done.returncode:
+        return False
+    # No table below the standard ships: a table that misses it stays out of suite/ (its packs
+    # are committed; the problems are printed for the note).
+    check = sh(sys.executable, "-c", STANDARD_CHECK, str(dest), cwd=ROOT, check=False)
+    print(check.stdout + check.stderr, flush=True)
+    if check.returncode:
+        shutil.rmtree(dest)
         return False
     sh("git", "add", dest)
     sh("git", "commit", "-q", "-m", f"{table}: the merged suite table (scripts/generate_suite.py)",

@@ -19,7 +19,6 @@ Face cache gets an info whose shape fields are ``None``: listing never downloads
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +56,8 @@ class BenchmarkInfo:
     or ``"hub"`` (published on the Hugging Face Hub). ``family`` is the architecture family
     of the task's model (``None`` for a task this frozenbench does not define); ``n_layers`` is
     n, the number of layers z counts (the task's, else the largest z in the table).
-    ``n_configs`` of ``grid_size`` grid configs are in the table. ``size_bytes`` counts the
+    ``n_configs`` of the ``grid_size`` configs of the design (a grid or a sample) are in the
+    table. ``size_bytes`` counts the
     manifest and every table file on disk. Every field but ``name``, ``where`` and ``path`` is
     ``None`` when the manifest is not available locally (a Hub table not yet downloaded).
     """
@@ -125,7 +125,7 @@ def describe(directory: str | os.PathLike[str], *, where: str = "directory",
     return BenchmarkInfo(
         name=name or m.benchmark, where=where, path=path, task=m.task,
         family=family_of(m.task), n_layers=task.n_layers if task is not None else max(z),
-        n_configs=len(m.config_ids), grid_size=math.prod(len(v) for v in m.grid.values()),
+        n_configs=len(m.config_ids), grid_size=len(m.space),
         z=z, epochs=tuple(int(e) for e in m.fidelities["epoch"]),
         seeds=tuple(int(s) for s in m.seeds), metric=m.metric, rows=int(m.rows),
         size_bytes=size, description=m.description)

@@ -337,6 +337,7 @@ def test_card_cli_single_and_all(tmp_path, monkeypatch, capsys):
     write_benchmark(data / "tiny-a", name="tiny-a", n_configs=4, n_z=2, n_epochs=2)
     write_benchmark(data / "tiny-b", name="tiny-b", n_configs=4, n_z=2, n_epochs=2)
     monkeypatch.setattr(registry, "DATA_DIR", data)
+    monkeypatch.setattr(registry, "CHECKOUT_DIR", tmp_path / "no-suite")
     assert main(["card", str(data / "tiny-a")]) == 0
     assert (data / "tiny-a" / "README.md").read_text().startswith("---\n")
     assert main(["card", "--all", "--out", str(tmp_path / "cards")]) == 0

@@ -34,6 +34,7 @@ def test_fb_query_by_path_matches_bench(bench_dir):
 
 def test_unknown_name_lists_valid(monkeypatch, tmp_path):
     monkeypatch.setattr(registry, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(registry, "CHECKOUT_DIR", tmp_path / "no-suite")
     write_benchmark(tmp_path / "tiny", name="tiny", n_configs=3, n_z=2, n_epochs=2)
     assert fb.benchmark_names() == ["tiny"]
     assert [(b.name, b.where, b.n_configs) for b in fb.benchmarks()] == [("tiny", "shipped", 3)]
@@ -72,6 +73,7 @@ def test_resolution_order_path_then_shipped_then_hub(monkeypatch, tmp_path):
     that name; ``./NAME`` is the path."""
     shipped_dir, cwd = tmp_path / "data", tmp_path / "cwd"
     monkeypatch.setattr(registry, "DATA_DIR", shipped_dir)
+    monkeypatch.setattr(registry, "CHECKOUT_DIR", tmp_path / "no-suite")
     write_benchmark(shipped_dir / "tiny", name="tiny", n_configs=3, n_z=2, n_epochs=2)
     write_benchmark(cwd / "tiny", name="local-tiny", n_configs=3, n_z=2, n_epochs=2)
     monkeypatch.chdir(cwd)
@@ -97,3 +99,14 @@ def test_a_checkout_suite_table_loads_by_name(monkeypatch, tmp_path):
     assert fb.load("fb-x").name == "fb-x"
     assert fb.load("tiny").name == "tiny"  # shipped first
     assert registry.resolve("fb-x") == suite_dir / "fb-x"
+
+
+def test_a_sampled_table_lists_its_design_size_not_a_grid(tmp_path):
+    """``frozenbench list`` showed fb-dna-mlp's 512 sampled configs as '512/8': the product of
+    the declared ranges' ends taken for a grid."""
+    from frozenbench.info import describe
+    from frozenbench.synthetic import sampled_space
+
+    d = write_benchmark(tmp_path / "s", space=sampled_space(24), n_configs=20, n_z=2, n_epochs=2)
+    info = describe(d)
+    assert (info.n_configs, info.grid_size) == (20, 24)

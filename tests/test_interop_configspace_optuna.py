@@ -72,7 +72,7 @@ def _check_space_is_the_table(bench, cs, n_samples):
     return seen
 
 
-@pytest.mark.parametrize("name", fb.benchmark_names())
+@pytest.mark.parametrize("name", SHIPPED)
 def test_each_shipped_tables_space_is_exactly_its_grid_and_1000_samples_query(name):
     bench = fb.load(name)
     assert bench.space.is_grid  # a sampled design: the test below

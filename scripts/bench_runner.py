@@ -88,9 +88,8 @@ def stack_configs(task: Task, k: int) -> list[dict[str, Any]]:
     """The first ``k`` configs of the design that stack together (one optimizer and one value
     of each shape choice, :attr:`Task.stack_by`), from the largest such group."""
     kind = KINDS[task.kind]
-    ids = range(len(task.space)) if not task.space.is_grid else task.distinct_config_ids()
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    for c in (task.space.config(i) for i in ids):
+    for c in (task.space.config(i) for i in task.distinct_config_ids()):
         key = (kind.stack_optimizer(task.hyperparameters(c)), *(c[n] for n in task.stack_by))
         groups.setdefault(key, []).append(c)
     return max(groups.values(), key=len)[:k]

@@ -39,9 +39,9 @@ import pandas as pd
 
 from frozenbench.analysis.seeds import reference_scores
 from frozenbench.analysis.stats import bootstrap_ci, rank_test, task_ranks
-from frozenbench.errors import FrozenbenchError, InvalidValueError, raise_problems
+from frozenbench.errors import InvalidValueError, raise_problems
 from frozenbench.sim.budget import DEFAULT_BUDGET_UNITS, budget_unit
-from frozenbench.sim.methods import Method
+from frozenbench.sim.methods import Method, parse_methods
 from frozenbench.sim.request import ReplayRequest, requests_problems
 from frozenbench.sim.trajectory import DEFAULT_INCUMBENT
 from frozenbench.table import Benchmark
@@ -108,17 +108,12 @@ def replay_requests(methods: Mapping[str, Any] | None = None, *, runs: int = 10,
     if not methods:
         problems.append("give at least one method")
     seeds = tuple(range(runs)) if isinstance(runs, int) and runs > 0 else (0,)
-    requests = {}
-    for label, value in methods.items():
-        try:
-            method = Method.of(value)
-        except FrozenbenchError as exc:
-            problems.append(f"{label}: {exc}")
-            continue
-        requests[str(label)] = ReplayRequest(
-            method, n_workers=n_workers, budget=budget_units, seeds=seeds, eta=eta,
-            metric=metric, cost=cost, incumbent=incumbent)
-    return requests, problems
+    parsed, more = parse_methods(methods)
+    requests = {label: ReplayRequest(method, n_workers=n_workers, budget=budget_units,
+                                     seeds=seeds, eta=eta, metric=metric, cost=cost,
+                                     incumbent=incumbent)
+                for label, method in parsed.items()}
+    return requests, problems + more
 
 
 def replay(bench: Benchmark, requests: Mapping[str, ReplayRequest], *,

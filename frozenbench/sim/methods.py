@@ -23,7 +23,7 @@ hb on synthetic: fidelity='zz' is not known; valid: [...] or a list of (z, epoch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from frozenbench.errors import FrozenbenchError, InvalidValueError, MissingExtraError, unknown_name
@@ -194,12 +194,25 @@ def methods_problems(methods: dict[str, Any], benches: Sequence[Benchmark], eta:
     ["x: unknown optimizer 'bohb'; valid: ['random', 'sh', 'hyperband', 'asha', 'freezethaw', \
 'optuna:tpe+hyperband', ...]", 'y on synthetic: z=3 is out of range for synthetic (z in 1..2)']
     """
-    problems = []
+    parsed, problems = parse_methods(methods)
+    for label, method in parsed.items():
+        problems += [str(p) for p in method.problems(benches, eta, label=label)]
+    return problems
+
+
+def parse_methods(methods: Mapping[Any, Any]) -> tuple[dict[str, Method], list[str]]:
+    """``{label: Method}`` for every value :meth:`Method.of` reads, and a problem (``"label:
+    why"``) for every one it does not (an unknown optimizer is :meth:`Method.problems`'s).
+
+    >>> parsed, problems = parse_methods({"a": "asha:z", "b": 42})
+    >>> list(parsed), problems[0].split(",")[0]
+    (['a'], "b: a method is a label like 'asha:z'")
+    """
+    parsed: dict[str, Method] = {}
+    problems: list[str] = []
     for label, value in methods.items():
         try:
-            method = Method.of(value)
+            parsed[str(label)] = Method.of(value)
         except FrozenbenchError as exc:
             problems.append(f"{label}: {exc}")
-            continue
-        problems += [str(p) for p in method.problems(benches, eta, label=str(label))]
-    return problems
+    return parsed, problems
